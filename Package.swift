@@ -1,0 +1,80 @@
+// swift-tools-version: 6.1
+// SegHub: cell- and spheroid-segmentation hub.
+import Foundation
+import PackageDescription
+
+// Release builds of the hot paths (tracing, decoding, segmentation) are measured with a plain
+// `swift build -c release`, so the optimisation settings live here rather than on a command line.
+let coreSwiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
+]
+
+var package = Package(
+    name: "SegHub",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "SegCore", targets: ["SegCore"]),
+        .executable(name: "segctl", targets: ["segctl"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2")
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CJPEG",
+            pkgConfig: "libjpeg",
+            providers: [.apt(["libjpeg-dev"])]
+        ),
+        .systemLibrary(
+            name: "CPNG",
+            pkgConfig: "libpng16",
+            providers: [.apt(["libpng-dev"])]
+        ),
+        // The only place where setjmp/longjmp happen: libjpeg's and libpng's error paths never
+        // cross a Swift frame.
+        .target(
+            name: "CSegShim",
+            dependencies: ["CJPEG", "CPNG"],
+            cSettings: [.unsafeFlags(["-O2"])]
+        ),
+        .target(
+            name: "SegCore",
+            dependencies: ["CSegShim", "CJPEG", "CPNG"],
+            swiftSettings: coreSwiftSettings
+        ),
+        .executableTarget(
+            name: "segctl",
+            dependencies: [
+                "SegCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: [.enableUpcomingFeature("ExistentialAny")]
+        ),
+        .testTarget(
+            name: "SegCoreTests",
+            dependencies: ["SegCore"],
+            resources: [.copy("Fixtures")]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)
+
+// package-benchmark is only resolved when benchmarks are wanted (SEGHUB_BENCHMARKS=1), so plain
+// builds and CI do not build it (the same gate Hummingbird uses).
+if ProcessInfo.processInfo.environment["SEGHUB_BENCHMARKS"] != nil {
+    package.dependencies.append(
+        .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"])
+    )
+    package.targets.append(
+        .executableTarget(
+            name: "SegCoreBenchmarks",
+            dependencies: [
+                "SegCore",
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/SegCoreBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        )
+    )
+}
