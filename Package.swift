@@ -78,3 +78,17 @@ if ProcessInfo.processInfo.environment["SEGHUB_BENCHMARKS"] != nil {
         )
     )
 }
+
+// libFuzzer targets (Fuzz/README.md): only with SEGHUB_FUZZ=1, built with
+// `swift build -c debug --sanitize=fuzzer -Xswiftc -sanitize=fuzzer,address --product FuzzSegCore`.
+if ProcessInfo.processInfo.environment["SEGHUB_FUZZ"] != nil {
+    package.targets.append(
+        .executableTarget(
+            name: "FuzzSegCore",
+            dependencies: ["SegCore"],
+            path: "Fuzz/FuzzSegCore",
+            swiftSettings: [.unsafeFlags(["-parse-as-library"])]
+        )
+    )
+    package.products.append(.executable(name: "FuzzSegCore", targets: ["FuzzSegCore"]))
+}

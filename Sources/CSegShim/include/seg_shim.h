@@ -1,5 +1,127 @@
+// SegHub's C shim around libjpeg and libpng.
+//
+// libjpeg's error_exit and libpng's error handler must not return, and Swift cannot call
+// setjmp: a longjmp across Swift frames is undefined behaviour. Every function here sets its
+// own jump buffer, makes the library calls, and returns 0 (success) or -1 (failure) with the
+// message and its kind stored in the handle. The longjmp only ever crosses C frames.
 #ifndef SEGHUB_SEG_SHIM_H
 #define SEGHUB_SEG_SHIM_H
+
 #include <stddef.h>
 #include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Why a call failed.
+typedef enum {
+    SEG_ERR_NONE = 0,
+    SEG_ERR_TRUNCATED = 1,
+    SEG_ERR_CORRUPT = 2,
+    SEG_ERR_UNSUPPORTED = 3,
+    SEG_ERR_LIMIT = 4,
+    SEG_ERR_MEMORY = 5,
+} seg_error_kind;
+
+// ---------------------------------------------------------------------------------------------
+// JPEG decoding
+
+typedef struct seg_jpeg_decoder seg_jpeg_decoder;
+
+/// Header facts of a JPEG.
+typedef struct {
+    int width;
+    int height;
+    int components;     // components in the file (1, 3, 4)
+    int color_space;    // J_COLOR_SPACE of the file
+    int progressive;    // 1 for progressive (multi-scan) files
+    int adobe_transform;// Adobe APP14 transform, -1 when there is no Adobe marker
+    int precision;      // sample precision (8)
+} seg_jpeg_info;
+
+/// Output layouts the decoder can produce.
+typedef enum {
+    SEG_JPEG_OUT_GRAY = 1,  // one channel: luma straight from libjpeg (Y of YCbCr, or gray)
+    SEG_JPEG_OUT_RGB = 3,   // three channels
+    SEG_JPEG_OUT_CMYK = 4,  // four channels, as stored (Adobe files are usually inverted)
+} seg_jpeg_output;
+
+/// Creates a decoder; `max_memory` caps libjpeg's working memory (bytes), `max_scans` the number
+/// of progressive scans. Returns NULL when out of memory.
+seg_jpeg_decoder *seg_jpeg_create(long max_memory, int max_scans);
+void seg_jpeg_destroy(seg_jpeg_decoder *decoder);
+
+/// Reads the header of `data` (which must stay valid until seg_jpeg_finish or destroy).
+int seg_jpeg_read_header(seg_jpeg_decoder *decoder, const uint8_t *data, size_t size, seg_jpeg_info *info);
+
+/// Decodes the whole image into `dst` (rows of `stride` bytes) in the requested layout.
+int seg_jpeg_decode(seg_jpeg_decoder *decoder, seg_jpeg_output output, uint8_t *dst, size_t stride);
+
+const char *seg_jpeg_message(const seg_jpeg_decoder *decoder);
+seg_error_kind seg_jpeg_error_kind(const seg_jpeg_decoder *decoder);
+
+// ---------------------------------------------------------------------------------------------
+// JPEG encoding
+
+/// Encodes 8-bit gray (channels 1) or RGB (channels 3) pixels as a baseline JPEG of `quality`.
+/// On success `*out` is a malloc'd buffer of `*out_size` bytes that the caller frees with
+/// seg_free. On failure `message` (of `message_size` bytes) holds the reason.
+int seg_jpeg_encode(const uint8_t *pixels, int width, int height, int channels, size_t stride, int quality,
+                    uint8_t **out, size_t *out_size, char *message, size_t message_size);
+
+// ---------------------------------------------------------------------------------------------
+// PNG decoding
+
+typedef struct seg_png_decoder seg_png_decoder;
+
+/// Header facts of a PNG.
+typedef struct {
+    int width;
+    int height;
+    int bit_depth;    // 1, 2, 4, 8, 16
+    int color_type;   // PNG_COLOR_TYPE_*
+    int interlaced;   // 1 for Adam7
+    int has_trns;     // a tRNS chunk is present
+} seg_png_info;
+
+enum {
+    SEG_PNG_STRIP_16 = 1,      // 16-bit samples become 8-bit (v >> 8, as OpenCV does)
+    SEG_PNG_TO_GRAY = 2,       // colour becomes gray with BT.601 weights
+    SEG_PNG_STRIP_ALPHA = 4,   // drop alpha
+};
+
+/// Creates a decoder; `max_dimension` bounds width and height before anything is allocated.
+seg_png_decoder *seg_png_create(int max_dimension);
+void seg_png_destroy(seg_png_decoder *decoder);
+
+/// Reads the signature and header chunks of `data` (which must stay valid until destroy).
+int seg_png_read_header(seg_png_decoder *decoder, const uint8_t *data, size_t size, seg_png_info *info);
+
+/// Sets up transformations (palette and low bit depths are always expanded to 8 bits, tRNS to
+/// alpha unless STRIP_ALPHA) and reports the output layout.
+int seg_png_prepare(seg_png_decoder *decoder, int flags, int *channels, int *bit_depth, size_t *row_bytes);
+
+/// Decodes every row into `dst` (rows of `stride` bytes; 16-bit samples in host byte order) and
+/// reads to IEND.
+int seg_png_decode(seg_png_decoder *decoder, uint8_t *dst, size_t stride);
+
+const char *seg_png_message(const seg_png_decoder *decoder);
+seg_error_kind seg_png_error_kind(const seg_png_decoder *decoder);
+
+// ---------------------------------------------------------------------------------------------
+// PNG encoding
+
+/// Encodes gray (1), gray+alpha (2), RGB (3) or RGBA (4) pixels of 8 or 16 bits (16-bit samples
+/// in host byte order). `compression` is zlib's level 0–9. Output as for seg_jpeg_encode.
+int seg_png_encode(const void *pixels, int width, int height, int channels, int bit_depth, size_t stride,
+                   int compression, uint8_t **out, size_t *out_size, char *message, size_t message_size);
+
+/// Frees a buffer returned by an encoder.
+void seg_free(void *pointer);
+
+#ifdef __cplusplus
+}
+#endif
+
 #endif

@@ -17,6 +17,13 @@ public struct GrayImage: Sendable, Equatable {
         self.pixels = pixels
     }
 
+    /// Wraps samples whose count the caller has already made `width * height`.
+    @usableFromInline init(unchecked width: Int, _ height: Int, _ pixels: [UInt8]) {
+        self.width = width
+        self.height = height
+        self.pixels = pixels
+    }
+
     /// An image filled with `value`.
     public init(width: Int, height: Int, filledWith value: UInt8 = 0) {
         precondition(width >= 0 && height >= 0, "negative image size")
@@ -46,6 +53,13 @@ public struct GrayImage16: Sendable, Equatable {
         guard width >= 0, height >= 0, pixels.count == width * height else {
             throw .invalidArgument("pixel buffer of \(pixels.count) samples does not match \(width)×\(height)")
         }
+        self.width = width
+        self.height = height
+        self.pixels = pixels
+    }
+
+    /// Wraps samples whose count the caller has already made `width * height`.
+    @usableFromInline init(unchecked width: Int, _ height: Int, _ pixels: [UInt16]) {
         self.width = width
         self.height = height
         self.pixels = pixels
@@ -101,6 +115,14 @@ public struct RasterImage: Sendable, Equatable {
         guard (1...4).contains(channels), width >= 0, height >= 0, count == width * height * channels else {
             throw .invalidArgument("sample buffer does not match \(width)×\(height)×\(channels)")
         }
+        self.width = width
+        self.height = height
+        self.channels = channels
+        self.samples = samples
+    }
+
+    /// Wraps samples whose count the caller has already made `width * height * channels`.
+    init(unchecked width: Int, _ height: Int, _ channels: Int, _ samples: Samples) {
         self.width = width
         self.height = height
         self.channels = channels
