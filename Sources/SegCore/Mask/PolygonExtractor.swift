@@ -1,0 +1,195 @@
+/// Turns masks into measured polygons: outer contours with their holes, as OpenCV's
+/// `findContours(RETR_CCOMP, CHAIN_APPROX_SIMPLE)` reports them, each with its ``ShapeMetrics``.
+///
+/// ## Usage
+/// ```swift
+/// let polygons = PolygonExtractor.polygons(from: mask, minArea: 50, scale: 0.65)
+/// let objects = try PolygonExtractor.polygons(fromLabels: raster)   // one object per label value
+/// ```
+public enum PolygonExtractor {
+    /// Polygons of every foreground component of `mask`, in OpenCV's order.
+    /// - Parameters:
+    ///   - minArea: objects whose area (px², before scaling) is below this are left out.
+    ///   - scale: µm per pixel for the metrics; coordinates stay in pixels.
+    ///   - idPrefix: ids are `\(idPrefix)1`, `\(idPrefix)2`, … in output order.
+    public static func polygons(
+        from mask: BinaryMask, minArea: Double = 0, scale: Double? = nil, className: String = "spheroid", idPrefix: String = "polygon_"
+    ) -> [Polygon] {
+        let contours = ContourTracer.trace(mask, retrieval: .ccomp, approximation: .simple)
+        var result: [Polygon] = []
+        appendPolygons(from: contours, offset: Point(0, 0), minArea: minArea, scale: scale, className: className, to: &result)
+        for i in result.indices { result[i].id = "\(idPrefix)\(i + 1)" }
+        return result
+    }
+
+    /// Polygons of a label mask: each distinct non-zero value (gray, 16-bit gray or RGB; alpha is
+    /// ignored) is one object, in ascending value order; a value with several separate
+    /// components gives several polygons.
+    public static func polygons(
+        fromLabels raster: RasterImage, minArea: Double = 0, scale: Double? = nil, className: String = "spheroid",
+        idPrefix: String = "polygon_"
+    ) -> [Polygon] {
+        let labels = LabelMap(raster)
+        var result: [Polygon] = []
+        for region in labels.regions() {
+            let crop = labels.mask(of: region)
+            let contours = ContourTracer.trace(crop, retrieval: .ccomp, approximation: .simple)
+            appendPolygons(
+                from: contours, offset: Point(region.minX, region.minY), minArea: minArea, scale: scale, className: className,
+                to: &result)
+        }
+        for i in result.indices { result[i].id = "\(idPrefix)\(i + 1)" }
+        return result
+    }
+
+    /// Whether the raster holds more than one distinct non-zero value (a label mask rather than a binary one).
+    public static func isLabelMask(_ raster: RasterImage) -> Bool {
+        LabelMap(raster).distinctNonZeroCount(stopAt: 2) > 1
+    }
+
+    /// Measures a polygon's rings and stores the metrics and area on it.
+    public static func measured(_ polygon: Polygon, scale: Double? = nil) -> Polygon {
+        var p = polygon
+        let metrics = ShapeMetrics.measure(exterior: p.exterior, holes: p.holes, scale: scale)
+        p.metrics = metrics
+        p.area = metrics.area
+        return p
+    }
+
+    static func appendPolygons(
+        from contours: [Contour], offset: Point, minArea: Double, scale: Double?, className: String, to result: inout [Polygon]
+    ) {
+        var holesOf = [[Int]](repeating: [], count: contours.count)
+        for (i, c) in contours.enumerated() where c.isHole {
+            if let parent = c.parent, parent >= 0, parent < contours.count { holesOf[parent].append(i) }
+        }
+        for (i, c) in contours.enumerated() where !c.isHole {
+            let exterior = ring(c.points, offset)
+            let holes = holesOf[i].map { ring(contours[$0].points, offset) }
+            let pixelArea = ShapeMetrics.measure(exterior: exterior, holes: holes, scale: nil).area
+            if pixelArea < minArea { continue }
+            let polygon = Polygon(id: "", className: className, exterior: exterior, holes: holes)
+            result.append(measured(polygon, scale: scale))
+        }
+    }
+
+    private static func ring(_ points: [Point], _ offset: Point) -> [Point2D] {
+        points.map { Point2D(x: Double($0.x + offset.x), y: Double($0.y + offset.y)) }
+    }
+}
+
+/// Per-pixel label keys of a raster and the bounding boxes of each key.
+struct LabelMap {
+    let width: Int
+    let height: Int
+    /// One key per pixel; 0 is background.
+    let keys: [UInt64]
+
+    struct Region {
+        var key: UInt64
+        var minX: Int
+        var minY: Int
+        var maxX: Int
+        var maxY: Int
+    }
+
+    init(_ raster: RasterImage) {
+        width = raster.width
+        height = raster.height
+        let n = raster.width * raster.height
+        let ch = raster.channels
+        let colors = raster.colorChannels
+        var k = [UInt64](repeating: 0, count: n)
+        k.withUnsafeMutableBufferPointer { out in
+            switch raster.samples {
+            case .uint8(let s):
+                s.withUnsafeBufferPointer { src in
+                    for i in 0..<n {
+                        var key: UInt64 = 0
+                        for c in 0..<colors { key = key << 16 | UInt64(src[i * ch + c]) }
+                        out[i] = key
+                    }
+                }
+            case .uint16(let s):
+                s.withUnsafeBufferPointer { src in
+                    for i in 0..<n {
+                        var key: UInt64 = 0
+                        for c in 0..<colors { key = key << 16 | UInt64(src[i * ch + c]) }
+                        out[i] = key
+                    }
+                }
+            }
+        }
+        keys = k
+    }
+
+    func distinctNonZeroCount(stopAt limit: Int) -> Int {
+        var seen: Set<UInt64> = []
+        var last: UInt64 = 0
+        for key in keys where key != 0 && key != last {
+            last = key
+            seen.insert(key)
+            if seen.count >= limit { break }
+        }
+        return seen.count
+    }
+
+    /// Bounding boxes per key, in ascending key order.
+    func regions() -> [Region] {
+        var index: [UInt64: Int] = [:]
+        var regions: [Region] = []
+        var lastKey: UInt64 = 0
+        var lastIndex = -1
+        keys.withUnsafeBufferPointer { k in
+            for y in 0..<height {
+                for x in 0..<width {
+                    let key = k[y * width + x]
+                    if key == 0 { continue }
+                    if key != lastKey || lastIndex < 0 {
+                        if let found = index[key] {
+                            lastIndex = found
+                        } else {
+                            lastIndex = regions.count
+                            index[key] = lastIndex
+                            regions.append(Region(key: key, minX: x, minY: y, maxX: x, maxY: y))
+                        }
+                        lastKey = key
+                    }
+                    if x < regions[lastIndex].minX { regions[lastIndex].minX = x }
+                    if x > regions[lastIndex].maxX { regions[lastIndex].maxX = x }
+                    regions[lastIndex].maxY = y
+                }
+            }
+        }
+        return regions.sorted { $0.key < $1.key }
+    }
+
+    /// The binary mask of one region's key, cropped to its bounding box.
+    func mask(of region: Region) -> BinaryMask {
+        let w = region.maxX - region.minX + 1
+        let h = region.maxY - region.minY + 1
+        var mask = BinaryMask(width: w, height: h)
+        keys.withUnsafeBufferPointer { k in
+            mask.pixels.withUnsafeMutableBufferPointer { m in
+                for y in 0..<h {
+                    let src = (region.minY + y) * width + region.minX
+                    for x in 0..<w where k[src + x] == region.key { m[y * w + x] = 255 }
+                }
+            }
+        }
+        return mask
+    }
+}
+
+extension BinaryMask {
+    /// Foreground wherever any colour channel of `raster` is non-zero (alpha is ignored).
+    public init(anyChannelOf raster: RasterImage) {
+        let labels = LabelMap(raster)
+        self.init(width: raster.width, height: raster.height)
+        labels.keys.withUnsafeBufferPointer { k in
+            pixels.withUnsafeMutableBufferPointer { m in
+                for i in 0..<k.count where k[i] != 0 { m[i] = 255 }
+            }
+        }
+    }
+}
