@@ -5,10 +5,10 @@ set of polygons (rings from `cv2.findContours(RETR_CCOMP, CHAIN_APPROX_SIMPLE)` 
 plus random float polygons) with what OpenCV says about each of them:
 
 - `approx`: per ring (exterior first, then holes) and per epsilon in `EPSILONS`, the vertices of
-  `cv2.approxPolyDP(ring, eps, closed=True)`;
+  `cv2.approxPolyDP(ring, eps, closed=True)`; `approxOpenEps2`: the exterior as an open curve, ε = 2;
 - `contourArea` per ring, `arcLength` of each ring's ε = 2 approximation (closed);
 - `hull` (`cv2.convexHull`), its `contourArea` and closed `arcLength`;
-- `minAreaRect`, `fitEllipse` (null under 5 points), `boundingRect`, `moments`-based centroid;
+- `minAreaRect` (plus `minAreaRectCandidates`, the equal-area alternatives found by brute force), `fitEllipse` (null under 5 points), `boundingRect`, `moments`-based centroid;
 - `caliperMax`: the largest distance between two hull vertices, by numpy brute force;
 - `metrics`: the DESIGN.md formulas evaluated on those OpenCV values.
 
@@ -109,7 +109,7 @@ def _masks():
             m[y + 2, x + 2] = 255
         yield f"small_{name}", m
     rng = np.random.default_rng(20240611)
-    for i in range(6):
+    for i in range(5):
         noise = rng.normal(0, 1, (60, 60)).astype(np.float32)
         noise = cv2.GaussianBlur(noise, (0, 0), 2.0 + (i % 4))
         thr = float(np.quantile(noise, 0.55 + 0.03 * (i % 5)))
@@ -169,6 +169,29 @@ def _ring_centroid_terms(ring):
     return m["m00"], m["m10"], m["m01"]
 
 
+def _min_area_rect_candidates(hull):
+    """[longer, shorter] sides of every rectangle flush with a hull edge whose area is within 1e-9
+    (relative) of the smallest, by numpy brute force. More than one means OpenCV's choice among
+    equal-area rectangles is decided by float32 rounding in its calipers."""
+    n = len(hull)
+    if n < 3:
+        return []
+    rects = []
+    for i in range(n):
+        a, b = hull[i], hull[(i + 1) % n]
+        u = (b - a) / np.linalg.norm(b - a)
+        al = (hull - a) @ u
+        aw = (hull - a) @ np.array([-u[1], u[0]])
+        w, h = al.max() - al.min(), aw.max() - aw.min()
+        rects.append((w * h, max(w, h), min(w, h)))
+    best = min(r[0] for r in rects)
+    out = []
+    for area, lo, sh in rects:
+        if area <= best * (1 + 1e-9) and not any(abs(lo - x) < 1e-9 and abs(sh - y) < 1e-9 for x, y in out):
+            out.append([lo, sh])
+    return out
+
+
 def _fit_ellipse_flags(ring):
     """Whether fitEllipse takes its random-perturbation branch (singular design matrix), as
     OpenCV's fitEllipseNoDirect decides it: w[0] * FLT_EPSILON > w[4]."""
@@ -205,6 +228,7 @@ def _measure(name, ext, holes, is_float):
         if len(ext) > 5:
             degenerate, wratio = _fit_ellipse_flags(ext)
     hp = hull.reshape(-1, 2).astype(np.float64)
+    candidates = _min_area_rect_candidates(hp)
     dif = hp[:, None, :] - hp[None, :, :]
     caliper = float(np.sqrt((dif ** 2).sum(axis=2).max())) if len(hp) > 0 else 0.0
 
@@ -251,12 +275,14 @@ def _measure(name, ext, holes, is_float):
         "exterior": ext.tolist(),
         "holes": [h.tolist() for h in holes],
         "approx": approx,
+        "approxOpenEps2": cv2.approxPolyDP(ext, 2.0, False).reshape(-1, 2).tolist(),
         "contourArea": areas,
         "arcLengthEps2": arcs,
         "hull": hull.reshape(-1, 2).tolist(),
         "hullArea": hull_area,
         "hullPerimeter": hull_perim,
         "minAreaRect": [rcx, rcy, rw, rh, rang],
+        "minAreaRectCandidates": candidates,
         "fitEllipse": ellipse,
         "ellipseDegenerate": degenerate,
         "ellipseSingularRatio": wratio,

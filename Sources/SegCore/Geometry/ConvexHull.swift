@@ -90,7 +90,12 @@ struct ConvexHull {
     }
 
     /// Side lengths of the minimum-area enclosing rectangle (longer first), by rotating calipers:
-    /// one side of that rectangle lies on a hull edge. Ties (equal areas) keep the first edge.
+    /// one side of that rectangle lies on a hull edge.
+    ///
+    /// Several orientations can give the same smallest area (a triangle's three, a small pixel
+    /// blob's axis-aligned and diagonal boxes). OpenCV's `minAreaRect` then keeps the last one its
+    /// calipers meet, which is the one whose edge direction, taken modulo 90° in image axes
+    /// (y down), is largest; we choose the same (areas equal within a relative 1e-9).
     var minAreaRectSides: (long: Double, short: Double) {
         let h = vertices
         let n = h.count
@@ -100,6 +105,7 @@ struct ConvexHull {
             var bestArea = Double.infinity
             var bestW = 0.0
             var bestH = 0.0
+            var bestKey = 0.0
             // calipers: farthest along the edge (right), farthest from the edge line (top), least along the edge (left)
             var right = 1
             var top = 1
@@ -133,14 +139,32 @@ struct ConvexHull {
                 let width = along(v[right]) - along(v[left])
                 let height = away(v[top])
                 let area = width * height
-                if area < bestArea {
+                if area < bestArea * (1 - 1e-9) {
                     bestArea = area
+                    bestKey = Self.orientationKey(ux, uy)
                     bestW = width
                     bestH = height
+                } else if area <= bestArea * (1 + 1e-9) {
+                    let key = Self.orientationKey(ux, uy)
+                    if key > bestKey * (1 + 1e-9) + 1e-12 {
+                        bestArea = min(bestArea, area)
+                        bestKey = key
+                        bestW = width
+                        bestH = height
+                    }
                 }
             }
             return (max(bestW, bestH), min(bestW, bestH))
         }
+    }
+
+    /// A number increasing with the direction's angle modulo 90° in [0°, 90°): the slope of the
+    /// direction once turned by a multiple of 90° into the first quadrant (no trigonometry).
+    @inline(__always) static func orientationKey(_ ux: Double, _ uy: Double) -> Double {
+        if ux > 0 && uy >= 0 { return uy / ux }
+        if ux <= 0 && uy > 0 { return -ux / uy }
+        if ux < 0 && uy <= 0 { return uy / ux }
+        return ux / -uy
     }
 
     @inline(__always) static func distance2(_ a: Point2D, _ b: Point2D) -> Double {

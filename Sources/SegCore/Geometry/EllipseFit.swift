@@ -134,7 +134,13 @@ enum EllipseFit {
                 }
             }
             for k in 0..<36 { dm[k] /= Double(n) }
-            if let size = directSolve(dm, scale: scale) { return size }
+            // Five points always lie on one conic, so the reduced matrix is singular up to
+            // rounding and OpenCV's |det| > 1e-10 test passes or fails on rounding noise alone;
+            // OpenCV's results are those of the unperturbed points, so we try them first whatever
+            // the determinant, and fall back as OpenCV does only when that gives no ellipse.
+            if let size = directSolve(dm, scale: scale, checkDeterminant: eps != 0), size.0.isFinite, size.1.isFinite {
+                return size
+            }
             eps = Float(s / Double(n * 2) * 1e-2)
         }
         return nil
@@ -142,7 +148,7 @@ enum EllipseFit {
 
     /// Fitzgibbon's reduced 3×3 eigenproblem (Halíř–Flusser form), with OpenCV's choice of the
     /// eigenvector and of its sign; nil when the reduced matrix is singular.
-    private static func directSolve(_ dm: [Double], scale: Double) -> (Float, Float)? {
+    private static func directSolve(_ dm: [Double], scale: Double, checkDeterminant: Bool) -> (Float, Float)? {
         @inline(__always) func d(_ r: Int, _ c: Int) -> Double { dm[r * 6 + c] }
         // S3 = DM[3..5, 3..5]; TM = adj(S3)·(−S2ᵀ) arranged as OpenCV does, Ts = det(S3)
         var tm = [Double](repeating: 0, count: 9)
@@ -166,7 +172,7 @@ enum EllipseFit {
             m[2 * 3 + j] = (d(0, j) + (d(0, 3) * t0 + d(0, 4) * t1 + d(0, 5) * t2) / ts) / 2
         }
         let det = m[0] * (m[4] * m[8] - m[5] * m[7]) - m[1] * (m[3] * m[8] - m[5] * m[6]) + m[2] * (m[3] * m[7] - m[4] * m[6])
-        guard abs(det) > 1e-10, ts != 0 else { return nil }
+        guard ts != 0, det.isFinite, !checkDeterminant || abs(det) > 1e-10 else { return nil }
 
         // eigenvector with the largest 4ac − b² (the elliptical one)
         var best: (Double, Double, Double)? = nil
