@@ -548,14 +548,25 @@ def main():
     with open(os.path.join(OUT, "manifest.json"), "w") as f:
         json.dump({"generator": "scripts/make-image-fixtures.py", "fixtures": MANIFEST}, f, indent=1)
         f.write("\n")
-    # Fuzz seeds: a few of the smallest fixtures of each kind (RELIABILITY.md F4).
-    os.makedirs(SEEDS, exist_ok=True)
-    for rel in ["jpeg/baseline-gray.jpg", "jpeg/baseline-color.jpg", "jpeg/progressive.jpg", "jpeg/arithmetic.jpg",
-                "jpeg/restart.jpg", "jpeg/cmyk-adobe.jpg", "jpeg/ycck-adobe.jpg", "jpeg/bits12.jpg",
-                "jpeg/lossless-sof3.jpg", "png/gray1.png", "png/gray16.png", "png/gray-alpha8.png", "png/rgba16.png",
-                "png/palette-trns.png", "png/adam7-gray1.png", "png/adam7-rgb8.png", "png/text-chunks.png",
-                "png/apng.png"]:
-        shutil.copy(os.path.join(OUT, rel), os.path.join(SEEDS, rel.replace("/", "-")))
+    # Fuzz seeds (RELIABILITY.md F4): every fixture image except the 16 MB zTXt bomb (slow to
+    # inflate on every mutation), plus the two pixel-flood headers the tests build in code.
+    if os.path.isdir(SEEDS):
+        shutil.rmtree(SEEDS)
+    os.makedirs(SEEDS)
+    for e in MANIFEST:
+        if e["name"] != "ztxt-bomb":
+            shutil.copy(os.path.join(OUT, e["file"]), os.path.join(SEEDS, e["file"].replace("/", "-")))
+    flood = make_png(np.zeros((1, 1, 1), np.uint8), 8, 0)
+    flood = flood[:16] + struct.pack(">II", 100000, 100000) + flood[24:29]
+    flood = flood[:8] + chunk(b"IHDR", flood[16:29]) + flood[33:]
+    with open(os.path.join(SEEDS, "flood-100000x100000.png"), "wb") as f:
+        f.write(flood)
+    with open(os.path.join(OUT, "jpeg/baseline-gray.jpg"), "rb") as f:
+        jpg = bytearray(f.read())
+    sof = jpg.index(b"\xff\xc0")
+    jpg[sof + 5:sof + 9] = struct.pack(">HH", 65000, 65000)
+    with open(os.path.join(SEEDS, "flood-65000x65000.jpg"), "wb") as f:
+        f.write(bytes(jpg))
     total = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(OUT) for f in fs)
     print(f"{len(MANIFEST)} fixtures, {total} bytes in {OUT}")
 
