@@ -128,9 +128,12 @@ enum EllipseFit {
                 let o = offset(i, eps)
                 let px = (Double(Float(points[i].x) + o.0) - cx) * scale
                 let py = (Double(Float(points[i].y) + o.1) - cy) * scale
-                let row = [px * px, px * py, py * py, px, py, 1.0]
-                for r in 0..<6 {
-                    for c in 0..<6 { dm[r * 6 + c] += row[r] * row[c] }
+                let row = (px * px, px * py, py * py, px, py, 1.0)
+                withUnsafeBytes(of: row) { raw in
+                    let v = raw.bindMemory(to: Double.self)
+                    for r in 0..<6 {
+                        for c in 0..<6 { dm[r * 6 + c] += v[r] * v[c] }
+                    }
                 }
             }
             for k in 0..<36 { dm[k] /= Double(n) }
