@@ -1,0 +1,74 @@
+import Foundation
+
+/// Separable Gaussian smoothing of 8-bit images in 8.8 fixed point, borders replicated.
+///
+/// Both passes are written as "accumulate a shifted row times a weight" loops over contiguous
+/// memory so that the compiler vectorises them; nothing is allocated per pixel.
+enum GaussianSmoother {
+    /// Integer weights summing to exactly 256 for a kernel of radius ⌈3σ⌉ (at least 1).
+    static func kernel(sigma: Double) -> [UInt16] {
+        let radius = max(1, Int((3 * sigma).rounded(.up)))
+        var real = [Double](repeating: 0, count: 2 * radius + 1)
+        for i in -radius...radius { real[i + radius] = exp(-Double(i * i) / (2 * sigma * sigma)) }
+        let total = real.reduce(0, +)
+        var weights = real.map { UInt16(($0 / total * 256).rounded()) }
+        let sum = weights.reduce(0) { $0 + Int($1) }
+        weights[radius] = UInt16(Int(weights[radius]) + 256 - sum)  // exact unit gain
+        // Drop zero tails so that tiny sigmas do not pay for empty taps.
+        var cut = 0
+        while cut < radius, weights[cut] == 0 { cut += 1 }
+        return Array(weights[cut..<(weights.count - cut)])
+    }
+
+    /// Smooths `source` (`width * height` samples) with a Gaussian of standard deviation `sigma`;
+    /// `sigma == 0` copies.
+    static func smooth(_ source: [UInt8], width: Int, height: Int, sigma: Double) -> [UInt8] {
+        guard sigma > 0, width > 0, height > 0 else { return source }
+        let weights = kernel(sigma: sigma)
+        let taps = weights.count
+        let radius = taps / 2
+        if taps == 1 { return source }
+        var output = [UInt8](repeating: 0, count: width * height)
+        // A vertically smoothed row, padded by `radius` replicated samples on each side.
+        var padded = [UInt8](repeating: 0, count: width + 2 * radius)
+        var acc = [UInt16](repeating: 0, count: width)
+        source.withUnsafeBufferPointer { src in
+            output.withUnsafeMutableBufferPointer { dst in
+                padded.withUnsafeMutableBufferPointer { pad in
+                    acc.withUnsafeMutableBufferPointer { acc in
+                        weights.withUnsafeBufferPointer { k in
+                            guard let s = src.baseAddress, let d = dst.baseAddress, let p = pad.baseAddress, let a = acc.baseAddress,
+                                let kw = k.baseAddress
+                            else { return }
+                            for y in 0..<height {
+                                // vertical pass into the padded row
+                                for x in 0..<width { a[x] = 0 }
+                                for i in 0..<taps {
+                                    let row = s + min(max(y + i - radius, 0), height - 1) * width
+                                    let w = kw[i]
+                                    for x in 0..<width { a[x] &+= w &* UInt16(truncatingIfNeeded: row[x]) }
+                                }
+                                let mid = p + radius
+                                for x in 0..<width { mid[x] = UInt8(truncatingIfNeeded: (a[x] &+ 128) >> 8) }
+                                for i in 0..<radius {
+                                    p[i] = mid[0]
+                                    mid[width + i] = mid[width - 1]
+                                }
+                                // horizontal pass into the output row
+                                for x in 0..<width { a[x] = 0 }
+                                for i in 0..<taps {
+                                    let shifted = p + i
+                                    let w = kw[i]
+                                    for x in 0..<width { a[x] &+= w &* UInt16(truncatingIfNeeded: shifted[x]) }
+                                }
+                                let out = d + y * width
+                                for x in 0..<width { out[x] = UInt8(truncatingIfNeeded: (a[x] &+ 128) >> 8) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return output
+    }
+}
