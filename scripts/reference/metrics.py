@@ -8,7 +8,8 @@ plus random float polygons) with what OpenCV says about each of them:
   `cv2.approxPolyDP(ring, eps, closed=True)`; `approxOpenEps2`: the exterior as an open curve, ε = 2;
 - `contourArea` per ring, `arcLength` of each ring's ε = 2 approximation (closed);
 - `hull` (`cv2.convexHull`), its `contourArea` and closed `arcLength`;
-- `minAreaRect` (plus `minAreaRectCandidates`, the equal-area alternatives found by brute force), `fitEllipse` (null under 5 points), `boundingRect`, `moments`-based centroid;
+- `minAreaRect` (plus `minAreaRectCandidates`, the equal-area alternatives found by brute
+  force), `fitEllipse` (null under 5 points), `boundingRect`, `moments`-based centroid;
 - `caliperMax`: the largest distance between two hull vertices, by numpy brute force;
 - `metrics`: the DESIGN.md formulas evaluated on those OpenCV values.
 
