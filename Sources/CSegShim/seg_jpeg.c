@@ -58,6 +58,14 @@ static void seg_error_exit(j_common_ptr cinfo) {
             // libjpeg says "Insufficient memory" when max_memory_to_use is exceeded: say so.
             snprintf(err->message, sizeof err->message, "the image needs more decoder memory than allowed");
             err->kind = SEG_ERR_LIMIT;
+        } else if (err->saw_eof_warning && err->kind == SEG_ERR_CORRUPT) {
+            // The memory source ran out, inserted a fake EOI (warning JWRN_JPEG_EOF), and the
+            // marker reader then failed on it ("missing SOS marker", "Bogus marker length", ...):
+            // the file is cut short, not damaged.
+            char text[JMSG_LENGTH_MAX];
+            snprintf(text, sizeof text, "%s", err->message);
+            snprintf(err->message, sizeof err->message, "premature end of JPEG data (%s)", text);
+            err->kind = SEG_ERR_TRUNCATED;
         }
     }
     longjmp(err->jump, 1);
@@ -129,7 +137,15 @@ static int fail_from_warnings(seg_jpeg_decoder *d) {
 }
 
 int seg_jpeg_read_header(seg_jpeg_decoder *d, const uint8_t *data, size_t size, seg_jpeg_info *info) {
-    if (setjmp(d->err.jump)) return -1;
+    if (setjmp(d->err.jump)) {
+        // Sides over JPEG_MAX_DIMENSION fail inside jpeg_read_header, after SOF was parsed:
+        // report the declared size so that the caller can say "too large".
+        if (d->err.pub.msg_code == JERR_IMAGE_TOO_BIG) {
+            info->width = (int)d->cinfo.image_width;
+            info->height = (int)d->cinfo.image_height;
+        }
+        return -1;
+    }
     jpeg_mem_src(&d->cinfo, data, (unsigned long)size);
     int rc = jpeg_read_header(&d->cinfo, TRUE);
     if (rc != JPEG_HEADER_OK) {

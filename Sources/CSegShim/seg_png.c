@@ -22,6 +22,8 @@ struct seg_png_decoder {
     size_t row_bytes;
     char message[256];
     seg_error_kind kind;
+    int limit_exceeded;   // libpng warned that a side exceeds the user limit
+    int stream_damaged;   // libpng downgraded a zlib error in IDAT to a warning
 };
 
 static void seg_png_error(png_structp png, png_const_charp text) {
@@ -29,7 +31,9 @@ static void seg_png_error(png_structp png, png_const_charp text) {
     if (d->kind == SEG_ERR_NONE) {
         snprintf(d->message, sizeof d->message, "%s", text ? text : "PNG error");
         d->kind = SEG_ERR_CORRUPT;
-        if (text && (strstr(text, "Image width exceeds user limit") || strstr(text, "Image height exceeds user limit") ||
+        if (d->limit_exceeded)
+            d->kind = SEG_ERR_LIMIT; // png_check_IHDR warns about each bad field, then errors "Invalid IHDR data"
+        else if (text && (strstr(text, "Image width exceeds user limit") || strstr(text, "Image height exceeds user limit") ||
                      strstr(text, "chunk data is too large") || strstr(text, "Insufficient memory")))
             d->kind = SEG_ERR_LIMIT;
         else if (text && (strstr(text, "Not enough image data") || strstr(text, "Read Error")))
@@ -42,6 +46,22 @@ static void seg_png_warning(png_structp png, png_const_charp text) {
     // Warnings (unknown chunks, bad ancillary CRCs handled as benign) are not fatal and never printed.
     (void)png;
     (void)text;
+}
+
+static void seg_png_read_warning(png_structp png, png_const_charp text) {
+    // Only two warnings matter: the user-limit ones png_check_IHDR emits before failing with the
+    // generic "Invalid IHDR data", and a zlib error found while finishing the IDAT stream (a bad
+    // Adler-32 in the last IDAT chunk, after every row was read), which libpng treats as benign.
+    // Trailing data after a complete image ("Too much image data", "Extra compressed data") is
+    // harmless and stays a warning.
+    struct seg_png_decoder *d = png_get_error_ptr(png);
+    if (!text) return;
+    if (strstr(text, "exceeds user limit")) d->limit_exceeded = 1;
+    if (strncmp(text, "IDAT", 4) == 0 && !strstr(text, "Too much image data") && !strstr(text, "Extra compressed data") &&
+        !d->stream_damaged) {
+        d->stream_damaged = 1;
+        snprintf(d->message, sizeof d->message, "%s", text);
+    }
 }
 
 static void seg_png_read(png_structp png, png_bytep out, size_t length) {
@@ -59,7 +79,7 @@ seg_png_decoder *seg_png_create(int max_dimension) {
     seg_png_decoder *d = calloc(1, sizeof *d);
     if (!d) return NULL;
     d->max_dimension = max_dimension;
-    d->png = png_create_read_struct(PNG_LIBPNG_VER_STRING, d, seg_png_error, seg_png_warning);
+    d->png = png_create_read_struct(PNG_LIBPNG_VER_STRING, d, seg_png_error, seg_png_read_warning);
     if (!d->png) {
         free(d);
         return NULL;
@@ -80,7 +100,15 @@ void seg_png_destroy(seg_png_decoder *d) {
 }
 
 int seg_png_read_header(seg_png_decoder *d, const uint8_t *data, size_t size, seg_png_info *out) {
-    if (setjmp(d->jump)) return -1;
+    if (setjmp(d->jump)) {
+        // Over the user limit, libpng stops before png_get_IHDR: report the declared size from
+        // the IHDR chunk itself (libpng has checked that it is the first chunk).
+        if (d->kind == SEG_ERR_LIMIT && d->limit_exceeded && size >= 24 && memcmp(data + 12, "IHDR", 4) == 0) {
+            out->width = (int)(((uint32_t)data[16] << 24 | (uint32_t)data[17] << 16 | (uint32_t)data[18] << 8 | data[19]) & 0x7FFFFFFF);
+            out->height = (int)(((uint32_t)data[20] << 24 | (uint32_t)data[21] << 16 | (uint32_t)data[22] << 8 | data[23]) & 0x7FFFFFFF);
+        }
+        return -1;
+    }
     d->data = data;
     d->size = size;
     d->offset = 0;
@@ -176,6 +204,10 @@ int seg_png_decode(seg_png_decoder *d, uint8_t *dst, size_t stride) {
     png_read_image(d->png, rows);
     png_read_end(d->png, NULL);
     free(rows);
+    if (d->stream_damaged) {
+        d->kind = SEG_ERR_CORRUPT;
+        return -1;
+    }
     return 0;
 }
 

@@ -33,7 +33,13 @@ enum JPEGDecoder {
         throws(SegCoreError) -> seg_jpeg_info
     {
         var info = seg_jpeg_info()
-        guard seg_jpeg_read_header(handle.decoder, base, count, &info) == 0 else { throw handle.error() }
+        guard seg_jpeg_read_header(handle.decoder, base, count, &info) == 0 else {
+            // Sides over libjpeg's own maximum (65 500): the shim reports the declared size.
+            if seg_jpeg_error_kind(handle.decoder) == SEG_ERR_LIMIT, info.width > 0, info.height > 0 {
+                throw .imageTooLarge(width: Int(info.width), height: Int(info.height), limits: limits)
+            }
+            throw handle.error()
+        }
         guard info.precision == 8 else { throw .unsupportedImageFeature("\(info.precision)-bit JPEG samples") }
         try limits.check(width: Int(info.width), height: Int(info.height))
         return info

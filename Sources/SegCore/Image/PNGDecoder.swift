@@ -26,9 +26,9 @@ enum PNGDecoder {
     {
         var info = seg_png_info()
         if seg_png_read_header(handle.decoder, base, count, &info) != 0 {
-            // libpng refuses sides over the user limit itself; report that as the size error it is.
-            let message = String(cString: seg_png_message(handle.decoder))
-            if message.contains("exceeds user limit") {
+            // libpng refuses sides over the user limit itself (the shim then reports the declared
+            // size); report that as the size error it is.
+            if seg_png_error_kind(handle.decoder) == SEG_ERR_LIMIT, info.width > 0, info.height > 0 {
                 throw .imageTooLarge(width: Int(info.width), height: Int(info.height), limits: limits)
             }
             throw handle.error()
