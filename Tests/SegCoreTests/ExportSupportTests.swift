@@ -34,6 +34,47 @@ enum ExportTestSupport {
         return list.map { Point2D(x: $0[0].doubleValue, y: $0[1].doubleValue) }
     }
 
+    /// `[(x, y), ...]` as points.
+    static func ring(_ xy: [(Double, Double)]) -> [Point2D] {
+        xy.map { Point2D(x: $0.0, y: $0.1) }
+    }
+
+    /// The square with corner pixels (x0, y0) and (x0 + side − 1, y0 + side − 1), listed counter-clockwise on screen.
+    static func square(_ x0: Double, _ y0: Double, side: Double) -> [Point2D] {
+        let s = side - 1
+        return ring([(x0, y0), (x0, y0 + s), (x0 + s, y0 + s), (x0 + s, y0)])
+    }
+
+    /// The 1-px hole at (x, y) as OpenCV traces it: the diamond through its four neighbours, clockwise on screen.
+    static func diamond(_ x: Double, _ y: Double) -> [Point2D] {
+        ring([(x - 1, y), (x, y - 1), (x + 1, y), (x, y + 1)])
+    }
+
+    /// Three images: holes (one and several), objects on every border, several classes, hostile and Unicode names,
+    /// an image without objects, and degenerate polygons the polygon formats skip.
+    static func sampleImages() -> [ExportImage] {
+        let a = ExportImage(
+            name: "plate 1, well \"A1\"\nscan.png", width: 24, height: 16,
+            polygons: [
+                Polygon(id: "polygon_1", exterior: square(0, 0, side: 9), holes: [diamond(4, 4)]),
+                Polygon(id: "polygon_2", className: "cell", exterior: ring([(12, 3), (20, 2), (23, 15), (14, 12)])),
+                Polygon(
+                    id: "polygon_3", exterior: square(15, 0, side: 9).map { Point2D(x: $0.x, y: $0.y + 7) },
+                    holes: [diamond(17, 9), diamond(20, 12), square(18, 9, side: 1)]),
+            ])
+        let b = ExportImage(
+            name: "細胞 ünïcødé ../../etc/passwd\u{0}.tif", width: 10, height: 10,
+            polygons: [
+                Polygon(id: "p", className: "débris, \"big\"", exterior: ring([(0, 0), (9, 0), (9, 9), (0, 9)])),
+                Polygon(id: "point", exterior: ring([(4, 4)])),
+                Polygon(id: "line", exterior: ring([(1, 1), (5, 5)])),
+                Polygon(id: "flat", exterior: ring([(1, 8), (3, 8), (6, 8)])),
+                Polygon(id: "empty", exterior: []),
+            ])
+        let c = ExportImage(name: "", width: 5, height: 3, polygons: [])
+        return [a, b, c]
+    }
+
     /// Decodes COCO uncompressed RLE: alternating background/foreground run lengths, column-major, background first.
     static func decodeRLE(counts: [Int], width: Int, height: Int) throws -> [UInt8] {
         guard counts.reduce(0, +) == width * height, counts.allSatisfy({ $0 >= 0 }) else {

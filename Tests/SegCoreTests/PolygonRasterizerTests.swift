@@ -30,6 +30,20 @@ import Testing
                 PolygonRasterizer.fill(exterior: polygon.exterior, holes: polygon.holes, into: &labels8, value: UInt8(i + 1))
             }
             let union = PolygonRasterizer.mask(of: polygons, width: width, height: height)
+            // the cropped footprint, pasted back, is the same as filling the whole image
+            for polygon in polygons {
+                var full = BinaryMask(width: width, height: height)
+                PolygonRasterizer.fill(exterior: polygon.exterior, holes: polygon.holes, into: &full)
+                var pasted = BinaryMask(width: width, height: height)
+                if let footprint = PolygonRasterizer.footprint(exterior: polygon.exterior, holes: polygon.holes, width: width, height: height) {
+                    for y in 0..<footprint.mask.height {
+                        for x in 0..<footprint.mask.width where footprint.mask.isForeground(x: x, y: y) {
+                            pasted.set(x: footprint.x + x, y: footprint.y + y, true)
+                        }
+                    }
+                }
+                #expect(pasted == full, "\(name)")
+            }
             // validate
             #expect(labels.pixels.map(Int.init) == expected, "\(name)")
             #expect(labels8.pixels.map(Int.init) == expected, "\(name)")
@@ -62,6 +76,31 @@ import Testing
             // validate
             #expect(perPolygon.pixels == expected, "case \(k)")
             #expect(together.pixels == expected, "case \(k)")
+        }
+    }
+
+    /// For random masks, filling the polygons traced from the mask (`PolygonExtractor`, CCOMP + SIMPLE) gives the mask.
+    @Test(arguments: 0..<8)
+    func tracedPolygonsFillBackToRandomMasks(seed: Int) throws {
+        var rng = RasterizerTestRandom(seed: UInt64(seed))
+        for trial in 0..<60 {
+            // setup: noise of varying density, sometimes thickened so that larger holes and islands appear
+            let width = Int(rng.next() % 40) + 1
+            let height = Int(rng.next() % 40) + 1
+            let density = [30, 50, 70, 85][trial % 4]
+            var pixels = (0..<(width * height)).map { _ in UInt8(Int(rng.next() % 100) < density ? 255 : 0) }
+            if trial % 3 == 0 {
+                pixels = (0..<(width * height)).map { i in
+                    let (x, y) = (i % width, i / width)
+                    return (x + 1 < width && pixels[i + 1] != 0) || (y + 1 < height && pixels[i + width] != 0) ? 255 : pixels[i]
+                }
+            }
+            let mask = try BinaryMask(width: width, height: height, pixels: pixels)
+            // MUT
+            let polygons = PolygonExtractor.polygons(from: mask)
+            let filled = PolygonRasterizer.mask(of: polygons, width: width, height: height)
+            // validate
+            #expect(filled == mask, "seed \(seed) trial \(trial)")
         }
     }
 
@@ -106,5 +145,20 @@ import Testing
         var untouched = BinaryMask(width: 3, height: 3)
         PolygonRasterizer.fill(exterior: [], holes: [[]], into: &untouched)
         #expect(untouched.foregroundCount == 0)
+    }
+}
+
+/// A small deterministic generator (SplitMix64) so the random masks are the same on every run.
+struct RasterizerTestRandom {
+    var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE5_E4B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }

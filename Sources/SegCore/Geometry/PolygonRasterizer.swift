@@ -60,6 +60,47 @@ public enum PolygonRasterizer {
         return mask
     }
 
+    /// The pixels of one polygon inside a `width` × `height` image, cropped to the bounding box of its vertices.
+    struct Footprint {
+        /// Image column of the crop's first column.
+        var x: Int
+        /// Image row of the crop's first row.
+        var y: Int
+        /// The crop: 255 where the polygon covers the pixel.
+        var mask: BinaryMask
+    }
+
+    /// Rasterizes one polygon into a crop just large enough for it, without touching a full-size buffer; `nil` when
+    /// its vertex bounding box misses the image. Pasting the crop at (`x`, `y`) gives exactly what ``fill(exterior:holes:into:)``
+    /// draws: OpenCV's clipping and fixed-point stepping are invariant under the integer shift, and every segment
+    /// leaves the crop only where it leaves the image.
+    static func footprint(exterior: [Point2D], holes: [[Point2D]], width: Int, height: Int) -> Footprint? {
+        let rings = integerRings(exterior: exterior, holes: holes)
+        guard width > 0, height > 0, !rings.isEmpty else { return nil }
+        var minX = Int.max
+        var minY = Int.max
+        var maxX = Int.min
+        var maxY = Int.min
+        for ring in rings {
+            for p in ring {
+                minX = min(minX, p.x)
+                maxX = max(maxX, p.x)
+                minY = min(minY, p.y)
+                maxY = max(maxY, p.y)
+            }
+        }
+        let x0 = max(minX, 0)
+        let y0 = max(minY, 0)
+        let x1 = min(maxX, width - 1)
+        let y1 = min(maxY, height - 1)
+        guard x0 <= x1, y0 <= y1 else { return nil }
+        let shifted = rings.map { ring in ring.map { (x: $0.x - x0, y: $0.y - y0) } }
+        var mask = BinaryMask(width: x1 - x0 + 1, height: y1 - y0 + 1)
+        let (w, h) = (mask.width, mask.height)
+        mask.pixels.withUnsafeMutableBufferPointer { fill(shifted, value: UInt8(255), width: w, height: h, into: $0) }
+        return Footprint(x: x0, y: y0, mask: mask)
+    }
+
     // MARK: - Vertices
 
     typealias IntPoint = (x: Int, y: Int)
