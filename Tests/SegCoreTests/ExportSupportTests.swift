@@ -173,6 +173,29 @@ enum ExportTestSupport {
         #expect(rows == names.map { [$0, "x"] })
     }
 
+    /// Every format of the sample images is produced; with `SEGHUB_EXPORT_DUMP=<dir>` they are also written there for
+    /// `scripts/reference/export_check.py verify <dir>` (pycocotools, shapely, Python csv, Pillow).
+    @Test func sampleExportsForExternalCheck() throws {
+        let images = ExportTestSupport.sampleImages()
+        var files: [(String, [UInt8])] = [("coco.json", try COCOExport.json(images))]
+        files.append(("compressed.coco.json", try COCOExport.json(images, compressedRLE: true)))
+        files.append(("metrics.csv", Array(try MetricsCSVExport.csv(images, scale: 0.65).utf8)))
+        for (i, image) in images.enumerated() {
+            files.append(("image\(i).geojson", try GeoJSONExport.featureCollection(image)))
+            files.append(("image\(i).png", try LabelMaskExport.png(image)))
+            files.append(("image\(i).spheroseg.json", try SpherosegExport.json(image)))
+        }
+        files.append(("many.png", try LabelMaskExport.png(ExportImage(
+            name: "many", width: 40, height: 30,
+            polygons: (0..<300).map { Polygon(id: "\($0)", exterior: ExportTestSupport.square(Double($0 % 20) * 2, Double($0 / 20) * 2, side: 1)) }))))
+        #expect(files.allSatisfy { !$0.1.isEmpty })
+        guard let dir = ProcessInfo.processInfo.environment["SEGHUB_EXPORT_DUMP"] else { return }
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        for (name, bytes) in files {
+            try Data(bytes).write(to: URL(fileURLWithPath: dir).appendingPathComponent(name))
+        }
+    }
+
     @Test(arguments: ["a,\"b\"c\r\n", "a\n", "\"a\r\n", "a,b"])
     func csvReaderRejectsMalformedText(_ text: String) {
         #expect(throws: ExportTestSupport.FixtureError.self) { try ExportTestSupport.readCSV(text) }
