@@ -26,7 +26,8 @@ import Testing
         #expect(categories.map { $0["id"] as? Int } == [1, 2, 3])
         let annotations = try #require(doc["annotations"] as? [[String: Any]])
         // polygon_1..3 and "p"; the point, the line and the empty polygon are skipped
-        let written = images.flatMap { image in image.polygons.filter { ["polygon_1", "polygon_2", "polygon_3", "p"].contains($0.id) }.map { (image, $0) } }
+        let writtenIDs: Set<String> = ["polygon_1", "polygon_2", "polygon_3", "p"]
+        let written = images.flatMap { image in image.polygons.filter { writtenIDs.contains($0.id) }.map { (image, $0) } }
         try #require(annotations.count == written.count)
         for (k, (ann, (image, polygon))) in zip(annotations, written).enumerated() {
             #expect(ann["id"] as? Int == k + 1)

@@ -185,9 +185,10 @@ enum ExportTestSupport {
             files.append(("image\(i).png", try LabelMaskExport.png(image)))
             files.append(("image\(i).spheroseg.json", try SpherosegExport.json(image)))
         }
-        files.append(("many.png", try LabelMaskExport.png(ExportImage(
-            name: "many", width: 40, height: 30,
-            polygons: (0..<300).map { Polygon(id: "\($0)", exterior: ExportTestSupport.square(Double($0 % 20) * 2, Double($0 / 20) * 2, side: 1)) }))))
+        let dots = (0..<300).map { i in
+            Polygon(id: "\(i)", exterior: ExportTestSupport.square(Double(i % 20) * 2, Double(i / 20) * 2, side: 1))
+        }
+        files.append(("many.png", try LabelMaskExport.png(ExportImage(name: "many", width: 40, height: 30, polygons: dots))))
         #expect(files.allSatisfy { !$0.1.isEmpty })
         guard let dir = ProcessInfo.processInfo.environment["SEGHUB_EXPORT_DUMP"] else { return }
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
