@@ -56,6 +56,11 @@ var package = Package(
             dependencies: ["SegCore"],
             resources: [.copy("Fixtures")]
         ),
+        // Runs the built `segctl` binary end to end (exit codes, stdout/stderr, files written).
+        .testTarget(
+            name: "SegCtlTests",
+            dependencies: ["segctl", "SegCore"]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -2,11 +2,14 @@ import ArgumentParser
 import SegCore
 
 /// The SegHub administration and offline-processing tool.
+///
+/// Exit codes: 0 success, 1 failure of the work (a bad image names the file and the reason),
+/// 64 bad usage. Machine-readable output goes to stdout, messages to stderr.
 @main
 struct SegCtl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "segctl",
         abstract: "SegHub command-line tool: offline segmentation, tracing, measuring and benchmarks.",
-        subcommands: []
+        subcommands: [Segment.self, Measure.self, Trace.self, Bench.self]
     )
 }

@@ -42,6 +42,13 @@ public enum PolygonExtractor {
         return result
     }
 
+    /// One cropped binary mask per distinct non-zero value of a label mask, in ascending value
+    /// order, with the offset of its crop in the full image.
+    public static func labelMasks(_ raster: RasterImage) -> [(mask: BinaryMask, offset: Point)] {
+        let labels = LabelMap(raster)
+        return labels.regions().map { (labels.mask(of: $0), Point($0.minX, $0.minY)) }
+    }
+
     /// Whether the raster holds more than one distinct non-zero value (a label mask rather than a binary one).
     public static func isLabelMask(_ raster: RasterImage) -> Bool {
         LabelMap(raster).distinctNonZeroCount(stopAt: 2) > 1

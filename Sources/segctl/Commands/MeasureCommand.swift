@@ -1,0 +1,50 @@
+import ArgumentParser
+import Foundation
+import SegCore
+
+extension SegCtl {
+    /// `segctl measure MASK...`: polygons and metrics of masks made elsewhere.
+    struct Measure: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Polygons and shape metrics from masks made by any tool (binary or label masks).",
+            discussion: """
+                A binary mask's components become polygons; in a label mask (more than one distinct non-zero \
+                value) each value is its own object. Output has the same shape as `segctl segment`.
+                """
+        )
+
+        @Argument(help: "PNG or JPEG masks.")
+        var masks: [String] = []
+
+        @OptionGroup var output: OutputOptions
+
+        @Option(name: .customLong("min-area"), help: "Leave out objects smaller than this many px².")
+        var minArea: Double = 0
+
+        func validate() throws {
+            try output.validate(inputs: masks)
+            if !(minArea.isFinite && minArea >= 0) { throw ValidationError("--min-area must be a non-negative number") }
+        }
+
+        func run() throws {
+            let scale = output.scale
+            let minArea = minArea
+            let results = BatchRunner.run(paths: masks, jobs: output.jobs, label: "measure") { path in
+                let raster = try ImageDecoder.decodeRaster(try FileInput.read(path))
+                let polygons: [Polygon]
+                let mask: BinaryMask
+                if PolygonExtractor.isLabelMask(raster) {
+                    polygons = PolygonExtractor.polygons(fromLabels: raster, minArea: minArea, scale: scale)
+                    mask = BinaryMask(anyChannelOf: raster)
+                } else {
+                    mask = BinaryMask(anyChannelOf: raster)
+                    polygons = PolygonExtractor.polygons(from: mask, minArea: minArea, scale: scale)
+                }
+                return FileResult(
+                    path: path, name: (path as NSString).lastPathComponent, width: raster.width, height: raster.height,
+                    polygons: polygons, segmenter: .measure(minArea: minArea, scale: scale), mask: mask)
+            }
+            if try !ResultWriter.write(results, paths: masks, options: output) { throw ExitCode(1) }
+        }
+    }
+}
