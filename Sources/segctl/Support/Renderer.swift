@@ -38,7 +38,7 @@ enum Renderer {
             var polygons: [Polygon]
         }
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]
+        encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
         let data = try encoder.encode(
             Output(image: ImageJSON(name: file.name, width: file.width, height: file.height), segmenter: file.segmenter, polygons: file.polygons))
         return [UInt8](data)
