@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Renders synthetic microscopy images with exact ground-truth masks for the built-in segmenter.
 
-Usage: make-synthetic.py OUT_DIR [--size N] [--seed S]
+Usage: make-synthetic.py OUT_DIR [--size N] [--seed S] [--sets brightfield,fluorescence,...]
 
 Writes OUT_DIR/<set>_<k>.png (8-bit gray image), OUT_DIR/<set>_<k>_gt.png (0/255 mask: pixel
 centres inside an object) and OUT_DIR/manifest.json. Every random choice comes from numpy's
@@ -156,10 +156,14 @@ def main():
     ap.add_argument("out")
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--seed", type=int, default=20240601)
+    ap.add_argument("--sets", default=",".join(SETS), help="comma-separated subset of: " + ", ".join(SETS))
     args = ap.parse_args()
+    wanted = set(args.sets.split(","))
     os.makedirs(args.out, exist_ok=True)
     manifest = {"generator": "scripts/make-synthetic.py", "size": args.size, "seed": args.seed, "images": []}
     for si, (kind, (count, standard)) in enumerate(SETS.items()):
+        if kind not in wanted:
+            continue
         for k in range(count):
             img, gt, count_objects = render(kind, args.size, args.seed + 1000 * si + k)
             name = f"{kind}_{k}"
