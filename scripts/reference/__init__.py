@@ -1,0 +1,1 @@
+"""OpenCV reference fixtures for SegCore's tests; see scripts/make-reference.py."""
