@@ -27,6 +27,9 @@
 // scan crossed on this row (LNBD): a hole's parent is the outer border of the component it is
 // in; a new outer border's parent is the hole (region) it lies in. Both are O(1).
 //
+// A border is followed from both ends at once (see `walk`): one step's latency, not the work
+// in it, bounds the follower, and the two halves are independent.
+//
 // OpenCV's `findContours` (4.x and 5.x) runs the same border following with the same direction
 // conventions, so the contours, their start points and their order agree vertex for vertex.
 //
@@ -71,6 +74,8 @@ extension ContourTracer {
         let steps: UnsafeMutablePointer<Int>
         /// `ContourTracer.searchTable`.
         let table: UnsafePointer<UInt8>
+        /// `ContourTracer.reverseTable`.
+        let reverse: UnsafePointer<UInt8>
         /// Per column, two entries (left crack, right crack): `row << 32 | border`.
         let rowCracks: UnsafeMutablePointer<UInt64>
         /// Per row, its waiting cracks in `pending`.
@@ -82,9 +87,15 @@ extension ContourTracer {
         var records: Buffer<Record>
         /// Cracks examined by the border being followed: `row << 32 | key`.
         var crackLog: Buffer<UInt64>
+        /// Vertices found by the backward half of a walk, last first.
+        var tail: Buffer<Point>
 
-        init(pixels: UnsafePointer<UInt8>, width: Int, height: Int, table: UnsafePointer<UInt8>, keepAll: Bool, nested: Bool) {
+        init(
+            pixels: UnsafePointer<UInt8>, width: Int, height: Int, table: UnsafePointer<UInt8>, reverse: UnsafePointer<UInt8>,
+            keepAll: Bool, nested: Bool
+        ) {
             self.table = table
+            self.reverse = reverse
             self.width = width
             self.height = height
             self.pixels = pixels
@@ -105,6 +116,7 @@ extension ContourTracer {
             points = Buffer(capacity: 4 * (width + height))
             records = Buffer(capacity: 64)
             crackLog = Buffer(capacity: 2 * (width + height))
+            tail = Buffer(capacity: 2 * (width + height))
         }
 
         func deallocate() {
@@ -115,6 +127,7 @@ extension ContourTracer {
             points.deallocate()
             records.deallocate()
             crackLog.deallocate()
+            tail.deallocate()
         }
 
         // MARK: Raster scan
@@ -364,29 +377,37 @@ extension ContourTracer {
         }
 
         /// The border-following loop: appends the vertices to `points` and the examined cracks to
-        /// `crackLog`, and returns how many cracks it logged. It costs about 10 ns a step, bound
-        /// by the latency of one step's loads and table look-ups on the next.
+        /// `crackLog`, and returns how many cracks it logged.
+        ///
+        /// One step costs about as long as its loads and table look-ups take to arrive, so the walk
+        /// runs from both ends at once: forwards from the first pixel and backwards from the last
+        /// (`reverseTable`), two independent chains that the processor overlaps, until they meet.
+        /// A border never takes the same step (from one pixel to a neighbour) twice, so they meet
+        /// where one's step is the other's.
         mutating func walk(keepAll: Bool, from s0: Int, neighbours m0: UInt32, x x0: Int, y y0: Int) -> Int {
             let w = width
             let h = height
             let pixels = self.pixels
             let steps = self.steps
             let table = self.table
-            let pos0 = y0 &* w &+ x0
-            // The walk ends with the step from the border's last pixel (found clockwise from the
-            // first) back to the first one.
-            let endKey = (pos0 &+ steps[s0]) &<< 3 | (s0 ^ 4)
-            // (x, y) packed as y << 32 | x: one add per step; the crack key is xy + x, and the
-            // vertex is stored as one 64-bit word (`Point` is x then y, 32 bits each).
-            var xy: Int = y0 &<< 32 | x0
-            var pos = pos0
-            var s = s0
-            var m = m0
+            let reverse = self.reverse
+            // Forwards: at pixel P_j, `sF` the direction of P_(j-1).
+            var posF = y0 &* w &+ x0
+            var xyF: Int = y0 &<< 32 | x0
+            var sF = s0
+            var mF = m0
+            // Backwards: at pixel P_(k-i), `cB` the direction of P_(k-i+1); P_k is the last pixel.
+            var posB = posF &+ steps[s0]
+            var xyB = xyF &+ steps[s0 &+ 8]
+            var cB = s0 ^ 4
+            var mB = Self.neighbours(pixels, x: xyB & 0xFFFF_FFFF, y: xyB &>> 32, at: posB, width: w, height: h)
             // Vertices and examined cracks are written unconditionally and kept by advancing the
             // count or not: whether a step keeps them is data, not a branch to mispredict. Each
-            // step writes at most one vertex and two cracks; `budget` steps fit without growing.
+            // round writes at most two vertices and four cracks; `budget` rounds fit.
             var pts = UnsafeMutableRawPointer(points.base)
             var ptsCount = points.count
+            var back = UnsafeMutableRawPointer(tail.base)
+            var backCount = 0
             var log = crackLog.base
             var logCount = 0
             var budget = 0
@@ -395,29 +416,53 @@ extension ContourTracer {
                     points.count = ptsCount
                     points.reserve(ptsCount &+ 4096)
                     pts = UnsafeMutableRawPointer(points.base)
+                    tail.count = backCount
+                    tail.reserve(backCount &+ 4096)
+                    back = UnsafeMutableRawPointer(tail.base)
                     crackLog.count = logCount
-                    crackLog.reserve(logCount &+ 8192)
+                    crackLog.reserve(logCount &+ 16384)
                     log = crackLog.base
                     budget = 4096
                 }
                 budget &-= 1
-                // See `searchTable`: the next direction, the cracks examined, whether it turns.
-                let entry = Int(truncatingIfNeeded: table[s &<< 8 | Int(truncatingIfNeeded: m)])
-                let dir = entry & 7
-                let crack = UInt64(truncatingIfNeeded: xy &+ (xy & 0xFFFF_FFFF))
-                log[logCount] = crack | 1
-                logCount &+= (entry &>> 3) & 1
-                log[logCount] = crack
-                logCount &+= (entry &>> 4) & 1
-                pts.storeBytes(of: UInt64(truncatingIfNeeded: xy), toByteOffset: ptsCount &<< 3, as: UInt64.self)
-                ptsCount &+= keepAll ? 1 : (entry &>> 5) & 1
-                if pos &<< 3 | dir == endKey { break }
-                pos &+= steps[dir]
-                xy &+= steps[dir &+ 8]
-                s = dir ^ 4
-                m = Self.neighbours(pixels, x: xy & 0xFFFF_FFFF, y: xy &>> 32, at: pos, width: w, height: h)
+                // Forwards (see `searchTable`).
+                let eF = Int(truncatingIfNeeded: table[sF &<< 8 | Int(truncatingIfNeeded: mF)])
+                let dirF = eF & 7
+                let crackF = UInt64(truncatingIfNeeded: xyF &+ (xyF & 0xFFFF_FFFF))
+                log[logCount] = crackF | 1
+                logCount &+= (eF &>> 3) & 1
+                log[logCount] = crackF
+                logCount &+= (eF &>> 4) & 1
+                pts.storeBytes(of: UInt64(truncatingIfNeeded: xyF), toByteOffset: ptsCount &<< 3, as: UInt64.self)
+                ptsCount &+= keepAll ? 1 : (eF &>> 5) & 1
+                if posF == posB && dirF == cB { break }
+                posF &+= steps[dirF]
+                xyF &+= steps[dirF &+ 8]
+                sF = dirF ^ 4
+                mF = Self.neighbours(pixels, x: xyF & 0xFFFF_FFFF, y: xyF &>> 32, at: posF, width: w, height: h)
+                // Backwards (see `reverseTable`): the same vertex and cracks as the forward step.
+                let eB = Int(truncatingIfNeeded: reverse[cB &<< 8 | Int(truncatingIfNeeded: mB)])
+                let dirB = eB & 7
+                let crackB = UInt64(truncatingIfNeeded: xyB &+ (xyB & 0xFFFF_FFFF))
+                log[logCount] = crackB | 1
+                logCount &+= (eB &>> 3) & 1
+                log[logCount] = crackB
+                logCount &+= (eB &>> 4) & 1
+                back.storeBytes(of: UInt64(truncatingIfNeeded: xyB), toByteOffset: backCount &<< 3, as: UInt64.self)
+                backCount &+= keepAll ? 1 : (eB &>> 5) & 1
+                if posB == posF && dirB == sF { break }
+                posB &+= steps[dirB]
+                xyB &+= steps[dirB &+ 8]
+                cB = dirB ^ 4
+                mB = Self.neighbours(pixels, x: xyB & 0xFFFF_FFFF, y: xyB &>> 32, at: posB, width: w, height: h)
             }
+            // The backward half, last vertex first, follows the forward half.
             points.count = ptsCount
+            points.reserve(ptsCount &+ backCount)
+            let out = points.base + ptsCount
+            let backward = tail.base
+            for i in 0..<backCount { out[i] = backward[backCount &- 1 &- i] }
+            points.count = ptsCount &+ backCount
             return logCount
         }
 

@@ -24,4 +24,20 @@ extension ContourTracer {
         let turns = dir != from ^ 4
         return UInt8(dir | (east ? 8 : 0) | (west ? 16 : 0) | (turns ? 32 : 0))
     }
+
+    /// The step rule run backwards, indexed by `to << 8 | neighbours`, where `to` is the
+    /// direction of the pixel the border goes to next (foreground). The pixel it came from is the
+    /// first foreground neighbour clockwise from `to`; the entry is `searchTable`'s entry for that
+    /// step, with the direction of the pixel it came from in bits 0...2 instead of `to`.
+    static let reverseTable: [UInt8] = (0..<2048).map { index in
+        let to = index >> 8
+        let neighbours = index & 0xFF
+        guard neighbours & (1 << to) != 0 else { return 0 }
+        var from = to + 7
+        while neighbours & (1 << (from & 7)) == 0 { from -= 1 }
+        let previous = from & 7
+        let forward = searchTable[previous << 8 | neighbours]
+        precondition(Int(forward & 7) == to, "the backward step must undo the forward one")
+        return forward & ~7 | UInt8(previous)
+    }
 }

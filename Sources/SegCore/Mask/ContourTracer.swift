@@ -61,12 +61,14 @@ public enum ContourTracer {
         precondition(width < 1 << 30 && height < 1 << 31, "mask too large to trace")
         return mask.pixels.withUnsafeBufferPointer { buffer in
             searchTable.withUnsafeBufferPointer { table in
-                var scanner = Scanner(
-                    pixels: buffer.baseAddress!, width: width, height: height, table: table.baseAddress!,
-                    keepAll: approximation == .none, nested: retrieval == .tree)
-                defer { scanner.deallocate() }
-                scanner.run()
-                return scanner.contours()
+                reverseTable.withUnsafeBufferPointer { reverse in
+                    var scanner = Scanner(
+                        pixels: buffer.baseAddress!, width: width, height: height, table: table.baseAddress!,
+                        reverse: reverse.baseAddress!, keepAll: approximation == .none, nested: retrieval == .tree)
+                    defer { scanner.deallocate() }
+                    scanner.run()
+                    return scanner.contours()
+                }
             }
         }
     }
