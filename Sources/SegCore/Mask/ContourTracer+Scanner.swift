@@ -190,6 +190,12 @@ extension ContourTracer {
         @inline(__always) static func nextForeground(_ line: UnsafePointer<UInt8>, from x: Int, width: Int) -> Int {
             var x = x
             let raw = UnsafeRawPointer(line)
+            // Short gaps (noise, thin rings) end within the first word.
+            if x &+ 8 <= width {
+                let v = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: x, as: UInt64.self))
+                if v != 0 { return x &+ v.trailingZeroBitCount &>> 3 }
+                x &+= 8
+            }
             while x &+ 64 <= width {
                 let p = raw + x
                 var any: UInt64 = 0
@@ -222,6 +228,13 @@ extension ContourTracer {
             let highs: UInt64 = 0x8080_8080_8080_8080
             var x = x
             let raw = UnsafeRawPointer(line)
+            // Short runs end within the first word.
+            if x &+ 8 <= width {
+                let v = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: x, as: UInt64.self))
+                let zero: UInt64 = (v &- ones) & ~v & highs
+                if zero != 0 { return x &+ zero.trailingZeroBitCount &>> 3 }
+                x &+= 8
+            }
             while x &+ 64 <= width {
                 // Non-zero exactly when some byte of the 64 is zero (the classic has-zero-byte
                 // test: it may flag bytes above the first zero byte, never one below it).
