@@ -211,7 +211,8 @@ func decodeConsistently(_ bytes: [UInt8], limits: ImageLimits = .default) -> [Se
         let idat = try #require(pngChunks(file).first { $0.type == "IDAT" })
         var stream = Array(file[idat.data])
         stream[stream.count - 1] ^= 0x5A
-        let split = Array(file[0..<idat.start]) + pngChunk("IDAT", Array(stream.dropLast(4))) + pngChunk("IDAT", Array(stream.suffix(4)))
+        let split =
+            Array(file[0..<idat.start]) + pngChunk("IDAT", Array(stream.dropLast(4))) + pngChunk("IDAT", Array(stream.suffix(4)))
             + pngChunk("IEND", [])
         // MUT + validate
         for error in decodeErrors(split) {
@@ -219,7 +220,8 @@ func decodeConsistently(_ bytes: [UInt8], limits: ImageLimits = .default) -> [Se
         }
         // The same split with an intact checksum decodes to the original image.
         stream[stream.count - 1] ^= 0x5A
-        let intact = Array(file[0..<idat.start]) + pngChunk("IDAT", Array(stream.dropLast(4))) + pngChunk("IDAT", Array(stream.suffix(4)))
+        let intact =
+            Array(file[0..<idat.start]) + pngChunk("IDAT", Array(stream.dropLast(4))) + pngChunk("IDAT", Array(stream.suffix(4)))
             + pngChunk("IEND", [])
         #expect(try ImageDecoder.decodeRaster(intact) == ImageDecoder.decodeRaster(file))
     }

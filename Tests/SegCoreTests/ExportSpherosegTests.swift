@@ -15,9 +15,10 @@ import Testing
     @Test func previousSystemShape() throws {
         let image = Support.sampleImages()[0]
         let entries = try Self.entries(image)
-        #expect(entries.map { $0["id"] as? String } == [
-            "polygon_1", "polygon_1_hole_1", "polygon_2", "polygon_3", "polygon_3_hole_1", "polygon_3_hole_2", "polygon_3_hole_3",
-        ])
+        #expect(
+            entries.map { $0["id"] as? String } == [
+                "polygon_1", "polygon_1_hole_1", "polygon_2", "polygon_3", "polygon_3_hole_1", "polygon_3_hole_2", "polygon_3_hole_3",
+            ])
         #expect(entries.map { $0["type"] as? String } == ["external", "internal", "external", "external", "internal", "internal", "internal"])
         #expect(entries.map { $0["parent_id"] as? String } == [nil, "polygon_1", nil, nil, "polygon_3", "polygon_3", "polygon_3"])
         #expect(entries.map { $0["class"] as? String } == ["spheroid", "spheroid", "cell", "spheroid", "spheroid", "spheroid", "spheroid"])

@@ -77,8 +77,10 @@ import Testing
     }
 
     @Test func closedLengthIsTheSimplifiedPerimeter() {
-        let ring = [Point2D(x: 0, y: 0), Point2D(x: 4, y: 0), Point2D(x: 5, y: 1), Point2D(x: 6, y: 0), Point2D(x: 10, y: 0),
-                    Point2D(x: 10, y: 10), Point2D(x: 0, y: 10)]
+        let ring = [
+            Point2D(x: 0, y: 0), Point2D(x: 4, y: 0), Point2D(x: 5, y: 1), Point2D(x: 6, y: 0), Point2D(x: 10, y: 0),
+            Point2D(x: 10, y: 10), Point2D(x: 0, y: 10),
+        ]
         #expect(PolygonSimplifier.closedLength(ring, epsilon: 2) == 40)
     }
 }

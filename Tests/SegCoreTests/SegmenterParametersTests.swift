@@ -16,7 +16,9 @@ import Testing
         #expect(p.sigma == 2 && p.openingRadius == 2 && p.closingRadius == 2)
     }
 
-    @Test(arguments: [("\"otsu\"", SegmenterParameters.Threshold.otsu), ("\"triangle\"", .triangle), ("0", .fixed(0)), ("128", .fixed(128)), ("255", .fixed(255))])
+    @Test(arguments: [
+        ("\"otsu\"", SegmenterParameters.Threshold.otsu), ("\"triangle\"", .triangle), ("0", .fixed(0)), ("128", .fixed(128)), ("255", .fixed(255)),
+    ])
     func thresholdAcceptsNamesAndGreyLevels(json: String, expected: SegmenterParameters.Threshold) throws {
         #expect(try decode("{\"threshold\": \(json)}").threshold == expected)
     }
@@ -28,9 +30,10 @@ import Testing
              "closingRadius": 3, "minArea": 10, "fillHoles": true, "removeBorderObjects": true, "scale": 0.65, "unknown": 1}
             """)
         #expect(
-            p == SegmenterParameters(
-                threshold: .fixed(90), polarity: .dark, sigma: 1.5, background: .subtract, openingRadius: 1, closingRadius: 3,
-                minArea: 10, fillHoles: true, removeBorderObjects: true, scale: 0.65))
+            p
+                == SegmenterParameters(
+                    threshold: .fixed(90), polarity: .dark, sigma: 1.5, background: .subtract, openingRadius: 1, closingRadius: 3,
+                    minArea: 10, fillHoles: true, removeBorderObjects: true, scale: 0.65))
     }
 
     @Test(arguments: [

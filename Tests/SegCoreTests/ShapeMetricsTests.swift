@@ -76,8 +76,9 @@ import Testing
         #expect(worst.exceeding(1e-3, among: ["majorAxis", "minorAxis"]).isEmpty, "\(worst.exceeding(1e-3, among: ["majorAxis", "minorAxis"]))")
         #expect(ellipseSkipped.count <= 2, "\(ellipseSkipped)")
         #expect(rectTies >= 5)  // the fixtures do exercise the equal-area rule
-        print("ShapeMetricsTests: \(fixture.polygons.count) polygons, \(worst.compared) values, \(rectTies) equal-area minAreaRect cases, "
-            + "ellipse skipped on \(ellipseSkipped); worst relative errors: \(worst.summary)")
+        print(
+            "ShapeMetricsTests: \(fixture.polygons.count) polygons, \(worst.compared) values, \(rectTies) equal-area minAreaRect cases, "
+                + "ellipse skipped on \(ellipseSkipped); worst relative errors: \(worst.summary)")
     }
 
     /// The building blocks, ring by ring: shoelace area (`contourArea`), the ε = 2 length

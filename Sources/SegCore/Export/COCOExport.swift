@@ -22,7 +22,9 @@ public enum COCOExport {
     ///   - compressedRLE: write RLE counts as pycocotools' compressed string instead of a list of integers.
     /// - Throws: ``SegCoreError/invalidArgument(_:)`` when a polygon's class is not in `classes` or a class is listed
     ///   twice, ``SegCoreError/invalidPolygon(_:)`` for a non-finite coordinate.
-    public static func json(_ images: [ExportImage], classes: [String]? = nil, compressedRLE: Bool = false) throws(SegCoreError)
+    public static func json(
+        _ images: [ExportImage], classes: [String]? = nil, compressedRLE: Bool = false
+    ) throws(SegCoreError)
         -> [UInt8]
     {
         for image in images { try image.validate() }

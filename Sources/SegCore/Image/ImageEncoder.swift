@@ -17,7 +17,9 @@ public enum PNGEncoder {
     }
 
     /// Encodes interleaved 8-bit samples with 1–4 channels (gray, gray+alpha, RGB, RGBA).
-    public static func encode(pixels: [UInt8], width: Int, height: Int, channels: Int, compression: Int = 6) throws(SegCoreError)
+    public static func encode(
+        pixels: [UInt8], width: Int, height: Int, channels: Int, compression: Int = 6
+    ) throws(SegCoreError)
         -> [UInt8]
     {
         guard (1...4).contains(channels), pixels.count == width * height * channels else {
@@ -50,7 +52,9 @@ public enum JPEGEncoder {
     }
 
     /// Encodes interleaved 8-bit gray (1 channel) or RGB (3 channels) samples.
-    public static func encode(pixels: [UInt8], width: Int, height: Int, channels: Int, quality: Int = 85) throws(SegCoreError)
+    public static func encode(
+        pixels: [UInt8], width: Int, height: Int, channels: Int, quality: Int = 85
+    ) throws(SegCoreError)
         -> [UInt8]
     {
         guard channels == 1 || channels == 3, width > 0, height > 0, pixels.count == width * height * channels else {

@@ -9,7 +9,9 @@ public enum ImageResizer {
     }
 
     /// Resizes interleaved 8-bit samples with `channels` channels.
-    public static func resize(pixels: [UInt8], width: Int, height: Int, channels: Int, toWidth: Int, toHeight: Int)
+    public static func resize(
+        pixels: [UInt8], width: Int, height: Int, channels: Int, toWidth: Int, toHeight: Int
+    )
         throws(SegCoreError) -> [UInt8]
     {
         guard width > 0, height > 0, toWidth > 0, toHeight > 0, (1...4).contains(channels),
@@ -87,7 +89,9 @@ public enum ImageResizer {
 /// Makes the JPEG thumbnails the API serves: re-encoded (so no metadata survives), longest side 256.
 public enum Thumbnailer {
     /// Decodes `bytes`, shrinks to fit `maxSide` and encodes a JPEG (colour kept, alpha dropped, 16-bit reduced).
-    public static func jpegThumbnail(of bytes: [UInt8], maxSide: Int = 256, quality: Int = 82, limits: ImageLimits = .default)
+    public static func jpegThumbnail(
+        of bytes: [UInt8], maxSide: Int = 256, quality: Int = 82, limits: ImageLimits = .default
+    )
         throws(SegCoreError) -> [UInt8]
     {
         let raster = try ImageDecoder.decodeRaster(bytes, limits: limits)

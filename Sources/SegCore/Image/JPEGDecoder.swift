@@ -29,7 +29,9 @@ enum JPEGDecoder {
         }
     }
 
-    private static func readHeader(_ handle: Handle, _ base: UnsafePointer<UInt8>, _ count: Int, limits: ImageLimits)
+    private static func readHeader(
+        _ handle: Handle, _ base: UnsafePointer<UInt8>, _ count: Int, limits: ImageLimits
+    )
         throws(SegCoreError) -> seg_jpeg_info
     {
         var info = seg_jpeg_info()
@@ -90,7 +92,9 @@ enum JPEGDecoder {
         }
     }
 
-    private static func decode(_ handle: Handle, output: seg_jpeg_output, width: Int, height: Int, channels: Int)
+    private static func decode(
+        _ handle: Handle, output: seg_jpeg_output, width: Int, height: Int, channels: Int
+    )
         throws(SegCoreError) -> [UInt8]
     {
         var failed = false
@@ -115,7 +119,12 @@ enum JPEGDecoder {
             cmyk.withUnsafeBufferPointer { src in
                 for i in 0..<n {
                     var c = UInt32(src[4 * i]), m = UInt32(src[4 * i + 1]), y = UInt32(src[4 * i + 2]), k = UInt32(src[4 * i + 3])
-                    if !adobe { c = 255 - c; m = 255 - m; y = 255 - y; k = 255 - k }
+                    if !adobe {
+                        c = 255 - c
+                        m = 255 - m
+                        y = 255 - y
+                        k = 255 - k
+                    }
                     out[3 * i] = UInt8((c * k + 127) / 255)
                     out[3 * i + 1] = UInt8((m * k + 127) / 255)
                     out[3 * i + 2] = UInt8((y * k + 127) / 255)

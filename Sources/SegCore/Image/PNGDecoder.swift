@@ -21,7 +21,9 @@ enum PNGDecoder {
         }
     }
 
-    private static func readHeader(_ handle: Handle, _ base: UnsafePointer<UInt8>, _ count: Int, limits: ImageLimits)
+    private static func readHeader(
+        _ handle: Handle, _ base: UnsafePointer<UInt8>, _ count: Int, limits: ImageLimits
+    )
         throws(SegCoreError) -> seg_png_info
     {
         var info = seg_png_info()

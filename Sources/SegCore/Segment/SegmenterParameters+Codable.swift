@@ -51,10 +51,14 @@ extension SegmenterParameters: Codable {
             removeBorderObjects: try c.decodeIfPresent(Bool.self, forKey: .removeBorderObjects) ?? d.removeBorderObjects,
             scale: try c.decodeIfPresent(Double.self, forKey: .scale))
         if let problem {
-            let key: CodingKeys = problem.hasPrefix("sigma") ? .sigma
-                : problem.hasPrefix("openingRadius") ? .openingRadius
-                : problem.hasPrefix("closingRadius") ? .closingRadius
-                : problem.hasPrefix("minArea") ? .minArea : .scale
+            let key: CodingKeys =
+                problem.hasPrefix("sigma")
+                ? .sigma
+                : problem.hasPrefix("openingRadius")
+                    ? .openingRadius
+                    : problem.hasPrefix("closingRadius")
+                        ? .closingRadius
+                        : problem.hasPrefix("minArea") ? .minArea : .scale
             throw DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription: problem)
         }
     }
