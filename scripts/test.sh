@@ -10,7 +10,7 @@ seg_step "installing missing system packages"
 seg_apt_install libjpeg-dev libpng-dev pkg-config
 
 seg_step "checking formatting (swift format lint --strict)"
-swift format lint --strict -r Sources Tests Fuzz
+swift format lint --strict -r Sources Tests Fuzz Benchmarks
 
 seg_step "building (debug, with tests)"
 swift build --build-tests
