@@ -33,7 +33,8 @@ ratio() { "$PY" -c 'import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print
 row() { printf '%-10s %-32s %-18s %10.2f ms %10.2f ms  %s\n' "$1" "$2" "$3" "$(awk "BEGIN{print $4*1000}")" "$(awk "BEGIN{print $5*1000}")" "$(ratio "$4" "$5")"; }
 
 printf '%-10s %-32s %-18s %13s %13s  %s\n' step file peer SegHub peer "peer/SegHub"
-for f in mask-spheroids-1024.png mask-spheroids-4096.png mask-many-8192.png mask-noise-2048.png mask-checkerboard-1024.png; do
+TRACE_FILES="${TRACE_FILES:-mask-spheroids-1024.png mask-spheroids-4096.png mask-many-8192.png mask-noise-2048.png mask-checkerboard-1024.png}"
+for f in $TRACE_FILES; do
     o=$(ours trace "$CORPUS/$f")
     # OpenCV's hierarchy building takes ~25 s a run on the checkerboard: time it once.
     case "$f" in *checkerboard*) p=$("${PIN[@]}" "$PY" scripts/bench/peers.py opencv trace "$CORPUS/$f" 1);;
@@ -53,21 +54,10 @@ for f in spheroids-1024.jpg spheroids-4096.jpg spheroids-1024-color.jpg spheroid
     row decode "$f" "cv2.imdecode" "$so" "$(seconds "$p")"
     p=$(peer pillow decode "$CORPUS/$f"); echo "$p" >> "$OUT/results.jsonl"
     row decode "$f" "PIL" "$so" "$(seconds "$p")"
-    case "$f" in *.jpg)
+    if [[ "$f" == *.jpg ]]; then
         # djpeg to /dev/null, gray output: the whole process, so it includes start-up (a few ms).
-        d=$("$PY" - "$CORPUS/$f" "$REPEAT" <<'PYEOF'
-import statistics, subprocess, sys, time
-path, n = sys.argv[1], int(sys.argv[2])
-samples = []
-for _ in range(n + 1):
-    t = time.perf_counter()
-    subprocess.run(["taskset", "-c", "0", "djpeg", "-grayscale", "-outfile", "/dev/null", path], check=True)
-    samples.append(time.perf_counter() - t)
-print(statistics.median(samples[1:]))
-PYEOF
-)
-        row decode "$f" "djpeg (process)" "$so" "$d";;
-    esac
+        row decode "$f" "djpeg (process)" "$so" "$("$PY" scripts/bench/djpeg_time.py "$CORPUS/$f" "$REPEAT")"
+    fi
 done
 for f in spheroids-1024.jpg spheroids-4096.jpg; do
     o=$(ours segment "$CORPUS/$f"); p=$(peer opencv segment "$CORPUS/$f")

@@ -221,7 +221,7 @@ struct SplitMix64 {
             let tree = ContourTracer.trace(mask, retrieval: .tree, approximation: .none)
             #expect(none.count == simple.count)
             #expect(Set(none.map(\.points)) == Set(tree.map(\.points)))
-            let firstPixels = Self.componentFirstPixels(mask)
+            let firstPixels = FloodFill.componentFirstPixels(mask)
             for (c, s) in zip(none, simple) {
                 let p = c.points
                 let n = p.count
@@ -235,30 +235,5 @@ struct SplitMix64 {
             }
             #expect(Set(none.filter { !$0.isHole }.map { $0.points[0] }) == firstPixels)
         }
-    }
-
-    /// The first pixel (raster order) of every 8-connected component, by flood fill.
-    static func componentFirstPixels(_ mask: BinaryMask) -> Set<Point> {
-        var seen = [Bool](repeating: false, count: mask.pixels.count)
-        var firsts: Set<Point> = []
-        for start in mask.pixels.indices where mask.pixels[start] != 0 && !seen[start] {
-            firsts.insert(Point(start % mask.width, start / mask.width))
-            var stack = [start]
-            seen[start] = true
-            while let i = stack.popLast() {
-                let x = i % mask.width
-                let y = i / mask.width
-                for dy in -1...1 {
-                    for dx in -1...1 where mask.isForeground(x: x + dx, y: y + dy) {
-                        let j = (y + dy) * mask.width + x + dx
-                        if !seen[j] {
-                            seen[j] = true
-                            stack.append(j)
-                        }
-                    }
-                }
-            }
-        }
-        return firsts
     }
 }

@@ -72,32 +72,6 @@ private func iou(_ a: BinaryMask, _ b: BinaryMask) -> Double {
     return union == 0 ? 1 : Double(inter) / Double(union)
 }
 
-/// Foreground components of a mask (8-connected), counted by flood fill (independent of the segmenter's code).
-private func componentCount(_ mask: BinaryMask) -> Int {
-    var seen = [Bool](repeating: false, count: mask.pixels.count)
-    var count = 0
-    var stack: [Int] = []
-    for start in mask.pixels.indices where mask.pixels[start] != 0 && !seen[start] {
-        count += 1
-        seen[start] = true
-        stack.append(start)
-        while let i = stack.popLast() {
-            let x = i % mask.width
-            let y = i / mask.width
-            for dy in -1...1 {
-                for dx in -1...1 where mask.isForeground(x: x + dx, y: y + dy) {
-                    let j = (y + dy) * mask.width + x + dx
-                    if !seen[j] {
-                        seen[j] = true
-                        stack.append(j)
-                    }
-                }
-            }
-        }
-    }
-    return count
-}
-
 /// A light background with dark filled shapes drawn by `inside(x, y)`.
 private func drawn(width: Int, height: Int, background: UInt8 = 200, object: UInt8 = 60, _ inside: (Int, Int) -> Bool) -> GrayImage {
     var image = GrayImage(width: width, height: height, filledWith: background)
@@ -146,7 +120,7 @@ private func drawn(width: Int, height: Int, background: UInt8 = 200, object: UIn
         for entry in try SegmentFixtures.entries(in: set) {
             let result = try BuiltinSegmenter().segment(try SegmentFixtures.image(entry.name))
             #expect(result.polygons.count == entry.objects, "\(entry.name): \(result.polygons.count) polygons for \(entry.objects) objects")
-            #expect(componentCount(result.mask) == entry.objects, "\(entry.name)")
+            #expect(FloodFill.componentFirstPixels(result.mask).count == entry.objects, "\(entry.name)")
         }
     }
 
@@ -170,7 +144,7 @@ private func drawn(width: Int, height: Int, background: UInt8 = 200, object: UIn
             let triangle = try BuiltinSegmenter(parameters: .init(threshold: .triangle)).segmentMask(image)
             let t = try #require(triangle.threshold)
             #expect(t < (otsu.threshold ?? 0), "\(entry.name)")
-            #expect(componentCount(triangle.mask) == entry.objects, "\(entry.name)")
+            #expect(FloodFill.componentFirstPixels(triangle.mask).count == entry.objects, "\(entry.name)")
             #expect(triangle.mask.foregroundCount > otsu.mask.foregroundCount, "\(entry.name)")
         }
     }
@@ -266,7 +240,7 @@ private func drawn(width: Int, height: Int, background: UInt8 = 200, object: UIn
             let result = try BuiltinSegmenter(parameters: parameters).segment(image)
             // validate
             #expect(result.polygons.count == kept, "minArea \(minArea)")
-            #expect(componentCount(result.mask) == kept, "minArea \(minArea)")
+            #expect(FloodFill.componentFirstPixels(result.mask).count == kept, "minArea \(minArea)")
         }
     }
 
@@ -318,9 +292,9 @@ private func drawn(width: Int, height: Int, background: UInt8 = 200, object: UIn
         parameters.openingRadius = 0
         parameters.closingRadius = 2
         let closed = try BuiltinSegmenter(parameters: parameters).segmentMask(gap)
-        #expect(closed.mask.isForeground(x: 31, y: 20) && componentCount(closed.mask) == 1)
+        #expect(closed.mask.isForeground(x: 31, y: 20) && FloodFill.componentFirstPixels(closed.mask).count == 1)
         parameters.closingRadius = 0
-        #expect(componentCount(try BuiltinSegmenter(parameters: parameters).segmentMask(gap).mask) == 2)
+        #expect(FloodFill.componentFirstPixels(try BuiltinSegmenter(parameters: parameters).segmentMask(gap).mask).count == 2)
     }
 
     @Test func scaleIsPassedToTheMetrics() throws {

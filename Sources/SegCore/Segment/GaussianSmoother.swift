@@ -41,12 +41,15 @@ enum GaussianSmoother {
                                 let kw = k.baseAddress
                             else { return }
                             for y in 0..<height {
-                                // vertical pass into the padded row
-                                for x in 0..<width { a[x] = 0 }
-                                for i in 0..<taps {
-                                    let row = s + min(max(y + i - radius, 0), height - 1) * width
-                                    let w = kw[i]
-                                    for x in 0..<width { a[x] &+= w &* UInt16(truncatingIfNeeded: row[x]) }
+                                // vertical pass into the padded row; the kernel is symmetric, so
+                                // mirrored taps share one multiply (exact: the total stays ≤ 255·256)
+                                let centre = s + min(max(y, 0), height - 1) * width
+                                let wc = kw[radius]
+                                for x in 0..<width { a[x] = wc &* UInt16(truncatingIfNeeded: centre[x]) }
+                                for i in 0..<radius {
+                                    let above = s + max(y + i - radius, 0) * width
+                                    let below = s + min(y + radius - i, height - 1) * width
+                                    foldedTap(a, above, below, weight: kw[i], count: width)
                                 }
                                 let mid = p + radius
                                 for x in 0..<width { mid[x] = UInt8(truncatingIfNeeded: (a[x] &+ 128) >> 8) }
@@ -54,12 +57,10 @@ enum GaussianSmoother {
                                     p[i] = mid[0]
                                     mid[width + i] = mid[width - 1]
                                 }
-                                // horizontal pass into the output row
-                                for x in 0..<width { a[x] = 0 }
-                                for i in 0..<taps {
-                                    let shifted = p + i
-                                    let w = kw[i]
-                                    for x in 0..<width { a[x] &+= w &* UInt16(truncatingIfNeeded: shifted[x]) }
+                                // horizontal pass into the output row, mirrored taps folded the same way
+                                for x in 0..<width { a[x] = wc &* UInt16(truncatingIfNeeded: mid[x]) }
+                                for i in 0..<radius {
+                                    foldedTap(a, p + i, p + taps - 1 - i, weight: kw[i], count: width)
                                 }
                                 let out = d + y * width
                                 for x in 0..<width { out[x] = UInt8(truncatingIfNeeded: (a[x] &+ 128) >> 8) }
@@ -70,5 +71,27 @@ enum GaussianSmoother {
             }
         }
         return output
+    }
+
+    /// `acc[x] += weight · (first[x] + second[x])` for `count` samples, sixteen lanes at a time.
+    @inline(__always)
+    private static func foldedTap(
+        _ acc: UnsafeMutablePointer<UInt16>, _ first: UnsafePointer<UInt8>, _ second: UnsafePointer<UInt8>, weight: UInt16,
+        count: Int
+    ) {
+        let w = SIMD16<UInt16>(repeating: weight)
+        var x = 0
+        while x + 16 <= count {
+            let f = SIMD16<UInt16>(truncatingIfNeeded: UnsafeRawPointer(first + x).loadUnaligned(as: SIMD16<UInt8>.self))
+            let g = SIMD16<UInt16>(truncatingIfNeeded: UnsafeRawPointer(second + x).loadUnaligned(as: SIMD16<UInt8>.self))
+            let raw = UnsafeMutableRawPointer(acc + x)
+            let sum = raw.loadUnaligned(as: SIMD16<UInt16>.self) &+ w &* (f &+ g)
+            raw.storeBytes(of: sum, as: SIMD16<UInt16>.self)
+            x += 16
+        }
+        while x < count {
+            acc[x] &+= weight &* (UInt16(truncatingIfNeeded: first[x]) &+ UInt16(truncatingIfNeeded: second[x]))
+            x += 1
+        }
     }
 }
