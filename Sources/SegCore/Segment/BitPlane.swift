@@ -47,8 +47,9 @@ struct BitPlane {
         let n = wordsPerRow
         let fill: UInt64 = erode ? ~0 : 0
         let padMask = lastWordMask
-        var horizontal = [UInt64](repeating: 0, count: words.count)
-        var output = [UInt64](repeating: 0, count: words.count)
+        // Every word of both is written below, so they skip the zero fill.
+        var horizontal = [UInt64](unsafeUninitializedCapacity: words.count) { _, count in count = words.count }
+        var output = [UInt64](unsafeUninitializedCapacity: words.count) { _, count in count = words.count }
         words.withUnsafeMutableBufferPointer { src in
             horizontal.withUnsafeMutableBufferPointer { hor in
                 output.withUnsafeMutableBufferPointer { out in

@@ -52,9 +52,10 @@ public struct BuiltinSegmenter: Segmenter {
         let smoothed = GaussianSmoother.smooth(image.pixels, width: width, height: height, sigma: parameters.sigma)
         let model = BackgroundModel.fit(smoothed, width: width, height: height)
         let map = FlatteningMap(model: model, correction: parameters.background, width: width, height: height)
-        // The histogram is a statistic: about two million samples are plenty.
-        let rowStep = max(1, (width * height) / 2_000_000)
-        let histogram = map.histogram(of: smoothed, rowStep: min(rowStep, max(1, height / 64)))
+        // The histograms are statistics: about two million samples are plenty, one million for the edges.
+        let rowStep = min(max(1, (width * height) / 2_000_000), max(1, height / 64))
+        let gradientStep = max(1, (width * (height / rowStep)) / 1_000_000)
+        let (histogram, gradientCounts, gradients) = map.histogram(of: smoothed, rowStep: rowStep, gradientStep: gradientStep)
         let level = Int(model.level.rounded())
 
         let polarity: SegmenterParameters.Polarity
@@ -73,7 +74,13 @@ public struct BuiltinSegmenter: Segmenter {
             threshold = Int(value)
         case .otsu:
             guard let t = ThresholdSelector.otsu(ThresholdSelector.folded(histogram, level: level, dark: dark)) else { return empty(polarity) }
-            threshold = t
+            // Otsu splits the class means, which sit deeper than the edges when objects have a
+            // darker core or a halo; move a third of the way to the steepest-edge level.
+            if let edge = ThresholdSelector.edgeLevel(gradientCounts, gradients, level: level, dark: dark) {
+                threshold = t + Int((Double(edge - t) / 3).rounded())
+            } else {
+                threshold = t
+            }
         case .triangle:
             guard let t = ThresholdSelector.triangle(ThresholdSelector.folded(histogram, level: level, dark: dark), dark: dark) else {
                 return empty(polarity)

@@ -107,22 +107,47 @@ struct FlatteningMap {
         }
     }
 
-    /// Histogram of the flattened values (clamped to 0–255) on every `rowStep`-th row.
-    func histogram(of smoothed: [UInt8], rowStep: Int) -> [Int] {
+    /// Histogram of the flattened values (clamped to 0–255) on every `rowStep`-th row and, on
+    /// every `gradientStep`-th of those rows, a second histogram with each level's summed gradient
+    /// magnitude (central differences, scaled by the gain): the edge strength
+    /// ``ThresholdSelector/edgeLevel(_:_:level:dark:)`` uses.
+    func histogram(
+        of smoothed: [UInt8], rowStep: Int, gradientStep: Int
+    ) -> (counts: [Int], gradientCounts: [Int], gradients: [Double]) {
         var histogram = [Int](repeating: 0, count: 256)
+        var gradientCounts = [Int](repeating: 0, count: 256)
+        var gradients = [Double](repeating: 0, count: 256)
+        let w = width
         smoothed.withUnsafeBufferPointer { src in
             histogram.withUnsafeMutableBufferPointer { h in
-                guard let s = src.baseAddress, let hist = h.baseAddress else { return }
-                forEachRow(step: rowStep) { y, gain, offset in
-                    let row = s + y * width
-                    for x in 0..<width {
-                        let v = Float(row[x]) * gain[x] + offset[x]
-                        hist[Int(min(255, max(0, v)))] &+= 1
+                gradientCounts.withUnsafeMutableBufferPointer { gc in
+                    gradients.withUnsafeMutableBufferPointer { gr in
+                        guard let s = src.baseAddress, let hist = h.baseAddress, let gcount = gc.baseAddress, let grad = gr.baseAddress
+                        else { return }
+                        var sampled = 0
+                        forEachRow(step: rowStep) { y, gain, offset in
+                            let row = s + y * w
+                            defer { sampled += 1 }
+                            guard sampled % gradientStep == 0 else {
+                                for x in 0..<w { hist[Int(min(255, max(0, Float(row[x]) * gain[x] + offset[x])))] &+= 1 }
+                                return
+                            }
+                            let above = s + max(y - 1, 0) * w
+                            let below = s + min(y + 1, height - 1) * w
+                            for x in 0..<w {
+                                let bin = Int(min(255, max(0, Float(row[x]) * gain[x] + offset[x])))
+                                hist[bin] &+= 1
+                                gcount[bin] &+= 1
+                                let gx = Float(row[min(x + 1, w - 1)]) - Float(row[max(x - 1, 0)])
+                                let gy = Float(below[x]) - Float(above[x])
+                                grad[bin] += Double(gain[x] * (gx * gx + gy * gy).squareRoot())
+                            }
+                        }
                     }
                 }
             }
         }
-        return histogram
+        return (histogram, gradientCounts, gradients)
     }
 
     /// The foreground of the flattened image: `flat ≤ threshold` for dark objects, `flat > threshold` for bright ones.

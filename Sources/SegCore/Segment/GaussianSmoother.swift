@@ -28,7 +28,8 @@ enum GaussianSmoother {
         let taps = weights.count
         let radius = taps / 2
         if taps == 1 { return source }
-        var output = [UInt8](repeating: 0, count: width * height)
+        // Every sample is written below, so the output skips the zero fill.
+        var output = [UInt8](unsafeUninitializedCapacity: width * height) { _, count in count = width * height }
         // A vertically smoothed row, padded by `radius` replicated samples on each side.
         var padded = [UInt8](repeating: 0, count: width + 2 * radius)
         var acc = [UInt16](repeating: 0, count: width)

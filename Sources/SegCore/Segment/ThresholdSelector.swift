@@ -87,4 +87,31 @@ enum ThresholdSelector {
         // Objects are the tail beyond the chosen level: `≤ t` for dark, `> t` for bright.
         return dark ? bestV : max(0, bestV - 1)
     }
+
+    /// The level on the objects' side of `level` whose pixels have the steepest mean gradient
+    /// (over a 5-level window): where the smoothed edges are steepest, which is half-way across
+    /// the objects' own edge contrast. `nil` when too few pixels lie on that side.
+    static func edgeLevel(_ counts: [Int], _ gradients: [Double], level: Int, dark: Bool) -> Int? {
+        let total = counts.reduce(0, +)
+        let minimum = max(20, total / 20_000)
+        let l = min(255, max(0, level))
+        let range = dark ? 0..<l : min(255, l + 1)..<256
+        var best = -1.0
+        var bestV: Int?
+        for v in range {
+            var n = 0
+            var g = 0.0
+            for u in max(0, v - 2)...min(255, v + 2) {
+                n += counts[u]
+                g += gradients[u]
+            }
+            guard counts[v] > 0, n >= minimum else { continue }
+            let mean = g / Double(n)
+            if mean > best {
+                best = mean
+                bestV = v
+            }
+        }
+        return bestV
+    }
 }
