@@ -81,9 +81,10 @@ struct BackgroundModel {
                     let row = base + y * width
                     let base = (y / b) * gw
                     for j in 0..<gw {
-                        var s = 0
-                        for x in (j * b)..<min((j + 1) * b, width) { s &+= Int(row[x]) }
-                        sum[base + j] &+= s
+                        // a block row segment sums to at most 40 000 · 255: 32 bits are enough
+                        var s: UInt32 = 0
+                        for x in (j * b)..<min((j + 1) * b, width) { s &+= UInt32(truncatingIfNeeded: row[x]) }
+                        sum[base + j] &+= Int(s)
                     }
                 }
             }
@@ -108,9 +109,49 @@ struct BackgroundModel {
 
     static func median(_ values: [Double]) -> Double {
         guard !values.isEmpty else { return 0 }
-        let sorted = values.sorted()
-        let m = sorted.count / 2
-        return sorted.count % 2 == 1 ? sorted[m] : (sorted[m - 1] + sorted[m]) / 2
+        var v = values
+        let m = v.count / 2
+        return v.withUnsafeMutableBufferPointer { buffer in
+            guard let a = buffer.baseAddress else { return 0 }
+            select(a, count: buffer.count, k: m)
+            // Everything before m is ≤ a[m]: the lower middle of an even count is their maximum.
+            guard buffer.count % 2 == 0 else { return a[m] }
+            var lower = a[0]
+            for i in 1..<m where a[i] > lower { lower = a[i] }
+            return (lower + a[m]) / 2
+        }
+    }
+
+    /// Rearranges `a[0..<count]` so that `a[k]` holds the value a sort would put there, with no
+    /// larger value before it and no smaller one after (quickselect, median-of-three pivots).
+    static func select(_ a: UnsafeMutablePointer<Double>, count: Int, k: Int) {
+        var lo = 0
+        var hi = count - 1
+        while hi > lo {
+            let mid = lo + (hi - lo) / 2
+            if a[mid] < a[lo] { swap(&a[mid], &a[lo]) }
+            if a[hi] < a[lo] { swap(&a[hi], &a[lo]) }
+            if a[hi] < a[mid] { swap(&a[hi], &a[mid]) }
+            let pivot = a[mid]
+            var i = lo
+            var j = hi
+            while i <= j {
+                while a[i] < pivot { i += 1 }
+                while pivot < a[j] { j -= 1 }
+                if i <= j {
+                    swap(&a[i], &a[j])
+                    i += 1
+                    j -= 1
+                }
+            }
+            if k <= j {
+                hi = j
+            } else if k >= i {
+                lo = i
+            } else {
+                return
+            }
+        }
     }
 
     /// Monomials u^p·v^q with p + q ≤ degree, in a fixed order.

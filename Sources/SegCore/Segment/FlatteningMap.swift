@@ -62,17 +62,25 @@ struct FlatteningMap {
         }
     }
 
-    /// Calls `body(y, gain, offset)` for every `rowStep`-th row with that row's interpolated
-    /// correction, in increasing `y`.
-    func forEachRow(step rowStep: Int = 1, _ body: (Int, UnsafeBufferPointer<Float>, UnsafeBufferPointer<Float>) -> Void) {
+    /// The corrections along the block rows above and below one image row, and the weight `t`
+    /// of the one below: `gain = top + t · (bottom − top)`, likewise the offset.
+    struct RowCorrection {
+        let t: Float
+        let topGain: UnsafePointer<Float>
+        let bottomGain: UnsafePointer<Float>
+        let topOffset: UnsafePointer<Float>
+        let bottomOffset: UnsafePointer<Float>
+    }
+
+    /// Calls `body(y, correction)` for every `rowStep`-th row, in increasing `y`, without
+    /// interpolating between the block rows (the body does, fused with its own work).
+    func forEachRowCorrection(step rowStep: Int = 1, _ body: (Int, RowCorrection) -> Void) {
         let gh = model.gridHeight
         let b = model.blockSize
         var topGain = [Float](repeating: 0, count: width)
         var topOffset = topGain
         var bottomGain = topGain
         var bottomOffset = topGain
-        var gain = topGain
-        var offset = topGain
         var loaded = -1
         var i = 0  // the last block row whose centre is at or above y (or the first)
         var y = 0
@@ -90,15 +98,9 @@ struct FlatteningMap {
                 bottomGain.withUnsafeBufferPointer { bg in
                     topOffset.withUnsafeBufferPointer { to in
                         bottomOffset.withUnsafeBufferPointer { bo in
-                            gain.withUnsafeMutableBufferPointer { g in
-                                offset.withUnsafeMutableBufferPointer { o in
-                                    for x in 0..<width {
-                                        g[x] = tg[x] + t * (bg[x] - tg[x])
-                                        o[x] = to[x] + t * (bo[x] - to[x])
-                                    }
-                                    body(y, UnsafeBufferPointer(g), UnsafeBufferPointer(o))
-                                }
-                            }
+                            guard let tg = tg.baseAddress, let bg = bg.baseAddress, let to = to.baseAddress, let bo = bo.baseAddress
+                            else { return }
+                            body(y, RowCorrection(t: t, topGain: tg, bottomGain: bg, topOffset: to, bottomOffset: bo))
                         }
                     }
                 }
@@ -107,47 +109,71 @@ struct FlatteningMap {
         }
     }
 
+    /// Calls `body(y, gain, offset)` for every `rowStep`-th row with that row's interpolated
+    /// correction, in increasing `y`.
+    func forEachRow(step rowStep: Int = 1, _ body: (Int, UnsafeBufferPointer<Float>, UnsafeBufferPointer<Float>) -> Void) {
+        var gain = [Float](repeating: 0, count: width)
+        var offset = gain
+        gain.withUnsafeMutableBufferPointer { g in
+            offset.withUnsafeMutableBufferPointer { o in
+                forEachRowCorrection(step: rowStep) { y, c in
+                    for x in 0..<width {
+                        g[x] = c.topGain[x] + c.t * (c.bottomGain[x] - c.topGain[x])
+                        o[x] = c.topOffset[x] + c.t * (c.bottomOffset[x] - c.topOffset[x])
+                    }
+                    body(y, UnsafeBufferPointer(g), UnsafeBufferPointer(o))
+                }
+            }
+        }
+    }
+
     /// Histogram of the flattened values (clamped to 0–255) on every `rowStep`-th row and, on
     /// every `gradientStep`-th of those rows, a second histogram with each level's summed gradient
-    /// magnitude (central differences, scaled by the gain): the edge strength
-    /// ``ThresholdSelector/edgeLevel(_:_:level:dark:)`` uses.
+    /// magnitude (central differences, scaled by the gain, in 1/256 grey levels): the edge
+    /// strength ``ThresholdSelector/edgeLevel(_:_:level:dark:)`` uses.
+    ///
+    /// Neighbouring pixels mostly share a level, so four interleaved partial histograms (merged
+    /// at the end; integer sums, so the order does not matter) keep each increment from waiting
+    /// for the previous one.
     func histogram(
         of smoothed: [UInt8], rowStep: Int, gradientStep: Int
-    ) -> (counts: [Int], gradientCounts: [Int], gradients: [Double]) {
-        var histogram = [Int](repeating: 0, count: 256)
-        var gradientCounts = [Int](repeating: 0, count: 256)
-        var gradients = [Double](repeating: 0, count: 256)
+    ) -> (counts: [Int], gradientCounts: [Int], gradients: [Int]) {
+        var partial = [Int](repeating: 0, count: 4 * 3 * 256)
         let w = width
         smoothed.withUnsafeBufferPointer { src in
-            histogram.withUnsafeMutableBufferPointer { h in
-                gradientCounts.withUnsafeMutableBufferPointer { gc in
-                    gradients.withUnsafeMutableBufferPointer { gr in
-                        guard let s = src.baseAddress, let hist = h.baseAddress, let gcount = gc.baseAddress, let grad = gr.baseAddress
-                        else { return }
-                        var sampled = 0
-                        forEachRow(step: rowStep) { y, gain, offset in
-                            let row = s + y * w
-                            defer { sampled += 1 }
-                            guard sampled % gradientStep == 0 else {
-                                for x in 0..<w { hist[Int(min(255, max(0, Float(row[x]) * gain[x] + offset[x])))] &+= 1 }
-                                return
-                            }
-                            let above = s + max(y - 1, 0) * w
-                            let below = s + min(y + 1, height - 1) * w
-                            for x in 0..<w {
-                                let bin = Int(min(255, max(0, Float(row[x]) * gain[x] + offset[x])))
-                                hist[bin] &+= 1
-                                gcount[bin] &+= 1
-                                let gx = Float(row[min(x + 1, w - 1)]) - Float(row[max(x - 1, 0)])
-                                let gy = Float(below[x]) - Float(above[x])
-                                grad[bin] += Double(gain[x] * (gx * gx + gy * gy).squareRoot())
-                            }
+            partial.withUnsafeMutableBufferPointer { part in
+                guard let s = src.baseAddress, let p = part.baseAddress else { return }
+                let hist = p
+                let gcount = p + 4 * 256
+                let grad = p + 8 * 256
+                var sampled = 0
+                forEachRow(step: rowStep) { y, gain, offset in
+                    let row = s + y * w
+                    defer { sampled += 1 }
+                    guard sampled % gradientStep == 0 else {
+                        for x in 0..<w {
+                            let bin = Int(min(255, max(0, Float(row[x]) * gain[x] + offset[x])))
+                            hist[(x & 3) << 8 | bin] &+= 1
                         }
+                        return
+                    }
+                    let above = s + max(y - 1, 0) * w
+                    let below = s + min(y + 1, height - 1) * w
+                    for x in 0..<w {
+                        let bin = (x & 3) << 8 | Int(min(255, max(0, Float(row[x]) * gain[x] + offset[x])))
+                        hist[bin] &+= 1
+                        gcount[bin] &+= 1
+                        let gx = Float(row[min(x + 1, w - 1)]) - Float(row[max(x - 1, 0)])
+                        let gy = Float(below[x]) - Float(above[x])
+                        grad[bin] &+= Int(256 * gain[x] * (gx * gx + gy * gy).squareRoot())
                     }
                 }
             }
         }
-        return (histogram, gradientCounts, gradients)
+        func merged(_ first: Int) -> [Int] {
+            (0..<256).map { v in partial[first + v] + partial[first + 256 + v] + partial[first + 512 + v] + partial[first + 768 + v] }
+        }
+        return (merged(0), merged(1024), merged(2048))
     }
 
     /// The foreground of the flattened image: `flat ≤ threshold` for dark objects, `flat > threshold` for bright ones.
@@ -161,12 +187,26 @@ struct FlatteningMap {
             plane.words.withUnsafeMutableBytes { dst in
                 flags.withUnsafeMutableBufferPointer { f in
                     guard let s = src.baseAddress, let d = dst.baseAddress, let fl = f.baseAddress else { return }
-                    forEachRow { y, gain, offset in
+                    forEachRowCorrection { y, c in
                         let row = s + y * width
+                        let t = c.t
+                        let tg = c.topGain
+                        let bg = c.bottomGain
+                        let to = c.topOffset
+                        let bo = c.bottomOffset
+                        // The same arithmetic as forEachRow's interpolation, fused into one pass.
                         if dark {
-                            for x in 0..<width { fl[x] = Float(row[x]) * gain[x] + offset[x] < limit ? 1 : 0 }
+                            for x in 0..<width {
+                                let g = tg[x] + t * (bg[x] - tg[x])
+                                let o = to[x] + t * (bo[x] - to[x])
+                                fl[x] = Float(row[x]) * g + o < limit ? 1 : 0
+                            }
                         } else {
-                            for x in 0..<width { fl[x] = Float(row[x]) * gain[x] + offset[x] >= limit ? 1 : 0 }
+                            for x in 0..<width {
+                                let g = tg[x] + t * (bg[x] - tg[x])
+                                let o = to[x] + t * (bo[x] - to[x])
+                                fl[x] = Float(row[x]) * g + o >= limit ? 1 : 0
+                            }
                         }
                         // Pack 8 flag bytes into 8 bits: the multiply gathers byte k's low bit into bit 56 + k.
                         let out = d + y * n * 8

@@ -91,7 +91,7 @@ enum ThresholdSelector {
     /// The level on the objects' side of `level` whose pixels have the steepest mean gradient
     /// (over a 5-level window): where the smoothed edges are steepest, which is half-way across
     /// the objects' own edge contrast. `nil` when too few pixels lie on that side.
-    static func edgeLevel(_ counts: [Int], _ gradients: [Double], level: Int, dark: Bool) -> Int? {
+    static func edgeLevel(_ counts: [Int], _ gradients: [Int], level: Int, dark: Bool) -> Int? {
         let total = counts.reduce(0, +)
         let minimum = max(20, total / 20_000)
         let l = min(255, max(0, level))
@@ -100,13 +100,13 @@ enum ThresholdSelector {
         var bestV: Int?
         for v in range {
             var n = 0
-            var g = 0.0
+            var g = 0
             for u in max(0, v - 2)...min(255, v + 2) {
                 n += counts[u]
                 g += gradients[u]
             }
             guard counts[v] > 0, n >= minimum else { continue }
-            let mean = g / Double(n)
+            let mean = Double(g) / Double(n)
             if mean > best {
                 best = mean
                 bestV = v
