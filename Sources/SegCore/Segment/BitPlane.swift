@@ -28,31 +28,48 @@ struct BitPlane {
     /// Opening (erosion then dilation) with a digital disk of `radius` px.
     mutating func open(radius: Int) {
         guard radius > 0 else { return }
-        for step in 0..<radius { morph(erode: true, square: step % 2 == 1) }
-        for step in 0..<radius { morph(erode: false, square: step % 2 == 1) }
+        var scratch = Scratch(count: words.count)
+        for step in 0..<radius { morph(erode: true, square: step % 2 == 1, scratch: &scratch) }
+        for step in 0..<radius { morph(erode: false, square: step % 2 == 1, scratch: &scratch) }
     }
 
     /// Closing (dilation then erosion) with a digital disk of `radius` px.
     mutating func close(radius: Int) {
         guard radius > 0 else { return }
-        for step in 0..<radius { morph(erode: false, square: step % 2 == 1) }
-        for step in 0..<radius { morph(erode: true, square: step % 2 == 1) }
+        var scratch = Scratch(count: words.count)
+        for step in 0..<radius { morph(erode: false, square: step % 2 == 1, scratch: &scratch) }
+        for step in 0..<radius { morph(erode: true, square: step % 2 == 1, scratch: &scratch) }
+    }
+
+    /// Buffers one morphology step writes in full (so they skip the zero fill), reused across
+    /// steps so that each step does not map fresh pages.
+    struct Scratch {
+        var horizontal: [UInt64]
+        var output: [UInt64]
+
+        init(count: Int) {
+            horizontal = [UInt64](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
+            output = [UInt64](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
+        }
     }
 
     /// One 3×3 step: a cross (4-neighbourhood) or a square (8-neighbourhood). Alternating them
     /// `r` times builds an octagon of radius `r`, a close digital disk. As in OpenCV, pixels outside
     /// the image never erode an object and never dilate into it.
     mutating func morph(erode: Bool, square: Bool) {
+        var scratch = Scratch(count: words.count)
+        morph(erode: erode, square: square, scratch: &scratch)
+    }
+
+    /// ``morph(erode:square:)`` with reused buffers; the previous words end up in `scratch`.
+    mutating func morph(erode: Bool, square: Bool, scratch: inout Scratch) {
         guard width > 0, height > 0 else { return }
         let n = wordsPerRow
         let fill: UInt64 = erode ? ~0 : 0
         let padMask = lastWordMask
-        // Every word of both is written below, so they skip the zero fill.
-        var horizontal = [UInt64](unsafeUninitializedCapacity: words.count) { _, count in count = words.count }
-        var output = [UInt64](unsafeUninitializedCapacity: words.count) { _, count in count = words.count }
         words.withUnsafeMutableBufferPointer { src in
-            horizontal.withUnsafeMutableBufferPointer { hor in
-                output.withUnsafeMutableBufferPointer { out in
+            scratch.horizontal.withUnsafeMutableBufferPointer { hor in
+                scratch.output.withUnsafeMutableBufferPointer { out in
                     guard let s = src.baseAddress, let h = hor.baseAddress, let o = out.baseAddress else { return }
                     // Padding bits take the border value while we work.
                     if erode { for y in 0..<height { s[y * n + n - 1] |= ~padMask } }
@@ -87,7 +104,7 @@ struct BitPlane {
                 }
             }
         }
-        words = output
+        swap(&words, &scratch.output)
     }
 
     // MARK: Runs
