@@ -15,6 +15,15 @@ struct BitPlane {
         self.words = [UInt64](repeating: 0, count: wordsPerRow * height)
     }
 
+    /// A plane whose words the caller writes in full before reading any.
+    init(uninitializedWidth width: Int, height: Int) {
+        self.width = width
+        self.height = height
+        let count = (width + 63) / 64 * height
+        self.wordsPerRow = (width + 63) / 64
+        self.words = [UInt64](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
+    }
+
     /// The valid bits of a row's last word.
     var lastWordMask: UInt64 {
         let r = width % 64

@@ -62,14 +62,14 @@ struct FlatteningMap {
         }
     }
 
-    /// The corrections along the block rows above and below one image row, and the weight `t`
-    /// of the one below: `gain = top + t · (bottom − top)`, likewise the offset.
+    /// The corrections along the block row above one image row, their steps to the block row
+    /// below, and the weight `t` of the one below: `gain = top + t · step`, likewise the offset.
     struct RowCorrection {
         let t: Float
         let topGain: UnsafePointer<Float>
-        let bottomGain: UnsafePointer<Float>
+        let gainStep: UnsafePointer<Float>
         let topOffset: UnsafePointer<Float>
-        let bottomOffset: UnsafePointer<Float>
+        let offsetStep: UnsafePointer<Float>
     }
 
     /// Calls `body(y, correction)` for every `rowStep`-th row, in increasing `y`, without
@@ -81,26 +81,38 @@ struct FlatteningMap {
         var topOffset = topGain
         var bottomGain = topGain
         var bottomOffset = topGain
+        var gainStep = topGain
+        var offsetStep = topGain
         var loaded = -1
         var i = 0  // the last block row whose centre is at or above y (or the first)
         var y = 0
         while y < height {
             while i + 1 < gh, BackgroundModel.centre(i + 1, b, height) <= Double(y) { i += 1 }
             if loaded != i {
-                blockRow(i, gain: &topGain, offset: &topOffset)
+                if loaded >= 0, min(loaded + 1, gh - 1) == i {
+                    // the block row below becomes the one above
+                    swap(&topGain, &bottomGain)
+                    swap(&topOffset, &bottomOffset)
+                } else {
+                    blockRow(i, gain: &topGain, offset: &topOffset)
+                }
                 blockRow(min(i + 1, gh - 1), gain: &bottomGain, offset: &bottomOffset)
+                for x in 0..<width {
+                    gainStep[x] = bottomGain[x] - topGain[x]
+                    offsetStep[x] = bottomOffset[x] - topOffset[x]
+                }
                 loaded = i
             }
             let c0 = BackgroundModel.centre(i, b, height)
             let c1 = BackgroundModel.centre(min(i + 1, gh - 1), b, height)
             let t = c1 > c0 ? Float(min(1, max(0, (Double(y) - c0) / (c1 - c0)))) : 0
             topGain.withUnsafeBufferPointer { tg in
-                bottomGain.withUnsafeBufferPointer { bg in
+                gainStep.withUnsafeBufferPointer { gs in
                     topOffset.withUnsafeBufferPointer { to in
-                        bottomOffset.withUnsafeBufferPointer { bo in
-                            guard let tg = tg.baseAddress, let bg = bg.baseAddress, let to = to.baseAddress, let bo = bo.baseAddress
+                        offsetStep.withUnsafeBufferPointer { os in
+                            guard let tg = tg.baseAddress, let gs = gs.baseAddress, let to = to.baseAddress, let os = os.baseAddress
                             else { return }
-                            body(y, RowCorrection(t: t, topGain: tg, bottomGain: bg, topOffset: to, bottomOffset: bo))
+                            body(y, RowCorrection(t: t, topGain: tg, gainStep: gs, topOffset: to, offsetStep: os))
                         }
                     }
                 }
@@ -118,8 +130,8 @@ struct FlatteningMap {
             offset.withUnsafeMutableBufferPointer { o in
                 forEachRowCorrection(step: rowStep) { y, c in
                     for x in 0..<width {
-                        g[x] = c.topGain[x] + c.t * (c.bottomGain[x] - c.topGain[x])
-                        o[x] = c.topOffset[x] + c.t * (c.bottomOffset[x] - c.topOffset[x])
+                        g[x] = c.topGain[x] + c.t * c.gainStep[x]
+                        o[x] = c.topOffset[x] + c.t * c.offsetStep[x]
                     }
                     body(y, UnsafeBufferPointer(g), UnsafeBufferPointer(o))
                 }
@@ -178,7 +190,8 @@ struct FlatteningMap {
 
     /// The foreground of the flattened image: `flat ≤ threshold` for dark objects, `flat > threshold` for bright ones.
     func threshold(_ smoothed: [UInt8], at threshold: Int, dark: Bool) -> BitPlane {
-        var plane = BitPlane(width: width, height: height)
+        // every word is written below (bits past the width from the zeroed flags' tail)
+        var plane = BitPlane(uninitializedWidth: width, height: height)
         let n = plane.wordsPerRow
         // flat = ⌊v⌋ ≤ t ⟺ v < t + 1 (v ≥ 0 or not, the comparison is the same).
         let limit = Float(threshold + 1)
@@ -191,20 +204,20 @@ struct FlatteningMap {
                         let row = s + y * width
                         let t = c.t
                         let tg = c.topGain
-                        let bg = c.bottomGain
+                        let gs = c.gainStep
                         let to = c.topOffset
-                        let bo = c.bottomOffset
+                        let os = c.offsetStep
                         // The same arithmetic as forEachRow's interpolation, fused into one pass.
                         if dark {
                             for x in 0..<width {
-                                let g = tg[x] + t * (bg[x] - tg[x])
-                                let o = to[x] + t * (bo[x] - to[x])
+                                let g = tg[x] + t * gs[x]
+                                let o = to[x] + t * os[x]
                                 fl[x] = Float(row[x]) * g + o < limit ? 1 : 0
                             }
                         } else {
                             for x in 0..<width {
-                                let g = tg[x] + t * (bg[x] - tg[x])
-                                let o = to[x] + t * (bo[x] - to[x])
+                                let g = tg[x] + t * gs[x]
+                                let o = to[x] + t * os[x]
                                 fl[x] = Float(row[x]) * g + o >= limit ? 1 : 0
                             }
                         }
