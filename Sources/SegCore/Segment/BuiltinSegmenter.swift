@@ -5,8 +5,9 @@
 /// 2. background flattening: a robust low-order polynomial fitted to block means on a ~64 × 64
 ///    grid (see ``SegmenterParameters/background``), divided or subtracted out, so vignetting
 ///    and uneven illumination do not move the threshold;
-/// 3. a global threshold on the flattened image (Otsu, triangle or fixed) with the objects'
-///    polarity detected from which side departs more from the background level;
+/// 3. a global threshold on the flattened image (Otsu refined towards the steepest-edge level,
+///    triangle or fixed) with the objects' polarity detected from which side departs more from
+///    the background level;
 /// 4. morphological opening then closing on a bit-packed mask;
 /// 5. optional hole filling, then removal of objects under ``SegmenterParameters/minArea`` pixels
 ///    and, optionally, of objects touching the border, on run-length connected components;

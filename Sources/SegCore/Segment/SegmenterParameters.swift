@@ -11,7 +11,9 @@
 public struct SegmenterParameters: Sendable, Equatable {
     /// How the global threshold is chosen.
     public enum Threshold: Sendable, Equatable {
-        /// Otsu's method on the flattened image's histogram (the default).
+        /// Otsu's method on the flattened image's histogram, moved a third of the way towards the
+        /// level where the edges are steepest (the default): Otsu alone cuts too deep into objects
+        /// with a darker core or a bright halo.
         case otsu
         /// The triangle method (better when objects cover only a small part of the image).
         case triangle
