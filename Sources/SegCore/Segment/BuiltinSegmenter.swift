@@ -53,9 +53,9 @@ public struct BuiltinSegmenter: Segmenter {
         let smoothed = GaussianSmoother.smooth(image.pixels, width: width, height: height, sigma: parameters.sigma)
         let model = BackgroundModel.fit(smoothed, width: width, height: height)
         let map = FlatteningMap(model: model, correction: parameters.background, width: width, height: height)
-        // The histograms are statistics: about two million samples are plenty, one million for the edges.
-        let rowStep = min(max(1, (width * height) / 2_000_000), max(1, height / 64))
-        let gradientStep = max(1, (width * (height / rowStep)) / 1_000_000)
+        // The histograms are statistics: about a million samples are plenty, half a million for the edges.
+        let rowStep = min(max(1, (width * height) / 1_000_000), max(1, height / 64))
+        let gradientStep = max(1, (width * (height / rowStep)) / 500_000)
         let (histogram, gradientCounts, gradients) = map.histogram(of: smoothed, rowStep: rowStep, gradientStep: gradientStep)
         let level = Int(model.level.rounded())
 

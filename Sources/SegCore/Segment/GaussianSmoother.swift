@@ -14,9 +14,13 @@ enum GaussianSmoother {
         var weights = real.map { UInt16(($0 / total * 256).rounded()) }
         let sum = weights.reduce(0) { $0 + Int($1) }
         weights[radius] = UInt16(Int(weights[radius]) + 256 - sum)  // exact unit gain
-        // Drop zero tails so that tiny sigmas do not pay for empty taps.
+        // Drop tails of weight 0 or 1 (under 0.4 % each; their weight moves to the centre) so that
+        // no tap is paid for that barely moves a sample.
         var cut = 0
-        while cut < radius, weights[cut] == 0 { cut += 1 }
+        while cut < radius, weights[cut] <= 1 {
+            weights[radius] += 2 * weights[cut]
+            cut += 1
+        }
         return Array(weights[cut..<(weights.count - cut)])
     }
 
