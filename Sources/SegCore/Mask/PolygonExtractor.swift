@@ -107,27 +107,24 @@ struct LabelMap {
         let ch = raster.channels
         let colors = raster.colorChannels
         var k = [UInt64](repeating: 0, count: n)
-        k.withUnsafeMutableBufferPointer { out in
-            switch raster.samples {
-            case .uint8(let s):
-                s.withUnsafeBufferPointer { src in
-                    for i in 0..<n {
-                        var key: UInt64 = 0
-                        for c in 0..<colors { key = key << 16 | UInt64(src[i * ch + c]) }
-                        out[i] = key
-                    }
-                }
-            case .uint16(let s):
-                s.withUnsafeBufferPointer { src in
-                    for i in 0..<n {
-                        var key: UInt64 = 0
-                        for c in 0..<colors { key = key << 16 | UInt64(src[i * ch + c]) }
-                        out[i] = key
-                    }
+        switch raster.samples {
+        case .uint8(let s): Self.pack(s, channels: ch, colors: colors, into: &k)
+        case .uint16(let s): Self.pack(s, channels: ch, colors: colors, into: &k)
+        }
+        keys = k
+    }
+
+    /// One key per pixel: its colour samples (alpha excluded) packed 16 bits each.
+    private static func pack<T: FixedWidthInteger>(_ samples: [T], channels: Int, colors: Int, into keys: inout [UInt64]) {
+        samples.withUnsafeBufferPointer { src in
+            keys.withUnsafeMutableBufferPointer { out in
+                for i in 0..<out.count {
+                    var key: UInt64 = 0
+                    for c in 0..<colors { key = key << 16 | UInt64(truncatingIfNeeded: src[i * channels + c]) }
+                    out[i] = key
                 }
             }
         }
-        keys = k
     }
 
     func distinctNonZeroCount(stopAt limit: Int) -> Int {
