@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs SegHub's whole test suite on a fresh Debian machine: installs what is missing (apt
 # packages machine-wide, idempotently), checks formatting, builds once in debug, runs every test.
+# A throwaway PostgreSQL cluster (scripts/postgres.sh) serves the run: its URL is exported as
+# SEG_TEST_DATABASE_URL, and it is stopped and removed on exit, whether the tests pass or not.
 # Usage: scripts/test.sh [extra `swift test` arguments, e.g. --filter ContourTracerTests]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,6 +10,19 @@ source scripts/lib/common.sh
 
 seg_step "installing missing system packages"
 seg_apt_install libjpeg-dev libpng-dev pkg-config
+
+seg_step "starting a throwaway PostgreSQL cluster"
+pg_dir="$(mktemp -d /tmp/seghub-pg.XXXXXX)"
+stop_postgres() {
+    bash scripts/postgres.sh stop "$pg_dir" >/dev/null 2>&1 || true
+    rm -rf "$pg_dir"
+}
+trap stop_postgres EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+SEG_TEST_DATABASE_URL="$(bash scripts/postgres.sh start "$pg_dir" | tail -n 1)"
+export SEG_TEST_DATABASE_URL
+echo "SEG_TEST_DATABASE_URL=$SEG_TEST_DATABASE_URL" >&2
 
 seg_step "checking formatting (swift format lint --strict)"
 swift format lint --strict -r Sources Tests Fuzz Benchmarks
