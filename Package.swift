@@ -15,10 +15,14 @@ var package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "SegCore", targets: ["SegCore"]),
+        .library(name: "SegStorage", targets: ["SegStorage"]),
         .executable(name: "segctl", targets: ["segctl"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2")
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         .systemLibrary(
@@ -43,11 +47,36 @@ var package = Package(
             dependencies: ["CSegShim", "CJPEG", "CPNG"],
             swiftSettings: coreSwiftSettings
         ),
+        // PostgreSQL: migrations now; repositories, the job queue and the file store later.
+        // No Hummingbird type may appear here (DESIGN.md section 1).
+        .target(
+            name: "SegStorage",
+            dependencies: [
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            resources: [.copy("Migrations/SQL")],
+            swiftSettings: [.enableUpcomingFeature("ExistentialAny")]
+        ),
+        // Test helpers shared by the test targets: `withTestDatabase { client in ... }`.
+        .target(
+            name: "SegTestSupport",
+            dependencies: [
+                "SegStorage",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: [.enableUpcomingFeature("ExistentialAny")]
+        ),
         .executableTarget(
             name: "segctl",
             dependencies: [
                 "SegCore",
+                "SegStorage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: [.enableUpcomingFeature("ExistentialAny")]
         ),
@@ -60,6 +89,15 @@ var package = Package(
         .testTarget(
             name: "SegCtlTests",
             dependencies: ["segctl", "SegCore"]
+        ),
+        // Needs PostgreSQL: SEG_TEST_DATABASE_URL (scripts/test.sh sets it); fails, never skips, without it.
+        .testTarget(
+            name: "SegStorageTests",
+            dependencies: [
+                "SegStorage",
+                "SegTestSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

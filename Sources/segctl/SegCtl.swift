@@ -9,7 +9,7 @@ import SegCore
 struct SegCtl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "segctl",
-        abstract: "SegHub command-line tool: offline segmentation, tracing, measuring and benchmarks.",
-        subcommands: [Segment.self, Measure.self, Trace.self, Bench.self]
+        abstract: "SegHub command-line tool: offline segmentation, tracing, measuring, benchmarks and database migrations.",
+        subcommands: [Segment.self, Measure.self, Trace.self, Bench.self, Migrate.self]
     )
 }

@@ -1,0 +1,121 @@
+import Foundation
+import Logging
+import PostgresNIO
+import SegStorage
+
+/// Why a test database could not be provided. Tests fail with it; they never skip.
+public struct TestDatabaseError: Error, CustomStringConvertible {
+    /// What went wrong and how to fix it.
+    public var description: String
+}
+
+/// Runs `body` against a fresh database of its own, dropped afterwards.
+///
+/// The database is cloned from a template that is created and migrated once per test process
+/// (`CREATE DATABASE seg_test_<uuid> TEMPLATE seg_template_<random>`), so each call costs a file copy,
+/// not a migration run. The server comes from `SEG_TEST_DATABASE_URL`, which `scripts/test.sh` sets.
+/// - Parameters:
+///   - migrated: `false` gives an empty database (for migration tests) instead of a migrated one.
+///   - body: The test; receives a running client for the new database.
+/// - Throws: `TestDatabaseError` when `SEG_TEST_DATABASE_URL` is unset or the server is unreachable, and whatever `body` throws.
+public func withTestDatabase<Result: Sendable>(
+    migrated: Bool = true,
+    _ body: (PostgresClient) async throws -> Result
+) async throws -> Result {
+    let server = try TestDatabaseServer.configuration()
+    let template = migrated ? try await TestDatabaseServer.shared.migratedTemplate() : "template0"
+    let name = "seg_test_\(UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: ""))"
+    try await TestDatabaseServer.admin(server) { admin in
+        try await TestDatabaseServer.createDatabase(name, template: template, admin: admin)
+    }
+    let result: Result
+    do {
+        result = try await PostgresClient.withRunning(server.with(database: name), logger: TestDatabaseServer.logger, body)
+    } catch {
+        try? await TestDatabaseServer.dropDatabase(name, server: server)
+        throw error
+    }
+    try await TestDatabaseServer.dropDatabase(name, server: server)
+    return result
+}
+
+/// The server named by `SEG_TEST_DATABASE_URL`, and the migrated template made once per process.
+actor TestDatabaseServer {
+    static let shared = TestDatabaseServer()
+    static let environmentKey = "SEG_TEST_DATABASE_URL"
+
+    static let logger: Logger = {
+        var logger = Logger(label: "seg.test.database")
+        logger.logLevel = .critical
+        return logger
+    }()
+
+    private var template: Task<String, any Error>?
+
+    static func configuration() throws -> DatabaseConfiguration {
+        guard let url = ProcessInfo.processInfo.environment[environmentKey], !url.isEmpty else {
+            throw TestDatabaseError(
+                description: """
+                    \(environmentKey) is not set: these tests need PostgreSQL. Run them with `scripts/test.sh`, which starts \
+                    a throwaway cluster (scripts/postgres.sh) and sets it, or export it yourself \
+                    (postgres://postgres@127.0.0.1:55432/postgres).
+                    """
+            )
+        }
+        do {
+            return try DatabaseConfiguration(url: url)
+        } catch {
+            throw TestDatabaseError(description: "\(environmentKey): \(error)")
+        }
+    }
+
+    /// The name of the migrated template; the first caller creates it, the others wait for it.
+    func migratedTemplate() async throws -> String {
+        if let template { return try await template.value }
+        let task = Task<String, any Error> {
+            let server = try Self.configuration()
+            let name = "seg_template_\(UInt64.random(in: 0...UInt64.max))"
+            try await Self.admin(server) { admin in
+                try await Self.createDatabase(name, template: "template0", admin: admin)
+            }
+            _ = try await PostgresClient.withRunning(server.with(database: name), logger: Self.logger) { client in
+                try await Migrator(client: client, logger: Self.logger).migrate()
+            }
+            // No session may stay connected to a template while it is copied.
+            try await Self.admin(server) { admin in
+                _ = try await admin.query(PostgresQuery(unsafeSQL: "ALTER DATABASE \(name) WITH ALLOW_CONNECTIONS false"), logger: Self.logger)
+            }
+            return name
+        }
+        template = task
+        return try await task.value
+    }
+
+    static func admin<Result: Sendable>(_ server: DatabaseConfiguration, _ body: (PostgresClient) async throws -> Result) async throws -> Result {
+        do {
+            return try await PostgresClient.withRunning(server, logger: logger, body)
+        } catch let error as StorageError {
+            throw error
+        } catch {
+            throw TestDatabaseError(description: "cannot prepare a test database on \(environmentKey): \(StorageError(mapping: error))")
+        }
+    }
+
+    static func createDatabase(_ name: String, template: String, admin: PostgresClient) async throws {
+        // The template's last connection may still be closing on the server: retry "being accessed by other users".
+        for attempt in 1...50 {
+            do {
+                _ = try await admin.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name) TEMPLATE \(template)"), logger: logger)
+                return
+            } catch let error as PSQLError where error.serverInfo?[.sqlState] == "55006" && attempt < 50 {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+    }
+
+    static func dropDatabase(_ name: String, server: DatabaseConfiguration) async throws {
+        try await admin(server) { admin in
+            _ = try await admin.query(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)"), logger: logger)
+        }
+    }
+}
