@@ -27,6 +27,10 @@ public enum StorageError: Error, Sendable, Equatable {
     case invalidConfiguration(String)
     /// Any other database error, by its SQLSTATE when the server sent one.
     case database(sqlState: String?)
+    /// A file-store key is not 64 lowercase hex digits (the value itself is not repeated).
+    case invalidObjectKey
+    /// A file-store operation failed; the message names the operation and the errno, never file contents.
+    case fileSystem(String)
 }
 
 extension StorageError: CustomStringConvertible {
@@ -46,6 +50,8 @@ extension StorageError: CustomStringConvertible {
         case .invalidMigration(let reason): "invalid migration: \(reason)"
         case .invalidConfiguration(let reason): "invalid database configuration: \(reason)"
         case .database(let sqlState): "database error (SQLSTATE \(sqlState ?? "unknown"))"
+        case .invalidObjectKey: "invalid object key (expected 64 lowercase hex digits)"
+        case .fileSystem(let reason): "file store: \(reason)"
         }
     }
 }

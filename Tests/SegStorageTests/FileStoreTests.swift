@@ -1,0 +1,234 @@
+import Foundation
+import PostgresNIO
+import SegStorage
+import SegTestSupport
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The content-addressed file store: layout, durability rules, key validation and orphan listing.
+@Suite struct FileStoreTests {
+    /// sha256("abc") from FIPS 180-2, appendix B.1.
+    static let abcDigest = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+
+    @Test func roundTrip() throws {
+        try Self.withStore { store, _ in
+            let bytes: [UInt8] = (0..<200_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+            let key = try store.put(bytes)
+            #expect(store.exists(key))
+            #expect(try store.read(key) == bytes)
+            #expect(try store.allKeys() == [key])
+        }
+    }
+
+    @Test func emptyContentRoundTrips() throws {
+        try Self.withStore { store, _ in
+            let key = try store.put([])
+            #expect(key.hex == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+            #expect(try store.read(key) == [])
+        }
+    }
+
+    @Test func identicalContentIsStoredOnce() throws {
+        try Self.withStore { store, root in
+            let first = try store.put(Array("same bytes".utf8))
+            let second = try store.put(Array("same bytes".utf8))
+            #expect(first == second)
+            #expect(try store.allKeys() == [first])
+            let fanOut = try FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent("objects/\(first.prefix)").path)
+            #expect(fanOut == [first.remainder])
+            #expect(try FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent("tmp").path).isEmpty)
+        }
+    }
+
+    @Test func keyPathIsTheSHA256OfTheContent() throws {
+        try Self.withStore { store, root in
+            let key = try store.put(Array("abc".utf8))
+            #expect(key.hex == Self.abcDigest)
+            let expected = root.appendingPathComponent("objects/ba/7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+            #expect(store.url(for: key).standardizedFileURL.path == expected.standardizedFileURL.path)
+            #expect(key.relativePath == "objects/ba/7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+            #expect(try Data(contentsOf: expected) == Data("abc".utf8))
+        }
+    }
+
+    @Test(arguments: [
+        "../etc/passwd",
+        "BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD",
+        String(abcDigest.dropLast()),
+        abcDigest + "0",
+        "",
+        "ba/7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015a",
+        "../7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015a",
+        "g" + String(abcDigest.dropFirst()),
+    ])
+    func invalidKeysAreRejected(text: String) {
+        #expect(throws: StorageError.invalidObjectKey) { try ObjectKey(text) }
+    }
+
+    @Test func validKeyIsAccepted() throws {
+        #expect(try ObjectKey(Self.abcDigest).hex == Self.abcDigest)
+    }
+
+    @Test func filesAreOwnerOnly() throws {
+        try Self.withStore { store, root in
+            let key = try store.put(Array("private".utf8))
+            #expect(try Self.mode(store.url(for: key)) == 0o600)
+            for directory in ["objects", "tmp", "objects/\(key.prefix)"] {
+                #expect(try Self.mode(root.appendingPathComponent(directory)) == 0o700, "\(directory)")
+            }
+        }
+    }
+
+    @Test func readingAMissingObjectIsNotFound() throws {
+        try Self.withStore { store, _ in
+            let key = try ObjectKey(Self.abcDigest)
+            #expect(!store.exists(key))
+            #expect(throws: StorageError.notFound(entity: "object", id: Self.abcDigest)) { try store.read(key) }
+        }
+    }
+
+    @Test func removeDeletesTheObject() throws {
+        try Self.withStore { store, _ in
+            let kept = try store.put(Array("kept".utf8))
+            let removed = try store.put(Array("removed".utf8))
+            #expect(try store.remove(removed))
+            #expect(!store.exists(removed))
+            #expect(try store.remove(removed) == false)
+            #expect(try store.allKeys() == [kept])
+        }
+    }
+
+    @Test func leftoverTemporaryFileIsNeverAnObjectAndIsCleanedUp() throws {
+        try Self.withStore { store, root in
+            // setup: a writer killed after writing part of "abc" to its temporary file
+            let leftover = root.appendingPathComponent("tmp/\(UUID().uuidString.lowercased())")
+            try Data("ab".utf8).write(to: leftover)
+            let key = try ObjectKey(Self.abcDigest)
+
+            // validate: the partial content is not visible as an object
+            #expect(!store.exists(key))
+            #expect(try store.allKeys().isEmpty)
+            #expect(try store.cleanTemporaryFiles(olderThan: .seconds(3600)) == 0)
+            #expect(FileManager.default.fileExists(atPath: leftover.path))
+
+            // MUT
+            let removed = try store.cleanTemporaryFiles(olderThan: .zero)
+
+            // validate
+            #expect(removed == 1)
+            #expect(!FileManager.default.fileExists(atPath: leftover.path))
+            #expect(try store.put(Array("abc".utf8)) == key)
+            #expect(try store.read(key) == Array("abc".utf8))
+        }
+    }
+
+    @Test func strayFilesUnderObjectsAreNotKeys() throws {
+        try Self.withStore { store, root in
+            let key = try store.put(Array("abc".utf8))
+            try Data("x".utf8).write(to: root.appendingPathComponent("objects/ba/not-a-key"))
+            try FileManager.default.createDirectory(at: root.appendingPathComponent("objects/zz"), withIntermediateDirectories: false)
+            try Data("x".utf8).write(to: root.appendingPathComponent("objects/zz/" + String(repeating: "0", count: 62)))
+            #expect(try store.allKeys() == [key])
+        }
+    }
+
+    @Test func reopeningAStoreKeepsItsObjects() throws {
+        try Self.withStore { store, root in
+            let key = try store.put(Array("persisted".utf8))
+            let reopened = try FileStore(root: root)
+            #expect(try reopened.read(key) == Array("persisted".utf8))
+        }
+    }
+
+    @Test func fileSystemErrorNamesTheOperation() throws {
+        try Self.withStore { store, root in
+            // A file where the fan-out directory should be makes `put` fail before anything is renamed.
+            try Data("secret-content".utf8).write(to: root.appendingPathComponent("objects/ba"))
+            do {
+                try store.put(Array("abc".utf8))
+                Issue.record("put succeeded")
+            } catch let error as StorageError {
+                guard case .fileSystem(let message) = error else {
+                    Issue.record("unexpected \(error)")
+                    return
+                }
+                #expect(message.contains("put"))
+                #expect(!message.contains("secret-content"))
+                #expect(!message.contains("abc"))
+            }
+            #expect(try FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent("tmp").path).isEmpty)
+        }
+    }
+
+    @Test func orphanedKeysAreTheObjectsNoImageRefersTo() async throws {
+        let root = try Self.makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let store = try FileStore(root: root)
+        let referenced = try store.put(Array("referenced image".utf8))
+        let orphan = try store.put(Array("orphaned image".utf8))
+        try await withTestDatabase { client in
+            // setup
+            let user = try await SchemaTests.insertUser(email: "owner@example.org", client: client)
+            let project = try await SchemaTests.insertProject(owner: user, client: client)
+            try await client.query(
+                """
+                INSERT INTO images (project_id, name, object_key, width, height, format, bytes)
+                VALUES (\(project), 'cells.png', \(referenced.hex), 64, 48, 'png', 16)
+                """
+            )
+
+            // MUT
+            let orphans = try await store.orphanedKeys(referencedBy: client, logger: Logger(label: "seg.test.files"))
+
+            // validate
+            #expect(orphans == [orphan])
+        }
+    }
+
+    @Test func orphanedKeysAcceptPathFormReferences() async throws {
+        let root = try Self.makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let store = try FileStore(root: root)
+        let referenced = try store.put(Array("referenced image".utf8))
+        let orphan = try store.put(Array("orphaned image".utf8))
+        try await withTestDatabase { client in
+            let user = try await SchemaTests.insertUser(email: "owner@example.org", client: client)
+            let project = try await SchemaTests.insertProject(owner: user, client: client)
+            try await client.query(
+                """
+                INSERT INTO images (project_id, name, object_key, width, height, format, bytes)
+                VALUES (\(project), 'cells.png', \(referenced.relativePath), 64, 48, 'png', 16)
+                """
+            )
+            let orphans = try await store.orphanedKeys(referencedBy: client, logger: Logger(label: "seg.test.files"))
+            #expect(orphans == [orphan])
+        }
+    }
+
+    // MARK: - Helpers
+
+    static func makeTemporaryDirectory() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("seghub-files-\(UUID().uuidString)", isDirectory: true)
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: false)
+        return url
+    }
+
+    /// Runs `body` with a store in a fresh temporary directory, removed afterwards.
+    static func withStore(_ body: (FileStore, URL) throws -> Void) throws {
+        let root = try makeTemporaryDirectory().appendingPathComponent("data", isDirectory: true)
+        defer { try? FileManager.default.removeItem(at: root.deletingLastPathComponent()) }
+        try body(try FileStore(root: root), root)
+    }
+
+    /// The permission bits of `url`.
+    static func mode(_ url: URL) throws -> mode_t {
+        var info = stat()
+        try #require(stat(url.path, &info) == 0)
+        return info.st_mode & 0o777
+    }
+}
