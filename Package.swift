@@ -88,7 +88,7 @@ var package = Package(
         // Runs the built `segctl` binary end to end (exit codes, stdout/stderr, files written).
         .testTarget(
             name: "SegCtlTests",
-            dependencies: ["segctl", "SegCore"]
+            dependencies: ["segctl", "SegCore", "SegTestSupport", "SegStorage"]
         ),
         // Needs PostgreSQL: SEG_TEST_DATABASE_URL (scripts/test.sh sets it); fails, never skips, without it.
         .testTarget(

@@ -22,6 +22,19 @@ public func withTestDatabase<Result: Sendable>(
     migrated: Bool = true,
     _ body: (PostgresClient) async throws -> Result
 ) async throws -> Result {
+    try await withTestDatabaseURL(migrated: migrated) { client, _ in try await body(client) }
+}
+
+/// Like `withTestDatabase`, but `body` also receives the new database's URL (`SEG_TEST_DATABASE_URL` with its
+/// database replaced), for tests that hand the database to another process such as the `segctl` binary.
+/// - Parameters:
+///   - migrated: `false` gives an empty database instead of a migrated one.
+///   - body: The test; receives a running client for the new database and its URL.
+/// - Throws: `TestDatabaseError` when `SEG_TEST_DATABASE_URL` is unset or the server is unreachable, and whatever `body` throws.
+public func withTestDatabaseURL<Result: Sendable>(
+    migrated: Bool = true,
+    _ body: (PostgresClient, String) async throws -> Result
+) async throws -> Result {
     let server = try TestDatabaseServer.configuration()
     let template = migrated ? try await TestDatabaseServer.shared.migratedTemplate() : "template0"
     let name = "seg_test_\(UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: ""))"
@@ -30,7 +43,10 @@ public func withTestDatabase<Result: Sendable>(
     }
     let result: Result
     do {
-        result = try await PostgresClient.withRunning(server.with(database: name), logger: TestDatabaseServer.logger, body)
+        let url = try TestDatabaseServer.url(database: name)
+        result = try await PostgresClient.withRunning(server.with(database: name), logger: TestDatabaseServer.logger) { client in
+            try await body(client, url)
+        }
     } catch {
         try? await TestDatabaseServer.dropDatabase(name, server: server)
         throw error
@@ -67,6 +83,19 @@ actor TestDatabaseServer {
         } catch {
             throw TestDatabaseError(description: "\(environmentKey): \(error)")
         }
+    }
+
+    /// `SEG_TEST_DATABASE_URL` with its path replaced by `/<database>`.
+    static func url(database: String) throws -> String {
+        let url = ProcessInfo.processInfo.environment[environmentKey] ?? ""
+        guard var components = URLComponents(string: url) else {
+            throw TestDatabaseError(description: "\(environmentKey): cannot replace the database in the URL")
+        }
+        components.path = "/\(database)"
+        guard let result = components.string else {
+            throw TestDatabaseError(description: "\(environmentKey): cannot replace the database in the URL")
+        }
+        return result
     }
 
     /// The name of the migrated template; the first caller creates it, the others wait for it.

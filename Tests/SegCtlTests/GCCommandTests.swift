@@ -1,0 +1,103 @@
+import Foundation
+import PostgresNIO
+import SegStorage
+import SegTestSupport
+import Testing
+
+/// `segctl gc` against a test database and a file store in a temporary directory.
+@Suite struct GCCommandTests {
+    @Test func deleteRemovesOnlyOldOrphans() async throws {
+        // setup: one referenced object, one old orphan, one young orphan, one stale temporary file
+        let root = try SegCtlRunner.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let store = try FileStore(root: root)
+        let referenced = try store.put(Array("referenced image".utf8))
+        let orphan = try store.put(Array("orphaned image".utf8))
+        let young = try store.put(Array("just uploaded".utf8))
+        let twoHoursAgo = Date().addingTimeInterval(-7200)
+        try Self.setModificationDate(twoHoursAgo, of: store.url(for: referenced))
+        try Self.setModificationDate(twoHoursAgo, of: store.url(for: orphan))
+        let staleTemporary = root.appendingPathComponent("tmp/stale")
+        try Data("partial".utf8).write(to: staleTemporary)
+        try Self.setModificationDate(twoHoursAgo, of: staleTemporary)
+
+        try await withTestDatabaseURL { client, url in
+            try await Self.insertImage(objectKey: referenced.hex, client: client)
+
+            // MUT: listing only
+            let listed = try SegCtlRunner.run(["gc", "--database-url", url, "--data-dir", root.path, "--json"])
+
+            // validate
+            #expect(listed.status == 0, "stderr: \(listed.stderr)")
+            let report = try #require(try JSONSerialization.jsonObject(with: listed.stdout) as? [String: Any])
+            let orphans = try #require(report["orphans"] as? [[String: Any]])
+            #expect(orphans.map { $0["key"] as? String } == [orphan.hex])
+            #expect(orphans.first?["bytes"] as? Int == "orphaned image".utf8.count)
+            #expect(orphans.first?["modifiedAt"] is String)
+            #expect(report["totalBytes"] as? Int == "orphaned image".utf8.count)
+            #expect(report["deleted"] as? Bool == false)
+            #expect(store.exists(orphan))
+            #expect(FileManager.default.fileExists(atPath: staleTemporary.path))
+
+            // MUT: delete
+            let deleted = try SegCtlRunner.run(["gc", "--database-url", url, "--data-dir", root.path, "--delete"])
+
+            // validate
+            #expect(deleted.status == 0, "stderr: \(deleted.stderr)")
+            #expect(deleted.stdoutText.contains(orphan.hex))
+            #expect(deleted.stderr.contains("\("orphaned image".utf8.count) bytes freed"))
+            #expect(!store.exists(orphan))
+            #expect(store.exists(referenced))
+            #expect(store.exists(young))
+            #expect(!FileManager.default.fileExists(atPath: staleTemporary.path))
+        }
+    }
+
+    @Test func youngOrphanIsSpared() async throws {
+        let root = try SegCtlRunner.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let store = try FileStore(root: root)
+        let young = try store.put(Array("just uploaded".utf8))
+        try Self.setModificationDate(Date().addingTimeInterval(-600), of: store.url(for: young))
+
+        try await withTestDatabaseURL { _, url in
+            let out = try SegCtlRunner.run([
+                "gc", "--database-url", url, "--data-dir", root.path, "--delete", "--min-age-minutes", "30", "--json",
+            ])
+            #expect(out.status == 0, "stderr: \(out.stderr)")
+            let report = try #require(try JSONSerialization.jsonObject(with: out.stdout) as? [String: Any])
+            #expect((report["orphans"] as? [Any])?.isEmpty == true)
+            #expect(report["totalBytes"] as? Int == 0)
+            #expect(report["deleted"] as? Bool == true)
+            #expect(store.exists(young))
+        }
+    }
+
+    @Test func missingDataDirectoryIsBadUsage() throws {
+        let out = try SegCtlRunner.run(["gc", "--database-url", "postgres://postgres@127.0.0.1:1/seghub?sslmode=disable"])
+        #expect(out.status == 64)
+        #expect(out.stderr.contains("data"))
+        #expect(out.stdout.isEmpty)
+    }
+
+    // MARK: - Helpers
+
+    static func setModificationDate(_ date: Date, of url: URL) throws {
+        try FileManager.default.setAttributes([.modificationDate: date], ofItemAtPath: url.path)
+    }
+
+    static func insertImage(objectKey: String, client: PostgresClient) async throws {
+        let users = try await client.query(
+            "INSERT INTO users (email, name, password_hash) VALUES ('owner@example.org', 'Test', 'hash') RETURNING id"
+        )
+        let user = try #require(try await users.collect().first?.decode(UUID.self))
+        let projects = try await client.query("INSERT INTO projects (owner_id, name) VALUES (\(user), 'Spheroids') RETURNING id")
+        let project = try #require(try await projects.collect().first?.decode(UUID.self))
+        try await client.query(
+            """
+            INSERT INTO images (project_id, name, object_key, width, height, format, bytes)
+            VALUES (\(project), 'cells.png', \(objectKey), 64, 48, 'png', 16)
+            """
+        )
+    }
+}
