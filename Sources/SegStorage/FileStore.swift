@@ -43,7 +43,10 @@ public struct FileStore: Sendable {
     @discardableResult
     public func put(_ bytes: [UInt8]) throws -> ObjectKey {
         let key = try ObjectKey(digest: SHA256.hash(data: bytes))
-        if exists(key) { return key }
+        if exists(key) {
+            touch(key)
+            return key
+        }
 
         let temporary = "\(temporaryPath)/\(UUID().uuidString.lowercased())"
         do {
@@ -56,6 +59,7 @@ public struct FileStore: Sendable {
             if exists(key) {
                 // Another writer stored the same content meanwhile.
                 unlink(temporary)
+                touch(key)
                 return key
             }
             guard rename(temporary, "\(directory)/\(key.remainder)") == 0 else {
@@ -93,6 +97,12 @@ public struct FileStore: Sendable {
             result.append(contentsOf: chunk[0..<count])
         }
         return result
+    }
+
+    /// Marks an existing object as just written: `segctl gc` spares young objects, and a new
+    /// upload of old content is young again until its row is inserted.
+    private func touch(_ key: ObjectKey) {
+        _ = utimes(path(for: key), nil)
     }
 
     /// Whether the object `key` is stored.

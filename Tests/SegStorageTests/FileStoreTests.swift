@@ -45,6 +45,23 @@ import Darwin
         }
     }
 
+    @Test func storingOldContentAgainMakesItYoung() throws {
+        // setup: an object last written two hours ago (gc spares only young orphans)
+        try Self.withStore { store, _ in
+            let key = try store.put(Array("old upload".utf8))
+            let old = Date().addingTimeInterval(-7200)
+            try FileManager.default.setAttributes([.modificationDate: old], ofItemAtPath: store.url(for: key).path)
+
+            // MUT: a new upload of the same bytes
+            _ = try store.put(Array("old upload".utf8))
+
+            // validate: its age restarts, so gc cannot remove it before the new row is inserted
+            let attributes = try FileManager.default.attributesOfItem(atPath: store.url(for: key).path)
+            let modified = try #require(attributes[.modificationDate] as? Date)
+            #expect(Date().timeIntervalSince(modified) < 600)
+        }
+    }
+
     @Test func keyPathIsTheSHA256OfTheContent() throws {
         try Self.withStore { store, root in
             let key = try store.put(Array("abc".utf8))
