@@ -73,3 +73,32 @@ import Testing
         #expect(PolygonExtractor.polygons(fromLabels: raster).count == 2)
     }
 }
+
+@Suite struct PolygonExtractorBinaryAsLabelTests {
+    /// segctl reads every mask through the label path; on a binary mask it must give exactly what
+    /// tracing the whole mask gives (the crop is the mask's bounding box, and outside is background).
+    @Test(arguments: [1, 2, 3, 4, 5])
+    func binaryMaskThroughTheLabelPathMatchesTheWholeMask(seed: UInt64) throws {
+        // setup: a 40×30 random blob mask, with a border margin on some seeds and none on others
+        var state = seed &* 0x9E37_79B9_7F4A_7C15
+        var pixels = [UInt8](repeating: 0, count: 40 * 30)
+        for y in 0..<30 {
+            for x in 0..<40 {
+                state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                let inset = seed % 2 == 0 ? (x > 3 && x < 36 && y > 2 && y < 27) : true
+                if inset && (state >> 33) % 3 != 0 { pixels[y * 40 + x] = 255 }
+            }
+        }
+        let mask = try BinaryMask(width: 40, height: 30, pixels: pixels)
+        let raster = try RasterImage(width: 40, height: 30, channels: 1, samples: .uint8(pixels))
+
+        // MUT
+        let whole = PolygonExtractor.polygons(from: mask, minArea: 1, scale: 0.5)
+        let viaLabels = PolygonExtractor.polygons(fromLabels: raster, minArea: 1, scale: 0.5)
+
+        // validate
+        #expect(!whole.isEmpty)
+        #expect(viaLabels == whole)
+        #expect(BinaryMask(anyChannelOf: raster) == mask)
+    }
+}

@@ -24,7 +24,9 @@ public enum PolygonExtractor {
 
     /// Polygons of a label mask: each distinct non-zero value (gray, 16-bit gray or RGB; alpha is
     /// ignored) is one object, in ascending value order; a value with several separate
-    /// components gives several polygons.
+    /// components gives several polygons. A binary mask (one non-zero value) gives the same
+    /// polygons as ``polygons(from:minArea:scale:className:idPrefix:)``, so callers need not
+    /// tell the two kinds apart first.
     public static func polygons(
         fromLabels raster: RasterImage, minArea: Double = 0, scale: Double? = nil, className: String = "spheroid",
         idPrefix: String = "polygon_"
@@ -73,10 +75,11 @@ public enum PolygonExtractor {
         for (i, c) in contours.enumerated() where !c.isHole {
             let exterior = ring(c.points, offset)
             let holes = holesOf[i].map { ring(contours[$0].points, offset) }
-            let pixelArea = ShapeMetrics.measure(exterior: exterior, holes: holes, scale: nil).area
+            // Measured once, at the requested scale; the minimum area is in px², so undo the scale.
+            let metrics = ShapeMetrics.measure(exterior: exterior, holes: holes, scale: scale)
+            let pixelArea = scale.map { $0.isFinite && $0 > 0 ? metrics.area / ($0 * $0) : metrics.area } ?? metrics.area
             if pixelArea < minArea { continue }
-            let polygon = Polygon(id: "", className: className, exterior: exterior, holes: holes)
-            result.append(measured(polygon, scale: scale))
+            result.append(Polygon(id: "", className: className, exterior: exterior, holes: holes, area: metrics.area, metrics: metrics))
         }
     }
 
@@ -188,11 +191,21 @@ struct LabelMap {
 extension BinaryMask {
     /// Foreground wherever any colour channel of `raster` is non-zero (alpha is ignored).
     public init(anyChannelOf raster: RasterImage) {
-        let labels = LabelMap(raster)
         self.init(width: raster.width, height: raster.height)
-        labels.keys.withUnsafeBufferPointer { k in
-            pixels.withUnsafeMutableBufferPointer { m in
-                for i in 0..<k.count where k[i] != 0 { m[i] = 255 }
+        switch raster.samples {
+        case .uint8(let s): Self.markNonZero(s, channels: raster.channels, colors: raster.colorChannels, into: &pixels)
+        case .uint16(let s): Self.markNonZero(s, channels: raster.channels, colors: raster.colorChannels, into: &pixels)
+        }
+    }
+
+    private static func markNonZero<T: FixedWidthInteger>(_ samples: [T], channels: Int, colors: Int, into pixels: inout [UInt8]) {
+        samples.withUnsafeBufferPointer { src in
+            pixels.withUnsafeMutableBufferPointer { out in
+                for i in 0..<out.count {
+                    var any: T = 0
+                    for c in 0..<colors { any |= src[i * channels + c] }
+                    out[i] = any != 0 ? 255 : 0
+                }
             }
         }
     }

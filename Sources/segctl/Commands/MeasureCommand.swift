@@ -31,18 +31,11 @@ extension SegCtl {
             let minArea = minArea
             let results = BatchRunner.run(paths: masks, jobs: output.jobs, label: "measure") { path in
                 let raster = try ImageDecoder.decodeRaster(try FileInput.read(path))
-                let polygons: [Polygon]
-                let mask: BinaryMask
-                if PolygonExtractor.isLabelMask(raster) {
-                    polygons = PolygonExtractor.polygons(fromLabels: raster, minArea: minArea, scale: scale)
-                    mask = BinaryMask(anyChannelOf: raster)
-                } else {
-                    mask = BinaryMask(anyChannelOf: raster)
-                    polygons = PolygonExtractor.polygons(from: mask, minArea: minArea, scale: scale)
-                }
+                // One label map serves binary masks too: a single non-zero value is a single label.
+                let polygons = PolygonExtractor.polygons(fromLabels: raster, minArea: minArea, scale: scale)
                 return FileResult(
                     path: path, name: (path as NSString).lastPathComponent, width: raster.width, height: raster.height,
-                    polygons: polygons, segmenter: .measure(minArea: minArea, scale: scale), mask: mask)
+                    polygons: polygons, segmenter: .measure(minArea: minArea, scale: scale))
             }
             if try !ResultWriter.write(results, paths: masks, options: output) { throw ExitCode(1) }
         }

@@ -70,7 +70,7 @@ extension SegCtl {
                 let result = try segmenter.segment(image)
                 return FileResult(
                     path: path, name: (path as NSString).lastPathComponent, width: image.width, height: image.height,
-                    polygons: result.polygons, segmenter: .builtin(parameters), mask: result.mask)
+                    polygons: result.polygons, segmenter: .builtin(parameters))
             }
             if try !ResultWriter.write(results, paths: images, options: output) { throw ExitCode(1) }
         }

@@ -39,12 +39,12 @@ extension SegCtl {
                 Terminal.warn("segctl: \(error)")
                 throw ExitCode(1)
             }
-            var contours: [Contour] = []
-            if !binary && PolygonExtractor.isLabelMask(raster) {
-                contours = LabelTracing.trace(raster, retrieval: retrieval, approximation: approx)
-            } else {
-                contours = ContourTracer.trace(BinaryMask(anyChannelOf: raster), retrieval: retrieval, approximation: approx)
-            }
+            // A binary mask is a label mask with one label (traced on its bounding-box crop, which
+            // gives the same contours), so only --binary needs the whole-image path.
+            let contours =
+                binary
+                ? ContourTracer.trace(BinaryMask(anyChannelOf: raster), retrieval: retrieval, approximation: approx)
+                : LabelTracing.trace(raster, retrieval: retrieval, approximation: approx)
             var out = "{\"width\": \(raster.width), \"height\": \(raster.height), \"contours\": ["
             out.reserveCapacity(64 + contours.reduce(0) { $0 + $1.points.count * 12 })
             for (i, c) in contours.enumerated() {

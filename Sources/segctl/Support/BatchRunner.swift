@@ -10,8 +10,6 @@ struct FileResult: Sendable {
     var polygons: [Polygon]
     /// The parameters that produced the polygons (the `segmenter` object of the JSON output).
     var segmenter: SegmenterInfo
-    /// The mask the polygons came from, for `--format mask`.
-    var mask: BinaryMask?
 }
 
 /// Runs a per-file job on up to `jobs` threads and hands results back in input order.
