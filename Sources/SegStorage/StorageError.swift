@@ -31,6 +31,12 @@ public enum StorageError: Error, Sendable, Equatable {
     case invalidObjectKey
     /// A file-store operation failed; the message names the operation and the errno, never file contents.
     case fileSystem(String)
+    /// A pagination cursor that this module did not produce (the value itself is not repeated).
+    case invalidCursor
+    /// An argument outside what the operation accepts; the message says which and why, without the value.
+    case invalidArgument(String)
+    /// A job's lease expired or was taken over: the worker must not store its result.
+    case leaseLost(jobID: String)
 }
 
 extension StorageError: CustomStringConvertible {
@@ -52,7 +58,22 @@ extension StorageError: CustomStringConvertible {
         case .database(let sqlState): "database error (SQLSTATE \(sqlState ?? "unknown"))"
         case .invalidObjectKey: "invalid object key (expected 64 lowercase hex digits)"
         case .fileSystem(let reason): "file store: \(reason)"
+        case .invalidCursor: "invalid pagination cursor"
+        case .invalidArgument(let reason): "invalid argument: \(reason)"
+        case .leaseLost(let jobID): "the lease on job \(jobID) was lost; its result was not stored"
         }
+    }
+}
+
+/// Runs `body` and turns whatever it throws into a `StorageError` (the repositories' boundary).
+/// - Parameter body: Database work.
+/// - Throws: `StorageError` only.
+@inlinable
+public func withStorageErrors<Result>(_ body: () async throws -> Result) async throws(StorageError) -> Result {
+    do {
+        return try await body()
+    } catch {
+        throw StorageError(mapping: error)
     }
 }
 
