@@ -69,6 +69,7 @@ extension StorageError: CustomStringConvertible {
 /// - Parameter body: Database work.
 /// - Throws: `StorageError` only.
 @inlinable
+@discardableResult
 public func withStorageErrors<Result>(_ body: () async throws -> Result) async throws(StorageError) -> Result {
     do {
         return try await body()

@@ -10,6 +10,6 @@ struct SegCtl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "segctl",
         abstract: "SegHub command-line tool: offline segmentation, tracing, measuring, benchmarks and database migrations.",
-        subcommands: [Segment.self, Measure.self, Trace.self, Bench.self, Migrate.self, GC.self]
+        subcommands: [Segment.self, Measure.self, Trace.self, Bench.self, QueueBench.self, Migrate.self, GC.self]
     )
 }

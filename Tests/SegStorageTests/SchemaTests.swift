@@ -112,12 +112,22 @@ import Testing
             let image = try await Self.insertImage(project: project, client: client)
             try await client.query("INSERT INTO jobs (kind, image_id, user_id) VALUES ('segment', \(image), \(user))")
 
-            // MUT + validate: a second queued job conflicts, a finished one does not
+            // MUT + validate: a second queued job conflicts; a running or finished one does not
             let error = await Self.storageError {
-                try await client.query("INSERT INTO jobs (kind, image_id, user_id, state) VALUES ('segment', \(image), \(user), 'running')")
+                try await client.query("INSERT INTO jobs (kind, image_id, user_id) VALUES ('segment', \(image), \(user))")
             }
             #expect(error == .conflict(constraint: "jobs_pending_segment_image_key"))
+            try await client.query(
+                """
+                INSERT INTO jobs (kind, image_id, user_id, state, lease_id, lease_until)
+                VALUES ('segment', \(image), \(user), 'running', gen_random_uuid(), now())
+                """
+            )
             try await client.query("INSERT INTO jobs (kind, image_id, user_id, state) VALUES ('segment', \(image), \(user), 'succeeded')")
+            let leaseless = await Self.storageError {
+                try await client.query("INSERT INTO jobs (kind, state) VALUES ('export', 'running')")
+            }
+            #expect(leaseless == .constraintViolation(constraint: "jobs_lease_check"))
             try await client.query("INSERT INTO jobs (kind, image_id, user_id) VALUES ('export', \(image), \(user))")
         }
     }

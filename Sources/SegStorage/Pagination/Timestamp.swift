@@ -6,7 +6,7 @@ import PostgresNIO
 ///
 /// postgres-nio's `Date` coding truncates through `Double`, so a `Date` read from a row and written back can
 /// differ by a microsecond. Keyset cursors compare against the stored value, so they carry this type instead.
-public struct Timestamp: Hashable, Sendable, Comparable, PostgresCodable {
+public struct Timestamp: Hashable, Sendable, Comparable, PostgresNonThrowingEncodable, PostgresDecodable {
     /// Microseconds since 2000-01-01 00:00:00 UTC.
     public var microseconds: Int64
 

@@ -1,0 +1,653 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// The job queue in PostgreSQL: enqueue, claim, lease, complete, retry, cancel.
+///
+/// Any number of processes on any number of machines can work one queue: a claim takes the best queued job
+/// with `FOR UPDATE SKIP LOCKED` and draws a new lease id; completing, extending and failing a job all require
+/// that lease id and an unexpired lease, so a worker that lost its lease can change nothing.
+///
+/// Order: higher `priority` first, then fairness between users (each user's jobs get consecutive ranks from the
+/// queue's head, so a user who queues 1,000 jobs and one who queues 1 take turns), then age.
+///
+/// ## Usage
+/// ```swift
+/// let queue = JobQueue(client: client, logger: logger)
+/// _ = try await queue.enqueue([NewJob(kind: .segment, payload: "{}", userID: user, imageID: image)])
+/// if let job = try await queue.claim(worker: "host-1/0") {
+///     try await queue.complete(job.lease) { connection in /* store the result in the same transaction */ }
+/// }
+/// ```
+public struct JobQueue: Sendable {
+    /// The database.
+    public let client: PostgresClient
+    /// Leases and backoff.
+    public let configuration: JobQueueConfiguration
+    /// Logger for queries.
+    public let logger: Logger
+
+    /// A queue on `client`.
+    public init(client: PostgresClient, configuration: JobQueueConfiguration = .init(), logger: Logger) {
+        self.client = client
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    // MARK: Enqueue
+
+    /// Adds jobs in one transaction and wakes idle workers.
+    ///
+    /// A `segment` job for an image that already has a queued one does not add a row: the queued job takes the
+    /// new payload, priority and attempts (and starts again from its first attempt) and keeps its place.
+    /// - Returns: One entry per job, in order.
+    /// - Throws: `StorageError` (`.invalidArgument` for a bad priority or attempt count, `.invalidReference` for
+    ///   an unknown user, project or image).
+    public func enqueue(_ jobs: [NewJob]) async throws(StorageError) -> [EnqueuedJob] {
+        guard !jobs.isEmpty else { return [] }
+        let channel = configuration.notificationChannel
+        let logger = logger
+        return try await withStorageErrors {
+            try await client.withTransaction(logger: logger) { connection in
+                try await Self.enqueue(jobs, on: connection, notificationChannel: channel, logger: logger)
+            }
+        }
+    }
+
+    /// Adds jobs inside the caller's transaction (so that, for example, images become `queued` in the same commit).
+    ///
+    /// Workers are notified when the transaction commits.
+    /// - Parameters:
+    ///   - jobs: The jobs, validated as for `enqueue(_:)`.
+    ///   - connection: A connection inside a transaction.
+    ///   - notificationChannel: The channel idle workers listen on.
+    ///   - logger: The queries' logger.
+    public static func enqueue(
+        _ jobs: [NewJob],
+        on connection: PostgresConnection,
+        notificationChannel: String = JobQueueConfiguration().notificationChannel,
+        logger: Logger
+    ) async throws(StorageError) -> [EnqueuedJob] {
+        for job in jobs {
+            guard (-100...100).contains(job.priority) else { throw .invalidArgument("priority must be between -100 and 100") }
+            guard (1...100).contains(job.maxAttempts) else { throw .invalidArgument("maxAttempts must be between 1 and 100") }
+        }
+        return try await withStorageErrors {
+            // Fair ranks: each user's new jobs continue after that user's queued ones, but never start before the
+            // queue's head, so someone who arrives with one job waits for about one job per other active user.
+            var nextRank: [UUID?: Int64] = [:]
+            // A batch naming one image twice keeps the last request (as two requests in a row would).
+            var lastIndexForImage: [UUID: Int] = [:]
+            for (index, job) in jobs.enumerated() where job.kind == .segment {
+                if let image = job.imageID { lastIndexForImage[image] = index }
+            }
+            var ids: [UUID?] = Array(repeating: nil, count: jobs.count)
+            var columns = InsertColumns()
+            for (index, job) in jobs.enumerated() {
+                if job.kind == .segment, let image = job.imageID, lastIndexForImage[image] != index { continue }
+                let rank: Int64
+                if let known = nextRank[job.userID] {
+                    rank = known
+                } else {
+                    rank = try await startRank(for: job.userID, on: connection, logger: logger)
+                }
+                nextRank[job.userID] = rank + 1
+                let id = UUID()
+                if !(job.kind == .segment && job.imageID != nil) { ids[index] = id }
+                columns.append(job, id: id, rank: rank)
+            }
+            // One statement for the whole batch; a queued segmentation of the same image takes the new parameters.
+            let rows = try await connection.query(
+                """
+                INSERT INTO jobs (id, kind, payload, priority, user_id, project_id, image_id, fair_rank, max_attempts)
+                SELECT t.id, t.kind, t.payload::jsonb, t.priority, NULLIF(t.user_id, '')::uuid, NULLIF(t.project_id, '')::uuid,
+                    NULLIF(t.image_id, '')::uuid, t.fair_rank, t.max_attempts
+                FROM unnest(\(columns.ids), \(columns.kinds), \(columns.payloads), \(columns.priorities), \(columns.users),
+                    \(columns.projects), \(columns.images), \(columns.ranks), \(columns.maxAttempts))
+                    AS t(id, kind, payload, priority, user_id, project_id, image_id, fair_rank, max_attempts)
+                ON CONFLICT (image_id) WHERE kind = 'segment' AND state = 'queued'
+                DO UPDATE SET payload = EXCLUDED.payload, priority = EXCLUDED.priority, user_id = EXCLUDED.user_id,
+                    max_attempts = EXCLUDED.max_attempts, attempt = 0, run_at = now(), last_error = NULL, updated_at = now()
+                RETURNING id, image_id, kind, xmax <> 0
+                """,
+                logger: logger
+            )
+            var segmentJobs: [UUID: (UUID, Bool)] = [:]
+            for try await (id, image, kind, replaced) in rows.decode((UUID, UUID?, String, Bool).self) {
+                if kind == JobKind.segment.rawValue, let image { segmentJobs[image] = (id, replaced) }
+            }
+            var result: [EnqueuedJob] = []
+            result.reserveCapacity(jobs.count)
+            for (index, job) in jobs.enumerated() {
+                if let id = ids[index] {
+                    result.append(EnqueuedJob(id: id, replacedPending: false))
+                } else if let image = job.imageID, let (id, replaced) = segmentJobs[image] {
+                    result.append(EnqueuedJob(id: id, replacedPending: replaced || lastIndexForImage[image] != index))
+                } else {
+                    throw StorageError.database(sqlState: nil)
+                }
+            }
+            let kinds = Set(jobs.map(\.kind.rawValue)).sorted().joined(separator: ",")
+            try await connection.query("SELECT pg_notify(\(notificationChannel), \(kinds))", logger: logger)
+            return result
+        }
+    }
+
+    /// Column arrays for one multi-row insert (`unnest`); absent ids are empty strings, turned into NULL in SQL.
+    private struct InsertColumns {
+        var ids: [UUID] = []
+        var kinds: [String] = []
+        var payloads: [String] = []
+        var priorities: [Int32] = []
+        var users: [String] = []
+        var projects: [String] = []
+        var images: [String] = []
+        var ranks: [Int64] = []
+        var maxAttempts: [Int32] = []
+
+        mutating func append(_ job: NewJob, id: UUID, rank: Int64) {
+            ids.append(id)
+            kinds.append(job.kind.rawValue)
+            payloads.append(job.payload)
+            priorities.append(Int32(job.priority))
+            users.append(job.userID?.uuidString ?? "")
+            projects.append(job.projectID?.uuidString ?? "")
+            images.append(job.imageID?.uuidString ?? "")
+            ranks.append(rank)
+            maxAttempts.append(Int32(job.maxAttempts))
+        }
+    }
+
+    private static func startRank(for user: UUID?, on connection: PostgresConnection, logger: Logger) async throws -> Int64 {
+        let rows: PostgresRowSequence
+        if let user {
+            rows = try await connection.query(
+                """
+                SELECT greatest(
+                    (SELECT min(fair_rank) FROM jobs WHERE state = 'queued'),
+                    (SELECT max(fair_rank) + 1 FROM jobs WHERE state = 'queued' AND user_id = \(user)),
+                    0)
+                """,
+                logger: logger
+            )
+        } else {
+            rows = try await connection.query(
+                """
+                SELECT greatest(
+                    (SELECT min(fair_rank) FROM jobs WHERE state = 'queued'),
+                    (SELECT max(fair_rank) + 1 FROM jobs WHERE state = 'queued' AND user_id IS NULL),
+                    0)
+                """,
+                logger: logger
+            )
+        }
+        for try await rank in rows.decode(Int64.self) { return rank }
+        return 0
+    }
+
+    // MARK: Claim and lease
+
+    /// Claims up to `limit` of the best due jobs for `worker`, each with its own new lease.
+    /// - Parameters:
+    ///   - worker: A name for the claimant (host and worker number), shown in listings.
+    ///   - kinds: Only these kinds; `nil` for all.
+    ///   - limit: At most this many jobs, `1...1000`.
+    /// - Returns: The claimed jobs in queue order; empty when nothing is due.
+    public func claim(worker: String, kinds: Set<JobKind>? = nil, limit: Int) async throws(StorageError) -> [ClaimedJob] {
+        let limit = Int64(min(max(limit, 1), 1000))
+        let lease = configuration.leaseDuration.milliseconds
+        let kindList = (kinds ?? Set(JobKind.allCases)).map(\.rawValue).sorted()
+        return try await withStorageErrors {
+            let rows = try await client.query(
+                """
+                UPDATE jobs SET state = 'running', attempt = attempt + 1, lease_id = gen_random_uuid(),
+                    lease_until = now() + \(lease) * interval '1 millisecond', worker = \(worker), updated_at = now()
+                WHERE id IN (
+                    SELECT id FROM jobs
+                    WHERE state = 'queued' AND run_at <= now() AND kind = ANY(\(kindList))
+                    ORDER BY priority DESC, fair_rank, created_at
+                    LIMIT \(limit)
+                    FOR UPDATE SKIP LOCKED)
+                RETURNING id, lease_id, kind, payload::text, attempt, max_attempts, user_id, project_id, image_id, created_at,
+                    priority, fair_rank
+                """,
+                logger: logger
+            )
+            var claimed: [(job: ClaimedJob, priority: Int32, rank: Int64)] = []
+            for try await row in rows.decode(
+                (UUID, UUID, String, String, Int32, Int32, UUID?, UUID?, UUID?, Date, Int32, Int64).self
+            ) {
+                guard let kind = JobKind(rawValue: row.2) else { continue }
+                let job = ClaimedJob(
+                    lease: JobLease(jobID: row.0, leaseID: row.1), kind: kind, payload: row.3, attempt: Int(row.4),
+                    maxAttempts: Int(row.5), userID: row.6, projectID: row.7, imageID: row.8, createdAt: row.9)
+                claimed.append((job, row.10, row.11))
+            }
+            // RETURNING does not keep the subquery's order.
+            claimed.sort { a, b in
+                if a.priority != b.priority { return a.priority > b.priority }
+                if a.rank != b.rank { return a.rank < b.rank }
+                return a.job.createdAt < b.job.createdAt
+            }
+            return claimed.map(\.job)
+        }
+    }
+
+    /// Claims the best due job, if any.
+    public func claim(worker: String, kinds: Set<JobKind>? = nil) async throws(StorageError) -> ClaimedJob? {
+        try await claim(worker: worker, kinds: kinds, limit: 1).first
+    }
+
+    /// Extends a lease by the configured duration from now.
+    /// - Returns: `false` when the lease is lost (expired, cancelled, or the job was claimed again): stop working.
+    public func heartbeat(_ lease: JobLease) async throws(StorageError) -> Bool {
+        let duration = configuration.leaseDuration.milliseconds
+        return try await withStorageErrors {
+            let rows = try await client.query(
+                """
+                UPDATE jobs SET lease_until = now() + \(duration) * interval '1 millisecond', updated_at = now()
+                WHERE id = \(lease.jobID) AND lease_id = \(lease.leaseID) AND state = 'running' AND lease_until >= now()
+                RETURNING true
+                """,
+                logger: logger
+            )
+            for try await _ in rows.decode(Bool.self) { return true }
+            return false
+        }
+    }
+
+    // MARK: Finish
+
+    /// Marks a job done.
+    /// - Throws: `StorageError.leaseLost` when the lease expired, the job was cancelled or claimed again.
+    public func complete(_ lease: JobLease) async throws(StorageError) {
+        try await complete(lease) { _ in }
+    }
+
+    /// Marks a job done and runs `body` in the same transaction, so a result is stored only by the lease holder.
+    ///
+    /// The job row is locked first; if the lease is lost, `body` does not run and nothing is stored.
+    /// - Throws: `StorageError.leaseLost`, or what `body` throws (mapped to `StorageError`), rolling everything back.
+    public func complete<Result: Sendable>(
+        _ lease: JobLease,
+        storing body: (PostgresConnection) async throws -> Result
+    ) async throws(StorageError) -> Result {
+        let logger = logger
+        return try await withStorageErrors {
+            try await client.withTransaction(logger: logger) { connection in
+                try await Self.complete(lease, on: connection, logger: logger)
+                return try await body(connection)
+            }
+        }
+    }
+
+    /// Marks a job done inside the caller's transaction; call it before storing the result.
+    /// - Throws: `StorageError.leaseLost` when the caller no longer holds the lease.
+    public static func complete(_ lease: JobLease, on connection: PostgresConnection, logger: Logger) async throws(StorageError) {
+        try await withStorageErrors {
+            let rows = try await connection.query(
+                """
+                UPDATE jobs SET state = 'succeeded', lease_id = NULL, lease_until = NULL, last_error = NULL,
+                    finished_at = now(), updated_at = now()
+                WHERE id = \(lease.jobID) AND lease_id = \(lease.leaseID) AND state = 'running' AND lease_until >= now()
+                RETURNING true
+                """,
+                logger: logger
+            )
+            for try await _ in rows.decode(Bool.self) { return }
+            throw StorageError.leaseLost(jobID: lease.jobID.uuidString.lowercased())
+        }
+    }
+
+    /// Records a failed attempt: back to the queue after a backoff, or `failed` when attempts are used up or the
+    /// error is permanent. A segmentation superseded by a newer queued request is cancelled instead.
+    /// - Parameters:
+    ///   - lease: The lease of the failed attempt.
+    ///   - error: What went wrong, kept as `lastError` (cut to 2,000 characters).
+    ///   - permanent: Do not retry (bad input that another attempt cannot fix).
+    /// - Throws: `StorageError.leaseLost` when the lease is no longer held.
+    public func fail(_ lease: JobLease, error: String, permanent: Bool = false) async throws(StorageError) -> JobFailureOutcome {
+        let message = String(error.prefix(2000))
+        // The delay is computed for the attempt that failed; the row knows its number.
+        let rows: [(String, Date)] = try await withStorageErrors {
+            let attempt = try await currentAttempt(lease)
+            let delay = configuration.retryDelay(afterAttempt: attempt).milliseconds
+            let rows = try await client.query(
+                """
+                UPDATE jobs SET
+                    state = CASE
+                        WHEN \(permanent) OR attempt >= max_attempts THEN 'failed'
+                        WHEN kind = 'segment' AND EXISTS (
+                            SELECT 1 FROM jobs q WHERE q.image_id = jobs.image_id AND q.kind = 'segment' AND q.state = 'queued')
+                            THEN 'cancelled'
+                        ELSE 'queued' END,
+                    run_at = now() + \(delay) * interval '1 millisecond',
+                    lease_id = NULL, lease_until = NULL, last_error = \(message), updated_at = now(),
+                    finished_at = CASE WHEN \(permanent) OR attempt >= max_attempts THEN now() END
+                WHERE id = \(lease.jobID) AND lease_id = \(lease.leaseID) AND state = 'running' AND lease_until >= now()
+                RETURNING state, run_at
+                """,
+                logger: logger
+            )
+            var result: [(String, Date)] = []
+            for try await row in rows.decode((String, Date).self) { result.append(row) }
+            return result
+        }
+        guard let (state, runAt) = rows.first else { throw .leaseLost(jobID: lease.jobID.uuidString.lowercased()) }
+        switch state {
+        case "queued":
+            try? await notify(.segment)
+            return .retrying(at: runAt)
+        case "cancelled": return .superseded
+        default: return .failed
+        }
+    }
+
+    private func currentAttempt(_ lease: JobLease) async throws -> Int {
+        let rows = try await client.query(
+            "SELECT attempt FROM jobs WHERE id = \(lease.jobID) AND lease_id = \(lease.leaseID)",
+            logger: logger
+        )
+        for try await attempt in rows.decode(Int32.self) { return Int(attempt) }
+        throw StorageError.leaseLost(jobID: lease.jobID.uuidString.lowercased())
+    }
+
+    /// Gives a job back without counting the attempt (a worker shutting down): it is claimable at once.
+    /// - Returns: `false` when the lease was already lost.
+    @discardableResult
+    public func release(_ lease: JobLease) async throws(StorageError) -> Bool {
+        try await withStorageErrors {
+            let rows = try await client.query(
+                """
+                UPDATE jobs SET
+                    state = CASE
+                        WHEN kind = 'segment' AND EXISTS (
+                            SELECT 1 FROM jobs q WHERE q.image_id = jobs.image_id AND q.kind = 'segment' AND q.state = 'queued')
+                            THEN 'cancelled'
+                        ELSE 'queued' END,
+                    attempt = greatest(attempt - 1, 0), run_at = now(), lease_id = NULL, lease_until = NULL, updated_at = now(),
+                    finished_at = NULL
+                WHERE id = \(lease.jobID) AND lease_id = \(lease.leaseID) AND state = 'running'
+                RETURNING state
+                """,
+                logger: logger
+            )
+            var released = false
+            for try await state in rows.decode(String.self) { released = state == "queued" || state == "cancelled" }
+            if released { try? await notify(.segment) }
+            return released
+        }
+    }
+
+    /// Returns every job whose lease has expired to the queue (or to `failed` when that was its last attempt; an
+    /// expired attempt counts). Run periodically by workers; safe to run from many processes at once.
+    /// - Returns: The number of jobs whose lease was taken back.
+    @discardableResult
+    public func reclaimExpired() async throws(StorageError) -> Int {
+        try await withStorageErrors {
+            let rows = try await client.query(
+                """
+                WITH expired AS (
+                    SELECT id FROM jobs WHERE state = 'running' AND lease_until < now()
+                    ORDER BY lease_until LIMIT 1000 FOR UPDATE SKIP LOCKED)
+                UPDATE jobs SET
+                    state = CASE
+                        WHEN attempt >= max_attempts THEN 'failed'
+                        WHEN kind = 'segment' AND EXISTS (
+                            SELECT 1 FROM jobs q WHERE q.image_id = jobs.image_id AND q.kind = 'segment' AND q.state = 'queued')
+                            THEN 'cancelled'
+                        ELSE 'queued' END,
+                    last_error = 'the worker stopped renewing its lease (attempt ' || attempt || ')',
+                    finished_at = CASE WHEN attempt >= max_attempts THEN now() END,
+                    run_at = now(), lease_id = NULL, lease_until = NULL, updated_at = now()
+                FROM expired WHERE jobs.id = expired.id
+                RETURNING jobs.state
+                """,
+                logger: logger
+            )
+            var count = 0
+            var requeued = false
+            for try await state in rows.decode(String.self) {
+                count += 1
+                if state == "queued" { requeued = true }
+            }
+            if requeued { try? await notify(.segment) }
+            if count > 0 { logger.info("reclaimed expired job leases", metadata: ["jobs.count": "\(count)"]) }
+            return count
+        }
+    }
+
+    // MARK: Administration
+
+    /// Cancels a queued or running job (a running job's worker loses its lease).
+    /// - Returns: `false` when the job had already finished.
+    /// - Throws: `StorageError.notFound` for an unknown job.
+    @discardableResult
+    public func cancel(_ jobID: UUID) async throws(StorageError) -> Bool {
+        try await withStorageErrors {
+            let rows = try await client.query(
+                """
+                WITH target AS (SELECT id, state FROM jobs WHERE id = \(jobID)),
+                cancelled AS (
+                    UPDATE jobs SET state = 'cancelled', lease_id = NULL, lease_until = NULL, finished_at = now(), updated_at = now()
+                    WHERE id = \(jobID) AND state IN ('queued', 'running') RETURNING id)
+                SELECT (SELECT count(*) FROM target), (SELECT count(*) FROM cancelled)
+                """,
+                logger: logger
+            )
+            for try await (found, cancelled) in rows.decode((Int64, Int64).self) {
+                guard found > 0 else { throw StorageError.notFound(entity: "job", id: jobID.uuidString.lowercased()) }
+                return cancelled > 0
+            }
+            return false
+        }
+    }
+
+    /// Cancels the queued (not yet running) segmentation jobs of a project inside the caller's transaction.
+    /// - Returns: The images whose jobs were cancelled (their status should go back in the same transaction).
+    public static func cancelQueuedSegmentations(
+        project: UUID,
+        on connection: PostgresConnection,
+        logger: Logger
+    ) async throws(StorageError) -> [UUID] {
+        try await withStorageErrors {
+            let rows = try await connection.query(
+                """
+                UPDATE jobs SET state = 'cancelled', finished_at = now(), updated_at = now()
+                WHERE project_id = \(project) AND kind = 'segment' AND state = 'queued'
+                RETURNING image_id
+                """,
+                logger: logger
+            )
+            var images: [UUID] = []
+            for try await image in rows.decode(UUID?.self) { if let image { images.append(image) } }
+            return images
+        }
+    }
+
+    /// Puts a failed or cancelled job back in the queue for a fresh set of attempts.
+    /// - Returns: `false` when the job is not failed or cancelled.
+    /// - Throws: `StorageError.conflict` when its image already has a queued segmentation.
+    @discardableResult
+    public func retry(_ jobID: UUID) async throws(StorageError) -> Bool {
+        try await withStorageErrors {
+            let rows = try await client.query(
+                """
+                UPDATE jobs SET state = 'queued', attempt = 0, run_at = now(), last_error = NULL, finished_at = NULL,
+                    updated_at = now()
+                WHERE id = \(jobID) AND state IN ('failed', 'cancelled')
+                RETURNING kind
+                """,
+                logger: logger
+            )
+            var retried = false
+            for try await _ in rows.decode(String.self) { retried = true }
+            if retried { try? await notify(.segment) }
+            return retried
+        }
+    }
+
+    /// Puts every failed job back in the queue (those whose image has a newer queued request are left alone).
+    /// - Parameter project: Only this project's failed jobs; `nil` for all.
+    /// - Returns: How many were requeued.
+    @discardableResult
+    public func retryFailed(project: UUID? = nil) async throws(StorageError) -> Int {
+        try await withStorageErrors {
+            let rows = try await client.query(
+                """
+                UPDATE jobs SET state = 'queued', attempt = 0, run_at = now(), last_error = NULL, finished_at = NULL,
+                    updated_at = now()
+                WHERE state = 'failed' AND (\(project)::uuid IS NULL OR project_id = \(project))
+                    AND NOT (kind = 'segment' AND EXISTS (
+                        SELECT 1 FROM jobs q WHERE q.image_id = jobs.image_id AND q.kind = 'segment' AND q.state = 'queued'))
+                RETURNING id
+                """,
+                logger: logger
+            )
+            var count = 0
+            for try await _ in rows.decode(UUID.self) { count += 1 }
+            if count > 0 { try? await notify(.segment) }
+            return count
+        }
+    }
+
+    /// Counts jobs by state.
+    /// - Parameter projects: Only these projects' jobs; `nil` for the whole queue.
+    public func stats(projects: [UUID]? = nil) async throws(StorageError) -> QueueStats {
+        try await withStorageErrors {
+            let rows: PostgresRowSequence
+            if let projects {
+                rows = try await client.query(
+                    """
+                    SELECT state, count(*) FROM jobs
+                    WHERE state IN ('queued', 'running', 'failed') AND project_id = ANY(\(projects))
+                    GROUP BY state
+                    """,
+                    logger: logger
+                )
+            } else {
+                rows = try await client.query(
+                    "SELECT state, count(*) FROM jobs WHERE state IN ('queued', 'running', 'failed') GROUP BY state",
+                    logger: logger
+                )
+            }
+            var stats = QueueStats()
+            for try await (state, count) in rows.decode((String, Int64).self) {
+                switch state {
+                case "queued": stats.queued = Int(count)
+                case "running": stats.running = Int(count)
+                default: stats.failed = Int(count)
+                }
+            }
+            return stats
+        }
+    }
+
+    /// Reads one job.
+    /// - Throws: `StorageError.notFound` for an unknown id.
+    public func job(_ id: UUID) async throws(StorageError) -> JobRecord {
+        let page: [JobRecord] = try await withStorageErrors {
+            try await records(where: "id = $1", binding: id, request: PageRequest(limit: 1, after: nil))
+        }
+        guard let job = page.first else { throw .notFound(entity: "job", id: id.uuidString.lowercased()) }
+        return job
+    }
+
+    /// Lists jobs, newest first.
+    /// - Parameters:
+    ///   - state: Only jobs in this state; `nil` for all.
+    ///   - project: Only this project's jobs.
+    ///   - request: Which page.
+    public func list(
+        state: JobState? = nil, project: UUID? = nil, page request: PageRequest = .first
+    ) async throws(StorageError) -> Page<
+        JobRecord
+    > {
+        let rows: [JobRecord] = try await withStorageErrors {
+            var query = PostgresQuery(unsafeSQL: "")
+            var bindings = PostgresBindings()
+            var conditions: [String] = []
+            if let state {
+                bindings.append(state.rawValue)
+                conditions.append("state = $\(bindings.count)")
+            }
+            if let project {
+                bindings.append(project)
+                conditions.append("project_id = $\(bindings.count)")
+            }
+            if let cursor = request.cursor {
+                bindings.append(cursor.timestamp)
+                bindings.append(cursor.id)
+                conditions.append("(created_at, id) < ($\(bindings.count - 1), $\(bindings.count))")
+            }
+            bindings.append(Int64(request.limit + 1))
+            let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+            query = PostgresQuery(
+                unsafeSQL: "SELECT \(Self.columns) FROM jobs \(filter) ORDER BY created_at DESC, id DESC LIMIT $\(bindings.count)",
+                binds: bindings
+            )
+            return try await decodeRecords(client.query(query, logger: logger))
+        }
+        return Page(fetched: rows, request: request) { PageCursor(timestamp: $0.createdAtTimestamp, id: $0.id) }
+    }
+
+    /// Deletes finished jobs (succeeded, failed, cancelled) that finished before `date`.
+    /// - Returns: How many were deleted.
+    @discardableResult
+    public func deleteFinished(before date: Date) async throws(StorageError) -> Int {
+        try await withStorageErrors {
+            let rows = try await client.query(
+                """
+                DELETE FROM jobs WHERE state IN ('succeeded', 'failed', 'cancelled') AND finished_at < \(date)
+                RETURNING id
+                """,
+                logger: logger
+            )
+            var count = 0
+            for try await _ in rows.decode(UUID.self) { count += 1 }
+            return count
+        }
+    }
+
+    /// Wakes workers listening on the queue's channel.
+    public func notify(_ kind: JobKind) async throws(StorageError) {
+        let channel = configuration.notificationChannel
+        try await withStorageErrors {
+            try await client.query("SELECT pg_notify(\(channel), \(kind.rawValue))", logger: logger)
+        }
+    }
+
+    // MARK: Rows
+
+    private static let columns = """
+        id, kind, state, payload::text, priority, user_id, project_id, image_id, attempt, max_attempts, run_at, lease_until,
+        worker, last_error, created_at, finished_at
+        """
+
+    private func records(where condition: String, binding id: UUID, request: PageRequest) async throws -> [JobRecord] {
+        var bindings = PostgresBindings()
+        bindings.append(id)
+        let query = PostgresQuery(unsafeSQL: "SELECT \(Self.columns) FROM jobs WHERE \(condition)", binds: bindings)
+        return try await decodeRecords(client.query(query, logger: logger))
+    }
+
+    private func decodeRecords(_ rows: PostgresRowSequence) async throws -> [JobRecord] {
+        var records: [JobRecord] = []
+        for try await row in rows {
+            let columns = try row.decode(
+                (UUID, String, String, String, Int32, UUID?, UUID?, UUID?, Int32, Int32, Date, Date?, String?, String?, Timestamp, Date?)
+                    .self
+            )
+            guard let kind = JobKind(rawValue: columns.1), let state = JobState(rawValue: columns.2) else {
+                throw StorageError.database(sqlState: nil)
+            }
+            records.append(
+                JobRecord(
+                    id: columns.0, kind: kind, state: state, payload: columns.3, priority: Int(columns.4), userID: columns.5,
+                    projectID: columns.6, imageID: columns.7, attempt: Int(columns.8), maxAttempts: Int(columns.9),
+                    runAt: columns.10, leaseUntil: columns.11, worker: columns.12, lastError: columns.13,
+                    createdAt: columns.14.date, finishedAt: columns.15, createdAtTimestamp: columns.14))
+        }
+        return records
+    }
+}

@@ -1,0 +1,146 @@
+import ArgumentParser
+import Foundation
+import Logging
+import PostgresNIO
+import SegStorage
+import Synchronization
+
+extension SegCtl {
+    /// `segctl bench-queue`: measures the job queue's claim + complete throughput in a scratch database.
+    struct QueueBench: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "bench-queue",
+            abstract: "Measure the job queue: claims + completions per second with N concurrent workers; prints JSON.",
+            discussion: """
+                Creates a scratch database on the server of --database-url (the user needs CREATEDB), migrates it, \
+                enqueues --jobs jobs from --users users, then runs --workers workers (each its own connection) that \
+                claim one job at a time (or --batch at a time) and complete it, each completion its own transaction. \
+                The scratch database is dropped afterwards. Prints {"jobs", "workers", "batch", "enqueueSeconds", \
+                "seconds", "jobsPerSecond", "completedOnce"}.
+                """
+        )
+
+        @OptionGroup var database: DatabaseOptions
+
+        @Option(help: "Jobs to run.")
+        var jobs: Int = 20000
+
+        @Option(help: "Concurrent workers.")
+        var workers: Int = 4
+
+        @Option(help: "Jobs claimed per claim query.")
+        var batch: Int = 1
+
+        @Option(help: "Users the jobs are spread over (fair queueing between them).")
+        var users: Int = 10
+
+        func validate() throws {
+            guard (1...1_000_000).contains(jobs) else { throw ValidationError("--jobs must be between 1 and 1000000") }
+            guard (1...64).contains(workers) else { throw ValidationError("--workers must be between 1 and 64") }
+            guard (1...1000).contains(batch) else { throw ValidationError("--batch must be between 1 and 1000") }
+            guard (1...1000).contains(users) else { throw ValidationError("--users must be between 1 and 1000") }
+        }
+
+        func run() async throws {
+            let server = try database.configuration()
+            let name = "seghub_bench_\(UInt32.random(in: 0...UInt32.max))"
+            let jobs = jobs
+            let workers = workers
+            let batch = batch
+            let users = users
+            try await database.withClient { admin, logger in
+                try await admin.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: logger)
+                do {
+                    var configuration = server.with(database: name)
+                    configuration.tls = server.tls
+                    let result = try await PostgresClient.withRunning(configuration, logger: logger) { client in
+                        _ = try await Migrator(client: client, logger: logger).migrate()
+                        return try await Self.measure(
+                            client: client, jobs: jobs, workers: workers, batch: batch, users: users, logger: logger)
+                    }
+                    try await admin.query(PostgresQuery(unsafeSQL: "DROP DATABASE \(name) WITH (FORCE)"), logger: logger)
+                    let encoder = JSONEncoder()
+                    encoder.outputFormatting = [.sortedKeys]
+                    print(String(decoding: try encoder.encode(result), as: UTF8.self))
+                } catch {
+                    _ = try? await admin.query(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)"), logger: logger)
+                    throw error
+                }
+            }
+        }
+
+        struct Result: Encodable {
+            var jobs: Int
+            var workers: Int
+            var batch: Int
+            var enqueueSeconds: Double
+            var seconds: Double
+            var jobsPerSecond: Double
+            var completedOnce: Bool
+        }
+
+        static func measure(
+            client: PostgresClient, jobs: Int, workers: Int, batch: Int, users: Int, logger: Logger
+        ) async throws -> Result {
+            var userIDs: [UUID] = []
+            for index in 0..<users {
+                let rows = try await client.query(
+                    "INSERT INTO users (email, password_hash) VALUES (\("bench\(index)@example.org"), 'x') RETURNING id",
+                    logger: logger)
+                for try await id in rows.decode(UUID.self) { userIDs.append(id) }
+            }
+            let queue = JobQueue(client: client, configuration: .init(leaseDuration: .seconds(60)), logger: logger)
+            let clock = ContinuousClock()
+            let enqueueStart = clock.now
+            var chunk: [NewJob] = []
+            for index in 0..<jobs {
+                chunk.append(NewJob(kind: .export, payload: #"{"n": \#(index)}"#, userID: userIDs[index % userIDs.count]))
+                if chunk.count == 1000 || index == jobs - 1 {
+                    _ = try await queue.enqueue(chunk)
+                    chunk.removeAll(keepingCapacity: true)
+                }
+            }
+            let enqueueSeconds = seconds(clock.now - enqueueStart)
+            let completed = Counter()
+            let start = clock.now
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<workers {
+                    group.addTask {
+                        while true {
+                            let claimed = try await queue.claim(worker: "bench/\(index)", limit: batch)
+                            if claimed.isEmpty { return }
+                            for job in claimed {
+                                try await queue.complete(job.lease)
+                            }
+                            completed.add(claimed.count)
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let elapsed = seconds(clock.now - start)
+            var succeeded = 0
+            for try await count in try await client.query("SELECT count(*) FROM jobs WHERE state = 'succeeded'", logger: logger)
+                .decode(Int64.self)
+            {
+                succeeded = Int(count)
+            }
+            let total = completed.value
+            return Result(
+                jobs: jobs, workers: workers, batch: batch, enqueueSeconds: enqueueSeconds, seconds: elapsed,
+                jobsPerSecond: Double(total) / elapsed, completedOnce: total == jobs && succeeded == jobs)
+        }
+
+        /// Jobs completed so far, shared by the workers.
+        final class Counter: Sendable {
+            private let count = Mutex(0)
+            func add(_ n: Int) { count.withLock { $0 += n } }
+            var value: Int { count.withLock { $0 } }
+        }
+
+        static func seconds(_ duration: Duration) -> Double {
+            let (s, atto) = duration.components
+            return Double(s) + Double(atto) / 1e18
+        }
+    }
+}

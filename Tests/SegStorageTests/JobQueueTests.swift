@@ -1,0 +1,450 @@
+import Foundation
+import Logging
+import PostgresNIO
+import SegStorage
+import SegTestSupport
+import Synchronization
+import Testing
+
+/// The job queue against a real PostgreSQL: exactly-once completion under concurrency, leases, retries, fairness.
+@Suite struct JobQueueTests {
+    static let logger: Logger = {
+        var logger = Logger(label: "seg.test.jobs")
+        logger.logLevel = .critical
+        return logger
+    }()
+
+    /// Fast timings so that leases and backoff elapse within a test.
+    static let fast = JobQueueConfiguration(
+        leaseDuration: .milliseconds(600), retryBaseDelay: .milliseconds(20), retryMaximumDelay: .milliseconds(80))
+
+    @Test func fourWorkersCompleteTwoThousandJobsExactlyOnce() async throws {
+        try await withTestDatabase { client in
+            // setup: a table the handler writes in the completion transaction, with no unique constraint,
+            // so a job completed twice would leave two rows.
+            try await client.query("CREATE TABLE test_results (job_id uuid NOT NULL, worker text NOT NULL)")
+            let user = try await SchemaTests.insertUser(email: "load@example.org", client: client)
+            let queue = JobQueue(client: client, configuration: .init(leaseDuration: .seconds(30)), logger: Self.logger)
+            let jobs = (0..<2000).map { NewJob(kind: .export, payload: "{\"n\": \($0)}", userID: user) }
+            let enqueued = try await queue.enqueue(jobs)
+            #expect(Set(enqueued.map(\.id)).count == 2000)
+            let handler = RecordingHandler()
+
+            // MUT: four pools (as four processes would) with one worker each, until the queue is empty
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<4 {
+                    let pool = JobWorkerPool(
+                        queue: queue, wakeups: nil, name: "w\(index)", concurrency: 1, idlePoll: .milliseconds(20),
+                        handler: handler, logger: Self.logger)
+                    group.addTask { await pool.run() }
+                }
+                group.addTask {
+                    while try await queue.stats() != QueueStats() {
+                        try await Task.sleep(for: .milliseconds(50))
+                    }
+                }
+                try await group.next()
+                group.cancelAll()
+            }
+
+            // validate
+            let rows = try await client.query(
+                "SELECT count(*), count(DISTINCT job_id), count(DISTINCT worker) FROM test_results")
+            for try await (total, distinct, workers) in rows.decode((Int64, Int64, Int64).self) {
+                #expect(total == 2000)
+                #expect(distinct == 2000)
+                #expect(workers == 4)
+            }
+            let states = try await client.query("SELECT state, count(*) FROM jobs GROUP BY state")
+            for try await (state, count) in states.decode((String, Int64).self) {
+                #expect(state == "succeeded")
+                #expect(count == 2000)
+            }
+            #expect(handler.runs == 2000)
+        }
+    }
+
+    @Test func expiredLeaseIsReclaimedAndTheLateWorkerCannotComplete() async throws {
+        try await withTestDatabase { client in
+            // setup
+            let queue = JobQueue(client: client, configuration: Self.fast, logger: Self.logger)
+            let id = try #require(try await queue.enqueue([NewJob(kind: .export)]).first?.id)
+            let first = try #require(try await queue.claim(worker: "stalled"))
+            #expect(first.id == id)
+            #expect(try await queue.claim(worker: "other") == nil)
+
+            // MUT: the first worker stops heart-beating past its lease
+            try await Task.sleep(for: .milliseconds(700))
+            #expect(try await queue.heartbeat(first.lease) == false)
+            #expect(try await queue.reclaimExpired() == 1)
+            let second = try #require(try await queue.claim(worker: "rescuer"))
+            #expect(second.id == id)
+            #expect(second.attempt == 2)
+            #expect(second.lease != first.lease)
+
+            // validate: the late worker can neither store nor fail; the rescuer completes
+            let stored = Mutex(false)
+            let late = await Self.storageError {
+                try await queue.complete(first.lease) { _ in stored.withLock { $0 = true } }
+            }
+            #expect(late == .leaseLost(jobID: id.uuidString.lowercased()))
+            #expect(stored.withLock { $0 } == false)
+            let lateFailure = await Self.storageError { _ = try await queue.fail(first.lease, error: "late") }
+            #expect(lateFailure == .leaseLost(jobID: id.uuidString.lowercased()))
+            try await queue.complete(second.lease)
+            let record = try await queue.job(id)
+            #expect(record.state == .succeeded)
+            #expect(record.attempt == 2)
+            #expect(record.worker == "rescuer")
+        }
+    }
+
+    @Test func heartbeatsKeepALongJobAlive() async throws {
+        try await withTestDatabase { client in
+            // setup: a 2 s lease (renewed every 0.67 s; generous so a loaded machine still renews in time) and a
+            // job that takes two and a half times as long
+            let configuration = JobQueueConfiguration(leaseDuration: .seconds(2))
+            let queue = JobQueue(client: client, configuration: configuration, logger: Self.logger)
+            let id = try #require(try await queue.enqueue([NewJob(kind: .export)]).first?.id)
+            let handler = SlowHandler(duration: .milliseconds(5000))
+            let pool = JobWorkerPool(
+                queue: queue, wakeups: nil, name: "slow", concurrency: 1, idlePoll: .milliseconds(20), handler: handler,
+                logger: Self.logger)
+            let rival = JobQueue(client: client, configuration: configuration, logger: Self.logger)
+
+            // MUT: while it runs, another process keeps reclaiming expired leases and trying to claim
+            let task = Task { await pool.run() }
+            var stolen = 0
+            for _ in 0..<25 {
+                try await Task.sleep(for: .milliseconds(200))
+                stolen += try await rival.reclaimExpired()
+                if try await rival.claim(worker: "rival") != nil { stolen += 1 }
+            }
+            try await Self.waitUntil { try await queue.job(id).state == .succeeded }
+            task.cancel()
+            await task.value
+
+            // validate
+            #expect(stolen == 0)
+            #expect(try await queue.job(id).attempt == 1)
+            #expect(handler.runs == 1)
+        }
+    }
+
+    @Test func alwaysFailingJobEndsFailedAfterItsAttemptsWithItsError() async throws {
+        try await withTestDatabase { client in
+            // setup
+            let queue = JobQueue(client: client, configuration: Self.fast, logger: Self.logger)
+            let id = try #require(try await queue.enqueue([NewJob(kind: .export, maxAttempts: 4)]).first?.id)
+            let handler = FailingHandler()
+            let pool = JobWorkerPool(
+                queue: queue, wakeups: nil, name: "f", concurrency: 2, idlePoll: .milliseconds(10), handler: handler,
+                logger: Self.logger)
+
+            // MUT
+            let task = Task { await pool.run() }
+            try await Self.waitUntil { try await queue.job(id).state == .failed }
+            task.cancel()
+            await task.value
+
+            // validate
+            let record = try await queue.job(id)
+            #expect(record.attempt == 4)
+            #expect(record.lastError == "scanner offline (attempt 4)")
+            #expect(record.finishedAt != nil)
+            #expect(handler.runs == 4)
+            #expect(try await queue.stats() == QueueStats(queued: 0, running: 0, failed: 1))
+        }
+    }
+
+    @Test func failedAttemptWaitsForItsBackoffAndPermanentErrorsDoNotRetry() async throws {
+        try await withTestDatabase { client in
+            // setup: a 2 s base delay, so the retry is clearly in the future
+            let configuration = JobQueueConfiguration(leaseDuration: .seconds(10), retryBaseDelay: .seconds(2))
+            let queue = JobQueue(client: client, configuration: configuration, logger: Self.logger)
+            _ = try await queue.enqueue([NewJob(kind: .export), NewJob(kind: .segment)])
+
+            // MUT + validate: a transient failure is retried no earlier than half the delay (jitter), no later than all of it
+            let before = Date()
+            let first = try #require(try await queue.claim(worker: "w", kinds: [.export]))
+            guard case .retrying(let at) = try await queue.fail(first.lease, error: "timeout") else {
+                Issue.record("expected a retry")
+                return
+            }
+            #expect(at.timeIntervalSince(before) >= 0.9)
+            #expect(at.timeIntervalSince(before) <= 2.5)
+            #expect(try await queue.claim(worker: "w", kinds: [.export]) == nil)
+
+            // a permanent failure ends the job at once, attempts left or not
+            let second = try #require(try await queue.claim(worker: "w", kinds: [.segment]))
+            #expect(try await queue.fail(second.lease, error: "not an image", permanent: true) == .failed)
+            #expect(try await queue.job(second.id).state == .failed)
+            #expect(try await queue.job(second.id).lastError == "not an image")
+        }
+    }
+
+    @Test func retryDelayDoublesUpToTheCapWithJitter() {
+        let configuration = JobQueueConfiguration(retryBaseDelay: .seconds(5), retryMaximumDelay: .seconds(60))
+        #expect(configuration.retryDelay(afterAttempt: 1, unit: 0.999_999) == .milliseconds(5000))
+        #expect(configuration.retryDelay(afterAttempt: 1, unit: 0) == .milliseconds(2500))
+        #expect(configuration.retryDelay(afterAttempt: 3, unit: 0.999_999) == .milliseconds(20000))
+        #expect(configuration.retryDelay(afterAttempt: 10, unit: 0.999_999) == .milliseconds(60000))
+        #expect(configuration.retryDelay(afterAttempt: 10_000, unit: 0) == .milliseconds(30000))
+    }
+
+    @Test func userWithOneJobIsNotStarvedByAUserWithAThousand() async throws {
+        try await withTestDatabase { client in
+            // setup
+            let busy = try await SchemaTests.insertUser(email: "busy@example.org", client: client)
+            let quiet = try await SchemaTests.insertUser(email: "quiet@example.org", client: client)
+            let late = try await SchemaTests.insertUser(email: "late@example.org", client: client)
+            let queue = JobQueue(client: client, logger: Self.logger)
+            _ = try await queue.enqueue((0..<1000).map { _ in NewJob(kind: .export, userID: busy) })
+            let quietJob = try #require(try await queue.enqueue([NewJob(kind: .export, userID: quiet)]).first?.id)
+
+            // MUT + validate: the quiet user's job is among the first two claimed, not the 1,001st
+            let firstTwo = try await queue.claim(worker: "w", limit: 1) + queue.claim(worker: "w", limit: 1)
+            #expect(firstTwo.map(\.id).contains(quietJob))
+
+            // after 100 of the busy user's jobs ran, a newcomer is still served within two claims
+            _ = try await queue.claim(worker: "w", limit: 100)
+            let lateJob = try #require(try await queue.enqueue([NewJob(kind: .export, userID: late)]).first?.id)
+            let nextTwo = try await queue.claim(worker: "w", limit: 1) + queue.claim(worker: "w", limit: 1)
+            #expect(nextTwo.map(\.id).contains(lateJob))
+            #expect(nextTwo.allSatisfy { $0.userID == busy || $0.id == lateJob })
+        }
+    }
+
+    @Test func priorityComesBeforeFairnessAndAge() async throws {
+        try await withTestDatabase { client in
+            let queue = JobQueue(client: client, logger: Self.logger)
+            let ids = try await queue.enqueue([
+                NewJob(kind: .export, priority: 0), NewJob(kind: .export, priority: 5), NewJob(kind: .export, priority: -3),
+            ]).map(\.id)
+            var order: [UUID] = []
+            while let job = try await queue.claim(worker: "w") { order.append(job.id) }
+            #expect(order == [ids[1], ids[0], ids[2]])
+            #expect(await Self.storageError { _ = try await queue.enqueue([NewJob(kind: .export, priority: 101)]) } != nil)
+        }
+    }
+
+    @Test func newSegmentationRequestReplacesThePendingOne() async throws {
+        try await withTestDatabase { client in
+            // setup
+            let user = try await SchemaTests.insertUser(email: "o@example.org", client: client)
+            let project = try await SchemaTests.insertProject(owner: user, client: client)
+            let image = try await SchemaTests.insertImage(project: project, client: client)
+            let queue = JobQueue(client: client, logger: Self.logger)
+            let first = try #require(
+                try await queue.enqueue([NewJob(kind: .segment, payload: #"{"threshold": "otsu"}"#, userID: user, imageID: image)]).first)
+            #expect(!first.replacedPending)
+
+            // MUT: a second request while the first is queued
+            let second = try #require(
+                try await queue.enqueue([NewJob(kind: .segment, payload: #"{"threshold": 90}"#, userID: user, imageID: image)]).first)
+
+            // validate: one job, with the new parameters
+            #expect(second.replacedPending)
+            #expect(second.id == first.id)
+            let claimed = try #require(try await queue.claim(worker: "w"))
+            #expect(claimed.payload.contains("90"))
+            #expect(try await queue.claim(worker: "w") == nil)
+
+            // a request while it runs queues a new job; when the running one fails it is superseded, not retried
+            let third = try #require(try await queue.enqueue([NewJob(kind: .segment, userID: user, imageID: image)]).first)
+            #expect(!third.replacedPending)
+            #expect(third.id != claimed.id)
+            #expect(try await queue.fail(claimed.lease, error: "oops") == .superseded)
+            #expect(try await queue.job(claimed.id).state == .cancelled)
+        }
+    }
+
+    @Test func cancellingARunningJobRevokesItsLease() async throws {
+        try await withTestDatabase { client in
+            let queue = JobQueue(client: client, logger: Self.logger)
+            let id = try #require(try await queue.enqueue([NewJob(kind: .export)]).first?.id)
+            let job = try #require(try await queue.claim(worker: "w"))
+            #expect(try await queue.cancel(id))
+            #expect(try await queue.heartbeat(job.lease) == false)
+            #expect(await Self.storageError { try await queue.complete(job.lease) } == .leaseLost(jobID: id.uuidString.lowercased()))
+            #expect(try await queue.cancel(id) == false)
+            #expect(await Self.storageError { _ = try await queue.cancel(UUID()) } != nil)
+
+            // a cancelled job can be retried from the start
+            #expect(try await queue.retry(id))
+            let again = try #require(try await queue.claim(worker: "w"))
+            #expect(again.attempt == 1)
+        }
+    }
+
+    @Test func cancelQueuedSegmentationsOfAProjectLeavesRunningOnes() async throws {
+        try await withTestDatabase { client in
+            // setup
+            let user = try await SchemaTests.insertUser(email: "c@example.org", client: client)
+            let project = try await SchemaTests.insertProject(owner: user, client: client)
+            var images: [UUID] = []
+            for _ in 0..<3 { images.append(try await SchemaTests.insertImage(project: project, client: client)) }
+            let queue = JobQueue(client: client, logger: Self.logger)
+            _ = try await queue.enqueue(images.map { NewJob(kind: .segment, userID: user, projectID: project, imageID: $0) })
+            let running = try #require(try await queue.claim(worker: "w"))
+
+            // MUT
+            let cancelled = try await client.withTransaction(logger: Self.logger) { connection in
+                try await JobQueue.cancelQueuedSegmentations(project: project, on: connection, logger: Self.logger)
+            }
+
+            // validate
+            #expect(Set(cancelled) == Set(images).subtracting([running.imageID].compactMap { $0 }))
+            #expect(try await queue.stats(projects: [project]) == QueueStats(queued: 0, running: 1, failed: 0))
+            #expect(try await queue.stats(projects: [UUID()]) == QueueStats())
+        }
+    }
+
+    @Test func releasedJobIsClaimableAtOnceWithoutLosingAnAttempt() async throws {
+        try await withTestDatabase { client in
+            let queue = JobQueue(client: client, logger: Self.logger)
+            _ = try await queue.enqueue([NewJob(kind: .export, maxAttempts: 1)])
+            let job = try #require(try await queue.claim(worker: "stopping"))
+            #expect(try await queue.release(job.lease))
+            let again = try #require(try await queue.claim(worker: "w"))
+            #expect(again.id == job.id)
+            #expect(again.attempt == 1)
+        }
+    }
+
+    @Test func listPagesThroughEveryJobOnce() async throws {
+        try await withTestDatabase { client in
+            let queue = JobQueue(client: client, logger: Self.logger)
+            let ids = Set(try await queue.enqueue((0..<7).map { _ in NewJob(kind: .export) }).map(\.id))
+            // Equal creation times: the id breaks the tie.
+            try await client.query("UPDATE jobs SET created_at = '2026-01-01T00:00:00Z'")
+            var seen: [UUID] = []
+            var request = try PageRequest(limit: 3)
+            while true {
+                let page = try await queue.list(state: .queued, page: request)
+                seen += page.items.map(\.id)
+                guard let next = page.nextCursor else { break }
+                request = try PageRequest(limit: 3, cursor: next)
+            }
+            #expect(seen.count == 7)
+            #expect(Set(seen) == ids)
+            #expect(try await queue.list(state: .failed).items.isEmpty)
+        }
+    }
+
+    @Test func notificationWakesAnIdleWorker() async throws {
+        try await withTestDatabase { client in
+            // setup: workers that would otherwise sleep a minute between looks
+            let queue = JobQueue(client: client, logger: Self.logger)
+            let wakeups = JobWakeups(client: client, logger: Self.logger)
+            let handler = SlowHandler(duration: .zero)
+            let pool = JobWorkerPool(
+                queue: queue, wakeups: wakeups, name: "idle", concurrency: 2, idlePoll: .seconds(60), handler: handler,
+                logger: Self.logger)
+            let listener = Task { await wakeups.run() }
+            let workers = Task { await pool.run() }
+            try await Self.waitUntil { await wakeups.isListening }
+            try await Task.sleep(for: .milliseconds(200))
+
+            // MUT: a job enqueued through another client (as another process would)
+            let started = ContinuousClock.now
+            let id = try #require(try await queue.enqueue([NewJob(kind: .export)]).first?.id)
+            try await Self.waitUntil(timeout: .seconds(20)) { try await queue.job(id).state == .succeeded }
+            let waited = ContinuousClock.now - started
+            workers.cancel()
+            listener.cancel()
+            await workers.value
+            await listener.value
+
+            // validate: far sooner than the 60 s poll
+            #expect(waited < .seconds(10))
+        }
+    }
+
+    @Test func shutdownReleasesRunningJobs() async throws {
+        try await withTestDatabase { client in
+            let queue = JobQueue(client: client, logger: Self.logger)
+            let id = try #require(try await queue.enqueue([NewJob(kind: .export)]).first?.id)
+            let pool = JobWorkerPool(
+                queue: queue, wakeups: nil, name: "s", concurrency: 1, idlePoll: .milliseconds(10),
+                handler: SlowHandler(duration: .seconds(60)), logger: Self.logger)
+            let task = Task { await pool.run() }
+            try await Self.waitUntil { try await queue.job(id).state == .running }
+            task.cancel()
+            await task.value
+            let record = try await queue.job(id)
+            #expect(record.state == .queued)
+            #expect(record.attempt == 0)
+        }
+    }
+
+    // MARK: Helpers
+
+    static func storageError(_ body: () async throws -> Void) async -> StorageError? {
+        do {
+            try await body()
+            return nil
+        } catch let error as StorageError {
+            return error
+        } catch {
+            return .database(sqlState: "not a StorageError")
+        }
+    }
+
+    static func waitUntil(timeout: Duration = .seconds(30), _ condition: () async throws -> Bool) async throws {
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        while try await !condition() {
+            guard ContinuousClock.now < deadline else { throw TimedOut() }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    struct TimedOut: Error {}
+}
+
+/// Stores a row per run in the completion transaction and counts runs.
+final class RecordingHandler: JobHandler {
+    private let count = Mutex(0)
+    var runs: Int { count.withLock { $0 } }
+
+    func run(_ job: ClaimedJob, context: JobContext) async throws {
+        count.withLock { $0 += 1 }
+        let worker = job.lease.leaseID.uuidString
+        try await context.complete { connection in
+            let logger = JobQueueTests.logger
+            let rows = try await connection.query("SELECT worker FROM jobs WHERE id = \(job.id)", logger: logger).collect()
+            let name = try rows.first?.decode(String.self)
+            try await connection.query("INSERT INTO test_results (job_id, worker) VALUES (\(job.id), \(name ?? worker))", logger: logger)
+        }
+    }
+}
+
+/// Takes `duration` (or until cancelled), then completes without a result.
+final class SlowHandler: JobHandler {
+    let duration: Duration
+    private let count = Mutex(0)
+    var runs: Int { count.withLock { $0 } }
+
+    init(duration: Duration) { self.duration = duration }
+
+    func run(_ job: ClaimedJob, context: JobContext) async throws {
+        count.withLock { $0 += 1 }
+        try await Task.sleep(for: duration)
+    }
+}
+
+/// Always throws, naming the attempt.
+final class FailingHandler: JobHandler {
+    private let count = Mutex(0)
+    var runs: Int { count.withLock { $0 } }
+
+    struct Offline: Error, CustomStringConvertible {
+        var attempt: Int
+        var description: String { "scanner offline (attempt \(attempt))" }
+    }
+
+    func run(_ job: ClaimedJob, context: JobContext) async throws {
+        count.withLock { $0 += 1 }
+        throw Offline(attempt: job.attempt)
+    }
+}
