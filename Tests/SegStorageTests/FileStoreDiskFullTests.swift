@@ -3,7 +3,7 @@ import SegStorage
 import Testing
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 /// A full disk, produced for real: the store lives on a 256 KiB tmpfs mounted for the test.
