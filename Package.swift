@@ -16,12 +16,16 @@ var package = Package(
     products: [
         .library(name: "SegCore", targets: ["SegCore"]),
         .library(name: "SegStorage", targets: ["SegStorage"]),
+        .library(name: "SegAuth", targets: ["SegAuth"]),
         .executable(name: "segctl", targets: ["segctl"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
+        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
@@ -57,6 +61,19 @@ var package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             resources: [.copy("Migrations/SQL")],
+            swiftSettings: [.enableUpcomingFeature("ExistentialAny")]
+        ),
+        // Passwords (bcrypt on a thread pool), JWT access tokens, refresh-token rotation, permissions.
+        .target(
+            name: "SegAuth",
+            dependencies: [
+                "SegStorage",
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: [.enableUpcomingFeature("ExistentialAny")]
         ),
         // Test helpers shared by the test targets: `withTestDatabase { client in ... }`.
@@ -97,6 +114,16 @@ var package = Package(
                 "SegStorage",
                 "SegTestSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "SegAuthTests",
+            dependencies: [
+                "SegAuth",
+                "SegStorage",
+                "SegTestSupport",
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
     ],
