@@ -17,6 +17,7 @@ var package = Package(
         .library(name: "SegCore", targets: ["SegCore"]),
         .library(name: "SegStorage", targets: ["SegStorage"]),
         .library(name: "SegAuth", targets: ["SegAuth"]),
+        .library(name: "SegHTTP", targets: ["SegHTTP"]),
         .executable(name: "segctl", targets: ["segctl"]),
     ],
     dependencies: [
@@ -24,7 +25,9 @@ var package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
@@ -76,6 +79,20 @@ var package = Package(
             ],
             swiftSettings: [.enableUpcomingFeature("ExistentialAny")]
         ),
+        // The Hummingbird application: routes, middleware, workers. No Hummingbird type goes below this module.
+        .target(
+            name: "SegHTTP",
+            dependencies: [
+                "SegCore",
+                "SegStorage",
+                "SegAuth",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: [.enableUpcomingFeature("ExistentialAny")]
+        ),
         // Test helpers shared by the test targets: `withTestDatabase { client in ... }`.
         .target(
             name: "SegTestSupport",
@@ -114,6 +131,16 @@ var package = Package(
                 "SegStorage",
                 "SegTestSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "SegHTTPTests",
+            dependencies: [
+                "SegHTTP",
+                "SegStorage",
+                "SegAuth",
+                "SegTestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),
         .testTarget(

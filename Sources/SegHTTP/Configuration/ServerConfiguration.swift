@@ -1,0 +1,246 @@
+import Foundation
+import Logging
+import SegAuth
+import SegStorage
+
+/// Everything segserver reads from its environment (`SEG_*`), read once at start.
+///
+/// `fromEnvironment` collects every problem before it fails, so an operator fixes them in one go; `.env.example`
+/// documents each key. Tests build the struct directly.
+public struct ServerConfiguration: Sendable {
+    /// The database (`SEG_DATABASE_URL`, required).
+    public var database: DatabaseConfiguration
+    /// Where file objects live (`SEG_DATA_DIR`, required).
+    public var dataDirectory: URL
+    /// JWT keys (`SEG_JWT_SECRET`, or `SEG_JWT_KEYS=kid:secret,…` with `SEG_JWT_ACTIVE_KID`).
+    public var jwtKeys: [JWTSigningKey]
+    /// The key that signs new tokens.
+    public var jwtActiveKeyID: String
+    /// The JWT `iss` (`SEG_JWT_ISSUER`, default "seghub").
+    public var jwtIssuer: String
+    /// Listen address (`SEG_HTTP_HOST`, default 0.0.0.0).
+    public var httpHost: String
+    /// Listen port (`SEG_HTTP_PORT`, default 8080).
+    public var httpPort: Int
+    /// Segmentation workers in this process (`SEG_WORKERS`, default: number of cores; 0 with `--role api`).
+    public var workers: Int
+    /// Origins allowed by CORS (`SEG_CORS_ORIGINS`, comma-separated, default none).
+    public var corsOrigins: [String]
+    /// Origins allowed to open the WebSocket (`SEG_WS_ALLOWED_ORIGINS`, default none).
+    public var webSocketAllowedOrigins: [String]
+    /// Apply migrations at start (`SEG_AUTO_MIGRATE`, default true).
+    public var autoMigrate: Bool
+    /// Log level (`SEG_LOG_LEVEL`, default info).
+    public var logLevel: Logger.Level
+    /// Largest request body (`SEG_MAX_REQUEST_BYTES`, default 1 GiB).
+    public var maxRequestBytes: Int
+    /// Largest uploaded file (`SEG_MAX_UPLOAD_BYTES`, default 50 MiB).
+    public var maxUploadBytes: Int
+    /// Most files in one upload request (`SEG_MAX_FILES_PER_REQUEST`, default 100).
+    public var maxFilesPerRequest: Int
+    /// The bucket for `/api/v1/auth/*` per client (`SEG_RATE_AUTH`, default `30:10/min`; `0` disables).
+    public var authRateLimit: RateLimit?
+    /// The bucket for other routes per client (`SEG_RATE_API`, default `600:20/s`; `0` disables).
+    public var apiRateLimit: RateLimit?
+    /// Proxies whose `X-Forwarded-For` is believed (`SEG_TRUSTED_PROXIES`, CIDRs, default none).
+    public var trustedProxies: [IPAddressRange]
+    /// Database connections per process (`SEG_DB_POOL_SIZE`, default 20).
+    public var databasePoolSize: Int
+    /// Hours an export archive is kept (`SEG_EXPORT_RETENTION_HOURS`, default 24).
+    public var exportRetentionHours: Int
+
+    /// Every key this build reads.
+    public static let knownKeys: Set<String> = [
+        "SEG_DATABASE_URL", "SEG_DATA_DIR", "SEG_JWT_SECRET", "SEG_JWT_KEYS", "SEG_JWT_ACTIVE_KID", "SEG_JWT_ISSUER",
+        "SEG_HTTP_HOST", "SEG_HTTP_PORT", "SEG_WORKERS", "SEG_CORS_ORIGINS", "SEG_WS_ALLOWED_ORIGINS", "SEG_AUTO_MIGRATE",
+        "SEG_LOG_LEVEL", "SEG_MAX_REQUEST_BYTES", "SEG_MAX_UPLOAD_BYTES", "SEG_MAX_FILES_PER_REQUEST", "SEG_RATE_AUTH",
+        "SEG_RATE_API", "SEG_TRUSTED_PROXIES", "SEG_DB_POOL_SIZE", "SEG_EXPORT_RETENTION_HOURS",
+    ]
+
+    /// Every problem found in the environment; segserver prints them all and exits.
+    public struct Problems: Error, Sendable, CustomStringConvertible {
+        /// One line per problem, naming the key.
+        public var messages: [String]
+
+        public var description: String {
+            "invalid configuration:\n" + messages.map { "  - \($0)" }.joined(separator: "\n")
+        }
+    }
+
+    /// Reads the configuration from `environment`.
+    /// - Parameters:
+    ///   - environment: The process environment (tests pass their own).
+    ///   - cores: The default for `SEG_WORKERS`.
+    /// - Returns: The configuration and warnings (unknown `SEG_` keys).
+    /// - Throws: `Problems` listing every missing or invalid value.
+    public static func fromEnvironment(
+        _ environment: [String: String] = ProcessInfo.processInfo.environment,
+        cores: Int = ProcessInfo.processInfo.activeProcessorCount
+    ) throws(Problems) -> (configuration: ServerConfiguration, warnings: [String]) {
+        var reader = Reader(environment: environment)
+        let database: DatabaseConfiguration? = reader.required("SEG_DATABASE_URL") { text in
+            do { return .success(try DatabaseConfiguration(url: text)) } catch { return .failure("\(error)") }
+        }
+        let dataDirectory: URL? = reader.required("SEG_DATA_DIR") { text in
+            text.hasPrefix("/") ? .success(URL(fileURLWithPath: text, isDirectory: true)) : .failure("must be an absolute path")
+        }
+        let (keys, active) = reader.jwtKeys()
+        let configuration = ServerConfiguration(
+            database: database ?? DatabaseConfiguration(endpoint: .unixSocket(path: "/"), username: ""),
+            dataDirectory: dataDirectory ?? URL(fileURLWithPath: "/"),
+            jwtKeys: keys,
+            jwtActiveKeyID: active,
+            jwtIssuer: reader.optional("SEG_JWT_ISSUER", default: "seghub") { $0.isEmpty ? .failure("must not be empty") : .success($0) },
+            httpHost: reader.optional("SEG_HTTP_HOST", default: "0.0.0.0") { $0.isEmpty ? .failure("must not be empty") : .success($0) },
+            httpPort: reader.integer("SEG_HTTP_PORT", default: 8080, in: 1...65535),
+            workers: reader.integer("SEG_WORKERS", default: max(cores, 1), in: 0...256),
+            corsOrigins: reader.origins("SEG_CORS_ORIGINS"),
+            webSocketAllowedOrigins: reader.origins("SEG_WS_ALLOWED_ORIGINS"),
+            autoMigrate: reader.boolean("SEG_AUTO_MIGRATE", default: true),
+            logLevel: reader.optional("SEG_LOG_LEVEL", default: .info) { text in
+                Logger.Level(rawValue: text.lowercased()).map { .success($0) }
+                    ?? .failure("must be one of trace, debug, info, notice, warning, error, critical")
+            },
+            maxRequestBytes: reader.integer("SEG_MAX_REQUEST_BYTES", default: 1 << 30, in: 1024...(1 << 40)),
+            maxUploadBytes: reader.integer("SEG_MAX_UPLOAD_BYTES", default: 50 << 20, in: 1024...(1 << 40)),
+            maxFilesPerRequest: reader.integer("SEG_MAX_FILES_PER_REQUEST", default: 100, in: 1...10_000),
+            authRateLimit: reader.rateLimit("SEG_RATE_AUTH", default: RateLimit(capacity: 30, refillPerSecond: 10.0 / 60)),
+            apiRateLimit: reader.rateLimit("SEG_RATE_API", default: RateLimit(capacity: 600, refillPerSecond: 20)),
+            trustedProxies: reader.optional("SEG_TRUSTED_PROXIES", default: []) { text in
+                var ranges: [IPAddressRange] = []
+                for item in text.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !item.isEmpty {
+                    guard let range = IPAddressRange(item) else { return .failure("\(item) is not an IP address or CIDR range") }
+                    ranges.append(range)
+                }
+                return .success(ranges)
+            },
+            databasePoolSize: reader.integer("SEG_DB_POOL_SIZE", default: 20, in: 2...1000),
+            exportRetentionHours: reader.integer("SEG_EXPORT_RETENTION_HOURS", default: 24, in: 1...(24 * 365))
+        )
+        if configuration.maxUploadBytes > configuration.maxRequestBytes {
+            reader.problems.append("SEG_MAX_UPLOAD_BYTES must not exceed SEG_MAX_REQUEST_BYTES")
+        }
+        guard reader.problems.isEmpty else { throw Problems(messages: reader.problems) }
+        let warnings = environment.keys.filter { $0.hasPrefix("SEG_") && !knownKeys.contains($0) }.sorted()
+            .map { "unknown setting \($0) is ignored" }
+        return (configuration, warnings)
+    }
+}
+
+/// Reads keys and records problems instead of stopping at the first.
+private struct Reader {
+    let environment: [String: String]
+    var problems: [String] = []
+
+    enum Parsed<Value> {
+        case success(Value)
+        case failure(String)
+    }
+
+    func value(_ key: String) -> String? {
+        guard let text = environment[key]?.trimmingCharacters(in: .whitespaces), !text.isEmpty else { return nil }
+        return text
+    }
+
+    mutating func required<Value>(_ key: String, parse: (String) -> Parsed<Value>) -> Value? {
+        guard let text = value(key) else {
+            problems.append("\(key) is required")
+            return nil
+        }
+        switch parse(text) {
+        case .success(let value): return value
+        case .failure(let reason):
+            problems.append("\(key): \(reason)")
+            return nil
+        }
+    }
+
+    mutating func optional<Value>(_ key: String, default fallback: Value, parse: (String) -> Parsed<Value>) -> Value {
+        guard let text = value(key) else { return fallback }
+        switch parse(text) {
+        case .success(let value): return value
+        case .failure(let reason):
+            problems.append("\(key): \(reason)")
+            return fallback
+        }
+    }
+
+    mutating func integer(_ key: String, default fallback: Int, in range: ClosedRange<Int>) -> Int {
+        optional(key, default: fallback) { text in
+            guard let number = Int(text), range.contains(number) else {
+                return .failure("must be a whole number from \(range.lowerBound) to \(range.upperBound)")
+            }
+            return .success(number)
+        }
+    }
+
+    mutating func boolean(_ key: String, default fallback: Bool) -> Bool {
+        optional(key, default: fallback) { text in
+            switch text.lowercased() {
+            case "true", "1", "yes", "on": .success(true)
+            case "false", "0", "no", "off": .success(false)
+            default: .failure("must be true or false")
+            }
+        }
+    }
+
+    mutating func origins(_ key: String) -> [String] {
+        optional(key, default: []) { text in
+            var origins: [String] = []
+            for item in text.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !item.isEmpty {
+                guard let url = URL(string: item), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil,
+                    url.path.isEmpty || url.path == "/"
+                else { return .failure("\(item) is not an origin like https://seghub.example.org") }
+                origins.append(item.hasSuffix("/") ? String(item.dropLast()) : item)
+            }
+            return .success(origins)
+        }
+    }
+
+    mutating func rateLimit(_ key: String, default fallback: RateLimit) -> RateLimit? {
+        optional(key, default: fallback as RateLimit?) { text in
+            guard let parsed = RateLimit.parse(text) else {
+                return .failure("must be CAPACITY:RATE/UNIT such as 30:10/min or 600:20/s, or 0 to disable")
+            }
+            return .success(parsed)
+        }
+    }
+
+    mutating func jwtKeys() -> ([JWTSigningKey], String) {
+        let secret = value("SEG_JWT_SECRET")
+        let list = value("SEG_JWT_KEYS")
+        switch (secret, list) {
+        case (nil, nil):
+            problems.append("SEG_JWT_SECRET (at least 32 bytes) or SEG_JWT_KEYS with SEG_JWT_ACTIVE_KID is required")
+            return ([], "")
+        case (.some, .some):
+            problems.append("set either SEG_JWT_SECRET or SEG_JWT_KEYS, not both")
+            return ([], "")
+        case (let secret?, nil):
+            if secret.utf8.count < 32 { problems.append("SEG_JWT_SECRET must be at least 32 bytes") }
+            return ([JWTSigningKey(id: "default", secret: secret)], "default")
+        case (nil, let list?):
+            var keys: [JWTSigningKey] = []
+            for item in list.split(separator: ",") {
+                guard let colon = item.firstIndex(of: ":") else {
+                    problems.append("SEG_JWT_KEYS entries must be kid:secret")
+                    continue
+                }
+                let id = item[..<colon].trimmingCharacters(in: .whitespaces)
+                let secret = String(item[item.index(after: colon)...])
+                if id.isEmpty { problems.append("SEG_JWT_KEYS has an entry without a key id") }
+                if secret.utf8.count < 32 { problems.append("SEG_JWT_KEYS: the secret of \(id) must be at least 32 bytes") }
+                if keys.contains(where: { $0.id == id }) { problems.append("SEG_JWT_KEYS names \(id) twice") }
+                keys.append(JWTSigningKey(id: id, secret: secret))
+            }
+            guard let active = value("SEG_JWT_ACTIVE_KID") else {
+                problems.append("SEG_JWT_ACTIVE_KID is required with SEG_JWT_KEYS")
+                return (keys, "")
+            }
+            if !keys.contains(where: { $0.id == active }) {
+                problems.append("SEG_JWT_ACTIVE_KID \(active) is not among SEG_JWT_KEYS")
+            }
+            return (keys, active)
+        }
+    }
+}

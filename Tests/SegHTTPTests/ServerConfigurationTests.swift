@@ -1,0 +1,118 @@
+import Foundation
+import SegHTTP
+import Testing
+
+@Suite struct ServerConfigurationTests {
+    static let minimal = [
+        "SEG_DATABASE_URL": "postgres://seg@127.0.0.1:5432/seghub",
+        "SEG_DATA_DIR": "/var/lib/seghub",
+        "SEG_JWT_SECRET": String(repeating: "s", count: 32),
+    ]
+
+    @Test func minimalEnvironmentGetsTheDocumentedDefaults() throws {
+        let (configuration, warnings) = try ServerConfiguration.fromEnvironment(Self.minimal, cores: 6)
+        #expect(warnings.isEmpty)
+        #expect(configuration.httpHost == "0.0.0.0")
+        #expect(configuration.httpPort == 8080)
+        #expect(configuration.workers == 6)
+        #expect(configuration.autoMigrate)
+        #expect(configuration.logLevel == .info)
+        #expect(configuration.corsOrigins.isEmpty)
+        #expect(configuration.webSocketAllowedOrigins.isEmpty)
+        #expect(configuration.maxRequestBytes == 1_073_741_824)
+        #expect(configuration.maxUploadBytes == 52_428_800)
+        #expect(configuration.maxFilesPerRequest == 100)
+        #expect(configuration.authRateLimit == RateLimit(capacity: 30, refillPerSecond: 10.0 / 60))
+        #expect(configuration.apiRateLimit == RateLimit(capacity: 600, refillPerSecond: 20))
+        #expect(configuration.jwtKeys.count == 1)
+        #expect(configuration.jwtActiveKeyID == configuration.jwtKeys[0].id)
+        #expect(configuration.dataDirectory.path == "/var/lib/seghub")
+        #expect(configuration.exportRetentionHours == 24)
+    }
+
+    @Test func everyProblemIsListedAtOnce() {
+        let environment = [
+            "SEG_DATA_DIR": "relative/path",
+            "SEG_JWT_SECRET": "too short",
+            "SEG_HTTP_PORT": "80000",
+            "SEG_AUTO_MIGRATE": "maybe",
+            "SEG_RATE_API": "lots",
+            "SEG_TRUSTED_PROXIES": "10.0.0.0/8,not-an-ip",
+            "SEG_CORS_ORIGINS": "https://ok.example.org,ftp://bad",
+        ]
+        do {
+            _ = try ServerConfiguration.fromEnvironment(environment)
+            Issue.record("expected problems")
+        } catch {
+            let text = error.messages.joined(separator: "\n")
+            for key in [
+                "SEG_DATABASE_URL is required", "SEG_DATA_DIR", "SEG_JWT_SECRET", "SEG_HTTP_PORT", "SEG_AUTO_MIGRATE", "SEG_RATE_API",
+                "not-an-ip", "ftp://bad",
+            ] {
+                #expect(text.contains(key), "missing: \(key)")
+            }
+            #expect(error.messages.count == 8)
+            // Secrets are never echoed.
+            #expect(!text.contains("too short"))
+        }
+    }
+
+    @Test func keyRotationNeedsAnActiveKeyAmongTheKeys() throws {
+        var environment = Self.minimal
+        environment["SEG_JWT_SECRET"] = nil
+        environment["SEG_JWT_KEYS"] = "old:\(String(repeating: "a", count: 32)),new:\(String(repeating: "b", count: 40))"
+        environment["SEG_JWT_ACTIVE_KID"] = "new"
+        let (configuration, _) = try ServerConfiguration.fromEnvironment(environment)
+        #expect(configuration.jwtKeys.map(\.id) == ["old", "new"])
+        #expect(configuration.jwtActiveKeyID == "new")
+
+        environment["SEG_JWT_ACTIVE_KID"] = "newer"
+        #expect(throws: ServerConfiguration.Problems.self) { try ServerConfiguration.fromEnvironment(environment) }
+        environment["SEG_JWT_ACTIVE_KID"] = nil
+        #expect(throws: ServerConfiguration.Problems.self) { try ServerConfiguration.fromEnvironment(environment) }
+        environment["SEG_JWT_ACTIVE_KID"] = "new"
+        environment["SEG_JWT_SECRET"] = String(repeating: "c", count: 32)
+        #expect(throws: ServerConfiguration.Problems.self) { try ServerConfiguration.fromEnvironment(environment) }
+    }
+
+    @Test func unknownSEGKeysAreWarnedAbout() throws {
+        var environment = Self.minimal
+        environment["SEG_WORKER"] = "3"
+        environment["PATH"] = "/usr/bin"
+        let (_, warnings) = try ServerConfiguration.fromEnvironment(environment)
+        #expect(warnings == ["unknown setting SEG_WORKER is ignored"])
+    }
+
+    @Test(arguments: [
+        ("30:10/min", RateLimit(capacity: 30, refillPerSecond: 10.0 / 60) as RateLimit?, true),
+        ("600:20/s", RateLimit(capacity: 600, refillPerSecond: 20), true),
+        ("5:1/h", RateLimit(capacity: 5, refillPerSecond: 1.0 / 3600), true),
+        ("0", nil, true),
+        ("0:1/s", nil, false), ("10:0/s", nil, false), ("10:1/day", nil, false), ("ten", nil, false),
+    ])
+    func rateLimitsParse(text: String, expected: RateLimit?, valid: Bool) {
+        let parsed = RateLimit.parse(text)
+        if valid {
+            #expect(parsed == .some(expected))
+        } else {
+            #expect(parsed == nil)
+        }
+    }
+
+    @Test func addressRangesMatchTheirMembersOnly() throws {
+        let private10 = try #require(IPAddressRange("10.0.0.0/8"))
+        #expect(private10.contains("10.255.1.2"))
+        #expect(!private10.contains("11.0.0.1"))
+        #expect(private10.contains("::ffff:10.1.2.3"))
+        let single = try #require(IPAddressRange("192.168.1.10"))
+        #expect(single.contains("192.168.1.10"))
+        #expect(!single.contains("192.168.1.11"))
+        let v6 = try #require(IPAddressRange("fd00::/8"))
+        #expect(v6.contains("fd12:3456::1"))
+        #expect(!v6.contains("fe80::1"))
+        #expect(!v6.contains("10.0.0.1"))
+        #expect(IPAddressRange("10.0.0.0/33") == nil)
+        #expect(IPAddressRange("example.org") == nil)
+        #expect(private10.description == "10.0.0.0/8")
+    }
+}
