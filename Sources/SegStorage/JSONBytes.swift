@@ -20,9 +20,12 @@ public struct JSONBytes: Hashable, Sendable, PostgresNonThrowingEncodable, Postg
     /// The `jsonb` binary format's version byte.
     static let version: UInt8 = 1
 
+    /// Bound as `jsonb`.
     public static var psqlType: PostgresDataType { .jsonb }
+    /// In the binary wire format.
     public static var psqlFormat: PostgresFormat { .binary }
 
+    /// Writes the value for a bind parameter.
     public func encode<JSONEncoder: PostgresJSONEncoder>(
         into byteBuffer: inout ByteBuffer,
         context: PostgresEncodingContext<JSONEncoder>
@@ -31,6 +34,7 @@ public struct JSONBytes: Hashable, Sendable, PostgresNonThrowingEncodable, Postg
         byteBuffer.writeBytes(bytes)
     }
 
+    /// Reads a column value; fails on any other column type or a malformed value.
     public init<JSONDecoder: PostgresJSONDecoder>(
         from buffer: inout ByteBuffer,
         type: PostgresDataType,

@@ -3,9 +3,12 @@ import PostgresNIO
 
 /// Object keys are stored as their bare hex digits in `text` columns; reading anything else fails.
 extension ObjectKey: PostgresNonThrowingEncodable, PostgresDecodable {
+    /// Bound as `text`.
     public static var psqlType: PostgresDataType { .text }
+    /// In the binary wire format.
     public static var psqlFormat: PostgresFormat { .binary }
 
+    /// Writes the value for a bind parameter.
     public func encode<JSONEncoder: PostgresJSONEncoder>(
         into byteBuffer: inout ByteBuffer,
         context: PostgresEncodingContext<JSONEncoder>
@@ -13,6 +16,7 @@ extension ObjectKey: PostgresNonThrowingEncodable, PostgresDecodable {
         byteBuffer.writeString(hex)
     }
 
+    /// Reads a column value; fails on any other column type or a malformed value.
     public init<JSONDecoder: PostgresJSONDecoder>(
         from buffer: inout ByteBuffer,
         type: PostgresDataType,

@@ -123,6 +123,25 @@ import Testing
         }
     }
 
+    @Test func statusChangeScopedToAProjectLeavesOtherProjectsAlone() async throws {
+        try await withTestDatabase { client in
+            // setup
+            let repository = ImagePostgresRepository(client: client, logger: Self.logger)
+            let project = try await Self.makeProject(client: client)
+            let other = try await Self.makeProject(client: client, email: "other@example.org")
+            let mine = try await Self.createImage(repository, project: project, index: 1)
+            let theirs = try await Self.createImage(repository, project: other, index: 2)
+
+            // MUT
+            let updated = try await repository.setStatus(.queued, ids: [theirs.id, mine.id, mine.id], projectID: project)
+
+            // validate
+            #expect(updated == [mine.id])
+            #expect(try await repository.get(id: mine.id).status == .queued)
+            #expect(try await repository.get(id: theirs.id).status == .new)
+        }
+    }
+
     @Test func countsByStatusIncludeZeros() async throws {
         try await withTestDatabase { client in
             // setup

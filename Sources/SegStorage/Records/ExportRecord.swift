@@ -43,6 +43,7 @@ public struct ExportOptions: Sendable, Equatable, Codable {
         self.includeImages = includeImages
     }
 
+    /// Decodes options stored by any version: a missing `includeImages` is `false`.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         self.scaleUmPerPx = try container.decodeIfPresent(Double.self, forKey: .scaleUmPerPx)

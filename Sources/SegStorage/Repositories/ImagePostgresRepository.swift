@@ -128,19 +128,21 @@ public struct ImagePostgresRepository: ImageRepository {
         return record.record
     }
 
-    public func setStatus(_ status: ImageStatus, ids: [UUID]) async throws(StorageError) -> [UUID] {
+    public func setStatus(_ status: ImageStatus, ids: [UUID], projectID: UUID?) async throws(StorageError) -> [UUID] {
         try await withStorageErrors {
             try await client.withConnection { connection in
-                try await Self.setStatus(status, ids: ids, on: connection, logger: logger)
+                try await Self.setStatus(status, ids: ids, projectID: projectID, on: connection, logger: logger)
             }
         }
     }
 
-    /// Sets the status of every listed image that exists, on `connection`; returns the updated ids in the order given.
+    /// Sets the status of every listed image that exists (and belongs to `projectID` when one is given), on
+    /// `connection`; returns the updated ids in the order given.
     /// - Throws: `StorageError`.
     public static func setStatus(
         _ status: ImageStatus,
         ids: [UUID],
+        projectID: UUID? = nil,
         on connection: PostgresConnection,
         logger: Logger
     ) async throws(StorageError) -> [UUID] {
@@ -149,7 +151,12 @@ public struct ImagePostgresRepository: ImageRepository {
             // Rows are locked in id order, so two overlapping updates cannot deadlock.
             try await connection.query(
                 """
-                WITH target AS (SELECT id FROM images WHERE id = ANY(\(ids)) ORDER BY id FOR NO KEY UPDATE)
+                WITH target AS (
+                    SELECT id FROM images
+                    WHERE id = ANY(\(ids)) AND (\(projectID)::uuid IS NULL OR project_id = \(projectID))
+                    ORDER BY id
+                    FOR NO KEY UPDATE
+                )
                 UPDATE images SET status = \(status.rawValue), updated_at = now()
                 FROM target WHERE images.id = target.id
                 RETURNING images.id

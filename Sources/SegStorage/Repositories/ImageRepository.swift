@@ -35,8 +35,11 @@ public protocol ImageRepository: Sendable {
     /// Sets one image's status and returns it updated.
     func setStatus(_ status: ImageStatus, id: UUID) async throws(StorageError) -> ImageRecord
 
-    /// Sets the status of every listed image that exists; returns the ids that were updated.
-    func setStatus(_ status: ImageStatus, ids: [UUID]) async throws(StorageError) -> [UUID]
+    /// Sets the status of every listed image that exists (and belongs to `projectID` when one is given); returns the
+    /// ids that were updated, in the order given.
+    ///
+    /// Pass the project whenever the ids come from a client, so that a request on one project cannot touch another's images.
+    func setStatus(_ status: ImageStatus, ids: [UUID], projectID: UUID?) async throws(StorageError) -> [UUID]
 
     /// Deletes an image (its segmentations go with it) and returns the file-store keys it referred to.
     ///
@@ -60,4 +63,11 @@ public protocol ImageRepository: Sendable {
 
     /// Number and total size of all images (for `segctl stats`).
     func totals() async throws(StorageError) -> ImageTotals
+}
+
+extension ImageRepository {
+    /// Sets the status of every listed image that exists, whatever its project; returns the ids that were updated.
+    public func setStatus(_ status: ImageStatus, ids: [UUID]) async throws(StorageError) -> [UUID] {
+        try await setStatus(status, ids: ids, projectID: nil)
+    }
 }
