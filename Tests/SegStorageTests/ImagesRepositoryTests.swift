@@ -279,8 +279,12 @@ import Testing
             )
             let kept = try await Self.createImage(repository, project: other, index: 9)
 
-            // MUT
-            let keys = try await repository.deleteAll(projectID: project)
+            // MUT: the images go in the transaction that deletes their project
+            let keys = try await client.withTransaction(logger: Self.logger) { connection in
+                let keys = try await ImagePostgresRepository.deleteAll(projectID: project, on: connection, logger: Self.logger)
+                try await connection.query("DELETE FROM projects WHERE id = \(project)", logger: Self.logger)
+                return keys
+            }
 
             // validate
             #expect(keys == [try Self.key(1), try Self.key(2), try Self.key(3), try Self.key(4), try Self.key(5)].sorted())

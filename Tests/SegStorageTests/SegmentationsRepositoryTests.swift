@@ -135,6 +135,9 @@ import Testing
             #expect(versions.sorted() == Array(2...13))
             #expect(try await repository.versions(imageID: image).map(\.version) == Array((1...13).reversed()))
             #expect(try await repository.latest(imageID: image).version == 13)
+            let latest = try await repository.latest(imageIDs: [image, UUID()])
+            #expect(latest.count == 1)
+            #expect(latest[image]?.version == 13)
         }
     }
 

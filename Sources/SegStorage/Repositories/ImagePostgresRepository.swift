@@ -170,8 +170,19 @@ public struct ImagePostgresRepository: ImageRepository {
     }
 
     public func delete(id: UUID) async throws(StorageError) -> [ObjectKey] {
+        try await withStorageErrors {
+            try await client.withConnection { connection in
+                try await Self.delete(id: id, on: connection, logger: logger)
+            }
+        }
+    }
+
+    /// Deletes an image on `connection` (with an audit entry, in the caller's transaction) and returns the keys it
+    /// referred to (candidates for removal, as for `ImageRepository.delete(id:)`).
+    /// - Throws: `StorageError.notFound(entity: "image", id:)` when there is no such image.
+    public static func delete(id: UUID, on connection: PostgresConnection, logger: Logger) async throws(StorageError) -> [ObjectKey] {
         let keys = try await withStorageErrors {
-            try await client.query("DELETE FROM images WHERE id = \(id) RETURNING object_key, thumbnail_key", logger: logger)
+            try await connection.query("DELETE FROM images WHERE id = \(id) RETURNING object_key, thumbnail_key", logger: logger)
                 .decodeFirst { try $0.decode((ObjectKey, ObjectKey?).self) }
         }
         guard let keys else { throw StorageError.notFound(entity: "image", id: id.uuidString) }
@@ -180,8 +191,19 @@ public struct ImagePostgresRepository: ImageRepository {
     }
 
     public func deleteAll(projectID: UUID) async throws(StorageError) -> [ObjectKey] {
+        try await withStorageErrors {
+            try await client.withConnection { connection in
+                try await Self.deleteAll(projectID: projectID, on: connection, logger: logger)
+            }
+        }
+    }
+
+    /// Deletes all of a project's images on `connection` (before the project itself, in the caller's transaction)
+    /// and returns the distinct keys they referred to.
+    /// - Throws: `StorageError`.
+    public static func deleteAll(projectID: UUID, on connection: PostgresConnection, logger: Logger) async throws(StorageError) -> [ObjectKey] {
         let rows = try await withStorageErrors {
-            try await client.query("DELETE FROM images WHERE project_id = \(projectID) RETURNING object_key, thumbnail_key", logger: logger)
+            try await connection.query("DELETE FROM images WHERE project_id = \(projectID) RETURNING object_key, thumbnail_key", logger: logger)
                 .decodeAll { try $0.decode((ObjectKey, ObjectKey?).self) }
         }
         var keys = Set<ObjectKey>()
