@@ -16,6 +16,7 @@ public struct AuditLogPostgresRepository: AuditLogRepository {
         self.logger = logger
     }
 
+    /// Appends an entry on a pooled connection.
     public func record(
         actorID: UUID?,
         action: String,
@@ -66,6 +67,7 @@ public struct AuditLogPostgresRepository: AuditLogRepository {
         return record
     }
 
+    /// A page of matching entries, newest first.
     public func list(filter: AuditLogFilter, page: PageRequest) async throws(StorageError) -> Page<AuditLogRecord> {
         var sequence: Int64?
         if let cursor = page.cursor {

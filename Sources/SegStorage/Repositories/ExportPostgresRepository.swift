@@ -15,6 +15,7 @@ public struct ExportPostgresRepository: ExportRepository {
         self.logger = logger
     }
 
+    /// Stores a new queued export.
     public func create(
         projectID: UUID,
         userID: UUID?,
@@ -75,6 +76,7 @@ public struct ExportPostgresRepository: ExportRepository {
         return record.record
     }
 
+    /// The export with this id.
     public func get(id: UUID) async throws(StorageError) -> ExportRecord {
         try await withStorageErrors {
             try await client.withConnection { connection in
@@ -93,6 +95,7 @@ public struct ExportPostgresRepository: ExportRepository {
         return record.record
     }
 
+    /// Records the export's job.
     public func attachJob(id: UUID, jobID: UUID) async throws(StorageError) -> ExportRecord {
         try await withStorageErrors {
             try await client.withConnection { connection in
@@ -116,6 +119,7 @@ public struct ExportPostgresRepository: ExportRepository {
         )
     }
 
+    /// Moves the export to `running`.
     public func markRunning(id: UUID) async throws(StorageError) -> ExportRecord {
         try await withStorageErrors {
             try await client.withConnection { connection in
@@ -139,6 +143,7 @@ public struct ExportPostgresRepository: ExportRepository {
         )
     }
 
+    /// Sets the export's progress.
     public func updateProgress(id: UUID, progress: Double) async throws(StorageError) -> ExportRecord {
         try await withStorageErrors {
             try await client.withConnection { connection in
@@ -170,6 +175,7 @@ public struct ExportPostgresRepository: ExportRepository {
         )
     }
 
+    /// Marks the export `done` with its archive.
     public func markDone(id: UUID, objectKey: ObjectKey, bytes: Int64, expiresAt: Date) async throws(StorageError) -> ExportRecord {
         try await withStorageErrors {
             try await client.withConnection { connection in
@@ -205,6 +211,7 @@ public struct ExportPostgresRepository: ExportRepository {
         return record
     }
 
+    /// Marks the export `failed`.
     public func markFailed(id: UUID, error: String) async throws(StorageError) -> ExportRecord {
         try await withStorageErrors {
             try await client.withConnection { connection in
@@ -234,6 +241,7 @@ public struct ExportPostgresRepository: ExportRepository {
         return record
     }
 
+    /// A page of the project's exports, newest first.
     public func list(projectID: UUID, page: PageRequest) async throws(StorageError) -> Page<ExportRecord> {
         let before = page.cursor
         let rows = try await withStorageErrors {
@@ -251,6 +259,7 @@ public struct ExportPostgresRepository: ExportRepository {
         return Page(fetched: rows, request: page, position: { $0.position }).map { $0.record }
     }
 
+    /// Done exports past their expiry.
     public func listExpired(asOf date: Date, limit: Int) async throws(StorageError) -> [ExportRecord] {
         guard limit > 0 else { return [] }
         return try await withStorageErrors {
@@ -266,6 +275,7 @@ public struct ExportPostgresRepository: ExportRepository {
         }
     }
 
+    /// Expires done exports past their expiry and returns their archive keys.
     public func markExpired(asOf date: Date, limit: Int) async throws(StorageError) -> [ExpiredExport] {
         guard limit > 0 else { return [] }
         let expired = try await withStorageErrors {

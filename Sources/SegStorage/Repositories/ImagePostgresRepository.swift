@@ -16,6 +16,7 @@ public struct ImagePostgresRepository: ImageRepository {
         self.logger = logger
     }
 
+    /// Stores a new image with status `new`.
     public func create(
         projectID: UUID,
         name: String,
@@ -73,6 +74,7 @@ public struct ImagePostgresRepository: ImageRepository {
         return record.record
     }
 
+    /// The image with this id.
     public func get(id: UUID) async throws(StorageError) -> ImageRecord {
         let record = try await withStorageErrors {
             try await client.query("SELECT \(unescaped: Self.columns) FROM images WHERE id = \(id)", logger: logger)
@@ -82,6 +84,7 @@ public struct ImagePostgresRepository: ImageRepository {
         return record.record
     }
 
+    /// A page of the project's images, oldest first.
     public func list(projectID: UUID, status: ImageStatus?, page: PageRequest) async throws(StorageError) -> Page<ImageRecord> {
         let status = status?.rawValue
         let after = page.cursor
@@ -102,6 +105,7 @@ public struct ImagePostgresRepository: ImageRepository {
         return Page(fetched: rows, request: page, position: { $0.position }).map { $0.record }
     }
 
+    /// Sets one image's status.
     public func setStatus(_ status: ImageStatus, id: UUID) async throws(StorageError) -> ImageRecord {
         try await withStorageErrors {
             try await client.withConnection { connection in
@@ -128,6 +132,7 @@ public struct ImagePostgresRepository: ImageRepository {
         return record.record
     }
 
+    /// Sets the status of the listed images.
     public func setStatus(_ status: ImageStatus, ids: [UUID], projectID: UUID?) async throws(StorageError) -> [UUID] {
         try await withStorageErrors {
             try await client.withConnection { connection in
@@ -169,6 +174,7 @@ public struct ImagePostgresRepository: ImageRepository {
         return ids.filter { set.contains($0) && seen.insert($0).inserted }
     }
 
+    /// Deletes an image and returns its object keys.
     public func delete(id: UUID) async throws(StorageError) -> [ObjectKey] {
         try await withStorageErrors {
             try await client.withConnection { connection in
@@ -190,6 +196,7 @@ public struct ImagePostgresRepository: ImageRepository {
         return [keys.0] + (keys.1.map { [$0] } ?? [])
     }
 
+    /// Deletes a project's images and returns their distinct object keys.
     public func deleteAll(projectID: UUID) async throws(StorageError) -> [ObjectKey] {
         try await withStorageErrors {
             try await client.withConnection { connection in
@@ -215,10 +222,12 @@ public struct ImagePostgresRepository: ImageRepository {
         return keys.sorted()
     }
 
+    /// The project's image counts by status.
     public func countsByStatus(projectID: UUID) async throws(StorageError) -> ImageStatusCounts {
         try await countsByStatus(projectIDs: [projectID])[projectID] ?? ImageStatusCounts()
     }
 
+    /// The image counts by status of several projects.
     public func countsByStatus(projectIDs: [UUID]) async throws(StorageError) -> [UUID: ImageStatusCounts] {
         var counts = Dictionary(projectIDs.map { ($0, ImageStatusCounts()) }, uniquingKeysWith: { first, _ in first })
         guard !projectIDs.isEmpty else { return counts }
@@ -238,6 +247,7 @@ public struct ImagePostgresRepository: ImageRepository {
         return counts
     }
 
+    /// The ids of the project's images in `new` or `failed`, oldest first.
     public func unsegmentedIDs(projectID: UUID) async throws(StorageError) -> [UUID] {
         try await withStorageErrors {
             try await client.withConnection { connection in
@@ -261,6 +271,7 @@ public struct ImagePostgresRepository: ImageRepository {
         }
     }
 
+    /// Number and total size of all images.
     public func totals() async throws(StorageError) -> ImageTotals {
         let row = try await withStorageErrors {
             try await client.query(

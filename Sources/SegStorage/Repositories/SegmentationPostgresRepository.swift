@@ -16,6 +16,7 @@ public struct SegmentationPostgresRepository: SegmentationRepository {
         self.logger = logger
     }
 
+    /// Stores the next version in a transaction of its own.
     public func addVersion(
         imageID: UUID,
         polygons: [UInt8],
@@ -75,6 +76,7 @@ public struct SegmentationPostgresRepository: SegmentationRepository {
         return record
     }
 
+    /// The image's newest version.
     public func latest(imageID: UUID) async throws(StorageError) -> SegmentationRecord {
         let record = try await withStorageErrors {
             try await client.query(
@@ -86,6 +88,7 @@ public struct SegmentationPostgresRepository: SegmentationRepository {
         return record
     }
 
+    /// The newest version of each listed image that has one.
     public func latest(imageIDs: [UUID]) async throws(StorageError) -> [UUID: SegmentationRecord] {
         guard !imageIDs.isEmpty else { return [:] }
         let records = try await withStorageErrors {
@@ -101,6 +104,7 @@ public struct SegmentationPostgresRepository: SegmentationRepository {
         return Dictionary(records.map { ($0.imageID, $0) }, uniquingKeysWith: { first, _ in first })
     }
 
+    /// One version of the image's segmentation.
     public func version(_ version: Int, imageID: UUID) async throws(StorageError) -> SegmentationRecord {
         let record = try await withStorageErrors {
             try await client.query(
@@ -112,6 +116,7 @@ public struct SegmentationPostgresRepository: SegmentationRepository {
         return record
     }
 
+    /// The image's versions without polygons, newest first.
     public func versions(imageID: UUID) async throws(StorageError) -> [SegmentationVersionSummary] {
         try await withStorageErrors {
             try await client.query(
@@ -137,6 +142,7 @@ public struct SegmentationPostgresRepository: SegmentationRepository {
         }
     }
 
+    /// Deletes every version of the image's segmentation.
     public func deleteVersions(imageID: UUID) async throws(StorageError) -> Int {
         let deleted = try await withStorageErrors {
             try await client.query("DELETE FROM segmentations WHERE image_id = \(imageID) RETURNING version", logger: logger)
