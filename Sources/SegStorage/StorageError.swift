@@ -37,6 +37,8 @@ public enum StorageError: Error, Sendable, Equatable {
     case invalidArgument(String)
     /// A job's lease expired or was taken over: the worker must not store its result.
     case leaseLost(jobID: String)
+    /// The row is in a state the operation does not apply to (an export that is already done, failed or expired).
+    case invalidState(entity: String, id: String, state: String)
 }
 
 extension StorageError: CustomStringConvertible {
@@ -61,6 +63,7 @@ extension StorageError: CustomStringConvertible {
         case .invalidCursor: "invalid pagination cursor"
         case .invalidArgument(let reason): "invalid argument: \(reason)"
         case .leaseLost(let jobID): "the lease on job \(jobID) was lost; its result was not stored"
+        case .invalidState(let entity, let id, let state): "\(entity) \(id) is \(state); the operation does not apply"
         }
     }
 }

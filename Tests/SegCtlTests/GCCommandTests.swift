@@ -53,6 +53,42 @@ import Testing
         }
     }
 
+    @Test func deleteSparesThumbnailsAndExportArchives() async throws {
+        // setup: old objects referenced as a thumbnail and as a done export's archive, and one old orphan
+        let root = try SegCtlRunner.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let store = try FileStore(root: root)
+        let original = try store.put(Array("original".utf8))
+        let thumbnail = try store.put(Array("thumbnail".utf8))
+        let archive = try store.put(Array("export archive".utf8))
+        let orphan = try store.put(Array("orphan".utf8))
+        for key in [original, thumbnail, archive, orphan] {
+            try Self.setModificationDate(Date().addingTimeInterval(-7200), of: store.url(for: key))
+        }
+
+        try await withTestDatabaseURL { client, url in
+            let project = try await Self.insertImage(objectKey: original.hex, client: client)
+            try await client.query("UPDATE images SET thumbnail_key = \(thumbnail.hex)")
+            try await client.query(
+                """
+                INSERT INTO exports (project_id, formats, status, object_key, bytes, expires_at)
+                VALUES (\(project), ARRAY['coco'], 'done', \(archive.hex), 14, now() + interval '1 day')
+                """
+            )
+
+            // MUT
+            let out = try SegCtlRunner.run(["gc", "--database-url", url, "--data-dir", root.path, "--delete", "--json"])
+
+            // validate
+            #expect(out.status == 0, "stderr: \(out.stderr)")
+            let report = try #require(try JSONSerialization.jsonObject(with: out.stdout) as? [String: Any])
+            let orphans = try #require(report["orphans"] as? [[String: Any]])
+            #expect(orphans.map { $0["key"] as? String } == [orphan.hex])
+            #expect(!store.exists(orphan))
+            for key in [original, thumbnail, archive] { #expect(store.exists(key)) }
+        }
+    }
+
     @Test func youngOrphanIsSpared() async throws {
         let root = try SegCtlRunner.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
@@ -86,7 +122,9 @@ import Testing
         try FileManager.default.setAttributes([.modificationDate: date], ofItemAtPath: url.path)
     }
 
-    static func insertImage(objectKey: String, client: PostgresClient) async throws {
+    /// Inserts an owner, a project and an image referring to `objectKey`; returns the project.
+    @discardableResult
+    static func insertImage(objectKey: String, client: PostgresClient) async throws -> UUID {
         let users = try await client.query(
             "INSERT INTO users (email, name, password_hash) VALUES ('owner@example.org', 'Test', 'hash') RETURNING id"
         )
@@ -99,5 +137,6 @@ import Testing
             VALUES (\(project), 'cells.png', \(objectKey), 64, 48, 'png', 16)
             """
         )
+        return project
     }
 }

@@ -207,23 +207,34 @@ import Darwin
         }
     }
 
-    @Test func orphanedKeysAcceptPathFormReferences() async throws {
+    @Test func thumbnailsAndExportArchivesAreNotOrphans() async throws {
         let root = try Self.makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
         let store = try FileStore(root: root)
-        let referenced = try store.put(Array("referenced image".utf8))
+        let original = try store.put(Array("original".utf8))
+        let thumbnail = try store.put(Array("thumbnail".utf8))
+        let archive = try store.put(Array("export archive".utf8))
+        let expiredArchive = try store.put(Array("expired export archive".utf8))
         let orphan = try store.put(Array("orphaned image".utf8))
         try await withTestDatabase { client in
+            // setup: an image with its thumbnail, a done export, and an expired export (which holds no key)
             let user = try await SchemaTests.insertUser(email: "owner@example.org", client: client)
             let project = try await SchemaTests.insertProject(owner: user, client: client)
+            let image = try await SchemaTests.insertImage(project: project, objectKey: original.hex, client: client)
+            try await client.query("UPDATE images SET thumbnail_key = \(thumbnail.hex) WHERE id = \(image)")
             try await client.query(
                 """
-                INSERT INTO images (project_id, name, object_key, width, height, format, bytes)
-                VALUES (\(project), 'cells.png', \(referenced.relativePath), 64, 48, 'png', 16)
+                INSERT INTO exports (project_id, formats, status, object_key, bytes, expires_at)
+                VALUES (\(project), ARRAY['coco'], 'done', \(archive.hex), 14, now() + interval '1 hour'),
+                       (\(project), ARRAY['csv'], 'expired', NULL, 22, now() - interval '1 hour')
                 """
             )
+
+            // MUT
             let orphans = try await store.orphanedKeys(referencedBy: client, logger: Logger(label: "seg.test.files"))
-            #expect(orphans == [orphan])
+
+            // validate
+            #expect(orphans == [orphan, expiredArchive].sorted())
         }
     }
 

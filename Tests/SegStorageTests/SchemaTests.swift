@@ -141,6 +141,40 @@ import Testing
         }
     }
 
+    @Test(arguments: [
+        "objects/ab/" + String(repeating: "0", count: 62),
+        "AB" + String(repeating: "0", count: 62),
+        String(repeating: "0", count: 63),
+        "",
+    ])
+    func objectKeysMustBeBareLowercaseHex(key: String) async throws {
+        try await withTestDatabase { client in
+            // setup
+            let user = try await Self.insertUser(email: "owner@example.org", client: client)
+            let project = try await Self.insertProject(owner: user, client: client)
+            let image = try await Self.insertImage(project: project, client: client)
+
+            // MUT + validate: every column that names a file-store object checks the form
+            let original = await Self.storageError {
+                try await Self.insertImage(project: project, objectKey: key, client: client)
+            }
+            #expect(original == .constraintViolation(constraint: "images_object_key_check"))
+            let thumbnail = await Self.storageError {
+                try await client.query("UPDATE images SET thumbnail_key = \(key) WHERE id = \(image)")
+            }
+            #expect(thumbnail == .constraintViolation(constraint: "images_thumbnail_key_check"))
+            let archive = await Self.storageError {
+                try await client.query(
+                    """
+                    INSERT INTO exports (project_id, formats, status, object_key, bytes, expires_at)
+                    VALUES (\(project), ARRAY['coco'], 'done', \(key), 1, now())
+                    """
+                )
+            }
+            #expect(archive == .constraintViolation(constraint: "exports_object_key_check"))
+        }
+    }
+
     // MARK: - Helpers
 
     @discardableResult
@@ -157,12 +191,20 @@ import Testing
         return try #require(try await rows.collect().first?.decode(UUID.self))
     }
 
+    /// A well-formed object key (64 lowercase hex digits) that names no stored content.
+    static let someObjectKey = "ab" + String(repeating: "0", count: 62)
+
     @discardableResult
-    static func insertImage(project: UUID, status: String = "new", client: PostgresClient) async throws -> UUID {
+    static func insertImage(
+        project: UUID,
+        status: String = "new",
+        objectKey: String = someObjectKey,
+        client: PostgresClient
+    ) async throws -> UUID {
         let rows = try await client.query(
             """
             INSERT INTO images (project_id, name, object_key, width, height, format, bytes, status)
-            VALUES (\(project), 'a.png', 'objects/ab/cdef', 64, 48, 'png', 1234, \(status)) RETURNING id
+            VALUES (\(project), 'a.png', \(objectKey), 64, 48, 'png', 1234, \(status)) RETURNING id
             """
         )
         return try #require(try await rows.collect().first?.decode(UUID.self))

@@ -9,13 +9,14 @@ import Darwin
 #endif
 
 extension SegCtl {
-    /// `segctl gc`: lists, and with `--delete` removes, objects in the file store that no `images` row refers to.
+    /// `segctl gc`: lists, and with `--delete` removes, objects in the file store that no image or export refers to.
     struct GC: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "gc",
-            abstract: "List objects no image refers to; remove them with --delete.",
+            abstract: "List objects no image or export refers to; remove them with --delete.",
             discussion: """
-                An object is an orphan when no images.object_key refers to it. Only orphans last modified more than \
+                An object is an orphan when no images.object_key, images.thumbnail_key or exports.object_key refers \
+                to it (an expired export no longer refers to its archive). Only orphans last modified more than \
                 --min-age-minutes ago are listed or removed: an upload stores its object before it inserts its row. \
                 With --delete, temporary files older than that are removed too.
                 """

@@ -1,0 +1,152 @@
+import Foundation
+
+/// Where an image is in its segmentation's life, as stored in `images.status`.
+public enum ImageStatus: String, Sendable, Codable, CaseIterable {
+    /// Uploaded, never queued.
+    case new
+    /// A segmentation job is waiting for a worker.
+    case queued
+    /// A worker is segmenting it.
+    case processing
+    /// Its latest segmentation is stored.
+    case segmented
+    /// Its last segmentation job failed.
+    case failed
+}
+
+/// An uploaded image: its file-store objects, size, format and status.
+public struct ImageRecord: Sendable, Equatable, Identifiable {
+    /// The encodings an image may have: those SegCore decodes (its `ImageFormat` has the same raw values).
+    public enum Format: String, Sendable, Codable, CaseIterable {
+        /// PNG.
+        case png
+        /// JPEG.
+        case jpeg
+    }
+
+    /// The image's id.
+    public var id: UUID
+    /// The project it belongs to.
+    public var projectID: UUID
+    /// The uploaded file's name, for display.
+    public var name: String
+    /// The uploaded bytes in the file store.
+    public var objectKey: ObjectKey
+    /// The JPEG thumbnail in the file store, when one was made.
+    public var thumbnailKey: ObjectKey?
+    /// Width in pixels.
+    public var width: Int
+    /// Height in pixels.
+    public var height: Int
+    /// The sniffed format.
+    public var format: Format
+    /// Size of the uploaded file in bytes.
+    public var bytes: Int64
+    /// Segmentation status.
+    public var status: ImageStatus
+    /// When it was uploaded.
+    public var createdAt: Date
+    /// When it last changed (status included).
+    public var updatedAt: Date
+
+    /// A record with every field given.
+    public init(
+        id: UUID,
+        projectID: UUID,
+        name: String,
+        objectKey: ObjectKey,
+        thumbnailKey: ObjectKey?,
+        width: Int,
+        height: Int,
+        format: Format,
+        bytes: Int64,
+        status: ImageStatus,
+        createdAt: Date,
+        updatedAt: Date
+    ) {
+        self.id = id
+        self.projectID = projectID
+        self.name = name
+        self.objectKey = objectKey
+        self.thumbnailKey = thumbnailKey
+        self.width = width
+        self.height = height
+        self.format = format
+        self.bytes = bytes
+        self.status = status
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
+
+    /// The file-store objects this image refers to: the original, then the thumbnail if any.
+    public var objectKeys: [ObjectKey] {
+        [objectKey] + (thumbnailKey.map { [$0] } ?? [])
+    }
+}
+
+/// How many of a project's images are in each status; every status is present, zero when none.
+///
+/// Encodes as `{"new": 0, "queued": 0, "processing": 0, "segmented": 0, "failed": 0}` (the API's `imageCounts`).
+public struct ImageStatusCounts: Sendable, Equatable, Codable {
+    /// Images in `new`.
+    public var new: Int
+    /// Images in `queued`.
+    public var queued: Int
+    /// Images in `processing`.
+    public var processing: Int
+    /// Images in `segmented`.
+    public var segmented: Int
+    /// Images in `failed`.
+    public var failed: Int
+
+    /// Counts per status, zero unless given.
+    public init(new: Int = 0, queued: Int = 0, processing: Int = 0, segmented: Int = 0, failed: Int = 0) {
+        self.new = new
+        self.queued = queued
+        self.processing = processing
+        self.segmented = segmented
+        self.failed = failed
+    }
+
+    /// The count for one status.
+    public subscript(status: ImageStatus) -> Int {
+        get {
+            switch status {
+            case .new: new
+            case .queued: queued
+            case .processing: processing
+            case .segmented: segmented
+            case .failed: failed
+            }
+        }
+        set {
+            switch status {
+            case .new: new = newValue
+            case .queued: queued = newValue
+            case .processing: processing = newValue
+            case .segmented: segmented = newValue
+            case .failed: failed = newValue
+            }
+        }
+    }
+
+    /// All images of the project.
+    public var total: Int { ImageStatus.allCases.reduce(0) { $0 + self[$1] } }
+}
+
+/// What the images table holds in all: for `segctl stats`.
+public struct ImageTotals: Sendable, Equatable {
+    /// Number of images.
+    public var images: Int
+    /// Sum of the images' sizes in bytes (an object shared by several images counts each time).
+    public var bytes: Int64
+    /// Sum of the sizes of the distinct original objects: what the originals take in the file store.
+    public var distinctObjectBytes: Int64
+
+    /// Totals with every field given.
+    public init(images: Int, bytes: Int64, distinctObjectBytes: Int64) {
+        self.images = images
+        self.bytes = bytes
+        self.distinctObjectBytes = distinctObjectBytes
+    }
+}

@@ -1,0 +1,361 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// `ExportRepository` on PostgreSQL (table `exports`).
+///
+/// The `static … on connection:` variants let an export job store its result and finish its job in one transaction.
+public struct ExportPostgresRepository: ExportRepository {
+    let client: PostgresClient
+    let logger: Logger
+
+    /// A repository using `client`'s pool and logging to `logger`.
+    public init(client: PostgresClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+    }
+
+    /// Stores a new queued export.
+    public func create(
+        projectID: UUID,
+        userID: UUID?,
+        formats: [ExportFormat],
+        options: ExportOptions,
+        jobID: UUID?
+    ) async throws(StorageError) -> ExportRecord {
+        try await withStorageErrors {
+            try await client.withConnection { connection in
+                try await Self.create(
+                    projectID: projectID,
+                    userID: userID,
+                    formats: formats,
+                    options: options,
+                    jobID: jobID,
+                    on: connection,
+                    logger: logger
+                )
+            }
+        }
+    }
+
+    /// Stores a new queued export on `connection` (with its job, in the caller's transaction).
+    /// - Throws: `StorageError` (see `ExportRepository.create`).
+    public static func create(
+        projectID: UUID,
+        userID: UUID?,
+        formats: [ExportFormat],
+        options: ExportOptions,
+        jobID: UUID?,
+        on connection: PostgresConnection,
+        logger: Logger
+    ) async throws(StorageError) -> ExportRecord {
+        var seen = Set<ExportFormat>()
+        let formats = formats.filter { seen.insert($0).inserted }.map(\.rawValue)
+        guard !formats.isEmpty else { throw StorageError.invalidArgument("an export needs at least one format") }
+        if let scale = options.scaleUmPerPx, !(scale.isFinite && scale > 0) {
+            throw StorageError.invalidArgument("scaleUmPerPx must be a positive number")
+        }
+        let encodedOptions: JSONBytes
+        do {
+            encodedOptions = JSONBytes(Array(try JSONEncoder().encode(options)))
+        } catch {
+            throw StorageError.invalidArgument("options cannot be encoded as JSON")
+        }
+        let record = try await withStorageErrors {
+            try await connection.query(
+                """
+                INSERT INTO exports (project_id, user_id, job_id, formats, options)
+                VALUES (\(projectID), \(userID), \(jobID), \(formats), \(encodedOptions))
+                RETURNING \(unescaped: columns)
+                """,
+                logger: logger
+            ).decodeFirst(decode)
+        }
+        guard let record else { throw StorageError.database(sqlState: nil) }
+        logger.debug("export created", metadata: ["export.id": "\(record.record.id)", "project.id": "\(projectID)"])
+        return record.record
+    }
+
+    /// The export with this id.
+    public func get(id: UUID) async throws(StorageError) -> ExportRecord {
+        try await withStorageErrors {
+            try await client.withConnection { connection in
+                try await Self.get(id: id, on: connection, logger: logger)
+            }
+        }
+    }
+
+    /// The export with this id, read on `connection`.
+    /// - Throws: `StorageError.notFound(entity: "export", id:)`.
+    public static func get(id: UUID, on connection: PostgresConnection, logger: Logger) async throws(StorageError) -> ExportRecord {
+        let record = try await withStorageErrors {
+            try await connection.query("SELECT \(unescaped: columns) FROM exports WHERE id = \(id)", logger: logger).decodeFirst(decode)
+        }
+        guard let record else { throw StorageError.notFound(entity: "export", id: id.uuidString) }
+        return record.record
+    }
+
+    /// Records the export's job.
+    public func attachJob(id: UUID, jobID: UUID) async throws(StorageError) -> ExportRecord {
+        try await withStorageErrors {
+            try await client.withConnection { connection in
+                try await Self.attachJob(id: id, jobID: jobID, on: connection, logger: logger)
+            }
+        }
+    }
+
+    /// Records the export's job on `connection`.
+    /// - Throws: `StorageError`; `.invalidReference` for an unknown job.
+    public static func attachJob(
+        id: UUID, jobID: UUID, on connection: PostgresConnection, logger: Logger
+    ) async throws(StorageError)
+        -> ExportRecord
+    {
+        try await update(
+            id: id,
+            "UPDATE exports SET job_id = \(jobID), updated_at = now() WHERE id = \(id) RETURNING \(unescaped: columns)",
+            on: connection,
+            logger: logger
+        )
+    }
+
+    /// Moves the export to `running`.
+    public func markRunning(id: UUID) async throws(StorageError) -> ExportRecord {
+        try await withStorageErrors {
+            try await client.withConnection { connection in
+                try await Self.markRunning(id: id, on: connection, logger: logger)
+            }
+        }
+    }
+
+    /// Moves a queued or running export to `running` on `connection`.
+    /// - Throws: `StorageError`; `.invalidState` when it is done, failed or expired.
+    public static func markRunning(id: UUID, on connection: PostgresConnection, logger: Logger) async throws(StorageError) -> ExportRecord {
+        try await update(
+            id: id,
+            """
+            UPDATE exports SET status = 'running', updated_at = now()
+            WHERE id = \(id) AND status IN ('queued', 'running')
+            RETURNING \(unescaped: columns)
+            """,
+            on: connection,
+            logger: logger
+        )
+    }
+
+    /// Sets the export's progress.
+    public func updateProgress(id: UUID, progress: Double) async throws(StorageError) -> ExportRecord {
+        try await withStorageErrors {
+            try await client.withConnection { connection in
+                try await Self.updateProgress(id: id, progress: progress, on: connection, logger: logger)
+            }
+        }
+    }
+
+    /// Sets the progress of a queued or running export on `connection`.
+    /// - Throws: `StorageError`; `.invalidArgument` outside 0–1, `.invalidState` when it is no longer queued or running.
+    public static func updateProgress(
+        id: UUID,
+        progress: Double,
+        on connection: PostgresConnection,
+        logger: Logger
+    ) async throws(StorageError) -> ExportRecord {
+        guard progress.isFinite, (0...1).contains(progress) else {
+            throw StorageError.invalidArgument("progress must be between 0 and 1")
+        }
+        return try await update(
+            id: id,
+            """
+            UPDATE exports SET progress = \(Float(progress)), updated_at = now()
+            WHERE id = \(id) AND status IN ('queued', 'running')
+            RETURNING \(unescaped: columns)
+            """,
+            on: connection,
+            logger: logger
+        )
+    }
+
+    /// Marks the export `done` with its archive.
+    public func markDone(id: UUID, objectKey: ObjectKey, bytes: Int64, expiresAt: Date) async throws(StorageError) -> ExportRecord {
+        try await withStorageErrors {
+            try await client.withConnection { connection in
+                try await Self.markDone(id: id, objectKey: objectKey, bytes: bytes, expiresAt: expiresAt, on: connection, logger: logger)
+            }
+        }
+    }
+
+    /// Marks a queued or running export `done` on `connection`.
+    /// - Throws: `StorageError`; `.invalidArgument` for negative bytes, `.invalidState` when it is no longer queued or running.
+    public static func markDone(
+        id: UUID,
+        objectKey: ObjectKey,
+        bytes: Int64,
+        expiresAt: Date,
+        on connection: PostgresConnection,
+        logger: Logger
+    ) async throws(StorageError) -> ExportRecord {
+        guard bytes >= 0 else { throw StorageError.invalidArgument("bytes must not be negative") }
+        let record = try await update(
+            id: id,
+            """
+            UPDATE exports
+            SET status = 'done', progress = 1, object_key = \(objectKey), bytes = \(bytes), expires_at = \(expiresAt),
+                error = NULL, finished_at = now(), updated_at = now()
+            WHERE id = \(id) AND status IN ('queued', 'running')
+            RETURNING \(unescaped: columns)
+            """,
+            on: connection,
+            logger: logger
+        )
+        logger.debug("export done", metadata: ["export.id": "\(id)", "export.bytes": "\(bytes)"])
+        return record
+    }
+
+    /// Marks the export `failed`.
+    public func markFailed(id: UUID, error: String) async throws(StorageError) -> ExportRecord {
+        try await withStorageErrors {
+            try await client.withConnection { connection in
+                try await Self.markFailed(id: id, error: error, on: connection, logger: logger)
+            }
+        }
+    }
+
+    /// Marks a queued or running export `failed` on `connection`.
+    /// - Throws: `StorageError`; `.invalidState` when it is no longer queued or running.
+    public static func markFailed(
+        id: UUID, error: String, on connection: PostgresConnection, logger: Logger
+    ) async throws(StorageError)
+        -> ExportRecord
+    {
+        let record = try await update(
+            id: id,
+            """
+            UPDATE exports SET status = 'failed', error = \(error), finished_at = now(), updated_at = now()
+            WHERE id = \(id) AND status IN ('queued', 'running')
+            RETURNING \(unescaped: columns)
+            """,
+            on: connection,
+            logger: logger
+        )
+        logger.debug("export failed", metadata: ["export.id": "\(id)"])
+        return record
+    }
+
+    /// A page of the project's exports, newest first.
+    public func list(projectID: UUID, page: PageRequest) async throws(StorageError) -> Page<ExportRecord> {
+        let before = page.cursor
+        let rows = try await withStorageErrors {
+            try await client.query(
+                """
+                SELECT \(unescaped: Self.columns) FROM exports
+                WHERE project_id = \(projectID)
+                  AND (\(before?.timestamp)::timestamptz IS NULL OR (created_at, id) < (\(before?.timestamp), \(before?.id)))
+                ORDER BY created_at DESC, id DESC
+                LIMIT \(page.limit + 1)
+                """,
+                logger: logger
+            ).decodeAll(Self.decode)
+        }
+        return Page(fetched: rows, request: page, position: { $0.position }).map { $0.record }
+    }
+
+    /// Done exports past their expiry.
+    public func listExpired(asOf date: Date, limit: Int) async throws(StorageError) -> [ExportRecord] {
+        guard limit > 0 else { return [] }
+        return try await withStorageErrors {
+            try await client.query(
+                """
+                SELECT \(unescaped: Self.columns) FROM exports
+                WHERE status = 'done' AND expires_at < \(date)
+                ORDER BY expires_at, id
+                LIMIT \(limit)
+                """,
+                logger: logger
+            ).decodeAll { try Self.decode($0).record }
+        }
+    }
+
+    /// Expires done exports past their expiry and returns their archive keys.
+    public func markExpired(asOf date: Date, limit: Int) async throws(StorageError) -> [ExpiredExport] {
+        guard limit > 0 else { return [] }
+        let expired = try await withStorageErrors {
+            // SKIP LOCKED: two sweepers never wait for each other, and an export a job is finishing is left alone.
+            try await client.query(
+                """
+                WITH due AS (
+                    SELECT id, object_key FROM exports
+                    WHERE status = 'done' AND expires_at < \(date)
+                    ORDER BY expires_at, id
+                    LIMIT \(limit)
+                    FOR UPDATE SKIP LOCKED
+                )
+                UPDATE exports SET status = 'expired', object_key = NULL, updated_at = now()
+                FROM due WHERE exports.id = due.id
+                RETURNING exports.id, exports.project_id, due.object_key
+                """,
+                logger: logger
+            ).decodeAll { row in
+                let (id, projectID, objectKey) = try row.decode((UUID, UUID, ObjectKey).self)
+                return ExpiredExport(id: id, projectID: projectID, objectKey: objectKey)
+            }
+        }
+        if !expired.isEmpty { logger.debug("exports expired", metadata: ["export.count": "\(expired.count)"]) }
+        return expired
+    }
+
+    // MARK: - Rows
+
+    /// Runs an `UPDATE … RETURNING columns` of one export; when it matched nothing, tells a missing export from one
+    /// in the wrong status.
+    static func update(
+        id: UUID, _ query: PostgresQuery, on connection: PostgresConnection, logger: Logger
+    ) async throws(StorageError)
+        -> ExportRecord
+    {
+        let record = try await withStorageErrors {
+            try await connection.query(query, logger: logger).decodeFirst(decode)
+        }
+        if let record { return record.record }
+        let status = try await withStorageErrors {
+            try await connection.query("SELECT status FROM exports WHERE id = \(id)", logger: logger).decodeFirst { try $0.decode(String.self) }
+        }
+        guard let status else { throw StorageError.notFound(entity: "export", id: id.uuidString) }
+        throw StorageError.invalidState(entity: "export", id: id.uuidString, state: status)
+    }
+
+    static let columns = """
+        id, project_id, user_id, job_id, status, progress, formats, options, error, object_key, bytes, expires_at, finished_at, \
+        created_at, updated_at
+        """
+
+    static func decode(_ row: PostgresRow) throws -> (record: ExportRecord, position: PageCursor) {
+        let (id, projectID, userID, jobID, status, progress, formats, options, error, objectKey, bytes, expiresAt, finishedAt, createdAt, updatedAt) =
+            try row.decode(
+                (UUID, UUID, UUID?, UUID?, String, Float, [String], JSONBytes, String?, ObjectKey?, Int64?, Date?, Date?, Timestamp, Date).self
+            )
+        let decodedOptions: ExportOptions
+        do {
+            decodedOptions = try JSONDecoder().decode(ExportOptions.self, from: Data(options.bytes))
+        } catch {
+            throw StorageError.database(sqlState: nil)
+        }
+        let record = ExportRecord(
+            id: id,
+            projectID: projectID,
+            userID: userID,
+            jobID: jobID,
+            status: try storedValue(status, as: ExportStatus.self),
+            progress: Double(progress),
+            formats: try formats.map { try storedValue($0, as: ExportFormat.self) },
+            options: decodedOptions,
+            error: error,
+            objectKey: objectKey,
+            bytes: bytes,
+            expiresAt: expiresAt,
+            finishedAt: finishedAt,
+            createdAt: createdAt.date,
+            updatedAt: updatedAt
+        )
+        return (record, PageCursor(timestamp: createdAt, id: id))
+    }
+}

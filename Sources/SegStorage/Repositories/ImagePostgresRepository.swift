@@ -1,0 +1,314 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// `ImageRepository` on PostgreSQL (table `images`).
+///
+/// The `static … on connection:` variants run on a connection the caller holds, so a status change can commit
+/// together with a job or a segmentation in one transaction.
+public struct ImagePostgresRepository: ImageRepository {
+    let client: PostgresClient
+    let logger: Logger
+
+    /// A repository using `client`'s pool and logging to `logger`.
+    public init(client: PostgresClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+    }
+
+    /// Stores a new image with status `new`.
+    public func create(
+        projectID: UUID,
+        name: String,
+        objectKey: ObjectKey,
+        thumbnailKey: ObjectKey?,
+        width: Int,
+        height: Int,
+        format: ImageRecord.Format,
+        bytes: Int64
+    ) async throws(StorageError) -> ImageRecord {
+        try await withStorageErrors {
+            try await client.withConnection { connection in
+                try await Self.create(
+                    projectID: projectID,
+                    name: name,
+                    objectKey: objectKey,
+                    thumbnailKey: thumbnailKey,
+                    width: width,
+                    height: height,
+                    format: format,
+                    bytes: bytes,
+                    on: connection,
+                    logger: logger
+                )
+            }
+        }
+    }
+
+    /// Stores a new image with status `new` on `connection` (inside the caller's transaction, if any).
+    /// - Throws: `StorageError` (see `ImageRepository.create`).
+    public static func create(
+        projectID: UUID,
+        name: String,
+        objectKey: ObjectKey,
+        thumbnailKey: ObjectKey?,
+        width: Int,
+        height: Int,
+        format: ImageRecord.Format,
+        bytes: Int64,
+        on connection: PostgresConnection,
+        logger: Logger
+    ) async throws(StorageError) -> ImageRecord {
+        let record = try await withStorageErrors {
+            try await connection.query(
+                """
+                INSERT INTO images (project_id, name, object_key, thumbnail_key, width, height, format, bytes)
+                VALUES (\(projectID), \(name), \(objectKey), \(thumbnailKey), \(width), \(height), \(format.rawValue), \(bytes))
+                RETURNING \(unescaped: columns)
+                """,
+                logger: logger
+            ).decodeFirst(decode)
+        }
+        guard let record else { throw StorageError.database(sqlState: nil) }
+        logger.debug("image created", metadata: ["image.id": "\(record.record.id)", "project.id": "\(projectID)"])
+        return record.record
+    }
+
+    /// The image with this id.
+    public func get(id: UUID) async throws(StorageError) -> ImageRecord {
+        let record = try await withStorageErrors {
+            try await client.query("SELECT \(unescaped: Self.columns) FROM images WHERE id = \(id)", logger: logger)
+                .decodeFirst(Self.decode)
+        }
+        guard let record else { throw StorageError.notFound(entity: "image", id: id.uuidString) }
+        return record.record
+    }
+
+    /// A page of the project's images, oldest first.
+    public func list(projectID: UUID, status: ImageStatus?, page: PageRequest) async throws(StorageError) -> Page<ImageRecord> {
+        let status = status?.rawValue
+        let after = page.cursor
+        let rows = try await withStorageErrors {
+            // With no filter or cursor the `IS NULL` tests fold to true when the statement is planned with its values.
+            try await client.query(
+                """
+                SELECT \(unescaped: Self.columns) FROM images
+                WHERE project_id = \(projectID)
+                  AND (\(status)::text IS NULL OR status = \(status))
+                  AND (\(after?.timestamp)::timestamptz IS NULL OR (created_at, id) > (\(after?.timestamp), \(after?.id)))
+                ORDER BY created_at, id
+                LIMIT \(page.limit + 1)
+                """,
+                logger: logger
+            ).decodeAll(Self.decode)
+        }
+        return Page(fetched: rows, request: page, position: { $0.position }).map { $0.record }
+    }
+
+    /// Sets one image's status.
+    public func setStatus(_ status: ImageStatus, id: UUID) async throws(StorageError) -> ImageRecord {
+        try await withStorageErrors {
+            try await client.withConnection { connection in
+                try await Self.setStatus(status, id: id, on: connection, logger: logger)
+            }
+        }
+    }
+
+    /// Sets one image's status on `connection` and returns it updated.
+    /// - Throws: `StorageError.notFound(entity: "image", id:)` when there is no such image.
+    public static func setStatus(
+        _ status: ImageStatus,
+        id: UUID,
+        on connection: PostgresConnection,
+        logger: Logger
+    ) async throws(StorageError) -> ImageRecord {
+        let record = try await withStorageErrors {
+            try await connection.query(
+                "UPDATE images SET status = \(status.rawValue), updated_at = now() WHERE id = \(id) RETURNING \(unescaped: columns)",
+                logger: logger
+            ).decodeFirst(decode)
+        }
+        guard let record else { throw StorageError.notFound(entity: "image", id: id.uuidString) }
+        return record.record
+    }
+
+    /// Sets the status of the listed images.
+    public func setStatus(_ status: ImageStatus, ids: [UUID], projectID: UUID?) async throws(StorageError) -> [UUID] {
+        try await withStorageErrors {
+            try await client.withConnection { connection in
+                try await Self.setStatus(status, ids: ids, projectID: projectID, on: connection, logger: logger)
+            }
+        }
+    }
+
+    /// Sets the status of every listed image that exists (and belongs to `projectID` when one is given), on
+    /// `connection`; returns the updated ids in the order given.
+    /// - Throws: `StorageError`.
+    public static func setStatus(
+        _ status: ImageStatus,
+        ids: [UUID],
+        projectID: UUID? = nil,
+        on connection: PostgresConnection,
+        logger: Logger
+    ) async throws(StorageError) -> [UUID] {
+        guard !ids.isEmpty else { return [] }
+        let updated = try await withStorageErrors {
+            // Rows are locked in id order, so two overlapping updates cannot deadlock.
+            try await connection.query(
+                """
+                WITH target AS (
+                    SELECT id FROM images
+                    WHERE id = ANY(\(ids)) AND (\(projectID)::uuid IS NULL OR project_id = \(projectID))
+                    ORDER BY id
+                    FOR NO KEY UPDATE
+                )
+                UPDATE images SET status = \(status.rawValue), updated_at = now()
+                FROM target WHERE images.id = target.id
+                RETURNING images.id
+                """,
+                logger: logger
+            ).decodeAll { try $0.decode(UUID.self) }
+        }
+        let set = Set(updated)
+        var seen = Set<UUID>()
+        return ids.filter { set.contains($0) && seen.insert($0).inserted }
+    }
+
+    /// Deletes an image and returns its object keys.
+    public func delete(id: UUID) async throws(StorageError) -> [ObjectKey] {
+        try await withStorageErrors {
+            try await client.withConnection { connection in
+                try await Self.delete(id: id, on: connection, logger: logger)
+            }
+        }
+    }
+
+    /// Deletes an image on `connection` (with an audit entry, in the caller's transaction) and returns the keys it
+    /// referred to (candidates for removal, as for `ImageRepository.delete(id:)`).
+    /// - Throws: `StorageError.notFound(entity: "image", id:)` when there is no such image.
+    public static func delete(id: UUID, on connection: PostgresConnection, logger: Logger) async throws(StorageError) -> [ObjectKey] {
+        let keys = try await withStorageErrors {
+            try await connection.query("DELETE FROM images WHERE id = \(id) RETURNING object_key, thumbnail_key", logger: logger)
+                .decodeFirst { try $0.decode((ObjectKey, ObjectKey?).self) }
+        }
+        guard let keys else { throw StorageError.notFound(entity: "image", id: id.uuidString) }
+        logger.debug("image deleted", metadata: ["image.id": "\(id)"])
+        return [keys.0] + (keys.1.map { [$0] } ?? [])
+    }
+
+    /// Deletes a project's images and returns their distinct object keys.
+    public func deleteAll(projectID: UUID) async throws(StorageError) -> [ObjectKey] {
+        try await withStorageErrors {
+            try await client.withConnection { connection in
+                try await Self.deleteAll(projectID: projectID, on: connection, logger: logger)
+            }
+        }
+    }
+
+    /// Deletes all of a project's images on `connection` (before the project itself, in the caller's transaction)
+    /// and returns the distinct keys they referred to.
+    /// - Throws: `StorageError`.
+    public static func deleteAll(projectID: UUID, on connection: PostgresConnection, logger: Logger) async throws(StorageError) -> [ObjectKey] {
+        let rows = try await withStorageErrors {
+            try await connection.query("DELETE FROM images WHERE project_id = \(projectID) RETURNING object_key, thumbnail_key", logger: logger)
+                .decodeAll { try $0.decode((ObjectKey, ObjectKey?).self) }
+        }
+        var keys = Set<ObjectKey>()
+        for (objectKey, thumbnailKey) in rows {
+            keys.insert(objectKey)
+            if let thumbnailKey { keys.insert(thumbnailKey) }
+        }
+        logger.debug("project images deleted", metadata: ["project.id": "\(projectID)", "image.count": "\(rows.count)"])
+        return keys.sorted()
+    }
+
+    /// The project's image counts by status.
+    public func countsByStatus(projectID: UUID) async throws(StorageError) -> ImageStatusCounts {
+        try await countsByStatus(projectIDs: [projectID])[projectID] ?? ImageStatusCounts()
+    }
+
+    /// The image counts by status of several projects.
+    public func countsByStatus(projectIDs: [UUID]) async throws(StorageError) -> [UUID: ImageStatusCounts] {
+        var counts = Dictionary(projectIDs.map { ($0, ImageStatusCounts()) }, uniquingKeysWith: { first, _ in first })
+        guard !projectIDs.isEmpty else { return counts }
+        let rows = try await withStorageErrors {
+            try await client.query(
+                """
+                SELECT project_id, status, count(*)::int8 FROM images
+                WHERE project_id = ANY(\(projectIDs))
+                GROUP BY project_id, status
+                """,
+                logger: logger
+            ).decodeAll { try $0.decode((UUID, String, Int).self) }
+        }
+        for (projectID, raw, count) in rows {
+            counts[projectID, default: ImageStatusCounts()][try storedValue(raw, as: ImageStatus.self)] = count
+        }
+        return counts
+    }
+
+    /// The ids of the project's images in `new` or `failed`, oldest first.
+    public func unsegmentedIDs(projectID: UUID) async throws(StorageError) -> [UUID] {
+        try await withStorageErrors {
+            try await client.withConnection { connection in
+                try await Self.unsegmentedIDs(projectID: projectID, on: connection, logger: logger)
+            }
+        }
+    }
+
+    /// The ids of the project's images in status `new` or `failed`, oldest first, read on `connection`.
+    /// - Throws: `StorageError`.
+    public static func unsegmentedIDs(projectID: UUID, on connection: PostgresConnection, logger: Logger) async throws(StorageError) -> [UUID] {
+        try await withStorageErrors {
+            try await connection.query(
+                """
+                SELECT id FROM images
+                WHERE project_id = \(projectID) AND status IN ('new', 'failed')
+                ORDER BY created_at, id
+                """,
+                logger: logger
+            ).decodeAll { try $0.decode(UUID.self) }
+        }
+    }
+
+    /// Number and total size of all images.
+    public func totals() async throws(StorageError) -> ImageTotals {
+        let row = try await withStorageErrors {
+            try await client.query(
+                """
+                SELECT count(*)::int8, COALESCE(sum(bytes), 0)::int8,
+                    (SELECT COALESCE(sum(bytes), 0)::int8 FROM (SELECT DISTINCT ON (object_key) bytes FROM images) AS distinct_objects)
+                FROM images
+                """,
+                logger: logger
+            ).decodeFirst { try $0.decode((Int, Int64, Int64).self) }
+        }
+        guard let row else { throw StorageError.database(sqlState: nil) }
+        return ImageTotals(images: row.0, bytes: row.1, distinctObjectBytes: row.2)
+    }
+
+    // MARK: - Rows
+
+    static let columns = "id, project_id, name, object_key, thumbnail_key, width, height, format, bytes, status, created_at, updated_at"
+
+    /// A row of `columns` as a record, with its keyset position.
+    static func decode(_ row: PostgresRow) throws -> (record: ImageRecord, position: PageCursor) {
+        let (id, projectID, name, objectKey, thumbnailKey, width, height, format, bytes, status, createdAt, updatedAt) =
+            try row.decode((UUID, UUID, String, ObjectKey, ObjectKey?, Int, Int, String, Int64, String, Timestamp, Date).self)
+        let record = ImageRecord(
+            id: id,
+            projectID: projectID,
+            name: name,
+            objectKey: objectKey,
+            thumbnailKey: thumbnailKey,
+            width: width,
+            height: height,
+            format: try storedValue(format, as: ImageRecord.Format.self),
+            bytes: bytes,
+            status: try storedValue(status, as: ImageStatus.self),
+            createdAt: createdAt.date,
+            updatedAt: updatedAt
+        )
+        return (record, PageCursor(timestamp: createdAt, id: id))
+    }
+}
