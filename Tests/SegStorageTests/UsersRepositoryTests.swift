@@ -34,6 +34,37 @@ import Testing
         }
     }
 
+    @Test func errorsAndRecordsNeverShowEmailsHashesOrSQL() async throws {
+        try await withTestDatabase { client in
+            // setup
+            let f = AccountFixtures(client: client)
+            let email = "private.person@example.org"
+            let user = try await f.users.create(NewUser(email: email, passwordHash: "$2b$12$secrethashvalue"))
+            _ = try await f.project(owner: user.id)
+
+            // MUT: every kind of failure a caller can provoke with an account
+            var errors: [StorageError?] = []
+            errors.append(await AccountFixtures.storageError { _ = try await f.users.create(NewUser(email: email.uppercased(), passwordHash: "h")) })
+            errors.append(await AccountFixtures.storageError { _ = try await f.users.create(NewUser(email: "", passwordHash: "h")) })
+            errors.append(await AccountFixtures.storageError { try await f.users.delete(id: user.id) })
+            errors.append(await AccountFixtures.storageError { _ = try await f.users.get(id: UUID()) })
+
+            // validate
+            #expect(errors.allSatisfy { $0 != nil })
+            let texts =
+                errors.map { String(describing: $0) } + [
+                    String(describing: user), String(reflecting: user), "\(NewUser(email: email, passwordHash: "x"))",
+                ]
+            for text in texts {
+                let lowered = text.lowercased()
+                #expect(!lowered.contains("private.person") && !lowered.contains("secrethash"), "\(text)")
+                for keyword in ["insert ", "select ", "delete ", "values", "$1"] {
+                    #expect(!lowered.contains(keyword), "\(text)")
+                }
+            }
+        }
+    }
+
     @Test func missingUsersAreNilOrNotFound() async throws {
         try await withTestDatabase { client in
             let f = AccountFixtures(client: client)
@@ -146,6 +177,11 @@ import Testing
             #expect(try await f.tokens.find(hash: hashes[2])?.revokedAt == nil)
             let rotation = try await f.tokens.rotate(presentedHash: hashes[0], newHash: AccountFixtures.hash(), newExpiresAt: .now + 3600)
             #expect(rotation == .revoked(userID: user.id))
+            // A token issued to the disabled account anyway is refused too.
+            let late = AccountFixtures.hash()
+            _ = try await f.tokens.issue(userID: user.id, hash: late, family: nil, expiresAt: .now + 60, absoluteExpiresAt: .now + 60)
+            #expect(
+                try await f.tokens.rotate(presentedHash: late, newHash: AccountFixtures.hash(), newExpiresAt: .now + 60) == .revoked(userID: user.id))
             // Disabling again keeps the first instant.
             #expect(try await f.users.setDisabled(id: user.id, disabled: true).disabledAt == disabled.disabledAt)
             let enabled = try await f.users.setDisabled(id: user.id, disabled: false)

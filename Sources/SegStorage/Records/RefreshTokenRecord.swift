@@ -58,7 +58,7 @@ public enum RefreshTokenRotation: Sendable, Equatable {
     case reused(userID: UUID, family: UUID)
     /// The token (or its family's absolute lifetime) has expired.
     case expired(userID: UUID)
-    /// The token was revoked (logout, password change, disabled account, an earlier reuse).
+    /// The token was revoked (logout, password change, an earlier reuse), or its account is disabled.
     case revoked(userID: UUID)
     /// No such token.
     case unknown

@@ -89,13 +89,16 @@ public struct RefreshTokenPostgresRepository: RefreshTokenRepository {
         logger: Logger
     ) async throws -> RefreshTokenRotation {
         // FOR UPDATE: a concurrent rotation of the same token waits here, then reads the row as the winner left it
-        // (used), so exactly one caller gets past the checks below.
+        // (used), so exactly one caller gets past the checks below. A disabled account's tokens count as revoked even
+        // if one was issued after the account was disabled.
         let rows = try await connection.query(
             """
-            SELECT id, family, user_id, used_at IS NOT NULL, revoked_at IS NOT NULL,
-                   expires_at <= now() OR absolute_expires_at <= now()
-            FROM refresh_tokens WHERE hash = \(presentedHash)
-            FOR UPDATE
+            SELECT t.id, t.family, t.user_id, t.used_at IS NOT NULL,
+                   t.revoked_at IS NOT NULL OR u.disabled_at IS NOT NULL,
+                   t.expires_at <= now() OR t.absolute_expires_at <= now()
+            FROM refresh_tokens t JOIN users u ON u.id = t.user_id
+            WHERE t.hash = \(presentedHash)
+            FOR UPDATE OF t
             """,
             logger: logger
         )

@@ -28,10 +28,15 @@ public protocol RefreshTokenRepository: Sendable {
 
     /// Exchanges a presented token for its successor, in one transaction that locks the presented row.
     ///
-    /// An unknown, revoked or expired token changes nothing. A token that was already used (rotated) is a replay:
-    /// the whole family is revoked and `.reused` returned. Otherwise the token is marked used and a successor with
-    /// `newHash` is issued in the same family, expiring at `newExpiresAt` but never after the family's absolute
-    /// expiry. Of concurrent rotations of one token exactly one returns `.rotated`; the others see a used token.
+    /// An unknown, revoked or expired token, or one of a disabled account, changes nothing. A token that was already
+    /// used (rotated) is a replay: the whole family is revoked and `.reused` returned. Otherwise the token is marked
+    /// used and a successor with `newHash` is issued in the same family, expiring at `newExpiresAt` but never after
+    /// the family's absolute expiry.
+    ///
+    /// Of concurrent rotations of one token exactly one returns `.rotated`. The next one finds a used token, so it
+    /// reports `.reused` and revokes the family (the winner's successor included); the rest find it `.revoked`.
+    /// A client that retries a refresh it already sent is therefore logged out, by design: it cannot be told
+    /// apart from a thief replaying the token.
     func rotate(presentedHash: Data, newHash: Data, newExpiresAt: Date) async throws(StorageError) -> RefreshTokenRotation
 
     /// The token with this hash, or `nil`.
