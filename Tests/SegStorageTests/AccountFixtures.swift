@@ -38,9 +38,10 @@ struct AccountFixtures {
         try await projects.create(ownerID: owner, name: name, description: "")
     }
 
-    /// Inserts an image row (the images repository is not needed for these tests).
+    /// Inserts an image row (the images repository is not needed for these tests). Keys are bare lowercase hex, the
+    /// form the images branch's schema checks.
     @discardableResult
-    func image(project: UUID, status: String = "new", objectKey: String = "objects/ab/cdef") async throws -> UUID {
+    func image(project: UUID, status: String = "new", objectKey: String = "ab" + String(repeating: "0", count: 62)) async throws -> UUID {
         let rows = try await client.query(
             """
             INSERT INTO images (project_id, name, object_key, width, height, format, bytes, status)

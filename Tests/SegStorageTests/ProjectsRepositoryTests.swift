@@ -13,7 +13,7 @@ import Testing
             #expect(project.ownerID == owner.id && project.name == "Spheroids" && project.description == "day 3")
             #expect(try await f.members.role(projectID: project.id, userID: owner.id) == .owner)
             let seen = try await f.projects.get(id: project.id, memberID: owner.id)
-            #expect(seen.project == project && seen.myRole == .owner && seen.imageCounts == .zero)
+            #expect(seen.project == project && seen.myRole == .owner && seen.imageCounts == ImageStatusCounts())
             #expect(try await f.projects.find(id: project.id) == project)
         }
     }
@@ -65,7 +65,7 @@ import Testing
             #expect(counts.total == 7)
             #expect(try await f.projects.get(id: project.id, memberID: owner.id).imageCounts == counts)
             #expect(try await f.projects.imageCounts(projectID: other.id) == ImageStatusCounts(processing: 1))
-            let json = String(decoding: try JSONEncoder().encode(ImageStatusCounts.zero), as: UTF8.self)
+            let json = String(decoding: try JSONEncoder().encode(ImageStatusCounts()), as: UTF8.self)
             for key in ["new", "queued", "processing", "segmented", "failed"] {
                 #expect(json.contains("\"\(key)\":0"), "\(key)")
             }

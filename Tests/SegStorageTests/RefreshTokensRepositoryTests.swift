@@ -13,7 +13,7 @@ import Testing
             let first = try await f.tokens.issue(
                 userID: user.id, hash: AccountFixtures.hash(), family: nil, expiresAt: .now + 3600, absoluteExpiresAt: absolute)
             let second = try await f.tokens.issue(
-                userID: user.id, hash: AccountFixtures.hash(), family: nil, expiresAt: .now + 3600, absoluteExpiresAt: absolute)
+                userID: user.id, hash: AccountFixtures.hash(), expiresAt: .now + 3600, absoluteExpiresAt: absolute)
             #expect(first.family != second.family)
             let same = try await f.tokens.issue(
                 userID: user.id, hash: AccountFixtures.hash(), family: first.family, expiresAt: absolute + 86_400, absoluteExpiresAt: absolute)

@@ -62,3 +62,10 @@ public protocol RefreshTokenRepository: Sendable {
     @discardableResult
     func deleteExpired() async throws(StorageError) -> Int
 }
+
+extension RefreshTokenRepository {
+    /// Records the first token of a new login (a new family).
+    public func issue(userID: UUID, hash: Data, expiresAt: Date, absoluteExpiresAt: Date) async throws(StorageError) -> RefreshTokenRecord {
+        try await issue(userID: userID, hash: hash, family: nil, expiresAt: expiresAt, absoluteExpiresAt: absoluteExpiresAt)
+    }
+}

@@ -57,6 +57,22 @@ public protocol UserRepository: Sendable {
 }
 
 extension UserRepository {
+    /// One page of every account, oldest first.
+    public func list(page: PageRequest) async throws(StorageError) -> Page<UserRecord> {
+        try await list(.all, page: page)
+    }
+
+    /// The number of accounts.
+    public func count() async throws(StorageError) -> Int {
+        try await count(.all)
+    }
+
+    /// Stores the password the user chose: like `setPasswordHash(id:passwordHash:mustChangePassword:)` with
+    /// `mustChangePassword` cleared.
+    public func setPasswordHash(id: UUID, passwordHash: String) async throws(StorageError) -> UserRecord {
+        try await setPasswordHash(id: id, passwordHash: passwordHash, mustChangePassword: false)
+    }
+
     /// The account with this id.
     /// - Throws: `.notFound(entity: "user", id:)` when there is none.
     public func get(id: UUID) async throws(StorageError) -> UserRecord {
