@@ -13,6 +13,7 @@ public struct ProjectMemberPostgresRepository: ProjectMemberRepository {
         self.logger = logger
     }
 
+    /// Upserts the membership; the owner's row is never touched (see `ProjectMemberRepository.setRole`).
     public func setRole(projectID: UUID, userID: UUID, role: ProjectRole) async throws(StorageError) -> ProjectMemberRecord {
         guard role != .owner else {
             throw .invalidArgument("a member's role must be editor or viewer; ownership moves by transferring it")
@@ -44,6 +45,7 @@ public struct ProjectMemberPostgresRepository: ProjectMemberRepository {
         }
     }
 
+    /// Deletes the membership after locking it, refusing the owner's (see `ProjectMemberRepository.remove`).
     public func remove(projectID: UUID, userID: UUID) async throws(StorageError) {
         try await withStorageErrors {
             try await client.withTransaction(logger: logger) { connection in
@@ -66,6 +68,7 @@ public struct ProjectMemberPostgresRepository: ProjectMemberRepository {
         }
     }
 
+    /// A keyset page of members joined with `users`, by `(created_at, user_id)`.
     public func list(projectID: UUID, page: PageRequest) async throws(StorageError) -> Page<ProjectMemberRecord> {
         let bound = page.ascendingBound
         return try await withStorageErrors {
@@ -82,6 +85,7 @@ public struct ProjectMemberPostgresRepository: ProjectMemberRepository {
         }
     }
 
+    /// The member's role, or `nil`.
     public func role(projectID: UUID, userID: UUID) async throws(StorageError) -> ProjectRole? {
         try await withStorageErrors {
             let rows = try await client.query(

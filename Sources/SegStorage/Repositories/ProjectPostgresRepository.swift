@@ -13,6 +13,7 @@ public struct ProjectPostgresRepository: ProjectRepository {
         self.logger = logger
     }
 
+    /// Inserts the project and the owner's membership in one transaction.
     public func create(ownerID: UUID, name: String, description: String) async throws(StorageError) -> ProjectRecord {
         do throws(StorageError) {
             return try await withStorageErrors {
@@ -53,12 +54,14 @@ public struct ProjectPostgresRepository: ProjectRepository {
         }
     }
 
+    /// The project by id, whatever the caller's membership.
     public func find(id: UUID) async throws(StorageError) -> ProjectRecord? {
         try await withStorageErrors {
             try await Self.decode(client.query("SELECT \(unescaped: Self.columns) FROM projects p WHERE p.id = \(id)", logger: logger)).first?.item
         }
     }
 
+    /// The project joined with the caller's membership and its image counts, in one query.
     public func get(id: UUID, memberID userID: UUID) async throws(StorageError) -> UserProjectRecord {
         try await withStorageErrors {
             let rows = try await client.query(
@@ -78,6 +81,7 @@ public struct ProjectPostgresRepository: ProjectRepository {
         }
     }
 
+    /// Counts the project's images per status in one query.
     public func imageCounts(projectID: UUID) async throws(StorageError) -> ImageStatusCounts {
         try await withStorageErrors {
             let rows = try await client.query(
@@ -91,6 +95,7 @@ public struct ProjectPostgresRepository: ProjectRepository {
         }
     }
 
+    /// A keyset page over the user's memberships, newest first, with the counts computed in the same query.
     public func list(memberID userID: UUID, page: PageRequest) async throws(StorageError) -> Page<UserProjectRecord> {
         let bound = page.descendingBound
         return try await withStorageErrors {
@@ -112,6 +117,7 @@ public struct ProjectPostgresRepository: ProjectRepository {
         }
     }
 
+    /// A keyset page of every project by `(created_at, id)`, newest first.
     public func listAll(page: PageRequest) async throws(StorageError) -> Page<ProjectRecord> {
         let bound = page.descendingBound
         return try await withStorageErrors {
@@ -128,6 +134,7 @@ public struct ProjectPostgresRepository: ProjectRepository {
         }
     }
 
+    /// Updates name and/or description and sets `updated_at`.
     public func update(id: UUID, name: String?, description: String?) async throws(StorageError) -> ProjectRecord {
         try await withStorageErrors {
             let rows = try await client.query(
@@ -144,6 +151,7 @@ public struct ProjectPostgresRepository: ProjectRepository {
         }
     }
 
+    /// Locks the project, deletes its images (collecting their keys), then the project, in one transaction.
     public func delete(id: UUID) async throws(StorageError) -> [String] {
         try await withStorageErrors {
             try await client.withTransaction(logger: logger) { connection in
@@ -161,6 +169,7 @@ public struct ProjectPostgresRepository: ProjectRepository {
         }
     }
 
+    /// Demotes the old owner to editor and makes the new one owner, in one transaction on the locked project.
     public func transferOwnership(projectID: UUID, to newOwnerID: UUID) async throws(StorageError) -> ProjectRecord {
         do throws(StorageError) {
             return try await withStorageErrors {

@@ -16,6 +16,7 @@ public struct RefreshTokenPostgresRepository: RefreshTokenRepository {
         self.logger = logger
     }
 
+    /// Inserts the token on a pooled connection (see `insert(…on:logger:)` for a transaction of the caller's).
     public func issue(
         userID: UUID, hash: Data, family: UUID?, expiresAt: Date, absoluteExpiresAt: Date
     ) async throws(StorageError)
@@ -71,6 +72,7 @@ public struct RefreshTokenPostgresRepository: RefreshTokenRepository {
         }
     }
 
+    /// Rotates in one transaction under `SELECT … FOR UPDATE` (see `RefreshTokenRepository.rotate`).
     public func rotate(presentedHash: Data, newHash: Data, newExpiresAt: Date) async throws(StorageError) -> RefreshTokenRotation {
         try Self.checkHash(presentedHash)
         try Self.checkHash(newHash)
@@ -136,6 +138,7 @@ public struct RefreshTokenPostgresRepository: RefreshTokenRepository {
         return .rotated(userID: token.userID, newToken: successor)
     }
 
+    /// The token with this hash, or `nil`.
     public func find(hash: Data) async throws(StorageError) -> RefreshTokenRecord? {
         try Self.checkHash(hash)
         return try await withStorageErrors {
@@ -144,6 +147,8 @@ public struct RefreshTokenPostgresRepository: RefreshTokenRepository {
         }
     }
 
+    /// Sets `revoked_at` on the token with this hash unless already set.
+    @discardableResult
     public func revoke(hash: Data) async throws(StorageError) -> Bool {
         try Self.checkHash(hash)
         return try await withStorageErrors {
@@ -155,6 +160,8 @@ public struct RefreshTokenPostgresRepository: RefreshTokenRepository {
         }
     }
 
+    /// Sets `revoked_at` on every token of the family that has none.
+    @discardableResult
     public func revokeFamily(_ family: UUID) async throws(StorageError) -> Int {
         try await withStorageErrors {
             try await client.withConnection { connection in
@@ -163,6 +170,8 @@ public struct RefreshTokenPostgresRepository: RefreshTokenRepository {
         }
     }
 
+    /// Sets `revoked_at` on every token of the user that has none.
+    @discardableResult
     public func revokeAll(userID: UUID) async throws(StorageError) -> Int {
         try await withStorageErrors {
             try await client.withConnection { connection in
@@ -192,6 +201,8 @@ public struct RefreshTokenPostgresRepository: RefreshTokenRepository {
         return try await rows.collect().count
     }
 
+    /// Deletes the tokens whose `expires_at` has passed (by the database's clock).
+    @discardableResult
     public func deleteExpired() async throws(StorageError) -> Int {
         try await withStorageErrors {
             // expires_at <= absolute_expires_at (a check constraint), so one indexed condition covers both.

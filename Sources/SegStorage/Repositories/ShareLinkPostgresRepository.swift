@@ -13,6 +13,7 @@ public struct ShareLinkPostgresRepository: ShareLinkRepository {
         self.logger = logger
     }
 
+    /// Inserts the link (see `ShareLinkRepository.create`).
     public func create(
         projectID: UUID, tokenHash: Data, role: ProjectRole, expiresAt: Date, createdBy: UUID?
     ) async throws(StorageError)
@@ -41,6 +42,7 @@ public struct ShareLinkPostgresRepository: ShareLinkRepository {
         }
     }
 
+    /// A keyset page of the project's links by `(created_at, id)`, newest first, with their state.
     public func list(projectID: UUID, page: PageRequest) async throws(StorageError) -> Page<ShareLinkRecord> {
         let bound = page.descendingBound
         return try await withStorageErrors {
@@ -57,6 +59,7 @@ public struct ShareLinkPostgresRepository: ShareLinkRepository {
         }
     }
 
+    /// Deletes the link if it belongs to the project.
     public func revoke(id: UUID, projectID: UUID) async throws(StorageError) {
         try await withStorageErrors {
             let rows = try await client.query(
@@ -68,6 +71,7 @@ public struct ShareLinkPostgresRepository: ShareLinkRepository {
         }
     }
 
+    /// Accepts the link in one transaction under `SELECT … FOR UPDATE` (see `ShareLinkRepository.accept`).
     public func accept(tokenHash: Data, userID: UUID) async throws(StorageError) -> ShareLinkAcceptance {
         try RefreshTokenPostgresRepository.checkHash(tokenHash)
         do throws(StorageError) {

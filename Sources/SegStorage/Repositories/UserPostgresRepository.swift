@@ -16,6 +16,7 @@ public struct UserPostgresRepository: UserRepository {
         self.logger = logger
     }
 
+    /// Inserts the account on a pooled connection (see `insert(_:on:logger:)` for a transaction of the caller's).
     public func create(_ user: NewUser) async throws(StorageError) -> UserRecord {
         try await withStorageErrors {
             try await client.withConnection { connection in
@@ -42,12 +43,14 @@ public struct UserPostgresRepository: UserRepository {
         }
     }
 
+    /// The account with this id, or `nil`.
     public func find(id: UUID) async throws(StorageError) -> UserRecord? {
         try await withStorageErrors {
             try await Self.decode(client.query("SELECT \(unescaped: Self.columns) FROM users WHERE id = \(id)", logger: logger)).first?.item
         }
     }
 
+    /// The account whose `lower(email)` matches, or `nil` (served by `users_email_lower_key`).
     public func find(email: String) async throws(StorageError) -> UserRecord? {
         try await withStorageErrors {
             let rows = try await client.query(
@@ -58,6 +61,7 @@ public struct UserPostgresRepository: UserRepository {
         }
     }
 
+    /// A keyset page by `(created_at, id)`, oldest first.
     public func list(_ filter: UserFilter, page: PageRequest) async throws(StorageError) -> Page<UserRecord> {
         let bound = page.ascendingBound
         return try await withStorageErrors {
@@ -76,6 +80,7 @@ public struct UserPostgresRepository: UserRepository {
         }
     }
 
+    /// Counts the accounts that match `filter`.
     public func count(_ filter: UserFilter) async throws(StorageError) -> Int {
         try await withStorageErrors {
             let rows = try await client.query(
@@ -90,14 +95,17 @@ public struct UserPostgresRepository: UserRepository {
         }
     }
 
+    /// Changes the display name.
     public func updateName(id: UUID, name: String) async throws(StorageError) -> UserRecord {
         try await updateOne(id: id, "UPDATE users SET name = \(name) WHERE id = \(id) RETURNING \(unescaped: Self.columns)")
     }
 
+    /// Changes the account role.
     public func setRole(id: UUID, role: AccountRole) async throws(StorageError) -> UserRecord {
         try await updateOne(id: id, "UPDATE users SET role = \(role.rawValue) WHERE id = \(id) RETURNING \(unescaped: Self.columns)")
     }
 
+    /// Stores the hash, bumps `tokens_valid_after` and revokes the refresh tokens, in one transaction.
     public func setPasswordHash(id: UUID, passwordHash: String, mustChangePassword: Bool) async throws(StorageError) -> UserRecord {
         try await withStorageErrors {
             try await client.withTransaction(logger: logger) { connection in
@@ -120,6 +128,7 @@ public struct UserPostgresRepository: UserRepository {
         }
     }
 
+    /// Disables (revoking refresh tokens and bumping `tokens_valid_after`, in one transaction) or enables.
     public func setDisabled(id: UUID, disabled: Bool) async throws(StorageError) -> UserRecord {
         guard disabled else {
             return try await updateOne(id: id, "UPDATE users SET disabled_at = NULL WHERE id = \(id) RETURNING \(unescaped: Self.columns)")
@@ -144,6 +153,7 @@ public struct UserPostgresRepository: UserRepository {
         }
     }
 
+    /// Counts the projects with this `owner_id`.
     public func ownedProjectCount(id: UUID) async throws(StorageError) -> Int {
         try await withStorageErrors {
             let rows = try await client.query("SELECT count(*)::int8 FROM projects WHERE owner_id = \(id)", logger: logger)
@@ -151,6 +161,7 @@ public struct UserPostgresRepository: UserRepository {
         }
     }
 
+    /// Deletes the account; `ON DELETE RESTRICT` on `projects.owner_id` refuses an owner.
     public func delete(id: UUID) async throws(StorageError) {
         try await withStorageErrors {
             let rows = try await client.query("DELETE FROM users WHERE id = \(id) RETURNING id", logger: logger)
