@@ -125,6 +125,28 @@ import Testing
         }
     }
 
+    @Test func loggingOutWithAStaleTokenEndsTheWholeSession() async throws {
+        try await withTestDatabase { client in
+            // setup: a → b (a is stale, b is live); another session of the same user
+            let f = AccountFixtures(client: client)
+            let user = try await f.user()
+            let (a, b, other) = (AccountFixtures.hash(), AccountFixtures.hash(), AccountFixtures.hash())
+            _ = try await f.tokens.issue(userID: user.id, hash: a, expiresAt: .now + 600, absoluteExpiresAt: .now + 3600)
+            _ = try await f.tokens.issue(userID: user.id, hash: other, expiresAt: .now + 600, absoluteExpiresAt: .now + 3600)
+            _ = try await f.tokens.rotate(presentedHash: a, newHash: b, newExpiresAt: .now + 600)
+
+            // MUT
+            let revoked = try await f.tokens.revokeFamily(containingHash: a)
+
+            // validate
+            #expect(revoked == 2)
+            #expect(
+                try await f.tokens.rotate(presentedHash: b, newHash: AccountFixtures.hash(), newExpiresAt: .now + 600) == .revoked(userID: user.id))
+            #expect(try await f.tokens.find(hash: other)?.revokedAt == nil)
+            #expect(try await f.tokens.revokeFamily(containingHash: AccountFixtures.hash()) == 0)
+        }
+    }
+
     @Test func concurrentRotationsOfOneTokenHaveExactlyOneWinner() async throws {
         try await withTestDatabase { client in
             // setup

@@ -170,6 +170,23 @@ public struct RefreshTokenPostgresRepository: RefreshTokenRepository {
         }
     }
 
+    /// Sets `revoked_at` on every token of the presented token's family that has none.
+    @discardableResult
+    public func revokeFamily(containingHash hash: Data) async throws(StorageError) -> Int {
+        try Self.checkHash(hash)
+        return try await withStorageErrors {
+            let rows = try await client.query(
+                """
+                UPDATE refresh_tokens SET revoked_at = now()
+                WHERE family = (SELECT family FROM refresh_tokens WHERE hash = \(hash)) AND revoked_at IS NULL
+                RETURNING id
+                """,
+                logger: logger
+            )
+            return try await rows.collect().count
+        }
+    }
+
     /// Sets `revoked_at` on every token of the user that has none.
     @discardableResult
     public func revokeAll(userID: UUID) async throws(StorageError) -> Int {

@@ -42,7 +42,7 @@ public protocol RefreshTokenRepository: Sendable {
     /// The token with this hash, or `nil`.
     func find(hash: Data) async throws(StorageError) -> RefreshTokenRecord?
 
-    /// Revokes one token (logout).
+    /// Revokes one token (logout of a client that presents its current token).
     /// - Returns: `true` when a token that was not yet revoked matched.
     @discardableResult
     func revoke(hash: Data) async throws(StorageError) -> Bool
@@ -51,6 +51,14 @@ public protocol RefreshTokenRepository: Sendable {
     /// - Returns: How many tokens were revoked.
     @discardableResult
     func revokeFamily(_ family: UUID) async throws(StorageError) -> Int
+
+    /// Revokes every not yet revoked token of the family the token with this hash belongs to (logout of a session).
+    ///
+    /// Unlike `revoke(hash:)`, this also ends the session when the presented token is stale (already rotated),
+    /// whose live successor would otherwise stay usable.
+    /// - Returns: How many tokens were revoked (0 for an unknown hash).
+    @discardableResult
+    func revokeFamily(containingHash hash: Data) async throws(StorageError) -> Int
 
     /// Revokes every token of a user that is not yet revoked (logout everywhere).
     /// - Returns: How many tokens were revoked.
