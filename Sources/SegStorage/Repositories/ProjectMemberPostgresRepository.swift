@@ -92,11 +92,10 @@ public struct ProjectMemberPostgresRepository: ProjectMemberRepository {
                 "SELECT role FROM project_members WHERE project_id = \(projectID) AND user_id = \(userID)",
                 logger: logger
             )
-            for try await role in rows.decode(String.self) {
-                guard let role = ProjectRole(rawValue: role) else { throw StorageError.database(sqlState: nil) }
-                return role
-            }
-            return nil
+            // Read to the end (one row at most) so the connection goes back to the pool clean.
+            guard let text = try await rows.collect().first?.decode(String.self) else { return nil }
+            guard let role = ProjectRole(rawValue: text) else { throw StorageError.database(sqlState: nil) }
+            return role
         }
     }
 

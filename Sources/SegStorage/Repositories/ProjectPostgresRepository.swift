@@ -88,10 +88,10 @@ public struct ProjectPostgresRepository: ProjectRepository {
                 "SELECT \(unescaped: Self.countColumns) FROM projects p CROSS JOIN LATERAL (\(unescaped: Self.countsQuery)) c WHERE p.id = \(projectID)",
                 logger: logger
             )
-            for try await (new, queued, processing, segmented, failed) in rows.decode((Int, Int, Int, Int, Int).self) {
-                return ImageStatusCounts(new: new, queued: queued, processing: processing, segmented: segmented, failed: failed)
-            }
-            throw StorageError.notFound(entity: "project", id: projectID.uuidString)
+            // Read to the end (one row at most) so the connection goes back to the pool clean.
+            guard let row = try await rows.collect().first else { throw StorageError.notFound(entity: "project", id: projectID.uuidString) }
+            let (new, queued, processing, segmented, failed) = try row.decode((Int, Int, Int, Int, Int).self)
+            return ImageStatusCounts(new: new, queued: queued, processing: processing, segmented: segmented, failed: failed)
         }
     }
 
@@ -218,7 +218,7 @@ public struct ProjectPostgresRepository: ProjectRepository {
     /// The project columns `decode(_:)` reads, in its order (the table is aliased `p`).
     static let columns = "p.id, p.owner_id, p.name, p.description, p.created_at, p.updated_at"
 
-    /// Image counts of project `p`, one row with five columns (served by the (project_id, status) index).
+    /// Image counts of project `p`, one row with five columns (served by the index on images (project_id, status, …)).
     static let countsQuery = """
         SELECT count(*) FILTER (WHERE i.status = 'new')::int8 AS n_new,
                count(*) FILTER (WHERE i.status = 'queued')::int8 AS n_queued,
