@@ -119,11 +119,15 @@ import Testing
             }
             try await f.setCreatedAt("projects", ids: ids)
             let newest = try await f.project(owner: owner.id, name: "newest")
+            try await f.image(project: newest.id, status: "failed")
             for limit in [1, 2, 4, 7] {
                 let (items, pages) = try await AccountFixtures.allPages(limit: limit) { try await f.projects.listAll(page: $0) }
                 #expect(items.count == 7 && Set(items.map(\.id)) == Set(ids + [newest.id]), "limit \(limit)")
                 #expect(items.first?.id == newest.id)
+                #expect(items.allSatisfy { $0.ownerEmail == owner.email && $0.project.ownerID == owner.id })
                 #expect(pages == (7 + limit - 1) / limit)
+                #expect(items.first?.imageCounts == ImageStatusCounts(failed: 1))
+                #expect(items.dropFirst().allSatisfy { $0.imageCounts.total == 0 })
             }
         }
     }

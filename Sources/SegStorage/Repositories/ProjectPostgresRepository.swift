@@ -117,20 +117,37 @@ public struct ProjectPostgresRepository: ProjectRepository {
         }
     }
 
-    /// A keyset page of every project by `(created_at, id)`, newest first.
-    public func listAll(page: PageRequest) async throws(StorageError) -> Page<ProjectRecord> {
+    /// A keyset page of every project by `(created_at, id)`, newest first, joined with its owner and counts in one query.
+    public func listAll(page: PageRequest) async throws(StorageError) -> Page<ProjectOverviewRecord> {
         let bound = page.descendingBound
         return try await withStorageErrors {
             let rows = try await client.query(
                 """
-                SELECT \(unescaped: Self.columns) FROM projects p
+                SELECT \(unescaped: Self.columns), u.email, \(unescaped: Self.countColumns)
+                FROM projects p
+                JOIN users u ON u.id = p.owner_id
+                CROSS JOIN LATERAL (\(unescaped: Self.countsQuery)) c
                 WHERE (p.created_at, p.id) < (\(bound.timestamp), \(bound.id))
                 ORDER BY p.created_at DESC, p.id DESC
                 LIMIT \(page.fetchLimit)
                 """,
                 logger: logger
             )
-            return Page(positioned: try await Self.decode(rows), request: page)
+            var projects: [Positioned<ProjectOverviewRecord>] = []
+            for try await (id, ownerID, name, description, createdAt, updatedAt, email, new, queued, processing, segmented, failed)
+                in rows.decode((UUID, UUID, String, String, Timestamp, Date, String, Int, Int, Int, Int, Int).self)
+            {
+                let project = ProjectRecord(
+                    id: id, ownerID: ownerID, name: name, description: description, createdAt: createdAt.date, updatedAt: updatedAt)
+                let counts = ImageStatusCounts(new: new, queued: queued, processing: processing, segmented: segmented, failed: failed)
+                projects.append(
+                    Positioned(
+                        item: ProjectOverviewRecord(project: project, ownerEmail: email, imageCounts: counts),
+                        position: PageCursor(timestamp: createdAt, id: id)
+                    )
+                )
+            }
+            return Page(positioned: projects, request: page)
         }
     }
 

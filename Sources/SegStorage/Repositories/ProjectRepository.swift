@@ -33,8 +33,8 @@ public protocol ProjectRepository: Sendable {
     /// Newest first by when the user became a member, which for its owner is when the project was created.
     func list(memberID userID: UUID, page: PageRequest) async throws(StorageError) -> Page<UserProjectRecord>
 
-    /// One page of every project, newest first (admins).
-    func listAll(page: PageRequest) async throws(StorageError) -> Page<ProjectRecord>
+    /// One page of every project, newest first, with its owner's email and image counts (admins, `segctl projects`).
+    func listAll(page: PageRequest) async throws(StorageError) -> Page<ProjectOverviewRecord>
 
     /// Changes the name and/or the description (`nil` keeps a value) and sets `updatedAt`.
     /// - Throws: `.notFound(entity: "project", id:)`, `.constraintViolation` for an empty name.
