@@ -161,14 +161,21 @@ public struct UserPostgresRepository: UserRepository {
         }
     }
 
-    /// Deletes the account; `ON DELETE RESTRICT` on `projects.owner_id` refuses an owner.
+    /// Deletes the account; `ON DELETE RESTRICT` on `projects.owner_id` refuses an owner, which is reported plainly.
     public func delete(id: UUID) async throws(StorageError) {
-        try await withStorageErrors {
-            let rows = try await client.query("DELETE FROM users WHERE id = \(id) RETURNING id", logger: logger)
-            guard try await rows.collect().count == 1 else { throw StorageError.notFound(entity: "user", id: id.uuidString) }
-            logger.info("user deleted", metadata: ["user.id": "\(id)"])
+        do throws(StorageError) {
+            try await withStorageErrors {
+                let rows = try await client.query("DELETE FROM users WHERE id = \(id) RETURNING id", logger: logger)
+                guard try await rows.collect().count == 1 else { throw StorageError.notFound(entity: "user", id: id.uuidString) }
+                logger.info("user deleted", metadata: ["user.id": "\(id)"])
+            }
+        } catch .invalidReference(constraint: "projects_owner_id_fkey") {
+            throw Self.ownsProjects
         }
     }
+
+    /// Why an account that owns projects cannot be deleted.
+    static let ownsProjects = StorageError.invalidArgument("the user still owns projects; transfer or delete them first")
 
     // MARK: - Rows
 

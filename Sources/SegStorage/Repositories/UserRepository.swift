@@ -51,8 +51,10 @@ public protocol UserRepository: Sendable {
     func ownedProjectCount(id: UUID) async throws(StorageError) -> Int
 
     /// Deletes the account with its refresh tokens and memberships.
-    /// - Throws: `.invalidReference(constraint: "projects_owner_id_fkey")` while the account owns projects;
-    ///   `.notFound` when there is no such account.
+    ///
+    /// What it authored elsewhere (segmentations, jobs, audit entries, share links) stays, with the author cleared.
+    /// - Throws: `.invalidArgument("the user still owns projects; transfer or delete them first")` while the account
+    ///   owns projects (see `ownedProjectCount`); `.notFound` when there is no such account.
     func delete(id: UUID) async throws(StorageError)
 }
 
