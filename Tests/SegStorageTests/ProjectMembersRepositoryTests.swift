@@ -40,6 +40,13 @@ import Testing
             if case .invalidArgument = second {} else { Issue.record("expected invalidArgument, got \(String(describing: second))") }
             #expect(try await f.members.role(projectID: project.id, userID: owner.id) == .owner)
             #expect(try await f.members.role(projectID: project.id, userID: other.id) == nil)
+            // The schema itself refuses a second owner row.
+            let direct = await AccountFixtures.storageError {
+                try await withStorageErrors { () async throws -> Void in
+                    _ = try await client.query("INSERT INTO project_members (project_id, user_id, role) VALUES (\(project.id), \(other.id), 'owner')")
+                }
+            }
+            #expect(direct == .conflict(constraint: "project_members_one_owner_key"))
         }
     }
 

@@ -215,6 +215,9 @@ import Testing
             let unknown = await AccountFixtures.storageError { _ = try await f.projects.transferOwnership(projectID: project.id, to: ghost) }
             #expect(unknown == .notFound(entity: "user", id: ghost.uuidString))
             #expect(try await f.projects.find(id: project.id)?.ownerID == carol.id)
+            let owners = try await client.query("SELECT count(*)::int8 FROM project_members WHERE project_id = \(project.id) AND role = 'owner'")
+                .collect().first?.decode(Int.self)
+            #expect(owners == 1)
             // alice owns nothing now, so her account can go.
             try await f.users.delete(id: alice.id)
         }
