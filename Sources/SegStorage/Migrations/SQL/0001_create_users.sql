@@ -17,10 +17,14 @@ CREATE TABLE users (
 -- Emails are unique regardless of case.
 CREATE UNIQUE INDEX users_email_lower_key ON users (lower(email));
 CREATE INDEX users_created_at_id_idx ON users (created_at, id);
+-- `segctl users --role admin` and counting admins.
+CREATE INDEX users_role_created_at_id_idx ON users (role, created_at, id);
 
 CREATE TABLE refresh_tokens (
     id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-    hash bytea NOT NULL CONSTRAINT refresh_tokens_hash_key UNIQUE,
+    -- SHA-256 of the token; the token itself is never stored.
+    hash bytea NOT NULL CONSTRAINT refresh_tokens_hash_key UNIQUE
+        CONSTRAINT refresh_tokens_hash_check CHECK (octet_length(hash) = 32),
     family uuid NOT NULL,
     user_id uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     expires_at timestamptz NOT NULL,
@@ -28,9 +32,12 @@ CREATE TABLE refresh_tokens (
     used_at timestamptz,
     revoked_at timestamptz,
     replaced_by uuid REFERENCES refresh_tokens (id) ON DELETE SET NULL,
-    created_at timestamptz NOT NULL DEFAULT now()
+    created_at timestamptz NOT NULL DEFAULT now(),
+    -- A rotation never extends a session past the absolute expiry of its family.
+    CONSTRAINT refresh_tokens_expiry_check CHECK (expires_at <= absolute_expires_at)
 );
 
 CREATE INDEX refresh_tokens_family_idx ON refresh_tokens (family);
 CREATE INDEX refresh_tokens_user_id_idx ON refresh_tokens (user_id);
-CREATE INDEX refresh_tokens_absolute_expires_at_idx ON refresh_tokens (absolute_expires_at);
+-- Deleting expired tokens (expires_at is never later than absolute_expires_at).
+CREATE INDEX refresh_tokens_expires_at_idx ON refresh_tokens (expires_at);

@@ -1,0 +1,279 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// `ProjectRepository` on PostgreSQL (`projects`, `project_members`, and `images` for the counts).
+public struct ProjectPostgresRepository: ProjectRepository {
+    let client: PostgresClient
+    let logger: Logger
+
+    /// A repository on `client`, logging to `logger`.
+    public init(client: PostgresClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+    }
+
+    /// Inserts the project and the owner's membership in one transaction.
+    public func create(ownerID: UUID, name: String, description: String) async throws(StorageError) -> ProjectRecord {
+        do throws(StorageError) {
+            return try await withStorageErrors {
+                try await client.withTransaction(logger: logger) { connection in
+                    try await Self.insert(ownerID: ownerID, name: name, description: description, on: connection, logger: logger)
+                }
+            }
+        } catch .invalidReference(constraint: "projects_owner_id_fkey") {
+            throw .notFound(entity: "user", id: ownerID.uuidString)
+        }
+    }
+
+    /// Creates a project and its owner membership on `connection`; the caller must hold a transaction.
+    /// - Throws: `.invalidReference(constraint: "projects_owner_id_fkey")` when the owner does not exist.
+    public static func insert(
+        ownerID: UUID,
+        name: String,
+        description: String,
+        on connection: PostgresConnection,
+        logger: Logger
+    ) async throws(StorageError) -> ProjectRecord {
+        try await withStorageErrors {
+            let rows = try await connection.query(
+                """
+                INSERT INTO projects AS p (owner_id, name, description) VALUES (\(ownerID), \(name), \(description))
+                RETURNING \(unescaped: columns)
+                """,
+                logger: logger
+            )
+            guard let project = try await decode(rows).first?.item else { throw StorageError.database(sqlState: nil) }
+            // Same transaction, same now(): the owner's membership dates from the project's creation.
+            try await connection.query(
+                "INSERT INTO project_members (project_id, user_id, role) VALUES (\(project.id), \(ownerID), 'owner')",
+                logger: logger
+            ).drain()
+            logger.debug("project created", metadata: ["project.id": "\(project.id)", "user.id": "\(ownerID)"])
+            return project
+        }
+    }
+
+    /// The project by id, whatever the caller's membership.
+    public func find(id: UUID) async throws(StorageError) -> ProjectRecord? {
+        try await withStorageErrors {
+            try await Self.decode(client.query("SELECT \(unescaped: Self.columns) FROM projects p WHERE p.id = \(id)", logger: logger)).first?.item
+        }
+    }
+
+    /// The project joined with the caller's membership and its image counts, in one query.
+    public func get(id: UUID, memberID userID: UUID) async throws(StorageError) -> UserProjectRecord {
+        try await withStorageErrors {
+            let rows = try await client.query(
+                """
+                SELECT \(unescaped: Self.columns), m.role, m.created_at, \(unescaped: Self.countColumns)
+                FROM projects p
+                JOIN project_members m ON m.project_id = p.id AND m.user_id = \(userID)
+                CROSS JOIN LATERAL (\(unescaped: Self.countsQuery)) c
+                WHERE p.id = \(id)
+                """,
+                logger: logger
+            )
+            guard let project = try await Self.decodeForMember(rows).first?.item else {
+                throw StorageError.notFound(entity: "project", id: id.uuidString)
+            }
+            return project
+        }
+    }
+
+    /// Counts the project's images per status in one query.
+    public func imageCounts(projectID: UUID) async throws(StorageError) -> ImageStatusCounts {
+        try await withStorageErrors {
+            let rows = try await client.query(
+                "SELECT \(unescaped: Self.countColumns) FROM projects p CROSS JOIN LATERAL (\(unescaped: Self.countsQuery)) c WHERE p.id = \(projectID)",
+                logger: logger
+            )
+            // Read to the end (one row at most) so the connection goes back to the pool clean.
+            guard let row = try await rows.collect().first else { throw StorageError.notFound(entity: "project", id: projectID.uuidString) }
+            let (new, queued, processing, segmented, failed) = try row.decode((Int, Int, Int, Int, Int).self)
+            return ImageStatusCounts(new: new, queued: queued, processing: processing, segmented: segmented, failed: failed)
+        }
+    }
+
+    /// A keyset page over the user's memberships, newest first, with the counts computed in the same query.
+    public func list(memberID userID: UUID, page: PageRequest) async throws(StorageError) -> Page<UserProjectRecord> {
+        let bound = page.descendingBound
+        return try await withStorageErrors {
+            // One query: the (user_id, created_at, project_id) index gives the page in order, and the counts are
+            // computed only for the rows the LIMIT keeps.
+            let rows = try await client.query(
+                """
+                SELECT \(unescaped: Self.columns), m.role, m.created_at, \(unescaped: Self.countColumns)
+                FROM project_members m
+                JOIN projects p ON p.id = m.project_id
+                CROSS JOIN LATERAL (\(unescaped: Self.countsQuery)) c
+                WHERE m.user_id = \(userID) AND (m.created_at, m.project_id) < (\(bound.timestamp), \(bound.id))
+                ORDER BY m.created_at DESC, m.project_id DESC
+                LIMIT \(page.fetchLimit)
+                """,
+                logger: logger
+            )
+            return Page(positioned: try await Self.decodeForMember(rows), request: page)
+        }
+    }
+
+    /// A keyset page of every project by `(created_at, id)`, newest first, joined with its owner and counts in one query.
+    public func listAll(page: PageRequest) async throws(StorageError) -> Page<ProjectOverviewRecord> {
+        let bound = page.descendingBound
+        return try await withStorageErrors {
+            let rows = try await client.query(
+                """
+                SELECT \(unescaped: Self.columns), u.email, \(unescaped: Self.countColumns)
+                FROM projects p
+                JOIN users u ON u.id = p.owner_id
+                CROSS JOIN LATERAL (\(unescaped: Self.countsQuery)) c
+                WHERE (p.created_at, p.id) < (\(bound.timestamp), \(bound.id))
+                ORDER BY p.created_at DESC, p.id DESC
+                LIMIT \(page.fetchLimit)
+                """,
+                logger: logger
+            )
+            var projects: [Positioned<ProjectOverviewRecord>] = []
+            for try await (id, ownerID, name, description, createdAt, updatedAt, email, new, queued, processing, segmented, failed)
+                in rows.decode((UUID, UUID, String, String, Timestamp, Date, String, Int, Int, Int, Int, Int).self)
+            {
+                let project = ProjectRecord(
+                    id: id, ownerID: ownerID, name: name, description: description, createdAt: createdAt.date, updatedAt: updatedAt)
+                let counts = ImageStatusCounts(new: new, queued: queued, processing: processing, segmented: segmented, failed: failed)
+                projects.append(
+                    Positioned(
+                        item: ProjectOverviewRecord(project: project, ownerEmail: email, imageCounts: counts),
+                        position: PageCursor(timestamp: createdAt, id: id)
+                    )
+                )
+            }
+            return Page(positioned: projects, request: page)
+        }
+    }
+
+    /// Updates name and/or description and sets `updated_at`.
+    public func update(id: UUID, name: String?, description: String?) async throws(StorageError) -> ProjectRecord {
+        try await withStorageErrors {
+            let rows = try await client.query(
+                """
+                UPDATE projects p SET name = coalesce(\(name), p.name), description = coalesce(\(description), p.description),
+                    updated_at = now()
+                WHERE p.id = \(id)
+                RETURNING \(unescaped: Self.columns)
+                """,
+                logger: logger
+            )
+            guard let project = try await Self.decode(rows).first?.item else { throw StorageError.notFound(entity: "project", id: id.uuidString) }
+            return project
+        }
+    }
+
+    /// Locks the project, deletes its images (collecting their keys), then the project, in one transaction.
+    public func delete(id: UUID) async throws(StorageError) -> [String] {
+        try await withStorageErrors {
+            try await client.withTransaction(logger: logger) { connection in
+                // Locking the project first makes concurrent image inserts (their foreign-key check) wait and then
+                // fail, so every image that is deleted is one whose key is returned.
+                let locked = try await connection.query("SELECT id FROM projects WHERE id = \(id) FOR UPDATE", logger: logger).collect()
+                guard !locked.isEmpty else { throw StorageError.notFound(entity: "project", id: id.uuidString) }
+                let rows = try await connection.query("DELETE FROM images WHERE project_id = \(id) RETURNING object_key", logger: logger)
+                var keys = Set<String>()
+                for try await key in rows.decode(String.self) { keys.insert(key) }
+                try await connection.query("DELETE FROM projects WHERE id = \(id)", logger: logger).drain()
+                logger.info("project deleted", metadata: ["project.id": "\(id)", "project.object_keys": "\(keys.count)"])
+                return keys.sorted()
+            }
+        }
+    }
+
+    /// Demotes the old owner to editor and makes the new one owner, in one transaction on the locked project.
+    public func transferOwnership(projectID: UUID, to newOwnerID: UUID) async throws(StorageError) -> ProjectRecord {
+        do throws(StorageError) {
+            return try await withStorageErrors {
+                try await client.withTransaction(logger: logger) { connection in
+                    try await Self.transfer(projectID: projectID, to: newOwnerID, on: connection, logger: logger)
+                }
+            }
+        } catch .invalidReference(constraint: "project_members_user_id_fkey") {
+            throw .notFound(entity: "user", id: newOwnerID.uuidString)
+        }
+    }
+
+    private static func transfer(
+        projectID: UUID, to newOwnerID: UUID, on connection: PostgresConnection, logger: Logger
+    ) async throws
+        -> ProjectRecord
+    {
+        let locked = try await decode(
+            connection.query("SELECT \(unescaped: columns) FROM projects p WHERE p.id = \(projectID) FOR UPDATE", logger: logger)
+        )
+        guard let current = locked.first?.item else { throw StorageError.notFound(entity: "project", id: projectID.uuidString) }
+        guard current.ownerID != newOwnerID else { return current }
+        // Demote first: at most one owner row per project (project_members_one_owner_key).
+        try await connection.query(
+            "UPDATE project_members SET role = 'editor' WHERE project_id = \(projectID) AND user_id = \(current.ownerID)",
+            logger: logger
+        ).drain()
+        try await connection.query(
+            """
+            INSERT INTO project_members (project_id, user_id, role) VALUES (\(projectID), \(newOwnerID), 'owner')
+            ON CONFLICT (project_id, user_id) DO UPDATE SET role = 'owner'
+            """,
+            logger: logger
+        ).drain()
+        let rows = try await connection.query(
+            "UPDATE projects p SET owner_id = \(newOwnerID), updated_at = now() WHERE p.id = \(projectID) RETURNING \(unescaped: columns)",
+            logger: logger
+        )
+        guard let project = try await decode(rows).first?.item else { throw StorageError.database(sqlState: nil) }
+        logger.info("project ownership transferred", metadata: ["project.id": "\(projectID)", "user.id": "\(newOwnerID)"])
+        return project
+    }
+
+    // MARK: - Rows
+
+    /// The project columns `decode(_:)` reads, in its order (the table is aliased `p`).
+    static let columns = "p.id, p.owner_id, p.name, p.description, p.created_at, p.updated_at"
+
+    /// Image counts of project `p`, one row with five columns (served by the index on images (project_id, status, …)).
+    static let countsQuery = """
+        SELECT count(*) FILTER (WHERE i.status = 'new')::int8 AS n_new,
+               count(*) FILTER (WHERE i.status = 'queued')::int8 AS n_queued,
+               count(*) FILTER (WHERE i.status = 'processing')::int8 AS n_processing,
+               count(*) FILTER (WHERE i.status = 'segmented')::int8 AS n_segmented,
+               count(*) FILTER (WHERE i.status = 'failed')::int8 AS n_failed
+        FROM images i WHERE i.project_id = p.id
+        """
+
+    static let countColumns = "c.n_new, c.n_queued, c.n_processing, c.n_segmented, c.n_failed"
+
+    static func decode(_ rows: PostgresRowSequence) async throws -> [Positioned<ProjectRecord>] {
+        var projects: [Positioned<ProjectRecord>] = []
+        for try await (id, ownerID, name, description, createdAt, updatedAt) in rows.decode((UUID, UUID, String, String, Timestamp, Date).self) {
+            let project = ProjectRecord(
+                id: id, ownerID: ownerID, name: name, description: description, createdAt: createdAt.date, updatedAt: updatedAt)
+            projects.append(Positioned(item: project, position: PageCursor(timestamp: createdAt, id: id)))
+        }
+        return projects
+    }
+
+    /// Decodes `columns`, the member's role and membership time, then `countColumns`; positioned by membership time.
+    static func decodeForMember(_ rows: PostgresRowSequence) async throws -> [Positioned<UserProjectRecord>] {
+        var projects: [Positioned<UserProjectRecord>] = []
+        for try await (id, ownerID, name, description, createdAt, updatedAt, role, joinedAt, new, queued, processing, segmented, failed)
+            in rows.decode((UUID, UUID, String, String, Timestamp, Date, String, Timestamp, Int, Int, Int, Int, Int).self)
+        {
+            guard let role = ProjectRole(rawValue: role) else { throw StorageError.database(sqlState: nil) }
+            let project = ProjectRecord(
+                id: id, ownerID: ownerID, name: name, description: description, createdAt: createdAt.date, updatedAt: updatedAt)
+            let counts = ImageStatusCounts(new: new, queued: queued, processing: processing, segmented: segmented, failed: failed)
+            projects.append(
+                Positioned(
+                    item: UserProjectRecord(project: project, myRole: role, imageCounts: counts),
+                    position: PageCursor(timestamp: joinedAt, id: id)
+                )
+            )
+        }
+        return projects
+    }
+}

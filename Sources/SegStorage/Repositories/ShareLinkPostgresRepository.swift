@@ -1,0 +1,165 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// `ShareLinkRepository` on PostgreSQL (`share_links`, and `project_members` when a link is accepted).
+public struct ShareLinkPostgresRepository: ShareLinkRepository {
+    let client: PostgresClient
+    let logger: Logger
+
+    /// A repository on `client`, logging to `logger`.
+    public init(client: PostgresClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+    }
+
+    /// Inserts the link (see `ShareLinkRepository.create`).
+    public func create(
+        projectID: UUID, tokenHash: Data, role: ProjectRole, expiresAt: Date, createdBy: UUID?
+    ) async throws(StorageError)
+        -> ShareLinkRecord
+    {
+        guard role != .owner else { throw .invalidArgument("a share link grants editor or viewer, never owner") }
+        try RefreshTokenPostgresRepository.checkHash(tokenHash)
+        do throws(StorageError) {
+            return try await withStorageErrors {
+                let rows = try await client.query(
+                    """
+                    INSERT INTO share_links (project_id, token_hash, role, expires_at, created_by)
+                    VALUES (\(projectID), \(tokenHash), \(role.rawValue), \(expiresAt), \(createdBy))
+                    RETURNING \(unescaped: Self.columns)
+                    """,
+                    logger: logger
+                )
+                guard let link = try await Self.decode(rows).first?.item else { throw StorageError.database(sqlState: nil) }
+                logger.debug("share link created", metadata: ["project.id": "\(projectID)", "share_link.id": "\(link.id)"])
+                return link
+            }
+        } catch .invalidReference(constraint: "share_links_project_id_fkey") {
+            throw .notFound(entity: "project", id: projectID.uuidString)
+        } catch .invalidReference(constraint: "share_links_created_by_fkey") {
+            throw .notFound(entity: "user", id: createdBy?.uuidString ?? "none")
+        }
+    }
+
+    /// A keyset page of the project's links by `(created_at, id)`, newest first, with their state.
+    public func list(projectID: UUID, page: PageRequest) async throws(StorageError) -> Page<ShareLinkRecord> {
+        let bound = page.descendingBound
+        return try await withStorageErrors {
+            let rows = try await client.query(
+                """
+                SELECT \(unescaped: Self.columns) FROM share_links
+                WHERE project_id = \(projectID) AND (created_at, id) < (\(bound.timestamp), \(bound.id))
+                ORDER BY created_at DESC, id DESC
+                LIMIT \(page.fetchLimit)
+                """,
+                logger: logger
+            )
+            return Page(positioned: try await Self.decode(rows), request: page)
+        }
+    }
+
+    /// Deletes the link if it belongs to the project.
+    public func revoke(id: UUID, projectID: UUID) async throws(StorageError) {
+        try await withStorageErrors {
+            let rows = try await client.query(
+                "DELETE FROM share_links WHERE id = \(id) AND project_id = \(projectID) RETURNING id",
+                logger: logger
+            )
+            guard try await rows.collect().count == 1 else { throw StorageError.notFound(entity: "share link", id: id.uuidString) }
+            logger.debug("share link revoked", metadata: ["project.id": "\(projectID)", "share_link.id": "\(id)"])
+        }
+    }
+
+    /// Accepts the link in one transaction under `SELECT … FOR UPDATE` (see `ShareLinkRepository.accept`).
+    public func accept(tokenHash: Data, userID: UUID) async throws(StorageError) -> ShareLinkAcceptance {
+        try RefreshTokenPostgresRepository.checkHash(tokenHash)
+        do throws(StorageError) {
+            return try await withStorageErrors {
+                try await client.withTransaction(logger: logger) { connection in
+                    try await Self.accept(tokenHash: tokenHash, userID: userID, on: connection, logger: logger)
+                }
+            }
+        } catch .invalidReference(constraint: "share_links_used_by_fkey") {
+            throw .notFound(entity: "user", id: userID.uuidString)
+        } catch .invalidReference(constraint: "project_members_user_id_fkey") {
+            throw .notFound(entity: "user", id: userID.uuidString)
+        }
+    }
+
+    private static func accept(
+        tokenHash: Data, userID: UUID, on connection: PostgresConnection, logger: Logger
+    ) async throws
+        -> ShareLinkAcceptance
+    {
+        // FOR UPDATE: a concurrent accept waits here and then sees the link used.
+        let rows = try await connection.query(
+            """
+            SELECT id, project_id, role, used_at IS NOT NULL, expires_at <= now()
+            FROM share_links WHERE token_hash = \(tokenHash)
+            FOR UPDATE
+            """,
+            logger: logger
+        )
+        var found: (id: UUID, projectID: UUID, role: String, used: Bool, expired: Bool)?
+        for try await row in rows.decode((UUID, UUID, String, Bool, Bool).self) { found = row }
+        guard let link = found else { return .unknown }
+        if link.used { return .used }
+        if link.expired { return .expired }
+        try await connection.query(
+            "UPDATE share_links SET used_at = now(), used_by = \(userID) WHERE id = \(link.id)",
+            logger: logger
+        ).drain()
+        // Never a downgrade: an existing row changes only from viewer to editor.
+        let members = try await connection.query(
+            """
+            INSERT INTO project_members (project_id, user_id, role) VALUES (\(link.projectID), \(userID), \(link.role))
+            ON CONFLICT (project_id, user_id) DO UPDATE SET role = excluded.role
+                WHERE project_members.role = 'viewer' AND excluded.role = 'editor'
+            """,
+            logger: logger
+        )
+        try await members.drain()
+        let roles = try await connection.query(
+            "SELECT role FROM project_members WHERE project_id = \(link.projectID) AND user_id = \(userID)",
+            logger: logger
+        )
+        var role: ProjectRole?
+        for try await text in roles.decode(String.self) { role = ProjectRole(rawValue: text) }
+        guard let role else { throw StorageError.database(sqlState: nil) }
+        logger.info("share link accepted", metadata: ["project.id": "\(link.projectID)", "user.id": "\(userID)", "share_link.id": "\(link.id)"])
+        return .accepted(projectID: link.projectID, role: role)
+    }
+
+    // MARK: - Rows
+
+    /// The columns `decode(_:)` reads, the state computed with the database's clock.
+    static let columns = """
+        id, project_id, role, expires_at, used_at, used_by, created_by, created_at,
+        CASE WHEN used_at IS NOT NULL THEN 'used' WHEN expires_at <= now() THEN 'expired' ELSE 'active' END
+        """
+
+    static func decode(_ rows: PostgresRowSequence) async throws -> [Positioned<ShareLinkRecord>] {
+        var links: [Positioned<ShareLinkRecord>] = []
+        for try await (id, projectID, role, expiresAt, usedAt, usedBy, createdBy, createdAt, state) in rows.decode(
+            (UUID, UUID, String, Date, Date?, UUID?, UUID?, Timestamp, String).self
+        ) {
+            guard let role = ProjectRole(rawValue: role), let state = ShareLinkState(rawValue: state) else {
+                throw StorageError.database(sqlState: nil)
+            }
+            let link = ShareLinkRecord(
+                id: id,
+                projectID: projectID,
+                role: role,
+                expiresAt: expiresAt,
+                usedAt: usedAt,
+                usedBy: usedBy,
+                createdBy: createdBy,
+                createdAt: createdAt.date,
+                state: state
+            )
+            links.append(Positioned(item: link, position: PageCursor(timestamp: createdAt, id: id)))
+        }
+        return links
+    }
+}

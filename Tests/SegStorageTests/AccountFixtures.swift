@@ -1,0 +1,93 @@
+import Foundation
+import Logging
+import PostgresNIO
+import SegStorage
+import Testing
+
+/// Shared setup for the account-side repository tests: repositories on one client, users, hashes, timestamps.
+struct AccountFixtures {
+    static let logger: Logger = {
+        var logger = Logger(label: "seg.test.accounts")
+        logger.logLevel = .critical
+        return logger
+    }()
+
+    let client: PostgresClient
+    let users: UserPostgresRepository
+    let tokens: RefreshTokenPostgresRepository
+    let projects: ProjectPostgresRepository
+    let members: ProjectMemberPostgresRepository
+    let links: ShareLinkPostgresRepository
+
+    init(client: PostgresClient) {
+        self.client = client
+        users = UserPostgresRepository(client: client, logger: Self.logger)
+        tokens = RefreshTokenPostgresRepository(client: client, logger: Self.logger)
+        projects = ProjectPostgresRepository(client: client, logger: Self.logger)
+        members = ProjectMemberPostgresRepository(client: client, logger: Self.logger)
+        links = ShareLinkPostgresRepository(client: client, logger: Self.logger)
+    }
+
+    /// A new account with a unique email.
+    func user(_ name: String = "user", role: AccountRole = .user) async throws -> UserRecord {
+        try await users.create(NewUser(email: "\(name)-\(UUID().uuidString.prefix(8))@example.org", name: name, passwordHash: "hash", role: role))
+    }
+
+    /// A new project owned by `owner`.
+    func project(owner: UUID, name: String = "Spheroids") async throws -> ProjectRecord {
+        try await projects.create(ownerID: owner, name: name, description: "")
+    }
+
+    /// Inserts an image row (the images repository is not needed for these tests). Keys are bare lowercase hex, the
+    /// form the images branch's schema checks.
+    @discardableResult
+    func image(project: UUID, status: String = "new", objectKey: String = "ab" + String(repeating: "0", count: 62)) async throws -> UUID {
+        let rows = try await client.query(
+            """
+            INSERT INTO images (project_id, name, object_key, width, height, format, bytes, status)
+            VALUES (\(project), 'a.png', \(objectKey), 64, 48, 'png', 1234, \(status)) RETURNING id
+            """
+        )
+        return try #require(try await rows.collect().first?.decode(UUID.self))
+    }
+
+    /// Gives every row of `table` whose `column` is in `ids` the same `created_at`, so keyset pages must break ties by id.
+    func setCreatedAt(_ table: String, column: String = "id", ids: [UUID], to timestamp: String = "2026-01-01 12:00:00+00") async throws {
+        try await client.query(
+            "UPDATE \(unescaped: table) SET created_at = \(timestamp)::timestamptz WHERE \(unescaped: column) = ANY(\(ids))"
+        )
+    }
+
+    /// A random 32-byte value standing in for a SHA-256 digest.
+    static func hash() -> Data {
+        Data((0..<32).map { _ in UInt8.random(in: 0...255) })
+    }
+
+    /// Reads every page of a list with `limit` rows per page.
+    static func allPages<Item>(limit: Int, _ fetch: (PageRequest) async throws -> Page<Item>) async throws -> (items: [Item], pages: Int) {
+        var items: [Item] = []
+        var cursor: String?
+        var pages = 0
+        repeat {
+            let page = try await fetch(try PageRequest(limit: limit, cursor: cursor))
+            #expect(page.items.count <= limit)
+            items += page.items
+            cursor = page.nextCursor
+            pages += 1
+        } while cursor != nil && pages < 1000
+        return (items, pages)
+    }
+
+    /// The `StorageError` that `body` throws, or `nil` when it succeeds.
+    static func storageError(_ body: () async throws -> Void) async -> StorageError? {
+        do {
+            try await body()
+            return nil
+        } catch let error as StorageError {
+            return error
+        } catch {
+            Issue.record("not a StorageError: \(type(of: error))")
+            return nil
+        }
+    }
+}

@@ -1,0 +1,109 @@
+import Foundation
+import PostgresNIO
+import SegStorage
+import SegTestSupport
+import Testing
+
+@Suite struct ProjectMembersRepositoryTests {
+    @Test func setRoleAddsOrChangesAMember() async throws {
+        try await withTestDatabase { client in
+            let f = AccountFixtures(client: client)
+            let owner = try await f.user("owner")
+            let member = try await f.users.create(NewUser(email: "Member@Example.org", name: "Mem", passwordHash: "h"))
+            let project = try await f.project(owner: owner.id)
+
+            let added = try await f.members.setRole(projectID: project.id, userID: member.id, role: .viewer)
+            #expect(added.projectID == project.id && added.userID == member.id && added.role == .viewer)
+            #expect(added.email == "Member@Example.org" && added.name == "Mem")
+            let promoted = try await f.members.setRole(projectID: project.id, userID: member.id, role: .editor)
+            #expect(promoted.role == .editor && promoted.createdAt == added.createdAt)
+            #expect(try await f.members.role(projectID: project.id, userID: member.id) == .editor)
+            let demoted = try await f.members.setRole(projectID: project.id, userID: member.id, role: .viewer)
+            #expect(demoted.role == .viewer)
+        }
+    }
+
+    @Test func theOwnerCannotBeChangedRemovedOrAdded() async throws {
+        try await withTestDatabase { client in
+            let f = AccountFixtures(client: client)
+            let owner = try await f.user("owner")
+            let other = try await f.user("other")
+            let project = try await f.project(owner: owner.id)
+
+            let demote = await AccountFixtures.storageError {
+                _ = try await f.members.setRole(projectID: project.id, userID: owner.id, role: .viewer)
+            }
+            #expect(demote == .invalidArgument("the owner's role cannot be changed; transfer the ownership instead"))
+            let remove = await AccountFixtures.storageError { try await f.members.remove(projectID: project.id, userID: owner.id) }
+            #expect(remove == .invalidArgument("the owner cannot be removed from a project; transfer the ownership first"))
+            let second = await AccountFixtures.storageError { _ = try await f.members.setRole(projectID: project.id, userID: other.id, role: .owner) }
+            if case .invalidArgument = second {} else { Issue.record("expected invalidArgument, got \(String(describing: second))") }
+            #expect(try await f.members.role(projectID: project.id, userID: owner.id) == .owner)
+            #expect(try await f.members.role(projectID: project.id, userID: other.id) == nil)
+            // The schema itself refuses a second owner row.
+            let direct = await AccountFixtures.storageError {
+                try await withStorageErrors { () async throws -> Void in
+                    _ = try await client.query("INSERT INTO project_members (project_id, user_id, role) VALUES (\(project.id), \(other.id), 'owner')")
+                }
+            }
+            #expect(direct == .conflict(constraint: "project_members_one_owner_key"))
+        }
+    }
+
+    @Test func removeDropsTheMembershipAndMissingOnesAreNotFound() async throws {
+        try await withTestDatabase { client in
+            let f = AccountFixtures(client: client)
+            let owner = try await f.user("owner")
+            let member = try await f.user("member")
+            let project = try await f.project(owner: owner.id)
+            _ = try await f.members.setRole(projectID: project.id, userID: member.id, role: .editor)
+
+            try await f.members.remove(projectID: project.id, userID: member.id)
+            #expect(try await f.members.role(projectID: project.id, userID: member.id) == nil)
+            #expect(
+                await AccountFixtures.storageError { _ = try await f.projects.get(id: project.id, memberID: member.id) }
+                    == .notFound(entity: "project", id: project.id.uuidString)
+            )
+            let again = await AccountFixtures.storageError { try await f.members.remove(projectID: project.id, userID: member.id) }
+            #expect(again == .notFound(entity: "project member", id: member.id.uuidString))
+
+            let ghostProject = UUID()
+            let ghostUser = UUID()
+            #expect(
+                await AccountFixtures.storageError { _ = try await f.members.setRole(projectID: ghostProject, userID: member.id, role: .viewer) }
+                    == .notFound(entity: "project", id: ghostProject.uuidString)
+            )
+            #expect(
+                await AccountFixtures.storageError { _ = try await f.members.setRole(projectID: project.id, userID: ghostUser, role: .viewer) }
+                    == .notFound(entity: "user", id: ghostUser.uuidString)
+            )
+        }
+    }
+
+    @Test func listVisitsEveryMemberOnceInJoinOrder() async throws {
+        try await withTestDatabase { client in
+            // setup: owner plus 6 members, 5 of whom joined at the same instant
+            let f = AccountFixtures(client: client)
+            let owner = try await f.user("owner")
+            let project = try await f.project(owner: owner.id)
+            let elsewhere = try await f.project(owner: owner.id, name: "Elsewhere")
+            var memberIDs: [UUID] = []
+            for index in 0..<6 {
+                let user = try await f.user("m\(index)")
+                _ = try await f.members.setRole(projectID: project.id, userID: user.id, role: index.isMultiple(of: 2) ? .editor : .viewer)
+                memberIDs.append(user.id)
+            }
+            try await f.setCreatedAt("project_members", column: "user_id", ids: Array(memberIDs.prefix(5)), to: "2030-01-01 00:00:00+00")
+
+            // MUT + validate
+            for limit in [1, 2, 3, 7] {
+                let (members, pages) = try await AccountFixtures.allPages(limit: limit) { try await f.members.list(projectID: project.id, page: $0) }
+                #expect(members.count == 7 && Set(members.map(\.userID)) == Set(memberIDs + [owner.id]), "limit \(limit)")
+                #expect(members.first?.role == .owner && members.first?.email == owner.email)
+                #expect(members[1].userID == memberIDs[5])  // joined before the five moved into the future
+                #expect(pages == (7 + limit - 1) / limit)
+            }
+            #expect(try await f.members.list(projectID: elsewhere.id, page: .first).items.map(\.userID) == [owner.id])
+        }
+    }
+}

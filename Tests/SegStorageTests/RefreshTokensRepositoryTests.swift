@@ -1,0 +1,209 @@
+import Foundation
+import PostgresNIO
+import SegStorage
+import SegTestSupport
+import Testing
+
+@Suite struct RefreshTokensRepositoryTests {
+    @Test func issueStartsOrContinuesAFamilyWithinItsAbsoluteExpiry() async throws {
+        try await withTestDatabase { client in
+            let f = AccountFixtures(client: client)
+            let user = try await f.user()
+            let absolute = Date.now + 30 * 86_400
+            let first = try await f.tokens.issue(
+                userID: user.id, hash: AccountFixtures.hash(), family: nil, expiresAt: .now + 3600, absoluteExpiresAt: absolute)
+            let second = try await f.tokens.issue(
+                userID: user.id, hash: AccountFixtures.hash(), expiresAt: .now + 3600, absoluteExpiresAt: absolute)
+            #expect(first.family != second.family)
+            let same = try await f.tokens.issue(
+                userID: user.id, hash: AccountFixtures.hash(), family: first.family, expiresAt: absolute + 86_400, absoluteExpiresAt: absolute)
+            #expect(same.family == first.family)
+            #expect(abs(same.expiresAt.timeIntervalSince(absolute)) < 0.001)  // clamped to the absolute expiry
+            #expect(first.userID == user.id && first.usedAt == nil && first.revokedAt == nil && first.replacedBy == nil)
+        }
+    }
+
+    @Test func hashesMustBeSHA256DigestsAndUnique() async throws {
+        try await withTestDatabase { client in
+            let f = AccountFixtures(client: client)
+            let user = try await f.user()
+            let short = await AccountFixtures.storageError {
+                _ = try await f.tokens.issue(userID: user.id, hash: Data([1, 2, 3]), family: nil, expiresAt: .now, absoluteExpiresAt: .now)
+            }
+            #expect(short == .invalidArgument("a token hash must be a SHA-256 digest (32 bytes)"))
+            let hash = AccountFixtures.hash()
+            _ = try await f.tokens.issue(userID: user.id, hash: hash, family: nil, expiresAt: .now + 60, absoluteExpiresAt: .now + 60)
+            let duplicate = await AccountFixtures.storageError {
+                _ = try await f.tokens.issue(userID: user.id, hash: hash, family: nil, expiresAt: .now + 60, absoluteExpiresAt: .now + 60)
+            }
+            #expect(duplicate == .conflict(constraint: "refresh_tokens_hash_key"))
+            let unknownUser = await AccountFixtures.storageError {
+                _ = try await f.tokens.issue(userID: UUID(), hash: AccountFixtures.hash(), family: nil, expiresAt: .now, absoluteExpiresAt: .now)
+            }
+            #expect(unknownUser == .invalidReference(constraint: "refresh_tokens_user_id_fkey"))
+        }
+    }
+
+    @Test func rotationMarksTheTokenUsedAndIssuesItsSuccessor() async throws {
+        try await withTestDatabase { client in
+            // setup
+            let f = AccountFixtures(client: client)
+            let user = try await f.user()
+            let (old, new) = (AccountFixtures.hash(), AccountFixtures.hash())
+            let absolute = Date.now + 3600
+            let issued = try await f.tokens.issue(userID: user.id, hash: old, family: nil, expiresAt: .now + 600, absoluteExpiresAt: absolute)
+
+            // MUT
+            let result = try await f.tokens.rotate(presentedHash: old, newHash: new, newExpiresAt: .now + 7200)
+
+            // validate
+            guard case .rotated(let userID, let successor) = result else {
+                Issue.record("expected a rotation, got \(result)")
+                return
+            }
+            #expect(userID == user.id)
+            #expect(successor.family == issued.family && successor.userID == user.id)
+            #expect(abs(successor.expiresAt.timeIntervalSince(absolute)) < 0.001)  // never past the family's end
+            #expect(try await f.tokens.find(hash: new) == successor)
+            let presented = try #require(try await f.tokens.find(hash: old))
+            #expect(presented.usedAt != nil && presented.replacedBy == successor.id && presented.revokedAt == nil)
+        }
+    }
+
+    @Test func reusingARotatedTokenRevokesTheWholeFamily() async throws {
+        try await withTestDatabase { client in
+            // setup: a → b → c, plus another login of the same user
+            let f = AccountFixtures(client: client)
+            let user = try await f.user()
+            let (a, b, c, other) = (AccountFixtures.hash(), AccountFixtures.hash(), AccountFixtures.hash(), AccountFixtures.hash())
+            let first = try await f.tokens.issue(userID: user.id, hash: a, family: nil, expiresAt: .now + 600, absoluteExpiresAt: .now + 3600)
+            _ = try await f.tokens.issue(userID: user.id, hash: other, family: nil, expiresAt: .now + 600, absoluteExpiresAt: .now + 3600)
+            guard case .rotated = try await f.tokens.rotate(presentedHash: a, newHash: b, newExpiresAt: .now + 600) else {
+                Issue.record("first rotation failed")
+                return
+            }
+            guard case .rotated = try await f.tokens.rotate(presentedHash: b, newHash: c, newExpiresAt: .now + 600) else {
+                Issue.record("second rotation failed")
+                return
+            }
+
+            // MUT: the stolen first token comes back
+            let reuse = try await f.tokens.rotate(presentedHash: a, newHash: AccountFixtures.hash(), newExpiresAt: .now + 600)
+
+            // validate
+            #expect(reuse == .reused(userID: user.id, family: first.family))
+            for hash in [a, b, c] {
+                #expect(try await f.tokens.find(hash: hash)?.revokedAt != nil)
+            }
+            #expect(
+                try await f.tokens.rotate(presentedHash: c, newHash: AccountFixtures.hash(), newExpiresAt: .now + 600) == .revoked(userID: user.id))
+            #expect(try await f.tokens.find(hash: other)?.revokedAt == nil)  // other logins are untouched
+        }
+    }
+
+    @Test func expiredRevokedAndUnknownTokensAreNotRotated() async throws {
+        try await withTestDatabase { client in
+            let f = AccountFixtures(client: client)
+            let user = try await f.user()
+            let expired = AccountFixtures.hash()
+            _ = try await f.tokens.issue(userID: user.id, hash: expired, family: nil, expiresAt: .now - 1, absoluteExpiresAt: .now + 3600)
+            let pastAbsolute = AccountFixtures.hash()
+            _ = try await f.tokens.issue(userID: user.id, hash: pastAbsolute, family: nil, expiresAt: .now - 10, absoluteExpiresAt: .now - 1)
+            let loggedOut = AccountFixtures.hash()
+            _ = try await f.tokens.issue(userID: user.id, hash: loggedOut, family: nil, expiresAt: .now + 600, absoluteExpiresAt: .now + 3600)
+            #expect(try await f.tokens.revoke(hash: loggedOut))
+            #expect(try await f.tokens.revoke(hash: loggedOut) == false)
+
+            let newHash = AccountFixtures.hash()
+            #expect(try await f.tokens.rotate(presentedHash: expired, newHash: newHash, newExpiresAt: .now + 600) == .expired(userID: user.id))
+            #expect(try await f.tokens.rotate(presentedHash: pastAbsolute, newHash: newHash, newExpiresAt: .now + 600) == .expired(userID: user.id))
+            #expect(try await f.tokens.rotate(presentedHash: loggedOut, newHash: newHash, newExpiresAt: .now + 600) == .revoked(userID: user.id))
+            #expect(try await f.tokens.rotate(presentedHash: AccountFixtures.hash(), newHash: newHash, newExpiresAt: .now + 600) == .unknown)
+            // None of them issued anything or was marked used.
+            #expect(try await f.tokens.find(hash: newHash) == nil)
+            #expect(try await f.tokens.find(hash: expired)?.usedAt == nil)
+        }
+    }
+
+    @Test func loggingOutWithAStaleTokenEndsTheWholeSession() async throws {
+        try await withTestDatabase { client in
+            // setup: a → b (a is stale, b is live); another session of the same user
+            let f = AccountFixtures(client: client)
+            let user = try await f.user()
+            let (a, b, other) = (AccountFixtures.hash(), AccountFixtures.hash(), AccountFixtures.hash())
+            _ = try await f.tokens.issue(userID: user.id, hash: a, expiresAt: .now + 600, absoluteExpiresAt: .now + 3600)
+            _ = try await f.tokens.issue(userID: user.id, hash: other, expiresAt: .now + 600, absoluteExpiresAt: .now + 3600)
+            _ = try await f.tokens.rotate(presentedHash: a, newHash: b, newExpiresAt: .now + 600)
+
+            // MUT
+            let revoked = try await f.tokens.revokeFamily(containingHash: a)
+
+            // validate
+            #expect(revoked == 2)
+            #expect(
+                try await f.tokens.rotate(presentedHash: b, newHash: AccountFixtures.hash(), newExpiresAt: .now + 600) == .revoked(userID: user.id))
+            #expect(try await f.tokens.find(hash: other)?.revokedAt == nil)
+            #expect(try await f.tokens.revokeFamily(containingHash: AccountFixtures.hash()) == 0)
+        }
+    }
+
+    @Test func concurrentRotationsOfOneTokenHaveExactlyOneWinner() async throws {
+        try await withTestDatabase { client in
+            // setup
+            let f = AccountFixtures(client: client)
+            let user = try await f.user()
+            let presented = AccountFixtures.hash()
+            _ = try await f.tokens.issue(userID: user.id, hash: presented, family: nil, expiresAt: .now + 600, absoluteExpiresAt: .now + 3600)
+            let tokens = f.tokens
+
+            // MUT: 8 clients present the same token at once
+            let results = try await withThrowingTaskGroup(of: RefreshTokenRotation.self) { group in
+                for _ in 0..<8 {
+                    group.addTask {
+                        try await tokens.rotate(presentedHash: presented, newHash: AccountFixtures.hash(), newExpiresAt: .now + 600)
+                    }
+                }
+                var results: [RefreshTokenRotation] = []
+                for try await result in group { results.append(result) }
+                return results
+            }
+
+            // validate: one rotation; the next caller replays a used token and revokes the family, so the rest find
+            // it revoked
+            let rotated = results.filter { if case .rotated = $0 { true } else { false } }
+            #expect(rotated.count == 1)
+            #expect(results.filter { if case .reused = $0 { true } else { false } }.count == 1)
+            #expect(results.filter { $0 == .revoked(userID: user.id) }.count == 6)
+            let successors = try await client.query("SELECT count(*)::int8 FROM refresh_tokens WHERE hash <> \(presented)")
+                .collect().first?.decode(Int.self)
+            #expect(successors == 1)
+        }
+    }
+
+    @Test func revokeFamilyAllAndDeleteExpired() async throws {
+        try await withTestDatabase { client in
+            // setup: user A has two families (one of two tokens), user B one token; one expired token
+            let f = AccountFixtures(client: client)
+            let a = try await f.user("a")
+            let b = try await f.user("b")
+            let first = try await f.tokens.issue(
+                userID: a.id, hash: AccountFixtures.hash(), family: nil, expiresAt: .now + 600, absoluteExpiresAt: .now + 3600)
+            _ = try await f.tokens.issue(
+                userID: a.id, hash: AccountFixtures.hash(), family: first.family, expiresAt: .now + 600, absoluteExpiresAt: .now + 3600)
+            _ = try await f.tokens.issue(
+                userID: a.id, hash: AccountFixtures.hash(), family: nil, expiresAt: .now + 600, absoluteExpiresAt: .now + 3600)
+            let bToken = AccountFixtures.hash()
+            _ = try await f.tokens.issue(userID: b.id, hash: bToken, family: nil, expiresAt: .now + 600, absoluteExpiresAt: .now + 3600)
+            let old = AccountFixtures.hash()
+            _ = try await f.tokens.issue(userID: b.id, hash: old, family: nil, expiresAt: .now - 60, absoluteExpiresAt: .now + 3600)
+
+            // MUT + validate
+            #expect(try await f.tokens.revokeFamily(first.family) == 2)
+            #expect(try await f.tokens.revokeFamily(first.family) == 0)
+            #expect(try await f.tokens.revokeAll(userID: a.id) == 1)
+            #expect(try await f.tokens.deleteExpired() == 1)
+            #expect(try await f.tokens.find(hash: old) == nil)
+            #expect(try await f.tokens.find(hash: bToken)?.revokedAt == nil)
+        }
+    }
+}

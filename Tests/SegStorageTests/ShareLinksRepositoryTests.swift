@@ -1,0 +1,168 @@
+import Foundation
+import PostgresNIO
+import SegStorage
+import SegTestSupport
+import Testing
+
+@Suite struct ShareLinksRepositoryTests {
+    @Test func acceptingMakesAMemberOnce() async throws {
+        try await withTestDatabase { client in
+            // setup
+            let f = AccountFixtures(client: client)
+            let owner = try await f.user("owner")
+            let guest = try await f.user("guest")
+            let late = try await f.user("late")
+            let project = try await f.project(owner: owner.id)
+            let hash = AccountFixtures.hash()
+            let link = try await f.links.create(projectID: project.id, tokenHash: hash, role: .editor, expiresAt: .now + 3600, createdBy: owner.id)
+            #expect(link.state == .active && link.role == .editor && link.createdBy == owner.id && link.usedAt == nil)
+
+            // MUT
+            let accepted = try await f.links.accept(tokenHash: hash, userID: guest.id)
+            let second = try await f.links.accept(tokenHash: hash, userID: late.id)
+
+            // validate
+            #expect(accepted == .accepted(projectID: project.id, role: .editor))
+            #expect(second == .used)
+            #expect(try await f.members.role(projectID: project.id, userID: guest.id) == .editor)
+            #expect(try await f.members.role(projectID: project.id, userID: late.id) == nil)
+            let listed = try await f.links.list(projectID: project.id, page: .first).items
+            #expect(listed.count == 1 && listed[0].state == .used && listed[0].usedBy == guest.id && listed[0].usedAt != nil)
+        }
+    }
+
+    @Test func expiredUnknownAndRevokedLinksAreRefused() async throws {
+        try await withTestDatabase { client in
+            let f = AccountFixtures(client: client)
+            let owner = try await f.user("owner")
+            let guest = try await f.user("guest")
+            let project = try await f.project(owner: owner.id)
+            let expiredHash = AccountFixtures.hash()
+            let expired = try await f.links.create(projectID: project.id, tokenHash: expiredHash, role: .viewer, expiresAt: .now - 1, createdBy: nil)
+            #expect(expired.state == .expired)
+            #expect(try await f.links.accept(tokenHash: expiredHash, userID: guest.id) == .expired)
+            #expect(try await f.links.accept(tokenHash: AccountFixtures.hash(), userID: guest.id) == .unknown)
+
+            let revokedHash = AccountFixtures.hash()
+            let revoked = try await f.links.create(
+                projectID: project.id, tokenHash: revokedHash, role: .viewer, expiresAt: .now + 60, createdBy: owner.id)
+            let otherProject = try await f.project(owner: owner.id, name: "Other")
+            let wrongProject = await AccountFixtures.storageError { try await f.links.revoke(id: revoked.id, projectID: otherProject.id) }
+            #expect(wrongProject == .notFound(entity: "share link", id: revoked.id.uuidString))
+            try await f.links.revoke(id: revoked.id, projectID: project.id)
+            #expect(try await f.links.accept(tokenHash: revokedHash, userID: guest.id) == .unknown)
+            #expect(try await f.members.role(projectID: project.id, userID: guest.id) == nil)
+            #expect(try await f.links.list(projectID: project.id, page: .first).items.map(\.id) == [expired.id])
+        }
+    }
+
+    @Test func acceptingNeverDowngradesARole() async throws {
+        try await withTestDatabase { client in
+            // setup
+            let f = AccountFixtures(client: client)
+            let owner = try await f.user("owner")
+            let editor = try await f.user("editor")
+            let viewer = try await f.user("viewer")
+            let project = try await f.project(owner: owner.id)
+            _ = try await f.members.setRole(projectID: project.id, userID: editor.id, role: .editor)
+            _ = try await f.members.setRole(projectID: project.id, userID: viewer.id, role: .viewer)
+            func link(_ role: ProjectRole) async throws -> Data {
+                let hash = AccountFixtures.hash()
+                _ = try await f.links.create(projectID: project.id, tokenHash: hash, role: role, expiresAt: .now + 60, createdBy: owner.id)
+                return hash
+            }
+
+            // MUT + validate
+            #expect(try await f.links.accept(tokenHash: try await link(.viewer), userID: owner.id) == .accepted(projectID: project.id, role: .owner))
+            #expect(try await f.links.accept(tokenHash: try await link(.editor), userID: owner.id) == .accepted(projectID: project.id, role: .owner))
+            #expect(
+                try await f.links.accept(tokenHash: try await link(.viewer), userID: editor.id) == .accepted(projectID: project.id, role: .editor))
+            #expect(
+                try await f.links.accept(tokenHash: try await link(.editor), userID: viewer.id) == .accepted(projectID: project.id, role: .editor))
+            #expect(try await f.members.role(projectID: project.id, userID: owner.id) == .owner)
+            #expect(try await f.members.role(projectID: project.id, userID: editor.id) == .editor)
+            #expect(try await f.members.role(projectID: project.id, userID: viewer.id) == .editor)
+            #expect(try await f.projects.find(id: project.id)?.ownerID == owner.id)
+        }
+    }
+
+    @Test func concurrentAcceptsOfOneLinkHaveExactlyOneWinner() async throws {
+        try await withTestDatabase { client in
+            // setup: 8 users race for one viewer link
+            let f = AccountFixtures(client: client)
+            let owner = try await f.user("owner")
+            let project = try await f.project(owner: owner.id)
+            var guests: [UUID] = []
+            for index in 0..<8 {
+                guests.append(try await f.user("guest\(index)").id)
+            }
+            let hash = AccountFixtures.hash()
+            _ = try await f.links.create(projectID: project.id, tokenHash: hash, role: .viewer, expiresAt: .now + 60, createdBy: owner.id)
+            let links = f.links
+
+            // MUT
+            let results = try await withThrowingTaskGroup(of: ShareLinkAcceptance.self) { group in
+                for guest in guests {
+                    group.addTask { try await links.accept(tokenHash: hash, userID: guest) }
+                }
+                var results: [ShareLinkAcceptance] = []
+                for try await result in group { results.append(result) }
+                return results
+            }
+
+            // validate
+            #expect(results.filter { $0 == .accepted(projectID: project.id, role: .viewer) }.count == 1)
+            #expect(results.filter { $0 == .used }.count == 7)
+            let members = try await f.members.list(projectID: project.id, page: .first).items
+            #expect(members.count == 2)
+        }
+    }
+
+    @Test func createRejectsOwnerLinksAndUnknownProjects() async throws {
+        try await withTestDatabase { client in
+            let f = AccountFixtures(client: client)
+            let owner = try await f.user("owner")
+            let project = try await f.project(owner: owner.id)
+            let ownerLink = await AccountFixtures.storageError {
+                _ = try await f.links.create(
+                    projectID: project.id, tokenHash: AccountFixtures.hash(), role: .owner, expiresAt: .now + 60, createdBy: nil)
+            }
+            #expect(ownerLink == .invalidArgument("a share link grants editor or viewer, never owner"))
+            let ghost = UUID()
+            let unknown = await AccountFixtures.storageError {
+                _ = try await f.links.create(projectID: ghost, tokenHash: AccountFixtures.hash(), role: .viewer, expiresAt: .now + 60, createdBy: nil)
+            }
+            #expect(unknown == .notFound(entity: "project", id: ghost.uuidString))
+            let badHash = await AccountFixtures.storageError {
+                _ = try await f.links.create(
+                    projectID: project.id, tokenHash: Data("token".utf8), role: .viewer, expiresAt: .now + 60, createdBy: nil)
+            }
+            if case .invalidArgument = badHash {} else { Issue.record("expected invalidArgument, got \(String(describing: badHash))") }
+        }
+    }
+
+    @Test func listVisitsEveryLinkOnceNewestFirst() async throws {
+        try await withTestDatabase { client in
+            let f = AccountFixtures(client: client)
+            let owner = try await f.user("owner")
+            let project = try await f.project(owner: owner.id)
+            let other = try await f.project(owner: owner.id, name: "Other")
+            var ids: [UUID] = []
+            for _ in 0..<6 {
+                let link = try await f.links.create(
+                    projectID: project.id, tokenHash: AccountFixtures.hash(), role: .viewer, expiresAt: .now + 60, createdBy: owner.id)
+                ids.append(link.id)
+            }
+            _ = try await f.links.create(
+                projectID: other.id, tokenHash: AccountFixtures.hash(), role: .viewer, expiresAt: .now + 60, createdBy: owner.id)
+            try await f.setCreatedAt("share_links", ids: Array(ids.prefix(5)))
+            for limit in [1, 2, 4, 6] {
+                let (links, pages) = try await AccountFixtures.allPages(limit: limit) { try await f.links.list(projectID: project.id, page: $0) }
+                #expect(links.count == 6 && Set(links.map(\.id)) == Set(ids), "limit \(limit)")
+                #expect(links.first?.id == ids[5])
+                #expect(links.allSatisfy { $0.projectID == project.id && $0.state == .active })
+                #expect(pages == (6 + limit - 1) / limit)
+            }
+        }
+    }
+}
