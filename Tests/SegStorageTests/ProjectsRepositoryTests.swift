@@ -165,6 +165,15 @@ import Testing
             try await client.query(
                 "INSERT INTO segmentations (image_id, version, polygons, segmenter) VALUES (\(image), 1, '[]'::jsonb, 'builtin')"
             )
+            let thumbnail = String(repeating: "c", count: 64)
+            let archive = String(repeating: "d", count: 64)
+            try await client.query("UPDATE images SET thumbnail_key = \(thumbnail) WHERE id = \(image)")
+            try await client.query(
+                """
+                INSERT INTO exports (project_id, status, formats, object_key, bytes, expires_at)
+                VALUES (\(project.id), 'done', ARRAY['coco'], \(archive), 10, now())
+                """
+            )
             _ = try await f.members.setRole(projectID: project.id, userID: member.id, role: .editor)
             _ = try await f.links.create(
                 projectID: project.id, tokenHash: AccountFixtures.hash(), role: .viewer, expiresAt: .now + 60, createdBy: owner.id)
@@ -173,8 +182,8 @@ import Testing
             let keys = try await f.projects.delete(id: project.id)
 
             // validate
-            #expect(keys == [keyA, keyB])
-            for table in ["segmentations", "share_links"] {
+            #expect(keys == [keyA, keyB, thumbnail, archive])
+            for table in ["segmentations", "share_links", "exports"] {
                 let count = try await client.query(PostgresQuery(unsafeSQL: "SELECT count(*)::int8 FROM \(table)")).collect().first?.decode(Int.self)
                 #expect(count == 0, "\(table)")
             }

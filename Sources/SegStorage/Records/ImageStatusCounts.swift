@@ -1,9 +1,6 @@
 /// How many of a project's images are in each status; every status is present, zero when none.
 ///
 /// Encodes as `{"new": 0, "queued": 0, "processing": 0, "segmented": 0, "failed": 0}` (the API's `imageCounts`).
-///
-/// The images branch declares the same type (with the same members, plus a subscript by `ImageStatus`) in
-/// `ImageRecord.swift`; when both are merged this file goes and that declaration stays.
 public struct ImageStatusCounts: Sendable, Equatable, Codable {
     /// Images in `new`.
     public var new: Int
@@ -25,6 +22,28 @@ public struct ImageStatusCounts: Sendable, Equatable, Codable {
         self.failed = failed
     }
 
+    /// The count for one status.
+    public subscript(status: ImageStatus) -> Int {
+        get {
+            switch status {
+            case .new: new
+            case .queued: queued
+            case .processing: processing
+            case .segmented: segmented
+            case .failed: failed
+            }
+        }
+        set {
+            switch status {
+            case .new: new = newValue
+            case .queued: queued = newValue
+            case .processing: processing = newValue
+            case .segmented: segmented = newValue
+            case .failed: failed = newValue
+            }
+        }
+    }
+
     /// All images of the project.
-    public var total: Int { new + queued + processing + segmented + failed }
+    public var total: Int { ImageStatus.allCases.reduce(0) { $0 + self[$1] } }
 }

@@ -168,7 +168,8 @@ public struct ProjectPostgresRepository: ProjectRepository {
         }
     }
 
-    /// Locks the project, deletes its images (collecting their keys), then the project, in one transaction.
+    /// Locks the project, deletes its images (collecting the keys of originals, thumbnails and export archives),
+    /// then the project, in one transaction.
     public func delete(id: UUID) async throws(StorageError) -> [String] {
         try await withStorageErrors {
             try await client.withTransaction(logger: logger) { connection in
@@ -176,9 +177,16 @@ public struct ProjectPostgresRepository: ProjectRepository {
                 // fail, so every image that is deleted is one whose key is returned.
                 let locked = try await connection.query("SELECT id FROM projects WHERE id = \(id) FOR UPDATE", logger: logger).collect()
                 guard !locked.isEmpty else { throw StorageError.notFound(entity: "project", id: id.uuidString) }
-                let rows = try await connection.query("DELETE FROM images WHERE project_id = \(id) RETURNING object_key", logger: logger)
+                let rows = try await connection.query(
+                    "DELETE FROM images WHERE project_id = \(id) RETURNING object_key, thumbnail_key", logger: logger)
                 var keys = Set<String>()
-                for try await key in rows.decode(String.self) { keys.insert(key) }
+                for try await (key, thumbnail) in rows.decode((String, String?).self) {
+                    keys.insert(key)
+                    if let thumbnail { keys.insert(thumbnail) }
+                }
+                let archives = try await connection.query(
+                    "SELECT object_key FROM exports WHERE project_id = \(id) AND object_key IS NOT NULL", logger: logger)
+                for try await key in archives.decode(String.self) { keys.insert(key) }
                 try await connection.query("DELETE FROM projects WHERE id = \(id)", logger: logger).drain()
                 logger.info("project deleted", metadata: ["project.id": "\(id)", "project.object_keys": "\(keys.count)"])
                 return keys.sorted()

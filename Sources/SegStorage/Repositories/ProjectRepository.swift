@@ -41,8 +41,9 @@ public protocol ProjectRepository: Sendable {
     func update(id: UUID, name: String?, description: String?) async throws(StorageError) -> ProjectRecord
 
     /// Deletes the project; its images, segmentations, members, share links and exports go with it.
-    /// - Returns: The distinct object keys its images referred to, so the caller can remove the files that no other
-    ///   row refers to any more (another project may hold the same content).
+    /// - Returns: The distinct object keys its images (originals and thumbnails) and export archives referred to, sorted,
+    ///   so the caller can remove the files that no other row refers to any more (another project may hold the same
+    ///   content).
     /// - Throws: `.notFound(entity: "project", id:)`.
     func delete(id: UUID) async throws(StorageError) -> [String]
 
