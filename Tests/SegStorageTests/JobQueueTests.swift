@@ -259,6 +259,29 @@ import Testing
         }
     }
 
+    @Test func completeAndClaimNextFinishesOneAndLeasesTheNext() async throws {
+        try await withTestDatabase { client in
+            let queue = JobQueue(client: client, logger: Self.logger)
+            let ids = try await queue.enqueue([NewJob(kind: .export, priority: 1), NewJob(kind: .export)]).map(\.id)
+            let first = try #require(try await queue.claim(worker: "w"))
+            #expect(first.id == ids[0])
+
+            let (completed, next) = try await queue.completeAndClaimNext(first.lease, worker: "w")
+            #expect(completed)
+            #expect(next?.id == ids[1])
+            #expect(try await queue.job(ids[0]).state == .succeeded)
+            #expect(try await queue.job(ids[1]).state == .running)
+
+            // a lost lease completes nothing, and an empty queue gives no next job
+            let second = try #require(next)
+            #expect(try await queue.cancel(second.id))
+            let (lost, none) = try await queue.completeAndClaimNext(second.lease, worker: "w")
+            #expect(!lost)
+            #expect(none == nil)
+            #expect(try await queue.job(second.id).state == .cancelled)
+        }
+    }
+
     @Test func cancellingARunningJobRevokesItsLease() async throws {
         try await withTestDatabase { client in
             let queue = JobQueue(client: client, logger: Self.logger)

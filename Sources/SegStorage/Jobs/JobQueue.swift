@@ -198,25 +198,10 @@ public struct JobQueue: Sendable {
         let lease = configuration.leaseDuration.milliseconds
         let kindList = (kinds ?? Set(JobKind.allCases)).map(\.rawValue).sorted()
         return try await withStorageErrors {
-            let rows = try await client.query(
-                """
-                UPDATE jobs SET state = 'running', attempt = attempt + 1, lease_id = gen_random_uuid(),
-                    lease_until = now() + \(lease) * interval '1 millisecond', worker = \(worker), updated_at = now()
-                WHERE id IN (
-                    SELECT id FROM jobs
-                    WHERE state = 'queued' AND run_at <= now() AND kind = ANY(\(kindList))
-                    ORDER BY priority DESC, fair_rank, created_at
-                    LIMIT \(limit)
-                    FOR UPDATE SKIP LOCKED)
-                RETURNING id, lease_id, kind, payload::text, attempt, max_attempts, user_id, project_id, image_id, created_at,
-                    priority, fair_rank
-                """,
-                logger: logger
-            )
+            let rows = try await client.execute(
+                JobStatements.Claim(leaseMilliseconds: lease, worker: worker, kinds: kindList, limit: limit), logger: logger)
             var claimed: [(job: ClaimedJob, priority: Int32, rank: Int64)] = []
-            for try await row in rows.decode(
-                (UUID, UUID, String, String, Int32, Int32, UUID?, UUID?, UUID?, Date, Int32, Int64).self
-            ) {
+            for try await row in rows {
                 guard let kind = JobKind(rawValue: row.2) else { continue }
                 let job = ClaimedJob(
                     lease: JobLease(jobID: row.0, leaseID: row.1), kind: kind, payload: row.3, attempt: Int(row.4),
@@ -243,15 +228,8 @@ public struct JobQueue: Sendable {
     public func heartbeat(_ lease: JobLease) async throws(StorageError) -> Bool {
         let duration = configuration.leaseDuration.milliseconds
         return try await withStorageErrors {
-            let rows = try await client.query(
-                """
-                UPDATE jobs SET lease_until = now() + \(duration) * interval '1 millisecond', updated_at = now()
-                WHERE id = \(lease.jobID) AND lease_id = \(lease.leaseID) AND state = 'running' AND lease_until >= now()
-                RETURNING true
-                """,
-                logger: logger
-            )
-            for try await _ in rows.decode(Bool.self) { return true }
+            let rows = try await client.execute(JobStatements.Heartbeat(leaseMilliseconds: duration, lease: lease), logger: logger)
+            for try await _ in rows { return true }
             return false
         }
     }
@@ -261,7 +239,55 @@ public struct JobQueue: Sendable {
     /// Marks a job done.
     /// - Throws: `StorageError.leaseLost` when the lease expired, the job was cancelled or claimed again.
     public func complete(_ lease: JobLease) async throws(StorageError) {
-        try await complete(lease) { _ in }
+        // One autocommit statement: nothing else has to commit with it.
+        try await withStorageErrors {
+            for try await _ in try await client.execute(JobStatements.Complete(lease: lease), logger: logger) { return }
+            throw StorageError.leaseLost(jobID: lease.jobID.uuidString.lowercased())
+        }
+    }
+
+    /// Marks a job done and claims the next due job in the same statement: one round trip and one commit per job
+    /// for workers whose jobs store nothing else.
+    /// - Returns: Whether the job was completed (`false`: the lease was lost, nothing changed for it) and the next job.
+    public func completeAndClaimNext(
+        _ lease: JobLease,
+        worker: String,
+        kinds: Set<JobKind>? = nil
+    ) async throws(StorageError) -> (completed: Bool, next: ClaimedJob?) {
+        let statement = JobStatements.CompleteAndClaim(
+            lease: lease, leaseMilliseconds: configuration.leaseDuration.milliseconds, worker: worker,
+            kinds: (kinds ?? Set(JobKind.allCases)).map(\.rawValue).sorted())
+        do {
+            return try await completeAndClaim(statement)
+        } catch .database(sqlState: "40P01") {
+            // Holding two row locks in one statement can deadlock with another worker's; PostgreSQL aborted this
+            // statement as a whole, so nothing changed: finish the same work in two single-lock statements.
+            logger.debug("complete-and-claim deadlocked; retrying as two statements")
+            var completed = true
+            do {
+                try await complete(lease)
+            } catch .leaseLost {
+                completed = false
+            }
+            return (completed, try await claim(worker: worker, kinds: kinds))
+        }
+    }
+
+    private func completeAndClaim(_ statement: JobStatements.CompleteAndClaim) async throws(StorageError) -> (completed: Bool, next: ClaimedJob?) {
+        try await withStorageErrors {
+            for try await row in try await client.execute(statement, logger: logger) {
+                var next: ClaimedJob?
+                if let id = row.1, let leaseID = row.2, let kindName = row.3, let kind = JobKind(rawValue: kindName),
+                    let payload = row.4, let attempt = row.5, let maxAttempts = row.6, let createdAt = row.10
+                {
+                    next = ClaimedJob(
+                        lease: JobLease(jobID: id, leaseID: leaseID), kind: kind, payload: payload, attempt: Int(attempt),
+                        maxAttempts: Int(maxAttempts), userID: row.7, projectID: row.8, imageID: row.9, createdAt: createdAt)
+                }
+                return (row.0 > 0, next)
+            }
+            return (false, nil)
+        }
     }
 
     /// Marks a job done and runs `body` in the same transaction, so a result is stored only by the lease holder.
@@ -285,16 +311,8 @@ public struct JobQueue: Sendable {
     /// - Throws: `StorageError.leaseLost` when the caller no longer holds the lease.
     public static func complete(_ lease: JobLease, on connection: PostgresConnection, logger: Logger) async throws(StorageError) {
         try await withStorageErrors {
-            let rows = try await connection.query(
-                """
-                UPDATE jobs SET state = 'succeeded', lease_id = NULL, lease_until = NULL, last_error = NULL,
-                    finished_at = now(), updated_at = now()
-                WHERE id = \(lease.jobID) AND lease_id = \(lease.leaseID) AND state = 'running' AND lease_until >= now()
-                RETURNING true
-                """,
-                logger: logger
-            )
-            for try await _ in rows.decode(Bool.self) { return }
+            let rows = try await connection.execute(JobStatements.Complete(lease: lease), logger: logger)
+            for try await _ in rows { return }
             throw StorageError.leaseLost(jobID: lease.jobID.uuidString.lowercased())
         }
     }

@@ -129,7 +129,7 @@ public struct JobWorkerPool<Handler: JobHandler>: Sendable {
                     logger.warning("cannot reclaim expired leases", metadata: ["error": "\(error)"])
                 }
             }
-            let job: ClaimedJob?
+            var job: ClaimedJob?
             do {
                 job = try await queue.claim(worker: worker, kinds: kinds)
             } catch {
@@ -138,7 +138,7 @@ public struct JobWorkerPool<Handler: JobHandler>: Sendable {
                 try? await Task.sleep(for: .seconds(1))
                 continue
             }
-            guard let job else {
+            guard job != nil else {
                 if let wakeups {
                     await wakeups.wait(upTo: idlePoll)
                 } else {
@@ -146,7 +146,10 @@ public struct JobWorkerPool<Handler: JobHandler>: Sendable {
                 }
                 continue
             }
-            await process(job, worker: worker)
+            // A job that completes without storing anything claims its successor in the same statement.
+            while let current = job {
+                job = await process(current, worker: worker)
+            }
         }
     }
 
@@ -155,7 +158,8 @@ public struct JobWorkerPool<Handler: JobHandler>: Sendable {
         case leaseLost
     }
 
-    private func process(_ job: ClaimedJob, worker: String) async {
+    /// Runs one job and finishes it; returns the next job when finishing claimed one.
+    private func process(_ job: ClaimedJob, worker: String) async -> ClaimedJob? {
         var logger = logger
         logger[metadataKey: "job.id"] = "\(job.id)"
         logger[metadataKey: "job.kind"] = "\(job.kind.rawValue)"
@@ -195,14 +199,21 @@ public struct JobWorkerPool<Handler: JobHandler>: Sendable {
         let shuttingDown = Task.isCancelled
         // Finishing must reach the database even while this task is being cancelled.
         let finisher = queue
-        await Task {
+        let kinds = kinds
+        return await Task { () -> ClaimedJob? in
             switch step {
             case .leaseLost:
                 logger.warning("lost the lease on a running job; its result is discarded")
             case .finished(.success):
-                guard !context.completion.isSet else { return }
+                guard !context.completion.isSet else { return nil }
                 do {
-                    try await finisher.complete(job.lease)
+                    if shuttingDown {
+                        try await finisher.complete(job.lease)
+                        return nil
+                    }
+                    let (completed, next) = try await finisher.completeAndClaimNext(job.lease, worker: worker, kinds: kinds)
+                    if !completed { logger.warning("lost the lease on a running job; its result is discarded") }
+                    return next
                 } catch {
                     logger.warning("could not complete a job", metadata: ["error": "\(error)"])
                 }
@@ -221,6 +232,7 @@ public struct JobWorkerPool<Handler: JobHandler>: Sendable {
                     }
                 }
             }
+            return nil
         }.value
     }
 }

@@ -14,7 +14,8 @@ extension SegCtl {
             discussion: """
                 Creates a scratch database on the server of --database-url (the user needs CREATEDB), migrates it, \
                 enqueues --jobs jobs from --users users, then runs --workers workers (each its own connection) that \
-                claim one job at a time (or --batch at a time) and complete it, each completion its own transaction. \
+                claim one job and then complete each job and claim the next in one statement (as JobWorkerPool \
+                does), or with --batch N > 1 claim N at a time and complete each in its own statement. \
                 The scratch database is dropped afterwards. Prints {"jobs", "workers", "batch", "enqueueSeconds", \
                 "seconds", "jobsPerSecond", "completedOnce"}.
                 """
@@ -106,8 +107,19 @@ extension SegCtl {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for index in 0..<workers {
                     group.addTask {
+                        let worker = "bench/\(index)"
+                        if batch == 1 {
+                            // As JobWorkerPool does: each completion claims the next job in the same statement.
+                            var job = try await queue.claim(worker: worker)
+                            while let current = job {
+                                let (done, next) = try await queue.completeAndClaimNext(current.lease, worker: worker)
+                                if done { completed.add(1) }
+                                job = next
+                            }
+                            return
+                        }
                         while true {
-                            let claimed = try await queue.claim(worker: "bench/\(index)", limit: batch)
+                            let claimed = try await queue.claim(worker: worker, limit: batch)
                             if claimed.isEmpty { return }
                             for job in claimed {
                                 try await queue.complete(job.lease)
