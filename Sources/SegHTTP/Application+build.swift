@@ -1,0 +1,112 @@
+import Foundation
+import Hummingbird
+import Logging
+import PostgresNIO
+import SegStorage
+import ServiceLifecycle
+
+/// Which parts of segserver this process runs: the HTTP API, the segmentation workers, or both.
+public enum ServerRole: String, Sendable, CaseIterable {
+    /// HTTP API only (no workers).
+    case api
+    /// Workers only; HTTP serves just `/health`, `/api/health` and `/metrics`.
+    case worker
+    /// Both (the default).
+    case all
+}
+
+/// The SegHub version reported by `/api/health` and the metrics.
+public let segHubVersion = "0.3.0"
+
+/// Builds the segserver application: routes, middleware, the database client, migrations and workers.
+///
+/// ## Usage
+/// ```swift
+/// let (configuration, _) = try ServerConfiguration.fromEnvironment()
+/// let app = try await buildApplication(configuration: configuration, role: .all, logger: logger)
+/// try await app.runService()
+/// ```
+/// - Parameters:
+///   - configuration: The server configuration.
+///   - role: Which parts to run.
+///   - passwordCost: bcrypt cost (tests lower it).
+///   - jobQueue: Queue timing (tests shorten leases).
+///   - logger: The application logger.
+public func buildApplication(
+    configuration: ServerConfiguration,
+    role: ServerRole = .all,
+    passwordCost: UInt8 = 12,
+    jobQueue: JobQueueConfiguration = .init(),
+    logger: Logger
+) async throws -> some ApplicationProtocol {
+    var clientConfiguration = configuration.database.clientConfiguration
+    clientConfiguration.options.maximumConnections = configuration.databasePoolSize
+    let client = PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)
+    let services = try await AppServices(
+        configuration: configuration, client: client, passwordCost: passwordCost, jobQueue: jobQueue, logger: logger)
+    let workers = role == .api ? 0 : configuration.workers
+
+    let table = RouteTable()
+    let router = Router(context: AppRequestContext.self)
+    router.add(middleware: RequestIDMiddleware())
+    router.add(middleware: SecurityHeadersMiddleware())
+    router.add(middleware: ErrorMappingMiddleware(routes: table))
+    let routes = APIRoutes(
+        open: router.group(), authenticated: router.group().add(middleware: JWTAuthenticator(services: services)), table: table)
+    HealthController(services: services, workers: workers, version: segHubVersion).addRoutes(to: routes)
+    if role != .worker {
+        for controller in apiControllers(services: services) {
+            controller(routes)
+        }
+    }
+
+    var app = Application(
+        router: router,
+        configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: "SegHub"),
+        services: [client],
+        logger: logger
+    )
+    if configuration.autoMigrate {
+        app.beforeServerStarts {
+            let applied = try await Migrator(client: client, logger: logger).migrate()
+            if !applied.isEmpty {
+                logger.info("applied migrations", metadata: ["db.migrations": "\(applied.map(\.version))"])
+            }
+        }
+    }
+    if workers > 0 {
+        let wakeups = JobWakeups(client: client, configuration: jobQueue, logger: logger)
+        app.addServices(ClosureService { await wakeups.run() })
+        for service in workerServices(services: services, wakeups: wakeups, workers: workers, logger: logger) {
+            app.addServices(service)
+        }
+    }
+    return app
+}
+
+/// The API's controllers, each registering its routes. Later controllers are added here.
+func apiControllers(services: AppServices) -> [@Sendable (APIRoutes) -> Void] {
+    [
+        AuthController(services: services).addRoutes
+    ]
+}
+
+/// The worker pools of this process. The segmentation pool is added here.
+func workerServices(services: AppServices, wakeups: JobWakeups, workers: Int, logger: Logger) -> [any Service] {
+    []
+}
+
+/// A `Service` that runs `body` until graceful shutdown cancels it.
+struct ClosureService: Service {
+    let body: @Sendable () async -> Void
+
+    init(_ body: @escaping @Sendable () async -> Void) {
+        self.body = body
+    }
+
+    func run() async throws {
+        try await cancelWhenGracefulShutdown {
+            await body()
+        }
+    }
+}

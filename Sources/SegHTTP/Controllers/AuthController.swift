@@ -1,0 +1,177 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import SegAuth
+import SegStorage
+
+/// `/api/v1/auth`: register, login, refresh, logout, me, password.
+///
+/// Login never reveals whether an email is registered: an unknown email runs a dummy bcrypt and gets the same
+/// answer as a wrong password. Refresh tokens rotate on every use; a reused one revokes its family.
+struct AuthController {
+    let services: AppServices
+
+    static let refreshLifetime: TimeInterval = 7 * 24 * 3600
+    static let rememberedRefreshLifetime: TimeInterval = 30 * 24 * 3600
+
+    struct RegisterRequest: Decodable {
+        var email: String
+        var password: String
+        var name: String?
+    }
+
+    struct LoginRequest: Decodable {
+        var email: String
+        var password: String
+        var rememberMe: Bool?
+    }
+
+    struct RefreshRequest: Decodable {
+        var refreshToken: String
+    }
+
+    struct PasswordRequest: Decodable {
+        var currentPassword: String
+        var newPassword: String
+    }
+
+    struct UserBody: ResponseEncodable {
+        var id: UUID
+        var email: String
+        var name: String
+        var role: String
+        var mustChangePassword: Bool
+        var createdAt: Date
+
+        init(_ user: UserRecord) {
+            id = user.id
+            email = user.email
+            name = user.name
+            role = user.role.rawValue
+            mustChangePassword = user.mustChangePassword
+            createdAt = user.createdAt
+        }
+    }
+
+    struct SessionBody: ResponseEncodable {
+        var user: UserBody
+        var accessToken: String
+        var refreshToken: String
+        var expiresIn: Int
+    }
+
+    struct TokensBody: ResponseEncodable {
+        var accessToken: String
+        var refreshToken: String
+        var expiresIn: Int
+    }
+
+    func addRoutes(to routes: APIRoutes) {
+        routes.add(.post, "/api/v1/auth/register", authenticated: false) { request, context in
+            EditedResponse(status: .created, response: try await register(request, context))
+        }
+        routes.add(.post, "/api/v1/auth/login", authenticated: false) { request, context in try await login(request, context) }
+        routes.add(.post, "/api/v1/auth/refresh", authenticated: false) { request, context in try await refresh(request, context) }
+        routes.add(.post, "/api/v1/auth/logout", authenticated: false) { request, context in try await logout(request, context) }
+        routes.add(.get, "/api/v1/auth/me") { _, context in try await me(context) }
+        routes.add(.post, "/api/v1/auth/password") { request, context in try await changePassword(request, context) }
+    }
+
+    func register(_ request: Request, _ context: AppRequestContext) async throws -> SessionBody {
+        let body = try await request.decode(as: RegisterRequest.self, context: context)
+        let email = try Self.validEmail(body.email)
+        let name = (body.name ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        guard name.count <= 200 else {
+            throw Problem.validation("name is too long", errors: [.init(field: "name", detail: "at most 200 characters")])
+        }
+        let hash = try await services.passwords.hash(body.password)
+        let user = try await services.users.create(NewUser(email: email, name: name, passwordHash: hash))
+        try? await services.audit.record(actorID: user.id, action: "user.register", targetType: "user", targetID: user.id, details: Array("{}".utf8))
+        return try await session(for: user, remember: false)
+    }
+
+    func login(_ request: Request, _ context: AppRequestContext) async throws -> SessionBody {
+        let body = try await request.decode(as: LoginRequest.self, context: context)
+        let email = body.email.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let user = email.utf8.count <= 254 ? try await services.users.find(email: email) : nil else {
+            try await services.passwords.verifyDummy(body.password)
+            throw AuthError.invalidCredentials
+        }
+        guard try await services.passwords.verify(body.password, against: user.passwordHash), !user.isDisabled else {
+            throw AuthError.invalidCredentials
+        }
+        return try await session(for: user, remember: body.rememberMe ?? false)
+    }
+
+    func refresh(_ request: Request, _ context: AppRequestContext) async throws -> TokensBody {
+        let body = try await request.decode(as: RefreshRequest.self, context: context)
+        guard RefreshTokens.isWellFormed(body.refreshToken) else { throw AuthError.invalidRefreshToken }
+        let next = RefreshTokens.make()
+        let rotation = try await services.refreshTokens.rotate(
+            presentedHash: Data(RefreshTokens.hash(body.refreshToken)), newHash: Data(next.hash),
+            newExpiresAt: Date().addingTimeInterval(Self.rememberedRefreshLifetime))
+        switch rotation {
+        case .rotated(let userID, _):
+            guard let user = try await services.users.find(id: userID), !user.isDisabled else { throw AuthError.invalidRefreshToken }
+            let access = try await services.tokens.issue(userID: user.id, role: user.role.rawValue)
+            return TokensBody(accessToken: access.token, refreshToken: next.token, expiresIn: access.expiresIn)
+        case .reused(let userID, _):
+            context.logger.warning("refresh token reused; its family was revoked", metadata: ["user.id": "\(userID)"])
+            throw AuthError.refreshTokenReused
+        case .expired, .revoked, .unknown:
+            throw AuthError.invalidRefreshToken
+        }
+    }
+
+    func logout(_ request: Request, _ context: AppRequestContext) async throws -> HTTPResponse.Status {
+        let body = try await request.decode(as: RefreshRequest.self, context: context)
+        if RefreshTokens.isWellFormed(body.refreshToken) {
+            _ = try await services.refreshTokens.revokeFamily(containingHash: Data(RefreshTokens.hash(body.refreshToken)))
+        }
+        // Unknown tokens get the same answer: logout reveals nothing.
+        return .noContent
+    }
+
+    func me(_ context: AppRequestContext) async throws -> UserBody {
+        let identity = try context.requireIdentity()
+        return UserBody(try await services.users.get(id: identity.userID))
+    }
+
+    func changePassword(_ request: Request, _ context: AppRequestContext) async throws -> HTTPResponse.Status {
+        let identity = try context.requireIdentity()
+        let body = try await request.decode(as: PasswordRequest.self, context: context)
+        let user = try await services.users.get(id: identity.userID)
+        guard try await services.passwords.verify(body.currentPassword, against: user.passwordHash) else {
+            throw Problem(.forbidden, code: "INVALID_CURRENT_PASSWORD", detail: "the current password is wrong")
+        }
+        let hash = try await services.passwords.hash(body.newPassword)
+        // Also revokes every refresh token and access tokens issued before now, in one transaction.
+        _ = try await services.users.setPasswordHash(id: user.id, passwordHash: hash, mustChangePassword: false)
+        try? await services.audit.record(
+            actorID: user.id, action: "user.password.change", targetType: "user", targetID: user.id, details: Array("{}".utf8))
+        return .noContent
+    }
+
+    private func session(for user: UserRecord, remember: Bool) async throws -> SessionBody {
+        let lifetime = remember ? Self.rememberedRefreshLifetime : Self.refreshLifetime
+        let expires = Date().addingTimeInterval(lifetime)
+        let refresh = RefreshTokens.make()
+        _ = try await services.refreshTokens.issue(
+            userID: user.id, hash: Data(refresh.hash), family: nil, expiresAt: expires, absoluteExpiresAt: expires)
+        let access = try await services.tokens.issue(userID: user.id, role: user.role.rawValue)
+        return SessionBody(user: UserBody(user), accessToken: access.token, refreshToken: refresh.token, expiresIn: access.expiresIn)
+    }
+
+    /// Trims and checks an email's shape (one `@`, a dot in the domain, no spaces, at most 254 bytes).
+    static func validEmail(_ text: String) throws -> String {
+        let email = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let parts = email.split(separator: "@", omittingEmptySubsequences: false)
+        guard email.utf8.count <= 254, parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), !parts[1].hasPrefix("."),
+            !parts[1].hasSuffix("."), !email.contains(where: { $0.isWhitespace || $0.isNewline })
+        else {
+            throw Problem.validation("email is not a valid address", errors: [.init(field: "email", detail: "not a valid address")])
+        }
+        return email
+    }
+}

@@ -1,0 +1,80 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import PostgresNIO
+import SegStorage
+
+/// `GET /health` (liveness: the process answers, no dependencies) and `GET /api/health` (readiness).
+///
+/// Readiness checks the database (a query with a short timeout), that its schema is migrated, and reports the
+/// queue, this process's workers and the segmenter; it answers 503 while the database is unreachable and 200 again
+/// as soon as it returns, without a restart.
+struct HealthController {
+    let services: AppServices
+    let workers: Int
+    let version: String
+
+    struct Liveness: ResponseEncodable {
+        var status: String
+    }
+
+    struct Readiness: ResponseEncodable {
+        struct Check: Encodable {
+            var status: String
+            var detail: String?
+        }
+        var status: String
+        var version: String
+        var checks: [String: Check]
+        var queue: QueueStats?
+        var workers: Int
+    }
+
+    func addRoutes(to routes: APIRoutes) {
+        routes.add(.get, "/health", authenticated: false) { _, _ in Liveness(status: "ok") }
+        routes.add(.get, "/api/health", authenticated: false) { request, context in try await readiness(request, context) }
+    }
+
+    func readiness(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        var checks: [String: Readiness.Check] = [:]
+        var stats: QueueStats?
+        var healthy = true
+        do {
+            let status = try await withTimeout(.seconds(3)) {
+                try await Migrator(client: services.client, logger: context.logger).status()
+            }
+            if status.isUpToDate {
+                checks["database"] = .init(status: "ok", detail: nil)
+            } else {
+                healthy = false
+                checks["database"] = .init(status: "error", detail: "the schema is not fully migrated")
+            }
+            stats = try await withTimeout(.seconds(3)) { try await services.queue.stats() }
+            checks["queue"] = .init(status: "ok", detail: nil)
+        } catch {
+            healthy = false
+            checks["database"] = .init(status: "error", detail: "unreachable")
+            checks["queue"] = .init(status: "error", detail: "unreachable")
+        }
+        checks["segmenter"] = .init(status: "ok", detail: "builtin")
+        checks["workers"] = .init(status: "ok", detail: "\(workers) in this process")
+        let body = Readiness(status: healthy ? "ok" : "unavailable", version: version, checks: checks, queue: stats, workers: workers)
+        var response = try body.response(from: request, context: context)
+        response.status = healthy ? .ok : .serviceUnavailable
+        return response
+    }
+}
+
+/// Runs `body`, giving up after `timeout` with `StorageError.unavailable`.
+func withTimeout<T: Sendable>(_ timeout: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: T.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await Task.sleep(for: timeout)
+            throw StorageError.unavailable("timed out")
+        }
+        defer { group.cancelAll() }
+        guard let first = try await group.next() else { throw StorageError.unavailable("timed out") }
+        return first
+    }
+}

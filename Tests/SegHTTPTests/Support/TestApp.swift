@@ -1,0 +1,151 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+import PostgresNIO
+import SegHTTP
+import SegStorage
+import SegTestSupport
+import Testing
+
+/// A running test application on a fresh database and data directory.
+struct TestApp {
+    /// Sends requests through the router (no sockets).
+    let client: any TestClientProtocol
+    /// Direct access to the test database.
+    let database: PostgresClient
+    /// The application's configuration (its data directory is a fresh temporary folder).
+    let configuration: ServerConfiguration
+
+    static let secret = "test-secret-0123456789abcdef-0123456789"
+
+    static let logger: Logger = {
+        var logger = Logger(label: "seg.test.http")
+        logger.logLevel = .critical
+        return logger
+    }()
+
+    /// A configuration for tests: the database URL, a data directory, a JWT secret, no rate limits unless given.
+    static func configuration(databaseURL: String, dataDirectory: URL, extra: [String: String] = [:]) throws -> ServerConfiguration {
+        var environment = [
+            "SEG_DATABASE_URL": databaseURL, "SEG_DATA_DIR": dataDirectory.path, "SEG_JWT_SECRET": secret, "SEG_WORKERS": "0",
+            "SEG_RATE_AUTH": "0", "SEG_RATE_API": "0", "SEG_AUTO_MIGRATE": "false",
+        ]
+        environment.merge(extra) { _, new in new }
+        return try ServerConfiguration.fromEnvironment(environment).configuration
+    }
+}
+
+/// Runs `body` against a freshly built application (bcrypt cost 4) on its own database and data directory.
+/// - Parameters:
+///   - environment: Extra `SEG_*` settings (rate limits, workers, …).
+///   - role: Which parts of segserver to run.
+func withTestApp<Result: Sendable>(
+    environment: [String: String] = [:],
+    role: ServerRole = .api,
+    jobQueue: JobQueueConfiguration = .init(),
+    _ body: @escaping @Sendable (TestApp) async throws -> Result
+) async throws -> Result {
+    try await withTestDatabaseURL { database, url in
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("seg-http-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let configuration = try TestApp.configuration(databaseURL: url, dataDirectory: directory, extra: environment)
+        let app = try await buildApplication(
+            configuration: configuration, role: role, passwordCost: 4, jobQueue: jobQueue, logger: TestApp.logger)
+        return try await app.test(.router) { client in
+            try await body(TestApp(client: client, database: database, configuration: configuration))
+        }
+    }
+}
+
+/// A registered user and its tokens.
+struct TestUser: Sendable {
+    var id: UUID
+    var email: String
+    var password: String
+    var accessToken: String
+    var refreshToken: String
+
+    var bearer: HTTPFields {
+        var fields = HTTPFields()
+        fields[.authorization] = "Bearer \(accessToken)"
+        return fields
+    }
+}
+
+extension TestApp {
+    /// Registers a user through the API.
+    func register(
+        _ email: String = "user-\(UUID().uuidString.prefix(8))@example.org", password: String = "correct horse battery"
+    )
+        async throws -> TestUser
+    {
+        let response = try await request(.post, "/api/v1/auth/register", json: ["email": email, "password": password])
+        try #require(response.status == .created, "register answered \(response.status): \(String(buffer: response.body))")
+        let session = try response.decode(Session.self)
+        return TestUser(
+            id: session.user.id, email: email, password: password, accessToken: session.accessToken, refreshToken: session.refreshToken)
+    }
+
+    struct Session: Decodable {
+        struct User: Decodable {
+            var id: UUID
+            var email: String
+            var role: String
+        }
+        var user: User
+        var accessToken: String
+        var refreshToken: String
+        var expiresIn: Int
+    }
+
+    /// Sends a request with an optional JSON body and headers.
+    func request(
+        _ method: HTTPRequest.Method,
+        _ uri: String,
+        json: (any Encodable & Sendable)? = nil,
+        headers: HTTPFields = [:],
+        body: ByteBuffer? = nil
+    ) async throws -> TestResponse {
+        var headers = headers
+        var buffer = body
+        if let json {
+            buffer = ByteBuffer(bytes: try JSONEncoder().encode(json))
+            headers[.contentType] = "application/json"
+        }
+        return try await client.execute(uri: uri, method: method, headers: headers, body: buffer)
+    }
+
+    /// Same, as `user`.
+    func request(
+        _ method: HTTPRequest.Method,
+        _ uri: String,
+        as user: TestUser,
+        json: (any Encodable & Sendable)? = nil,
+        headers: HTTPFields = [:],
+        body: ByteBuffer? = nil
+    ) async throws -> TestResponse {
+        var headers = headers
+        headers[.authorization] = "Bearer \(user.accessToken)"
+        return try await request(method, uri, json: json, headers: headers, body: body)
+    }
+}
+
+extension TestResponse {
+    /// Decodes the body as JSON.
+    func decode<T: Decodable>(_ type: T.Type) throws -> T {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return try decoder.decode(T.self, from: Data(body.readableBytesView))
+    }
+
+    /// The problem+json body's `code` (nil when the body is not a problem).
+    var problemCode: String? {
+        guard headers[.contentType] == "application/problem+json" else { return nil }
+        struct Body: Decodable { var code: String }
+        return try? decode(Body.self).code
+    }
+}
