@@ -173,6 +173,13 @@ public struct FileStore: Sendable {
 
     // MARK: - POSIX helpers
 
+    /// When the object was last written or refreshed; `nil` when it is absent.
+    func modificationDate(_ key: ObjectKey) -> Date? {
+        var info = stat()
+        guard stat(path(for: key), &info) == 0 else { return nil }
+        return Date(timeIntervalSince1970: Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9)
+    }
+
     private func path(for key: ObjectKey) -> String { "\(objectsPath)/\(key.prefix)/\(key.remainder)" }
 
     /// Creates `path` with mode 0700; returns whether it was created (`false` when it already was a directory).

@@ -259,4 +259,35 @@ import Darwin
         try #require(stat(url.path, &info) == 0)
         return info.st_mode & 0o777
     }
+
+    @Test func removeUnreferencedKeepsSharedAndYoungObjects() async throws {
+        try await withTestDatabase { client in
+            // setup: two images share one object, a third has its own; both rows of the own one and one shared go
+            let root = FileManager.default.temporaryDirectory.appendingPathComponent("seg-unref-\(UUID().uuidString)")
+            defer { try? FileManager.default.removeItem(at: root) }
+            let store = try FileStore(root: root)
+            let shared = try store.put(Array("shared".utf8))
+            let own = try store.put(Array("own".utf8))
+            let user = try await SchemaTests.insertUser(email: "f@example.org", client: client)
+            let project = try await SchemaTests.insertProject(owner: user, client: client)
+            for key in [shared, shared, own] {
+                try await client.query(
+                    """
+                    INSERT INTO images (project_id, name, object_key, width, height, format, bytes)
+                    VALUES (\(project), 'x.png', \(key.hex), 1, 1, 'png', 1)
+                    """
+                )
+            }
+            try await client.query("DELETE FROM images WHERE object_key = \(own.hex)")
+            try await client.query("DELETE FROM images WHERE id = (SELECT id FROM images WHERE object_key = \(shared.hex) LIMIT 1)")
+            let logger = Logger(label: "test")
+
+            // MUT + validate: young objects are spared by default; with no grace only the unreferenced one goes
+            #expect(try await store.removeUnreferenced([shared, own], referencedBy: client, logger: logger).isEmpty)
+            let removed = try await store.removeUnreferenced([shared, own], referencedBy: client, youngerThan: .zero, logger: logger)
+            #expect(removed == [own])
+            #expect(store.exists(shared))
+            #expect(!store.exists(own))
+        }
+    }
 }

@@ -14,8 +14,12 @@ import Testing
         return logger
     }()
 
-    /// Fast timings so that leases and backoff elapse within a test.
+    /// Fast backoff so that retries happen within a test; leases long enough for a loaded machine.
     static let fast = JobQueueConfiguration(
+        leaseDuration: .seconds(10), retryBaseDelay: .milliseconds(20), retryMaximumDelay: .milliseconds(80))
+
+    /// Leases that expire within a test (used only where expiry is the point).
+    static let expiring = JobQueueConfiguration(
         leaseDuration: .milliseconds(600), retryBaseDelay: .milliseconds(20), retryMaximumDelay: .milliseconds(80))
 
     @Test func fourWorkersCompleteTwoThousandJobsExactlyOnce() async throws {
@@ -67,7 +71,7 @@ import Testing
     @Test func expiredLeaseIsReclaimedAndTheLateWorkerCannotComplete() async throws {
         try await withTestDatabase { client in
             // setup
-            let queue = JobQueue(client: client, configuration: Self.fast, logger: Self.logger)
+            let queue = JobQueue(client: client, configuration: Self.expiring, logger: Self.logger)
             let id = try #require(try await queue.enqueue([NewJob(kind: .export)]).first?.id)
             let first = try #require(try await queue.claim(worker: "stalled"))
             #expect(first.id == id)
@@ -77,7 +81,9 @@ import Testing
             try await Task.sleep(for: .milliseconds(700))
             #expect(try await queue.heartbeat(first.lease) == false)
             #expect(try await queue.reclaimExpired() == 1)
-            let second = try #require(try await queue.claim(worker: "rescuer"))
+            // The rescuer's own lease is long, so a loaded machine cannot expire it before it completes.
+            let rescuer = JobQueue(client: client, configuration: .init(leaseDuration: .seconds(60)), logger: Self.logger)
+            let second = try #require(try await rescuer.claim(worker: "rescuer"))
             #expect(second.id == id)
             #expect(second.attempt == 2)
             #expect(second.lease != first.lease)
@@ -91,7 +97,7 @@ import Testing
             #expect(stored.withLock { $0 } == false)
             let lateFailure = await Self.storageError { _ = try await queue.fail(first.lease, error: "late") }
             #expect(lateFailure == .leaseLost(jobID: id.uuidString.lowercased()))
-            try await queue.complete(second.lease)
+            try await rescuer.complete(second.lease)
             let record = try await queue.job(id)
             #expect(record.state == .succeeded)
             #expect(record.attempt == 2)
@@ -279,6 +285,37 @@ import Testing
             #expect(!lost)
             #expect(none == nil)
             #expect(try await queue.job(second.id).state == .cancelled)
+        }
+    }
+
+    @Test func failedReleasedAndReclaimedSegmentationsMoveTheirImage() async throws {
+        try await withTestDatabase { client in
+            // setup: three images whose jobs are running (the worker set them processing)
+            let user = try await SchemaTests.insertUser(email: "s@example.org", client: client)
+            let project = try await SchemaTests.insertProject(owner: user, client: client)
+            var images: [UUID] = []
+            for _ in 0..<3 { images.append(try await SchemaTests.insertImage(project: project, status: "processing", client: client)) }
+            let queue = JobQueue(client: client, configuration: Self.fast, logger: Self.logger)
+            _ = try await queue.enqueue(images.map { NewJob(kind: .segment, userID: user, imageID: $0, maxAttempts: 1) })
+            var jobs = try await queue.claim(worker: "w", limit: 2)
+            // The third job's lease is short: its expiry is the point.
+            jobs += try await JobQueue(client: client, configuration: Self.expiring, logger: Self.logger).claim(worker: "w", limit: 1)
+            let byImage = Dictionary(uniqueKeysWithValues: jobs.compactMap { job in job.imageID.map { ($0, job) } })
+            func status(_ image: UUID) async throws -> String? {
+                try await client.query("SELECT status FROM images WHERE id = \(image)").collect().first?.decode(String.self)
+            }
+
+            // MUT + validate: a final failure fails the image; a release queues it again; an expired last attempt fails it
+            let failing = try #require(byImage[images[0]])
+            #expect(try await queue.fail(failing.lease, error: "corrupt", permanent: true) == .failed)
+            #expect(try await status(images[0]) == "failed")
+            let released = try #require(byImage[images[1]])
+            #expect(try await queue.release(released.lease))
+            #expect(try await status(images[1]) == "queued")
+            try await Task.sleep(for: .milliseconds(700))
+            #expect(try await queue.reclaimExpired() == 1)
+            #expect(try await status(images[2]) == "failed")
+            #expect(try await queue.job(try #require(byImage[images[2]]).id).state == .failed)
         }
     }
 

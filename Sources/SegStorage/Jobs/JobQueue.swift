@@ -332,6 +332,7 @@ public struct JobQueue: Sendable {
             let delay = configuration.retryDelay(afterAttempt: attempt).milliseconds
             let rows = try await client.query(
                 """
+                WITH changed AS (
                 UPDATE jobs SET
                     state = CASE
                         WHEN \(permanent) OR attempt >= max_attempts THEN 'failed'
@@ -343,7 +344,13 @@ public struct JobQueue: Sendable {
                     lease_id = NULL, lease_until = NULL, last_error = \(message), updated_at = now(),
                     finished_at = CASE WHEN \(permanent) OR attempt >= max_attempts THEN now() END
                 WHERE id = \(lease.jobID) AND lease_id = \(lease.leaseID) AND state = 'running' AND lease_until >= now()
-                RETURNING state, run_at
+                RETURNING state, run_at, kind, image_id),
+                images_changed AS (
+                UPDATE images SET status = CASE WHEN changed.state = 'failed' THEN 'failed' ELSE 'queued' END, updated_at = now()
+                FROM changed
+                WHERE changed.kind = 'segment' AND images.id = changed.image_id AND images.status IN ('queued', 'processing')
+                RETURNING images.id)
+                SELECT state, run_at FROM changed
                 """,
                 logger: logger
             )
@@ -377,6 +384,7 @@ public struct JobQueue: Sendable {
         try await withStorageErrors {
             let rows = try await client.query(
                 """
+                WITH changed AS (
                 UPDATE jobs SET
                     state = CASE
                         WHEN kind = 'segment' AND EXISTS (
@@ -386,7 +394,13 @@ public struct JobQueue: Sendable {
                     attempt = greatest(attempt - 1, 0), run_at = now(), lease_id = NULL, lease_until = NULL, updated_at = now(),
                     finished_at = NULL
                 WHERE id = \(lease.jobID) AND lease_id = \(lease.leaseID) AND state = 'running'
-                RETURNING state
+                RETURNING state, kind, image_id),
+                images_changed AS (
+                UPDATE images SET status = CASE WHEN changed.state = 'failed' THEN 'failed' ELSE 'queued' END, updated_at = now()
+                FROM changed
+                WHERE changed.kind = 'segment' AND images.id = changed.image_id AND images.status IN ('queued', 'processing')
+                RETURNING images.id)
+                SELECT state FROM changed
                 """,
                 logger: logger
             )
@@ -407,7 +421,8 @@ public struct JobQueue: Sendable {
                 """
                 WITH expired AS (
                     SELECT id FROM jobs WHERE state = 'running' AND lease_until < now()
-                    ORDER BY lease_until LIMIT 1000 FOR UPDATE SKIP LOCKED)
+                    ORDER BY lease_until LIMIT 1000 FOR UPDATE SKIP LOCKED),
+                changed AS (
                 UPDATE jobs SET
                     state = CASE
                         WHEN attempt >= max_attempts THEN 'failed'
@@ -419,7 +434,13 @@ public struct JobQueue: Sendable {
                     finished_at = CASE WHEN attempt >= max_attempts THEN now() END,
                     run_at = now(), lease_id = NULL, lease_until = NULL, updated_at = now()
                 FROM expired WHERE jobs.id = expired.id
-                RETURNING jobs.state
+                RETURNING jobs.state, jobs.kind, jobs.image_id),
+                images_changed AS (
+                UPDATE images SET status = CASE WHEN changed.state = 'failed' THEN 'failed' ELSE 'queued' END, updated_at = now()
+                FROM changed
+                WHERE changed.kind = 'segment' AND images.id = changed.image_id AND images.status IN ('queued', 'processing')
+                RETURNING images.id)
+                SELECT state FROM changed
                 """,
                 logger: logger
             )
