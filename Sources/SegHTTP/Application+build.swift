@@ -48,9 +48,17 @@ public func buildApplication(
 
     let table = RouteTable()
     let router = Router(context: AppRequestContext.self)
-    router.add(middleware: RequestIDMiddleware())
+    // Outermost first: every answer, errors and 429s included, gets an id, a log line, the security headers and CORS.
+    router.add(middleware: RequestIDMiddleware(clientAddress: ClientAddress(trustedProxies: configuration.trustedProxies)))
     router.add(middleware: SecurityHeadersMiddleware())
+    router.add(middleware: CORSAllowlistMiddleware(origins: Set(configuration.corsOrigins)))
     router.add(middleware: ErrorMappingMiddleware(routes: table))
+    router.add(
+        middleware: ClientLimitsMiddleware(
+            authLimiter: configuration.authRateLimit.map { RateLimiter(limit: $0) },
+            apiLimiter: configuration.apiRateLimit.map { RateLimiter(limit: $0) },
+            maxRequestBytes: configuration.maxRequestBytes))
+    router.add(middleware: GzipMiddleware())
     let routes = APIRoutes(
         open: router.group(), authenticated: router.group().add(middleware: JWTAuthenticator(services: services)), table: table)
     HealthController(services: services, workers: workers, version: segHubVersion).addRoutes(to: routes)

@@ -13,6 +13,9 @@ struct RequestIDMiddleware: RouterMiddleware {
 
     static let header = HTTPField.Name("X-Request-Id")!
 
+    /// Works out the client's address behind trusted proxies.
+    let clientAddress: ClientAddress
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let id: String
         if let given = request.headers[Self.header], (1...64).contains(given.utf8.count),
@@ -25,6 +28,7 @@ struct RequestIDMiddleware: RouterMiddleware {
             id = UUID().uuidString.lowercased()
         }
         var context = context
+        context.clientAddress = clientAddress.resolve(request, peer: context.peerAddress)
         context.logger[metadataKey: "request.id"] = "\(id)"
         let started = ContinuousClock.now
         var status = 500
