@@ -46,10 +46,13 @@ public func buildApplication(
         configuration: configuration, client: client, passwordCost: passwordCost, jobQueue: jobQueue, logger: logger)
     let workers = role == .api ? 0 : configuration.workers
 
+    let metrics = AppMetrics()
+    let monitor = DatabaseMonitor(client: client, logger: logger)
     let table = RouteTable()
     let router = Router(context: AppRequestContext.self)
     // Outermost first: every answer, errors and 429s included, gets an id, a log line, the security headers and CORS.
     router.add(middleware: RequestIDMiddleware(clientAddress: ClientAddress(trustedProxies: configuration.trustedProxies)))
+    router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
     router.add(middleware: SecurityHeadersMiddleware())
     router.add(middleware: CORSAllowlistMiddleware(origins: Set(configuration.corsOrigins)))
     router.add(middleware: ErrorMappingMiddleware(routes: table))
@@ -58,10 +61,12 @@ public func buildApplication(
             authLimiter: configuration.authRateLimit.map { RateLimiter(limit: $0) },
             apiLimiter: configuration.apiRateLimit.map { RateLimiter(limit: $0) },
             maxRequestBytes: configuration.maxRequestBytes))
+    router.add(middleware: DatabaseGateMiddleware(monitor: monitor))
     router.add(middleware: GzipMiddleware())
     let routes = APIRoutes(
         open: router.group(), authenticated: router.group().add(middleware: JWTAuthenticator(services: services)), table: table)
     HealthController(services: services, workers: workers, version: segHubVersion).addRoutes(to: routes)
+    MetricsController(services: services, metrics: metrics).addRoutes(to: routes)
     if role != .worker {
         for controller in apiControllers(services: services) {
             controller(routes)
@@ -71,7 +76,7 @@ public func buildApplication(
     var app = Application(
         router: router,
         configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: "SegHub"),
-        services: [client],
+        services: [client, monitor],
         logger: logger
     )
     if configuration.autoMigrate {

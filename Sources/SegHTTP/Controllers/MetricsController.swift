@@ -1,0 +1,50 @@
+import Foundation
+import Hummingbird
+import PostgresNIO
+import SegStorage
+
+/// `GET /metrics`: Prometheus text format. No authentication here: nginx only lets private addresses reach it.
+///
+/// Gauges that describe the shared state (jobs by kind and state, free space in the data directory) are read at
+/// scrape time; a database failure leaves them out rather than failing the scrape.
+struct MetricsController {
+    let services: AppServices
+    let metrics: AppMetrics
+
+    func addRoutes(to routes: APIRoutes) {
+        routes.add(.get, "/metrics", authenticated: false) { _, context in try await scrape(context) }
+    }
+
+    func scrape(_ context: AppRequestContext) async throws -> Response {
+        do {
+            try await withTimeout(.seconds(3)) {
+                let rows = try await services.client.query(
+                    "SELECT kind, state, count(*) FROM jobs WHERE state IN ('queued', 'running', 'failed') GROUP BY kind, state",
+                    logger: context.logger)
+                var counts: [String: Int] = [:]
+                for try await (kind, state, count) in rows.decode((String, String, Int64).self) {
+                    counts["\(kind) \(state)"] = Int(count)
+                }
+                for kind in JobKind.allCases {
+                    for state in ["queued", "running", "failed"] {
+                        metrics.setJobs(kind: kind.rawValue, state: state, count: counts["\(kind.rawValue) \(state)"] ?? 0)
+                    }
+                }
+            }
+        } catch {
+            context.logger.warning("metrics: cannot read the job counts", metadata: ["error": "\(error)"])
+        }
+        var info = statvfs()
+        if statvfs(services.configuration.dataDirectory.path, &info) == 0 {
+            metrics.setGauge(
+                "seghub_data_dir_free_bytes", help: "Free bytes in SEG_DATA_DIR's file system",
+                to: Double(info.f_bavail) * Double(info.f_frsize))
+        }
+        metrics.setGauge(
+            "seghub_db_pool_connections", help: "Database connections this process may open", labels: [("state", "max")],
+            to: Double(services.configuration.databasePoolSize))
+        var headers = HTTPFields()
+        headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: metrics.registry.emitToBuffer())))
+    }
+}

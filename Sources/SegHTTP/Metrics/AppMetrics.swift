@@ -1,0 +1,72 @@
+import Foundation
+import Prometheus
+
+/// The application's Prometheus metrics, in a registry of its own (no global bootstrap, so tests can build many
+/// applications in one process). Served at `/metrics`.
+///
+/// Labels never hold user ids, emails or raw paths: `route` is the matched route pattern (`/api/v1/images/{id}`).
+public final class AppMetrics: Sendable {
+    /// The registry `/metrics` emits.
+    public let registry = PrometheusCollectorRegistry()
+
+    static let durationBuckets: [Duration] = [
+        .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250),
+        .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5), .seconds(10), .seconds(30),
+    ]
+
+    static let jobBuckets: [Duration] = [
+        .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5),
+        .seconds(5), .seconds(10), .seconds(30), .seconds(60), .seconds(300),
+    ]
+
+    /// An empty set of metrics.
+    public init() {}
+
+    /// Counts one answered request and its duration.
+    public func recordRequest(route: String, method: String, status: Int, duration: Duration) {
+        registry.makeCounter(
+            descriptor: .init(metricName: "http_server_requests", unitName: "total", helpText: "HTTP requests answered"),
+            labels: [("route", route), ("method", method), ("status", String(status))]
+        ).increment()
+        registry.makeDurationHistogram(
+            descriptor: .init(
+                metricName: "http_server_request_duration", unitName: "seconds", helpText: "Time to answer HTTP requests"),
+            labels: [("route", route), ("method", method)],
+            buckets: Self.durationBuckets
+        ).record(duration)
+    }
+
+    /// Records a finished job attempt.
+    /// - Parameters:
+    ///   - kind: `segment` or `export`.
+    ///   - result: `succeeded`, `failed` or `retried`.
+    ///   - duration: How long the handler ran.
+    public func recordJob(kind: String, result: String, duration: Duration) {
+        registry.makeDurationHistogram(
+            descriptor: .init(metricName: "seghub_job_duration", unitName: "seconds", helpText: "Time jobs took to run"),
+            labels: [("kind", kind), ("result", result)],
+            buckets: Self.jobBuckets
+        ).record(duration)
+    }
+
+    /// Counts an image the segmentation worker finished (`segmented` or `failed`).
+    public func recordImageProcessed(result: String) {
+        registry.makeCounter(
+            descriptor: .init(metricName: "seghub_images_processed", unitName: "total", helpText: "Images segmented or failed"),
+            labels: [("result", result)]
+        ).increment()
+    }
+
+    /// Sets the job gauge for one kind and state.
+    func setJobs(kind: String, state: String, count: Int) {
+        registry.makeGauge(
+            descriptor: .init(metricName: "seghub_jobs", unitName: "", helpText: "Jobs by kind and state"),
+            labels: [("kind", kind), ("state", state)]
+        ).set(Double(count))
+    }
+
+    /// Sets a plain gauge.
+    func setGauge(_ name: String, help: String, labels: [(String, String)] = [], to value: Double) {
+        registry.makeGauge(descriptor: .init(metricName: name, unitName: "", helpText: help), labels: labels).set(value)
+    }
+}

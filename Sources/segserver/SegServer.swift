@@ -1,0 +1,34 @@
+import ArgumentParser
+import Foundation
+import Logging
+import SegHTTP
+
+/// segserver: the SegHub HTTP API and segmentation workers. Configuration comes from `SEG_*` (see .env.example).
+@main
+struct SegServer: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "segserver", abstract: "Run the SegHub API and segmentation workers (configured by SEG_* variables).")
+
+    @Option(help: "What to run: api, worker or all.")
+    var role: String = "all"
+
+    func run() async throws {
+        guard let role = ServerRole(rawValue: role) else { throw ValidationError("--role must be api, worker or all") }
+        let (configuration, warnings): (ServerConfiguration, [String])
+        do {
+            (configuration, warnings) = try ServerConfiguration.fromEnvironment()
+        } catch {
+            FileHandle.standardError.write(Data("segserver: \(error)\n".utf8))
+            throw ExitCode(78)  // EX_CONFIG
+        }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = configuration.logLevel
+            return handler
+        }
+        let logger = Logger(label: "segserver")
+        for warning in warnings { logger.warning("\(warning)") }
+        let app = try await buildApplication(configuration: configuration, role: role, logger: logger)
+        try await app.runService()
+    }
+}

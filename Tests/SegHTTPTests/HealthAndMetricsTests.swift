@@ -1,0 +1,71 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import SegHTTP
+import Testing
+
+@Suite struct HealthAndMetricsTests {
+    @Test func livenessAndReadinessWithTheDatabaseUp() async throws {
+        try await withTestApp { app in
+            let live = try await app.request(.get, "/health")
+            #expect(live.status == .ok)
+            let ready = try await app.request(.get, "/api/health")
+            #expect(ready.status == .ok)
+            struct Readiness: Decodable {
+                struct Check: Decodable { var status: String }
+                var status: String
+                var checks: [String: Check]
+            }
+            let body = try ready.decode(Readiness.self)
+            #expect(body.status == "ok")
+            #expect(body.checks["database"]?.status == "ok")
+            #expect(body.checks["queue"]?.status == "ok")
+        }
+    }
+
+    /// A real unreachable database (nothing listens on the port): readiness is 503, liveness stays 200.
+    @Test func readinessIs503WhenTheDatabaseIsUnreachable() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("seg-health-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let configuration = try TestApp.configuration(
+            databaseURL: "postgres://postgres@127.0.0.1:1/nothing?sslmode=disable", dataDirectory: directory)
+        let app = try await buildApplication(configuration: configuration, role: .api, passwordCost: 4, logger: TestApp.logger)
+        try await app.test(.router) { client in
+            let live = try await client.execute(uri: "/health", method: .get)
+            #expect(live.status == .ok)
+            let ready = try await client.execute(uri: "/api/health", method: .get)
+            #expect(ready.status == .serviceUnavailable)
+            #expect(String(buffer: ready.body).contains("unreachable"))
+            // an API call that needs the database is a 503 problem, not a 500
+            var headers = HTTPFields()
+            headers[.contentType] = "application/json"
+            let login = try await client.execute(
+                uri: "/api/v1/auth/login", method: .post, headers: headers,
+                body: ByteBuffer(string: #"{"email":"a@example.org","password":"whatever pw"}"#))
+            #expect(login.status == .serviceUnavailable)
+            #expect(login.headers[.retryAfter] != nil)
+        }
+    }
+
+    @Test func metricsCountRequestsByRoutePatternAndReportJobs() async throws {
+        try await withTestApp { app in
+            _ = try await app.request(.get, "/health")
+            let id = UUID().uuidString.lowercased()
+            _ = try await app.request(.get, "/api/v1/nothing/\(id)")
+            try await app.database.query("INSERT INTO jobs (kind) VALUES ('export'), ('export')")
+            let scrape = try await app.request(.get, "/metrics")
+            #expect(scrape.status == .ok)
+            #expect(scrape.headers[.contentType]?.hasPrefix("text/plain") == true)
+            let text = String(buffer: scrape.body)
+            #expect(text.contains(#"http_server_requests_total{route="/health",method="GET",status="200"} 1"#))
+            #expect(text.contains("http_server_request_duration_seconds_bucket"))
+            #expect(text.contains(#"seghub_jobs{kind="export",state="queued"} 2"#))
+            #expect(text.contains("seghub_data_dir_free_bytes"))
+            // a path that matched no route is counted as "unmatched", never by its raw path
+            #expect(text.contains(#"route="unmatched""#))
+            #expect(!text.contains(id))
+        }
+    }
+}
