@@ -115,4 +115,17 @@ import Testing
         #expect(IPAddressRange("example.org") == nil)
         #expect(private10.description == "10.0.0.0/8")
     }
+
+    /// `.env.example` documents every key segserver reads, and only those.
+    @Test func envExampleDocumentsEveryKnownKey() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let text = try String(contentsOf: root.appendingPathComponent(".env.example"), encoding: .utf8)
+        var documented = Set<String>()
+        for line in text.split(separator: "\n") {
+            let body = line.hasPrefix("# ") ? line.dropFirst(2) : line[...]
+            guard body.hasPrefix("SEG_"), let equals = body.firstIndex(of: "=") else { continue }
+            documented.insert(String(body[..<equals]))
+        }
+        #expect(documented == ServerConfiguration.knownKeys)
+    }
 }
