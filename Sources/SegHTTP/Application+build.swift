@@ -30,15 +30,16 @@ public let segHubVersion = "0.3.0"
 ///   - configuration: The server configuration.
 ///   - role: Which parts to run.
 ///   - passwordCost: bcrypt cost (tests lower it).
-///   - jobQueue: Queue timing (tests shorten leases).
+///   - jobQueue: Queue timing; `nil` takes the lease from `SEG_JOB_LEASE_SECONDS` (tests pass their own).
 ///   - logger: The application logger.
 public func buildApplication(
     configuration: ServerConfiguration,
     role: ServerRole = .all,
     passwordCost: UInt8 = 12,
-    jobQueue: JobQueueConfiguration = .init(),
+    jobQueue: JobQueueConfiguration? = nil,
     logger: Logger
 ) async throws -> some ApplicationProtocol {
+    let jobQueue = jobQueue ?? JobQueueConfiguration(leaseDuration: .seconds(configuration.jobLeaseSeconds))
     var clientConfiguration = configuration.database.clientConfiguration
     clientConfiguration.options.maximumConnections = configuration.databasePoolSize
     let client = PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)

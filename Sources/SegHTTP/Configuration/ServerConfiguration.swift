@@ -48,13 +48,16 @@ public struct ServerConfiguration: Sendable {
     public var databasePoolSize: Int
     /// Hours an export archive is kept (`SEG_EXPORT_RETENTION_HOURS`, default 24).
     public var exportRetentionHours: Int
+    /// How long a worker's claim on a job lasts without a heartbeat (`SEG_JOB_LEASE_SECONDS`, default 60): a job
+    /// whose worker died is taken over this long after its last heartbeat.
+    public var jobLeaseSeconds: Int
 
     /// Every key this build reads.
     public static let knownKeys: Set<String> = [
         "SEG_DATABASE_URL", "SEG_DATA_DIR", "SEG_JWT_SECRET", "SEG_JWT_KEYS", "SEG_JWT_ACTIVE_KID", "SEG_JWT_ISSUER",
         "SEG_HTTP_HOST", "SEG_HTTP_PORT", "SEG_WORKERS", "SEG_CORS_ORIGINS", "SEG_WS_ALLOWED_ORIGINS", "SEG_AUTO_MIGRATE",
         "SEG_LOG_LEVEL", "SEG_MAX_REQUEST_BYTES", "SEG_MAX_UPLOAD_BYTES", "SEG_MAX_FILES_PER_REQUEST", "SEG_RATE_AUTH",
-        "SEG_RATE_API", "SEG_TRUSTED_PROXIES", "SEG_DB_POOL_SIZE", "SEG_EXPORT_RETENTION_HOURS",
+        "SEG_RATE_API", "SEG_TRUSTED_PROXIES", "SEG_DB_POOL_SIZE", "SEG_EXPORT_RETENTION_HOURS", "SEG_JOB_LEASE_SECONDS",
     ]
 
     /// Every problem found in the environment; segserver prints them all and exits.
@@ -115,7 +118,8 @@ public struct ServerConfiguration: Sendable {
                 return .success(ranges)
             },
             databasePoolSize: reader.integer("SEG_DB_POOL_SIZE", default: 20, in: 2...1000),
-            exportRetentionHours: reader.integer("SEG_EXPORT_RETENTION_HOURS", default: 24, in: 1...(24 * 365))
+            exportRetentionHours: reader.integer("SEG_EXPORT_RETENTION_HOURS", default: 24, in: 1...(24 * 365)),
+            jobLeaseSeconds: reader.integer("SEG_JOB_LEASE_SECONDS", default: 60, in: 3...3600)
         )
         if configuration.maxUploadBytes > configuration.maxRequestBytes {
             reader.problems.append("SEG_MAX_UPLOAD_BYTES must not exceed SEG_MAX_REQUEST_BYTES")

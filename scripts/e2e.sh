@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# End-to-end test of segserver for real: a throwaway PostgreSQL, segserver (the debug build that
+# scripts/test.sh made, or a fresh one) with two workers, then scripts/e2e.py drives the API
+# (register, upload generated spheroids, segment, correct polygons, health, metrics). Finally the
+# database is stopped (readiness must turn 503, liveness stay 200) and started again (readiness
+# back to 200 without restarting segserver). Everything lives in a temporary folder removed on exit.
+# Usage: scripts/e2e.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib/common.sh
+
+seg_apt_install libjpeg-dev libpng-dev pkg-config postgresql curl python3
+
+work="$(mktemp -d /tmp/seghub-e2e.XXXXXX)"
+server_pid=""
+cleanup() {
+    [ -n "$server_pid" ] && kill -TERM "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
+    bash scripts/postgres.sh stop "$work/pg" >/dev/null 2>&1 || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+
+seg_step "e2e: building segserver (debug)"
+swift build --product segserver >/dev/null
+bin="$(swift build --show-bin-path)"
+
+seg_step "e2e: starting PostgreSQL"
+db_port="$(free_port)"
+admin_url="$(bash scripts/postgres.sh start "$work/pg" "$db_port" | tail -n 1)"
+psql "$admin_url" -qc "CREATE DATABASE seghub"
+
+port="$(free_port)"
+mkdir -p "$work/data"
+seg_step "e2e: starting segserver on 127.0.0.1:$port"
+SEG_DATABASE_URL="postgres://postgres@127.0.0.1:$db_port/seghub?sslmode=disable" \
+    SEG_DATA_DIR="$work/data" \
+    SEG_JWT_SECRET="e2e-secret-$(head -c 24 /dev/urandom | base64)" \
+    SEG_HTTP_HOST=127.0.0.1 SEG_HTTP_PORT="$port" SEG_WORKERS=2 SEG_LOG_LEVEL=warning \
+    "$bin/segserver" >"$work/segserver.log" 2>&1 &
+server_pid=$!
+url="http://127.0.0.1:$port"
+wait_for() {  # wait_for PATH STATUS SECONDS
+    local deadline=$((SECONDS + $3)) code
+    while [ $SECONDS -lt $deadline ]; do
+        code="$(curl -s -o /dev/null -w '%{http_code}' "$url$1" || true)"
+        [ "$code" = "$2" ] && return 0
+        kill -0 "$server_pid" 2>/dev/null || { cat "$work/segserver.log" >&2; echo "e2e: segserver died" >&2; return 1; }
+        sleep 0.3
+    done
+    echo "e2e: $1 did not answer $2 within $3 s (last: $code)" >&2
+    return 1
+}
+wait_for /api/health 200 60
+
+seg_step "e2e: driving the API"
+python3 scripts/e2e.py "$url" || { tail -n 40 "$work/segserver.log" >&2; exit 1; }
+
+seg_step "e2e: database outage"
+bash scripts/postgres.sh stop "$work/pg" >/dev/null
+wait_for /api/health 503 30
+wait_for /health 200 5
+echo "e2e: readiness is 503 and liveness 200 while the database is down" >&2
+bash scripts/postgres.sh start "$work/pg" "$db_port" >/dev/null
+wait_for /api/health 200 60
+echo "e2e: readiness is back to 200 without a restart" >&2
+
+seg_step "e2e: graceful stop"
+kill -TERM "$server_pid"
+if wait "$server_pid"; then
+    echo "e2e: segserver stopped cleanly on SIGTERM" >&2
+else
+    echo "e2e: segserver exited $? on SIGTERM" >&2
+    exit 1
+fi
+server_pid=""
+echo "e2e: all checks passed" >&2
