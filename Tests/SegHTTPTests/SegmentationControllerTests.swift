@@ -36,6 +36,7 @@ import Testing
             var polygonCount: Int
         }
         var items: [Item]
+        var nextCursor: String?
     }
     struct ProblemBody: Decodable {
         struct Field: Decodable {
@@ -59,12 +60,14 @@ import Testing
             try await app.setStatus(.failed, image: failed)
             try await app.setStatus(.segmented, image: done)
 
-            // MUT
-            let response = try await app.request(.post, "/api/v1/projects/\(project)/segmentations", as: owner, json: [String: String]())
+            // MUT: no body at all
+            let response = try await app.request(.post, "/api/v1/projects/\(project)/segmentations", as: owner)
 
             // validate
             #expect(response.status == .accepted)
             #expect(try response.decode(Queued.self).queued == 2)
+            let again = try await app.request(.post, "/api/v1/projects/\(project)/segmentations", as: owner, json: [String: String]())
+            #expect(try again.decode(Queued.self).queued == 0)
             #expect(try await app.status(of: fresh) == "queued")
             #expect(try await app.status(of: failed) == "queued")
             #expect(try await app.status(of: done) == "segmented")
@@ -310,7 +313,9 @@ import Testing
 
             let versions = try await app.request(.get, "/api/v1/images/\(image)/segmentation/versions", as: owner)
             #expect(versions.status == .ok)
-            let items = try versions.decode(Versions.self).items
+            let list = try versions.decode(Versions.self)
+            #expect(list.nextCursor == nil)
+            let items = list.items
             #expect(items.map(\.version) == [2, 1])
             #expect(items.map(\.segmenter) == ["manual", "builtin"])
             #expect(items.map(\.author) == [editor.id, nil])

@@ -85,4 +85,27 @@ import Testing
             #expect(none.problemCode == "NO_SEGMENTATION")
         }
     }
+
+    @Test func anImageWhoseFileIsMissingEndsFailed() async throws {
+        try await withTestApp(environment: ["SEG_WORKERS": "2"], role: .all) { app in
+            // setup: a row whose object was never stored
+            let owner = try await app.register()
+            let project = try await app.makeProject(owner: owner)
+            let key = try ObjectKey(String(repeating: "ab", count: 32))
+            let image = try await ImagePostgresRepository(client: app.database, logger: TestApp.logger).create(
+                projectID: project, name: "gone.png", objectKey: key, thumbnailKey: nil, width: 10, height: 10, format: .png, bytes: 10
+            ).id
+
+            // MUT
+            let response = try await app.request(.post, "/api/v1/projects/\(project)/segmentations", as: owner)
+            #expect(response.status == .accepted)
+            let failed = try await app.eventually { try await app.status(of: image) == "failed" }
+
+            // validate: failed at once (permanent), not after retries
+            #expect(failed)
+            let jobs = try await app.jobs(of: image)
+            #expect(jobs.map(\.state) == ["failed"])
+            #expect(jobs.first?.lastError?.contains("missing") == true)
+        }
+    }
 }

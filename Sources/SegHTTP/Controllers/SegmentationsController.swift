@@ -20,9 +20,9 @@ struct SegmentationsController {
     static let maxImageIDs = 10_000
 
     struct QueueRequest: Decodable {
-        var imageIds: [UUID]?
-        var parameters: ParametersInput?
-        var priority: Int?
+        var imageIds: [UUID]? = nil
+        var parameters: ParametersInput? = nil
+        var priority: Int? = nil
     }
 
     /// The payload of a `segment` job: `{"parameters": {...}}`, every parameter spelled out.
@@ -42,17 +42,23 @@ struct SegmentationsController {
         var polygons: [PolygonInput]
     }
 
-    struct VersionBody: Encodable {
+    struct VersionBody: Encodable, Sendable {
         var version: Int
         var segmenter: String
         var author: UUID?
         var createdAt: Date
         var polygonCount: Int
-    }
 
-    struct VersionsBody: ResponseEncodable {
-        var imageId: UUID
-        var items: [VersionBody]
+        enum CodingKeys: String, CodingKey { case version, segmenter, author, createdAt, polygonCount }
+
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(version, forKey: .version)
+            try c.encode(segmenter, forKey: .segmenter)
+            try c.encode(author, forKey: .author)  // null for a worker's version
+            try c.encode(createdAt, forKey: .createdAt)
+            try c.encode(polygonCount, forKey: .polygonCount)
+        }
     }
 
     func addRoutes(to routes: APIRoutes) {
@@ -72,7 +78,14 @@ struct SegmentationsController {
         let identity = try context.requireIdentity()
         let projectID = try context.parameters.require("id", as: UUID.self)
         try await services.requireRole(.editor, in: projectID, for: identity)
-        let body = try await request.decode(as: QueueRequest.self, context: context)
+        // No body at all is the same as `{}`: queue every image not yet segmented with the default parameters.
+        let bytes = try await request.body.collect(upTo: context.maxUploadSize)
+        let body: QueueRequest
+        if bytes.readableBytesView.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }) {
+            body = QueueRequest()
+        } else {
+            body = try JSONDecoder().decode(QueueRequest.self, from: Data(bytes.readableBytesView))
+        }
         let parameters = try body.parameters?.result.get() ?? SegmenterParameters()
         let priority = body.priority ?? 0
         guard (-100...100).contains(priority) else {
@@ -227,16 +240,17 @@ struct SegmentationsController {
     }
 
     /// `GET /api/v1/images/:id/segmentation/versions`: every version, newest first, without polygons.
-    func versions(_ request: Request, _ context: AppRequestContext) async throws -> VersionsBody {
+    func versions(_ request: Request, _ context: AppRequestContext) async throws -> PageBody<VersionBody> {
         let identity = try context.requireIdentity()
         let imageID = try context.parameters.require("id", as: UUID.self)
         _ = try await services.requireImage(imageID, role: .viewer, for: identity)
         let versions = try await services.segmentations.versions(imageID: imageID)
-        return VersionsBody(
-            imageId: imageID,
+        // Every version in one page: an image has few, and the polygons are not read.
+        return PageBody(
             items: versions.map {
                 VersionBody(version: $0.version, segmenter: $0.segmenter, author: $0.authorID, createdAt: $0.createdAt, polygonCount: $0.polygonCount)
-            })
+            },
+            nextCursor: nil)
     }
 
     // MARK: Support
