@@ -216,6 +216,38 @@ import Testing
         }
     }
 
+    /// A request while the image's job runs queues a second job; cancelling that one leaves the image to the running
+    /// job (`processing`), and a manual edit meanwhile does not mark it `segmented` under the running job.
+    @Test func cancelAndEditWhileAJobRuns() async throws {
+        try await withTestApp { app in
+            // setup: the first job claimed as a worker would
+            let owner = try await app.register()
+            let project = try await app.makeProject(owner: owner)
+            let image = try await app.addImage(
+                to: project, bytes: try SpheroidImage.png(seed: 9), width: SpheroidImage.width, height: SpheroidImage.height)
+            _ = try await app.request(.post, "/api/v1/projects/\(project)/segmentations", as: owner)
+            let queue = JobQueue(client: app.database, logger: TestApp.logger)
+            let running = try #require(try await queue.claim(worker: "test/0"))
+            try await app.setStatus(.processing, image: image)
+            let second = try await app.request(.post, "/api/v1/projects/\(project)/segmentations", as: owner, json: ["imageIds": [image]])
+            #expect(try second.decode(Queued.self).queued == 1)
+            #expect(try await app.jobs(of: image).map(\.state) == ["running", "queued"])
+            #expect(try await app.status(of: image) == "queued")
+
+            // MUT
+            let edit = try await app.request(
+                .put, "/api/v1/images/\(image)/segmentation", as: owner, json: ["polygons": [["exterior": [[1, 1], [9, 1], [9, 9]]]]])
+            let cancelled = try await app.request(.delete, "/api/v1/projects/\(project)/segmentations", as: owner)
+
+            // validate
+            #expect(edit.status == .ok)
+            #expect(try cancelled.decode(Cancelled.self).cancelled == 1)
+            #expect(try await app.jobs(of: image).map(\.state) == ["running", "cancelled"])
+            #expect(try await app.status(of: image) == "processing")
+            try await queue.complete(running.lease)
+        }
+    }
+
     @Test func putRejectsInvalidPolygonsWithTheirIndex() async throws {
         try await withTestApp { app in
             // setup
