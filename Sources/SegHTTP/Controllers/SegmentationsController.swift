@@ -149,6 +149,19 @@ struct SegmentationsController {
         try await services.requireRole(.editor, in: projectID, for: identity)
         let logger = context.logger
         let count = try await transaction(logger: logger) { connection in
+            // Lock the images first, in id order, as queueing does (images, then jobs), so that a cancel and a
+            // request for the same images wait for each other instead of deadlocking.
+            let locked = try await connection.query(
+                """
+                SELECT i.id FROM images i
+                WHERE i.project_id = \(projectID) AND EXISTS (
+                    SELECT 1 FROM jobs j WHERE j.image_id = i.id AND j.kind = 'segment' AND j.state = 'queued')
+                ORDER BY i.id
+                FOR NO KEY UPDATE OF i
+                """,
+                logger: logger
+            )
+            for try await _ in locked {}
             let images = try await JobQueue.cancelQueuedSegmentations(project: projectID, on: connection, logger: logger)
             if !images.isEmpty {
                 // Back to what they were before queueing: `segmented` with a stored version, else `new`; an image
