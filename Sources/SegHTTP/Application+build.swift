@@ -101,13 +101,16 @@ public func buildApplication(
 /// The API's controllers, each registering its routes. Later controllers are added here.
 func apiControllers(services: AppServices) -> [@Sendable (APIRoutes) -> Void] {
     [
-        AuthController(services: services).addRoutes
+        AuthController(services: services).addRoutes,
+        SegmentationsController(services: services).addRoutes,
     ]
 }
 
 /// The worker pools of this process. The segmentation pool is added here.
 func workerServices(services: AppServices, wakeups: JobWakeups, workers: Int, logger: Logger) -> [any Service] {
-    []
+    // Cancelled at graceful shutdown: the pool stops claiming and releases its running jobs (RELIABILITY Q8).
+    let segmentation = SegmentationJobHandler.pool(services: services, wakeups: wakeups, workers: workers, logger: logger)
+    return [ClosureService { await segmentation.run() }]
 }
 
 /// A `Service` that runs `body` until graceful shutdown cancels it.

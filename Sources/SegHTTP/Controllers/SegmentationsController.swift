@@ -1,0 +1,498 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import NIOPosix
+import PostgresNIO
+import SegCore
+import SegStorage
+
+/// Segmentation routes: queue and cancel a project's segmentations, read, edit and list an image's versions.
+///
+/// Queueing writes the images' `queued` status and their `segment` jobs in one transaction (RELIABILITY Q6), so
+/// there is never a queued image without a job. Edits are stored as new versions with metrics recomputed by
+/// SegCore from exactly the stored rings; old versions stay readable with `?version=N`.
+struct SegmentationsController {
+    let services: AppServices
+
+    /// The most images one request may name.
+    static let maxImageIDs = 10_000
+
+    struct QueueRequest: Decodable {
+        var imageIds: [UUID]? = nil
+        var parameters: ParametersInput? = nil
+        var priority: Int? = nil
+    }
+
+    /// The payload of a `segment` job: `{"parameters": {...}}`, every parameter spelled out.
+    struct JobPayload: Codable {
+        var parameters: SegmenterParameters
+    }
+
+    struct QueuedBody: ResponseEncodable {
+        var queued: Int
+    }
+
+    struct CancelledBody: ResponseEncodable {
+        var cancelled: Int
+    }
+
+    struct EditRequest: Decodable {
+        var polygons: [PolygonInput]
+    }
+
+    struct VersionBody: Encodable, Sendable {
+        var version: Int
+        var segmenter: String
+        var author: UUID?
+        var createdAt: Date
+        var polygonCount: Int
+
+        enum CodingKeys: String, CodingKey { case version, segmenter, author, createdAt, polygonCount }
+
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(version, forKey: .version)
+            try c.encode(segmenter, forKey: .segmenter)
+            try c.encode(author, forKey: .author)  // null for a worker's version
+            try c.encode(createdAt, forKey: .createdAt)
+            try c.encode(polygonCount, forKey: .polygonCount)
+        }
+    }
+
+    func addRoutes(to routes: APIRoutes) {
+        routes.add(.post, "/api/v1/projects/:id/segmentations") { request, context in
+            EditedResponse(status: .accepted, response: try await queue(request, context))
+        }
+        routes.add(.delete, "/api/v1/projects/:id/segmentations") { request, context in try await cancel(request, context) }
+        routes.add(.get, "/api/v1/images/:id/segmentation") { request, context in try await get(request, context) }
+        routes.add(.put, "/api/v1/images/:id/segmentation") { request, context in try await update(request, context) }
+        routes.add(.get, "/api/v1/images/:id/segmentation/versions") { request, context in try await versions(request, context) }
+    }
+
+    // MARK: Queue and cancel
+
+    /// `POST /api/v1/projects/:id/segmentations`: queues the named images, or every image not yet segmented.
+    func queue(_ request: Request, _ context: AppRequestContext) async throws -> QueuedBody {
+        let identity = try context.requireIdentity()
+        let projectID = try context.parameters.require("id", as: UUID.self)
+        try await services.requireRole(.editor, in: projectID, for: identity)
+        // No body at all is the same as `{}`: queue every image not yet segmented with the default parameters.
+        let bytes = try await request.body.collect(upTo: context.maxUploadSize)
+        let body: QueueRequest
+        if bytes.readableBytesView.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }) {
+            body = QueueRequest()
+        } else {
+            body = try JSONDecoder().decode(QueueRequest.self, from: Data(bytes.readableBytesView))
+        }
+        let parameters = try body.parameters?.result.get() ?? SegmenterParameters()
+        let priority = body.priority ?? 0
+        guard (-100...100).contains(priority) else {
+            throw Problem.validation(
+                "priority must be between -100 and 100", errors: [.init(field: "priority", detail: "must be between -100 and 100")])
+        }
+        var requested: [UUID]?
+        if let ids = body.imageIds {
+            guard !ids.isEmpty, ids.count <= Self.maxImageIDs else {
+                throw Problem.validation(
+                    "imageIds must name 1 to \(Self.maxImageIDs) images; leave it out to queue every image not yet segmented",
+                    errors: [.init(field: "imageIds", detail: "must name 1 to \(Self.maxImageIDs) images")])
+            }
+            var seen = Set<UUID>()
+            requested = ids.filter { seen.insert($0).inserted }
+        }
+        let payload = try NewJob(kind: .segment, encoding: JobPayload(parameters: parameters)).payload
+        let parametersJSON = Array(try JSONEncoder().encode(parameters))
+        let logger = context.logger
+        let channel = services.queue.configuration.notificationChannel
+        let count = try await transaction(logger: logger) { connection in
+            let images: [UUID]
+            if let requested {
+                let updated = try await ImagePostgresRepository.setStatus(
+                    .queued, ids: requested, projectID: projectID, on: connection, logger: logger)
+                guard updated.count == requested.count else {
+                    // Unknown ids and another project's images get the same answer; the transaction rolls back.
+                    let found = Set(updated)
+                    let errors = requested.enumerated().filter { !found.contains($0.element) }.prefix(100).map { index, id in
+                        Problem.FieldError(field: "imageIds[\(index)]", detail: "\(id.uuidString.lowercased()) is not an image of this project")
+                    }
+                    throw Problem(
+                        .badRequest, code: "UNKNOWN_IMAGE", detail: "\(requested.count - updated.count) of the images are not in this project",
+                        errors: Array(errors))
+                }
+                images = updated
+            } else {
+                let candidates = try await ImagePostgresRepository.unsegmentedIDs(projectID: projectID, on: connection, logger: logger)
+                images = try await ImagePostgresRepository.setStatus(
+                    .queued, ids: candidates, projectID: projectID, on: connection, logger: logger)
+            }
+            let jobs = images.map { image in
+                NewJob(kind: .segment, payload: payload, priority: priority, userID: identity.userID, projectID: projectID, imageID: image)
+            }
+            if !jobs.isEmpty {
+                _ = try await JobQueue.enqueue(jobs, on: connection, notificationChannel: channel, logger: logger)
+            }
+            let details = Array(#"{"queued": \#(images.count), "priority": \#(priority), "parameters": "#.utf8) + parametersJSON + Array("}".utf8)
+            _ = try await AuditLogPostgresRepository.record(
+                actorID: identity.userID, action: "segmentation.queue", targetType: "project", targetID: projectID,
+                details: details, on: connection, logger: logger)
+            return images.count
+        }
+        return QueuedBody(queued: count)
+    }
+
+    /// `DELETE /api/v1/projects/:id/segmentations`: cancels the project's queued (not yet running) segmentations.
+    func cancel(_ request: Request, _ context: AppRequestContext) async throws -> CancelledBody {
+        let identity = try context.requireIdentity()
+        let projectID = try context.parameters.require("id", as: UUID.self)
+        try await services.requireRole(.editor, in: projectID, for: identity)
+        let logger = context.logger
+        let count = try await transaction(logger: logger) { connection in
+            // Lock the images first, in id order, as queueing does (images, then jobs), so that a cancel and a
+            // request for the same images wait for each other instead of deadlocking.
+            let locked = try await connection.query(
+                """
+                SELECT i.id FROM images i
+                WHERE i.project_id = \(projectID) AND EXISTS (
+                    SELECT 1 FROM jobs j WHERE j.image_id = i.id AND j.kind = 'segment' AND j.state = 'queued')
+                ORDER BY i.id
+                FOR NO KEY UPDATE OF i
+                """,
+                logger: logger
+            )
+            for try await _ in locked {}
+            let images = try await JobQueue.cancelQueuedSegmentations(project: projectID, on: connection, logger: logger)
+            if !images.isEmpty {
+                // Back to what they were before queueing: `segmented` with a stored version, else `new`; an image
+                // whose earlier job is still running stays `processing` (that job will finish it).
+                let rows = try await connection.query(
+                    """
+                    UPDATE images SET status = CASE
+                        WHEN EXISTS (SELECT 1 FROM jobs j WHERE j.image_id = images.id AND j.kind = 'segment' AND j.state = 'running')
+                            THEN 'processing'
+                        WHEN EXISTS (SELECT 1 FROM segmentations s WHERE s.image_id = images.id) THEN 'segmented'
+                        ELSE 'new' END,
+                        updated_at = now()
+                    WHERE id = ANY(\(images)) AND project_id = \(projectID)
+                    """,
+                    logger: logger
+                )
+                for try await _ in rows {}
+            }
+            _ = try await AuditLogPostgresRepository.record(
+                actorID: identity.userID, action: "segmentation.cancel", targetType: "project", targetID: projectID,
+                details: Array(#"{"cancelled": \#(images.count)}"#.utf8), on: connection, logger: logger)
+            return images.count
+        }
+        return CancelledBody(cancelled: count)
+    }
+
+    // MARK: Read and edit
+
+    /// `GET /api/v1/images/:id/segmentation[?version=N]`: the latest (or the named) version.
+    func get(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let identity = try context.requireIdentity()
+        let imageID = try context.parameters.require("id", as: UUID.self)
+        _ = try await services.requireImage(imageID, role: .viewer, for: identity)
+        let record: SegmentationRecord
+        do {
+            if let text = request.uri.queryParameters["version"] {
+                guard let version = Int(String(text)), version > 0 else {
+                    throw Problem.validation(
+                        "version must be a whole number from 1", errors: [.init(field: "version", detail: "must be a whole number from 1")])
+                }
+                record = try await services.segmentations.version(version, imageID: imageID)
+            } else {
+                record = try await services.segmentations.latest(imageID: imageID)
+            }
+        } catch let error as StorageError {
+            guard case .notFound = error else { throw error }
+            throw Problem(.notFound, code: "NO_SEGMENTATION", detail: "the image has no such segmentation")
+        }
+        return try Self.response(record)
+    }
+
+    /// `PUT /api/v1/images/:id/segmentation`: stores edited polygons as a new `manual` version.
+    func update(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let identity = try context.requireIdentity()
+        let imageID = try context.parameters.require("id", as: UUID.self)
+        let (image, _) = try await services.requireImage(imageID, role: .editor, for: identity)
+        let body = try await request.decode(as: EditRequest.self, context: context)
+        let inputs = body.polygons
+        let width = Double(image.width)
+        let height = Double(image.height)
+        // Validation and metrics are CPU work proportional to the vertices: keep them off the cooperative pool.
+        let polygonsJSON: [UInt8] = try await NIOThreadPool.singleton.runIfActive {
+            let polygons = try PolygonValidator.validated(inputs, width: width, height: height)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
+            return Array(try encoder.encode(polygons))
+        }
+        let logger = context.logger
+        let record = try await transaction(logger: logger) { connection in
+            let record = try await SegmentationPostgresRepository.addVersion(
+                imageID: imageID, polygons: polygonsJSON, parameters: Array("{}".utf8), segmenter: "manual", authorID: identity.userID,
+                on: connection, logger: logger)
+            // The image row is locked by addVersion. A pending job will set the status itself when it finishes.
+            var status: String?
+            for try await value in try await connection.query("SELECT status FROM images WHERE id = \(imageID)", logger: logger)
+                .decode(String.self)
+            {
+                status = value
+            }
+            if status != ImageStatus.queued.rawValue, status != ImageStatus.processing.rawValue {
+                _ = try await ImagePostgresRepository.setStatus(.segmented, id: imageID, on: connection, logger: logger)
+            }
+            _ = try await AuditLogPostgresRepository.record(
+                actorID: identity.userID, action: "segmentation.edit", targetType: "image", targetID: imageID,
+                details: Array(#"{"version": \#(record.version), "polygons": \#(inputs.count)}"#.utf8), on: connection, logger: logger)
+            return record
+        }
+        return try Self.response(record)
+    }
+
+    /// `GET /api/v1/images/:id/segmentation/versions`: every version, newest first, without polygons.
+    func versions(_ request: Request, _ context: AppRequestContext) async throws -> PageBody<VersionBody> {
+        let identity = try context.requireIdentity()
+        let imageID = try context.parameters.require("id", as: UUID.self)
+        _ = try await services.requireImage(imageID, role: .viewer, for: identity)
+        let versions = try await services.segmentations.versions(imageID: imageID)
+        // Every version in one page: an image has few, and the polygons are not read.
+        return PageBody(
+            items: versions.map {
+                VersionBody(version: $0.version, segmenter: $0.segmenter, author: $0.authorID, createdAt: $0.createdAt, polygonCount: $0.polygonCount)
+            },
+            nextCursor: nil)
+    }
+
+    // MARK: Support
+
+    /// `{imageId, version, polygons, parameters, segmenter, createdAt, author}` with the stored JSON passed through.
+    static func response(_ record: SegmentationRecord) throws -> Response {
+        struct Head: Encodable {
+            var imageId: UUID
+            var version: Int
+            var segmenter: String
+            var createdAt: Date
+            var author: UUID?
+
+            func encode(to encoder: any Encoder) throws {
+                var c = encoder.container(keyedBy: CodingKeys.self)
+                try c.encode(imageId, forKey: .imageId)
+                try c.encode(version, forKey: .version)
+                try c.encode(segmenter, forKey: .segmenter)
+                try c.encode(createdAt, forKey: .createdAt)
+                try c.encode(author, forKey: .author)  // null, not absent, for a worker's version
+            }
+
+            enum CodingKeys: String, CodingKey { case imageId, version, segmenter, createdAt, author }
+        }
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        var bytes = Array(
+            try encoder.encode(
+                Head(
+                    imageId: record.imageID, version: record.version, segmenter: record.segmenter, createdAt: record.createdAt,
+                    author: record.authorID)
+            ))
+        // The polygons and parameters are stored JSON: spliced in as they are, not decoded and re-encoded.
+        guard bytes.last == UInt8(ascii: "}") else { throw Problem(.internalServerError, code: "INTERNAL_ERROR", detail: "encoding failed") }
+        bytes.removeLast()
+        bytes += Array(#","polygons":"#.utf8) + record.polygons + Array(#","parameters":"#.utf8) + record.parameters + [UInt8(ascii: "}")]
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json; charset=utf-8"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    /// Runs `body` in a transaction; a `Problem` thrown inside rolls it back and is answered as it is.
+    func transaction<Result: Sendable>(
+        logger: Logger,
+        _ body: (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        do {
+            return try await services.client.withTransaction(logger: logger) { connection in try await body(connection) }
+        } catch let error as PostgresTransactionError {
+            if let problem = error.closureError as? Problem { throw problem }
+            throw StorageError(mapping: error)
+        } catch let problem as Problem {
+            throw problem
+        } catch {
+            throw StorageError(mapping: error)
+        }
+    }
+}
+
+/// The builtin segmenter's parameters as a request gives them: every key must be one of the segmenter's, and a bad
+/// value is reported with its field (`parameters.minArea`) instead of failing the whole body's decoding.
+struct ParametersInput: Decodable {
+    /// The decoded parameters, or the 400 to answer.
+    var result: Result<SegmenterParameters, Problem>
+
+    struct AnyKey: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    /// The keys SegCore's parameters encode (`scale` only when set), so the list follows SegCore.
+    static let knownKeys: Set<String> = {
+        let encoder = JSONEncoder()
+        guard let data = try? encoder.encode(SegmenterParameters(scale: 1)),
+            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+        else { return [] }
+        return Set(object.keys)
+    }()
+
+    init(from decoder: any Decoder) throws {
+        let container: KeyedDecodingContainer<AnyKey>
+        do {
+            container = try decoder.container(keyedBy: AnyKey.self)
+        } catch {
+            result = .failure(.validation("parameters must be an object", errors: [.init(field: "parameters", detail: "must be an object")]))
+            return
+        }
+        if let unknown = container.allKeys.map(\.stringValue).filter({ !Self.knownKeys.contains($0) }).sorted().first {
+            result = .failure(
+                .validation(
+                    "parameters.\(unknown) is not a parameter of the builtin segmenter",
+                    errors: [
+                        .init(field: "parameters.\(unknown)", detail: "unknown parameter; known: \(Self.knownKeys.sorted().joined(separator: ", "))")
+                    ]
+                ))
+            return
+        }
+        do {
+            result = .success(try SegmenterParameters(from: decoder))
+        } catch let error as DecodingError {
+            let (path, detail) = Self.describe(error)
+            let field = path.isEmpty ? "parameters" : "parameters.\(path)"
+            result = .failure(.validation("\(field): \(detail)", errors: [.init(field: field, detail: detail)]))
+        }
+    }
+
+    /// The failing key (below `parameters`) and a message about its value.
+    static func describe(_ error: DecodingError) -> (String, String) {
+        let context: DecodingError.Context
+        switch error {
+        case .dataCorrupted(let c), .typeMismatch(_, let c), .valueNotFound(_, let c): context = c
+        case .keyNotFound(let key, let c): return (key.stringValue, "is missing \(c.debugDescription)")
+        @unknown default: return ("", "invalid value")
+        }
+        let keys = context.codingPath.filter { $0.intValue == nil }.map(\.stringValue)
+        let key = keys.last(where: { knownKeys.contains($0) }) ?? ""
+        let detail: String
+        switch key {
+        case "polarity":
+            detail = "must be one of \(SegmenterParameters.Polarity.allCases.map(\.rawValue).joined(separator: ", "))"
+        case "background":
+            detail = "must be one of \(SegmenterParameters.BackgroundCorrection.allCases.map(\.rawValue).joined(separator: ", "))"
+        default:
+            detail = context.debugDescription
+        }
+        return (key, detail)
+    }
+}
+
+/// One polygon of a PUT body, kept as a decoding failure rather than failing the whole body, so that the answer can
+/// name the polygon's index.
+struct PolygonInput: Decodable, Sendable {
+    /// The polygon, or why it does not decode.
+    var result: Result<Polygon, PolygonProblem>
+
+    init(from decoder: any Decoder) throws {
+        do {
+            result = .success(try Polygon(from: decoder))
+        } catch let error as DecodingError {
+            result = .failure(PolygonProblem(reason: ErrorMappingMiddleware.describe(error)))
+        }
+    }
+}
+
+/// Why a polygon of a PUT is rejected.
+struct PolygonProblem: Error, Sendable {
+    var reason: String
+}
+
+/// Checks edited polygons and measures them (DESIGN.md section 2).
+enum PolygonValidator {
+    /// The longest class name accepted.
+    static let maxClassLength = 100
+
+    /// The polygons with ids `polygon_1…`, area and metrics recomputed from their rings.
+    /// - Throws: 422 `INVALID_POLYGON` naming the first bad polygon's index.
+    static func validated(_ inputs: [PolygonInput], width: Double, height: Double) throws -> [Polygon] {
+        var result: [Polygon] = []
+        result.reserveCapacity(inputs.count)
+        for (index, input) in inputs.enumerated() {
+            let polygon: Polygon
+            switch input.result {
+            case .success(let decoded): polygon = decoded
+            case .failure(let problem): throw invalid(index, problem.reason)
+            }
+            if let reason = problem(polygon, width: width, height: height) { throw invalid(index, reason) }
+            var stored = PolygonExtractor.measured(polygon)
+            stored.id = "polygon_\(index + 1)"
+            result.append(stored)
+        }
+        return result
+    }
+
+    static func invalid(_ index: Int, _ reason: String) -> Problem {
+        Problem(
+            .unprocessableContent, code: "INVALID_POLYGON", detail: "polygon \(index): \(reason)",
+            errors: [.init(field: "polygons[\(index)]", detail: reason)])
+    }
+
+    /// What is wrong with `polygon`, or `nil`.
+    static func problem(_ polygon: Polygon, width: Double, height: Double) -> String? {
+        let name = polygon.className
+        if name.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty || name.count > maxClassLength {
+            return "class must be 1 to \(maxClassLength) characters"
+        }
+        if let reason = ringProblem(polygon.exterior, width: width, height: height) { return "exterior: \(reason)" }
+        for (h, hole) in polygon.holes.enumerated() {
+            if let reason = ringProblem(hole, width: width, height: height) { return "holes[\(h)]: \(reason)" }
+            if let vertex = hole.firstIndex(where: { !contains(polygon.exterior, $0) }) {
+                return "holes[\(h)]: vertex \(vertex) lies outside the exterior"
+            }
+        }
+        return nil
+    }
+
+    static func ringProblem(_ ring: [Point2D], width: Double, height: Double) -> String? {
+        if let bad = ring.firstIndex(where: { !$0.x.isFinite || !$0.y.isFinite }) { return "vertex \(bad) is not a finite number" }
+        if let outside = ring.firstIndex(where: { $0.x < 0 || $0.y < 0 || $0.x > width || $0.y > height }) {
+            return "vertex \(outside) lies outside the image (0…\(Int(width)), 0…\(Int(height)))"
+        }
+        if Set(ring).count < 3 { return "a ring needs at least 3 distinct points" }
+        return nil
+    }
+
+    /// Whether `point` is inside `ring` or on its boundary (even-odd rule; boundary counts as inside, because a traced
+    /// hole may share pixels with a 1-px-thick exterior).
+    static func contains(_ ring: [Point2D], _ point: Point2D) -> Bool {
+        guard ring.count >= 3 else { return false }
+        var inside = false
+        var j = ring.count - 1
+        for i in ring.indices {
+            let a = ring[i]
+            let b = ring[j]
+            if onSegment(point, a, b) { return true }
+            if (a.y > point.y) != (b.y > point.y) {
+                let x = a.x + (point.y - a.y) * (b.x - a.x) / (b.y - a.y)
+                if point.x < x { inside.toggle() }
+            }
+            j = i
+        }
+        return inside
+    }
+
+    static func onSegment(_ p: Point2D, _ a: Point2D, _ b: Point2D) -> Bool {
+        let cross = (b.x - a.x) * (p.y - a.y) - (b.y - a.y) * (p.x - a.x)
+        let scale = max(abs(b.x - a.x), abs(b.y - a.y), 1)
+        guard abs(cross) <= 1e-9 * scale * scale else { return false }
+        return p.x >= min(a.x, b.x) && p.x <= max(a.x, b.x) && p.y >= min(a.y, b.y) && p.y <= max(a.y, b.y)
+    }
+}

@@ -1,0 +1,104 @@
+import Foundation
+import Logging
+import NIOPosix
+import PostgresNIO
+import SegCore
+import SegStorage
+
+/// Runs `segment` jobs with SegCore's built-in segmenter and stores each result as a new segmentation version.
+///
+/// The image becomes `processing` when the work starts. Decoding and segmenting run on `NIOThreadPool`, not on
+/// the cooperative pool. The new version, the image's `segmented` status and the job's completion commit in one
+/// transaction that only the lease holder can make (RELIABILITY Q3, Q5): a worker whose lease was lost stores
+/// nothing, and a job run twice leaves one version. An image that cannot be decoded, a missing image or file and a
+/// payload that does not decode are `PermanentJobError`s: the job ends `failed` at once and the queue marks the
+/// image `failed`. Database trouble is thrown as it is, so the attempt is retried with backoff.
+struct SegmentationJobHandler: JobHandler {
+    /// What the builtin segmenter is recorded as in `segmentations.segmenter`.
+    static let segmenterName = "builtin"
+
+    let images: ImagePostgresRepository
+    let files: FileStore
+    let logger: Logger
+
+    init(services: AppServices, logger: Logger) {
+        self.images = services.images
+        self.files = services.files
+        self.logger = logger
+    }
+
+    func run(_ job: ClaimedJob, context: JobContext) async throws {
+        guard let imageID = job.imageID else { throw PermanentJobError("the segment job names no image") }
+        let payload: SegmentationsController.JobPayload
+        do {
+            payload = try job.decodePayload(as: SegmentationsController.JobPayload.self)
+        } catch {
+            throw PermanentJobError("the job's parameters are not valid segmenter parameters")
+        }
+        let image: ImageRecord
+        do {
+            image = try await images.get(id: imageID)
+        } catch .notFound {
+            throw PermanentJobError("image \(imageID.uuidString.lowercased()) no longer exists")
+        }
+        _ = try await images.setStatus(.processing, id: imageID)
+        let bytes: [UInt8]
+        do {
+            bytes = try files.read(image.objectKey)
+        } catch let error as StorageError {
+            if case .notFound = error { throw PermanentJobError("the image's file is missing from the file store") }
+            throw error
+        }
+        let parameters = payload.parameters
+        let result: SegmentationResult
+        do {
+            result = try await NIOThreadPool.singleton.runIfActive {
+                let gray = try ImageDecoder.decodeGray(bytes)
+                return try BuiltinSegmenter(parameters: parameters).segment(gray)
+            }
+        } catch let error as SegCoreError {
+            throw PermanentJobError(error.description)
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
+        let polygons = Array(try encoder.encode(result.polygons))
+        let storedParameters = Array(try encoder.encode(result.parameters))
+        let logger = logger
+        let version = try await context.complete { connection in
+            let record = try await SegmentationPostgresRepository.addVersion(
+                imageID: imageID, polygons: polygons, parameters: storedParameters, segmenter: Self.segmenterName, authorID: nil,
+                on: connection, logger: logger)
+            // A newer request queued while this one ran keeps the image `queued` for its own job.
+            var newerQueued = false
+            let rows = try await connection.query(
+                "SELECT 1 FROM jobs WHERE image_id = \(imageID) AND kind = 'segment' AND state = 'queued'", logger: logger)
+            for try await _ in rows { newerQueued = true }
+            _ = try await ImagePostgresRepository.setStatus(newerQueued ? .queued : .segmented, id: imageID, on: connection, logger: logger)
+            return record.version
+        }
+        logger.debug(
+            "image segmented",
+            metadata: ["image.id": "\(imageID)", "segmentation.version": "\(version)", "polygons.count": "\(result.polygons.count)"])
+    }
+}
+
+extension SegmentationJobHandler {
+    /// The worker pool for `segment` jobs: `workers` workers named after this host and process.
+    static func pool(services: AppServices, wakeups: JobWakeups, workers: Int, logger: Logger) -> JobWorkerPool<SegmentationJobHandler> {
+        JobWorkerPool(
+            queue: services.queue, wakeups: wakeups, name: workerName(), concurrency: workers, kinds: [.segment],
+            handler: SegmentationJobHandler(services: services, logger: logger), logger: logger)
+    }
+
+    /// `host:pid`, shown in the jobs' `worker` column.
+    static func workerName() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        let host: String
+        if gethostname(&buffer, buffer.count - 1) == 0 {
+            host = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        } else {
+            host = "segserver"
+        }
+        return "\(host):\(ProcessInfo.processInfo.processIdentifier)"
+    }
+}

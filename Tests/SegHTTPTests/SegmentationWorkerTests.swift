@@ -1,0 +1,111 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import PostgresNIO
+import SegCore
+import SegHTTP
+import SegStorage
+import Testing
+
+/// The segmentation workers of a running app (`role: .all`, two workers) against the real queue.
+@Suite struct SegmentationWorkerTests {
+    struct Segmentation: Decodable {
+        var version: Int
+        var polygons: [Polygon]
+        var segmenter: String
+        var author: UUID?
+    }
+
+    @Test func workersSegmentImagesAsSegCoreDoes() async throws {
+        try await withTestApp(environment: ["SEG_WORKERS": "2"], role: .all) { app in
+            // setup
+            let owner = try await app.register()
+            let project = try await app.makeProject(owner: owner)
+            var images: [(id: UUID, bytes: [UInt8])] = []
+            for seed in [11, 12] as [UInt64] {
+                let bytes = try SpheroidImage.png(seed: seed)
+                let id = try await app.addImage(to: project, bytes: bytes, width: SpheroidImage.width, height: SpheroidImage.height)
+                images.append((id, bytes))
+            }
+            let parameters = SegmenterParameters(minArea: 30)
+
+            // MUT
+            let response = try await app.request(
+                .post, "/api/v1/projects/\(project)/segmentations", as: owner, json: ["parameters": ["minArea": 30]])
+            #expect(response.status == .accepted)
+            let done = try await app.eventually {
+                for image in images {
+                    if try await app.status(of: image.id) != "segmented" { return false }
+                }
+                return true
+            }
+
+            // validate
+            var statuses: [String?] = []
+            for image in images { statuses.append(try await app.status(of: image.id)) }
+            #expect(done, "images did not reach segmented: \(statuses)")
+            for image in images {
+                let expected = try BuiltinSegmenter(parameters: parameters).segment(ImageDecoder.decodeGray(image.bytes)).polygons
+                #expect(expected.count >= 3)
+                #expect(expected.contains { !$0.holes.isEmpty })
+                let got = try await app.request(.get, "/api/v1/images/\(image.id)/segmentation", as: owner)
+                #expect(got.status == .ok)
+                let stored = try got.decode(Segmentation.self)
+                #expect(stored.version == 1)
+                #expect(stored.segmenter == "builtin")
+                #expect(stored.author == nil)
+                #expect(stored.polygons.count == expected.count)
+                #expect(stored.polygons.map(\.area) == expected.map(\.area))
+                #expect(stored.polygons.map(\.exterior) == expected.map(\.exterior))
+                #expect(try await app.jobs(of: image.id).map(\.state) == ["succeeded"])
+            }
+        }
+    }
+
+    @Test func aCorruptImageEndsFailedWithItsJob() async throws {
+        try await withTestApp(environment: ["SEG_WORKERS": "2"], role: .all) { app in
+            // setup: a PNG signature followed by junk
+            let owner = try await app.register()
+            let project = try await app.makeProject(owner: owner)
+            let junk: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + Array(repeating: 0x42, count: 200)
+            let corrupt = try await app.addImage(to: project, bytes: junk, width: 10, height: 10, name: "broken.png")
+
+            // MUT
+            let response = try await app.request(
+                .post, "/api/v1/projects/\(project)/segmentations", as: owner, json: ["imageIds": [corrupt]])
+            #expect(response.status == .accepted)
+            let failed = try await app.eventually { try await app.status(of: corrupt) == "failed" }
+
+            // validate
+            #expect(failed)
+            let jobs = try await app.jobs(of: corrupt)
+            #expect(jobs.map(\.state) == ["failed"])
+            #expect(jobs.first?.lastError?.isEmpty == false)
+            let none = try await app.request(.get, "/api/v1/images/\(corrupt)/segmentation", as: owner)
+            #expect(none.problemCode == "NO_SEGMENTATION")
+        }
+    }
+
+    @Test func anImageWhoseFileIsMissingEndsFailed() async throws {
+        try await withTestApp(environment: ["SEG_WORKERS": "2"], role: .all) { app in
+            // setup: a row whose object was never stored
+            let owner = try await app.register()
+            let project = try await app.makeProject(owner: owner)
+            let key = try ObjectKey(String(repeating: "ab", count: 32))
+            let image = try await ImagePostgresRepository(client: app.database, logger: TestApp.logger).create(
+                projectID: project, name: "gone.png", objectKey: key, thumbnailKey: nil, width: 10, height: 10, format: .png, bytes: 10
+            ).id
+
+            // MUT
+            let response = try await app.request(.post, "/api/v1/projects/\(project)/segmentations", as: owner)
+            #expect(response.status == .accepted)
+            let failed = try await app.eventually { try await app.status(of: image) == "failed" }
+
+            // validate: failed at once (permanent), not after retries
+            #expect(failed)
+            let jobs = try await app.jobs(of: image)
+            #expect(jobs.map(\.state) == ["failed"])
+            #expect(jobs.first?.lastError?.contains("missing") == true)
+        }
+    }
+}
