@@ -355,6 +355,41 @@ import Testing
     }
 }
 
+/// RELIABILITY U5's names, straight through the sanitiser and the header writer.
+@Suite struct UploadFilenameTests {
+    @Test(arguments: [
+        ("../../etc/passwd", "passwd"), ("..%2F..%2F", "..%2F..%2F"), ("x%00.jpg", "x%00.jpg"), ("x\u{0}.jpg", "x.jpg"),
+        ("a.php.jpg", "a.php.jpg"), ("CON", "CON"), ("dir/..", ""), ("  spaced.png  ", "spaced.png"), ("C:\\Users\\a.png", "a.png"),
+        ("a\r\nSet-Cookie: x.png", "aSet-Cookie: x.png"), ("gnp\u{202E}.exe", "gnp.exe"),
+    ])
+    func sanitized(raw: String, expected: String) {
+        #expect(UploadFilename.sanitized(raw) == expected)
+    }
+
+    @Test func longNamesAreCutOnACharacterBoundary() {
+        let name = UploadFilename.sanitized(String(repeating: "a", count: 254) + "é.png")
+        #expect(name == String(repeating: "a", count: 254))
+        #expect(UploadFilename.sanitized(String(repeating: "x", count: 300)).utf8.count == 255)
+    }
+
+    @Test func contentDispositionNeverCarriesRawQuotesOrLineBreaks() {
+        #expect(UploadFilename.contentDisposition(for: "a.png") == #"attachment; filename="a.png""#)
+        let header = UploadFilename.contentDisposition(for: "x%00\"\\ü.png")
+        #expect(header == #"attachment; filename="x_00___.png"; filename*=UTF-8''x%2500%22%5C%C3%BC.png"#)
+        #expect(UploadFilename.storedName("", format: .jpeg) == "image.jpg")
+    }
+
+    @Test func headerParameters() {
+        let type = HeaderParameters(#"Multipart/Form-Data; charset=utf-8; boundary="a b:c""#)
+        #expect(type.value == "multipart/form-data")
+        #expect(type.parameters["boundary"] == "a b:c")
+        let disposition = HeaderParameters(#"form-data; name="files"; filename="q\"uote.png"; filename*=UTF-8''%C3%BC.png"#)
+        #expect(disposition.parameters["name"] == "files")
+        #expect(disposition.filename == "ü.png")
+        #expect(HeaderParameters(#"form-data; name="files"; filename="plain.png""#).filename == "plain.png")
+    }
+}
+
 // MARK: - Helpers
 
 struct ImageAnswer: Decodable, Equatable {
