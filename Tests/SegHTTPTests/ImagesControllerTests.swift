@@ -219,6 +219,38 @@ import Testing
         }
     }
 
+    /// However the body is cut into chunks, the same parts come out byte for byte, including data that looks like
+    /// the start of a boundary.
+    @Test(arguments: [1, 2, 7, 64, 4096])
+    func partsSurviveAnyChunking(chunkSize: Int) async throws {
+        // setup
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("seg-upload-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let receiver = MultipartUploadReceiver(
+            temporaryDirectory: directory, limits: UploadLimits(maxRequestBytes: 1 << 20, maxFileBytes: 1 << 20, maxFiles: 10))
+        let tricky = Array("\r\n--\(FormPart.boundary.dropLast())x\r\r\n-\r\n--".utf8)
+        let first = tricky + Array(repeating: 0x0D, count: 300) + tricky
+        let second = (0..<3000).map { UInt8(truncatingIfNeeded: $0 * 7) } + Array("\r\n-".utf8)
+        var body = FormPart.body([
+            .file("one.bin", first), FormPart(name: "note", bytes: Array("ignored".utf8)), .file("two.bin", second), .file("empty", []),
+        ])
+        var chunks: [ByteBuffer] = []
+        while body.readableBytes > 0, let chunk = body.readSlice(length: min(chunkSize, body.readableBytes)) {
+            chunks.append(chunk)
+        }
+
+        // MUT
+        let received = try await receiver.receive(chunks.async, boundary: FormPart.boundary, logger: TestApp.logger)
+        defer { MultipartUploadReceiver.removeFiles(of: received) }
+
+        // validate
+        #expect(received.map(\.clientFilename) == ["one.bin", "two.bin", "empty"])
+        let contents = try received.map { try [UInt8](Data(contentsOf: URL(fileURLWithPath: try #require($0.path)))) }
+        #expect(contents == [first, second, []])
+        #expect(received.map(\.bytes) == [first.count, second.count, 0])
+    }
+
     // MARK: - Permissions
 
     @Test func refusals() async throws {
