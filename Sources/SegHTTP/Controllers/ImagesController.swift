@@ -10,6 +10,13 @@ import SegStorage
 /// Uploads stream: the multipart body is parsed as it arrives and each file goes to a temporary file, never the whole
 /// request into memory. Formats are recognised by their first bytes only; every file is decoded once, off the
 /// cooperative pool, for its size and thumbnail. A bad file is reported in `errors` while the good ones are stored.
+///
+/// Upload answers: 201 `{items, errors}` as soon as the body was well formed, even when every file landed in `errors`
+/// (`FILE_TOO_LARGE`, `UNSUPPORTED_IMAGE_FORMAT`, `EMPTY_FILE`, `IMAGE_TRUNCATED`, `IMAGE_CORRUPT`, `IMAGE_TOO_LARGE`, …);
+/// 413 `PAYLOAD_TOO_LARGE` for a body over `SEG_MAX_REQUEST_BYTES` (announced or streamed); 400 `TOO_MANY_FILES` for
+/// more than `SEG_MAX_FILES_PER_REQUEST` files (the whole request is refused, nothing stored); 415
+/// `UNSUPPORTED_MEDIA_TYPE` for anything but `multipart/form-data`; 400 `VALIDATION_FAILED` for a malformed body or one
+/// without `files` parts. Malformed ids are 404, like unknown ones.
 struct ImagesController {
     let services: AppServices
 
