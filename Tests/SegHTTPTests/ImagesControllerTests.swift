@@ -219,6 +219,27 @@ import Testing
         }
     }
 
+    /// A body of exactly the limit is read; one byte more is 413.
+    @Test func theRequestLimitIsInclusive() async throws {
+        // setup
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("seg-upload-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let body = FormPart.body([.file("a.bin", Array(repeating: 7, count: 2000))])
+        func receive(limit: Int) async throws -> [ReceivedUpload] {
+            let receiver = MultipartUploadReceiver(
+                temporaryDirectory: directory, limits: UploadLimits(maxRequestBytes: limit, maxFileBytes: limit, maxFiles: 1))
+            return try await receiver.receive([body].async, boundary: FormPart.boundary, logger: TestApp.logger)
+        }
+
+        // MUT + validate
+        let received = try await receive(limit: body.readableBytes)
+        #expect(received.map(\.bytes) == [2000])
+        MultipartUploadReceiver.removeFiles(of: received)
+        await #expect(throws: Problem.self) { try await receive(limit: body.readableBytes - 1) }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).isEmpty)
+    }
+
     /// However the body is cut into chunks, the same parts come out byte for byte, including data that looks like
     /// the start of a boundary.
     @Test(arguments: [1, 2, 7, 64, 4096])
