@@ -103,6 +103,7 @@ func apiControllers(services: AppServices) -> [@Sendable (APIRoutes) -> Void] {
     [
         AuthController(services: services).addRoutes,
         SegmentationsController(services: services).addRoutes,
+        ImagesController(services: services).addRoutes,
     ]
 }
 

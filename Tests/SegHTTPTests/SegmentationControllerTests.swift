@@ -431,12 +431,6 @@ enum JSONAny: Decodable, Equatable {
 /// Projects, images and queue inspection for the segmentation tests, written straight to the database and the file
 /// store (the project and upload routes are not needed for them).
 extension TestApp {
-    /// A new project owned by `owner`.
-    func makeProject(owner: TestUser) async throws -> UUID {
-        try await ProjectPostgresRepository(client: database, logger: TestApp.logger)
-            .create(ownerID: owner.id, name: "spheroids \(UUID().uuidString.prefix(6))", description: "").id
-    }
-
     /// Makes `user` an editor or viewer of `project`.
     func addMember(_ user: TestUser, to project: UUID, role: ProjectRole) async throws {
         _ = try await ProjectMemberPostgresRepository(client: database, logger: TestApp.logger)

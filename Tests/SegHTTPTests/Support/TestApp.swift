@@ -149,3 +149,31 @@ extension TestResponse {
         return try? decode(Body.self).code
     }
 }
+
+/// `withTestApp`, but served on a real socket (`.live`): for requests the router test client cannot send, such as a
+/// chunked body without `Content-Length`. The body gets the app and its port.
+func withLiveTestApp<Result: Sendable>(
+    environment: [String: String] = [:],
+    _ body: @escaping @Sendable (TestApp, Int) async throws -> Result
+) async throws -> Result {
+    try await withTestDatabaseURL { database, url in
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("seg-http-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // HummingbirdTesting serves on localhost with a free port, whatever the configuration says.
+        let configuration = try TestApp.configuration(databaseURL: url, dataDirectory: directory, extra: environment)
+        let app = try await buildApplication(configuration: configuration, role: .api, passwordCost: 4, logger: TestApp.logger)
+        return try await app.test(.live) { client in
+            let port = try #require(client.port)
+            return try await body(TestApp(client: client, database: database, configuration: configuration), port)
+        }
+    }
+}
+
+extension TestApp {
+    /// Creates a project owned by `owner` straight in the database (for tests of other controllers).
+    func makeProject(owner: TestUser) async throws -> UUID {
+        try await ProjectPostgresRepository(client: database, logger: TestApp.logger)
+            .create(ownerID: owner.id, name: "Project \(UUID().uuidString.prefix(6))", description: "").id
+    }
+}

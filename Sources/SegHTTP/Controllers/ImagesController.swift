@@ -1,0 +1,223 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import SegCore
+import SegStorage
+
+/// `/api/v1/projects/:id/images` and `/api/v1/images/:id`: upload, list, read, delete, original bytes and thumbnail.
+///
+/// Uploads stream: the multipart body is parsed as it arrives and each file goes to a temporary file, never the whole
+/// request into memory. Formats are recognised by their first bytes only; every file is decoded once, off the
+/// cooperative pool, for its size and thumbnail. A bad file is reported in `errors` while the good ones are stored.
+///
+/// Upload answers: 201 `{items, errors}` as soon as the body was well formed, even when every file landed in `errors`
+/// (`FILE_TOO_LARGE`, `UNSUPPORTED_IMAGE_FORMAT`, `EMPTY_FILE`, `IMAGE_TRUNCATED`, `IMAGE_CORRUPT`, `IMAGE_TOO_LARGE`, …);
+/// 413 `PAYLOAD_TOO_LARGE` for a body over `SEG_MAX_REQUEST_BYTES` (announced or streamed); 400 `TOO_MANY_FILES` for
+/// more than `SEG_MAX_FILES_PER_REQUEST` files (the whole request is refused, nothing stored); 415
+/// `UNSUPPORTED_MEDIA_TYPE` for anything but `multipart/form-data`; 400 `VALIDATION_FAILED` for a malformed body or one
+/// without `files` parts. Malformed ids are 404, like unknown ones.
+struct ImagesController {
+    let services: AppServices
+
+    /// An image as the API shows it.
+    struct ImageBody: ResponseEncodable {
+        var id: UUID
+        var projectId: UUID
+        var name: String
+        var width: Int
+        var height: Int
+        var format: String
+        var bytes: Int64
+        var status: String
+        var createdAt: Date
+
+        init(_ image: ImageRecord) {
+            id = image.id
+            projectId = image.projectID
+            name = image.name
+            width = image.width
+            height = image.height
+            format = image.format.rawValue
+            bytes = image.bytes
+            status = image.status.rawValue
+            createdAt = image.createdAt
+        }
+    }
+
+    /// A file of an upload that was not stored.
+    struct UploadError: Encodable, Sendable {
+        var name: String
+        var code: String
+        var detail: String
+    }
+
+    /// The answer to an upload: what was stored and what was not.
+    struct UploadBody: ResponseEncodable {
+        var items: [ImageBody]
+        var errors: [UploadError]
+    }
+
+    func addRoutes(to routes: APIRoutes) {
+        routes.add(.post, "/api/v1/projects/:id/images") { request, context in
+            EditedResponse(status: .created, response: try await upload(request, context))
+        }
+        routes.add(.get, "/api/v1/projects/:id/images") { request, context in try await list(request, context) }
+        routes.add(.get, "/api/v1/images/:id") { _, context in try await get(context) }
+        routes.add(.delete, "/api/v1/images/:id") { _, context in try await delete(context) }
+        routes.add(.get, "/api/v1/images/:id/original") { _, context in try await original(context) }
+        routes.add(.get, "/api/v1/images/:id/thumbnail") { _, context in try await thumbnail(context) }
+    }
+
+    func upload(_ request: Request, _ context: AppRequestContext) async throws -> UploadBody {
+        let identity = try context.requireIdentity()
+        let projectID = try Self.id(context)
+        try await services.requireRole(.editor, in: projectID, for: identity)
+
+        let configuration = services.configuration
+        let boundary = try MultipartUploadReceiver.boundary(contentType: request.headers[.contentType])
+        if let declared = request.headers[.contentLength].flatMap({ Int($0) }), declared > configuration.maxRequestBytes {
+            throw MultipartUploadReceiver.tooLarge(configuration.maxRequestBytes)
+        }
+        let receiver = MultipartUploadReceiver(
+            temporaryDirectory: services.files.root.appendingPathComponent("tmp", isDirectory: true),
+            limits: UploadLimits(
+                maxRequestBytes: configuration.maxRequestBytes, maxFileBytes: configuration.maxUploadBytes,
+                maxFiles: configuration.maxFilesPerRequest))
+        let uploads = try await receiver.receive(request.body, boundary: boundary, logger: context.logger)
+        defer { MultipartUploadReceiver.removeFiles(of: uploads) }
+
+        var items: [ImageBody] = []
+        var errors: [UploadError] = []
+        for upload in uploads {
+            guard let path = upload.path else {
+                errors.append(
+                    UploadError(
+                        name: Self.errorName(upload), code: "FILE_TOO_LARGE",
+                        detail: "the file exceeds \(configuration.maxUploadBytes) bytes"))
+                continue
+            }
+            switch try await ImageIngest.ingest(path: path, into: services.files) {
+            case .rejected(let error):
+                errors.append(UploadError(name: Self.errorName(upload), code: error.code, detail: error.description))
+            case .stored(let stored):
+                guard let format = ImageRecord.Format(rawValue: stored.format.rawValue) else {
+                    errors.append(
+                        UploadError(
+                            name: Self.errorName(upload), code: "UNSUPPORTED_IMAGE_FORMAT", detail: "this image format is not stored"))
+                    continue
+                }
+                let image = try await services.images.create(
+                    projectID: projectID, name: UploadFilename.storedName(upload.clientFilename, format: stored.format),
+                    objectKey: stored.objectKey, thumbnailKey: stored.thumbnailKey, width: stored.width, height: stored.height,
+                    format: format, bytes: Int64(stored.bytes))
+                items.append(ImageBody(image))
+            }
+        }
+        if !items.isEmpty {
+            await audit(
+                identity, action: "image.upload", targetType: "project", targetID: projectID,
+                details: #"{"count":\#(items.count)}"#, context: context)
+        }
+        context.logger.info(
+            "images uploaded", metadata: ["project.id": "\(projectID)", "image.count": "\(items.count)", "image.errors": "\(errors.count)"])
+        return UploadBody(items: items, errors: errors)
+    }
+
+    func list(_ request: Request, _ context: AppRequestContext) async throws -> PageBody<ImageBody> {
+        let identity = try context.requireIdentity()
+        let projectID = try Self.id(context)
+        try await services.requireRole(.viewer, in: projectID, for: identity)
+        var status: ImageStatus?
+        if let text = request.uri.queryParameters["status"], !text.isEmpty {
+            guard let value = ImageStatus(rawValue: String(text)) else {
+                let allowed = ImageStatus.allCases.map(\.rawValue).joined(separator: ", ")
+                throw Problem.validation("status must be one of \(allowed)", errors: [.init(field: "status", detail: "unknown status")])
+            }
+            status = value
+        }
+        let page = try await services.images.list(projectID: projectID, status: status, page: try request.pageRequest())
+        return PageBody(page, ImageBody.init)
+    }
+
+    func get(_ context: AppRequestContext) async throws -> ImageBody {
+        let identity = try context.requireIdentity()
+        let (image, _) = try await services.requireImage(try Self.id(context), role: .viewer, for: identity)
+        return ImageBody(image)
+    }
+
+    func delete(_ context: AppRequestContext) async throws -> HTTPResponse.Status {
+        let identity = try context.requireIdentity()
+        let (image, _) = try await services.requireImage(try Self.id(context), role: .editor, for: identity)
+        let keys = try await services.images.delete(id: image.id)
+        await audit(
+            identity, action: "image.delete", targetType: "image", targetID: image.id,
+            details: #"{"projectId":"\#(image.projectID.uuidString.lowercased())"}"#, context: context)
+        // The row is gone: the answer is 204 whatever happens to the files. Content is shared between rows, so only
+        // objects no row refers to are removed (and none written in the last minutes: see `removeUnreferenced`);
+        // `segctl gc` collects whatever is left.
+        do {
+            try await services.files.removeUnreferenced(keys, referencedBy: services.client, logger: context.logger)
+        } catch {
+            context.logger.warning("image files not removed", metadata: ["image.id": "\(image.id)", "error": "\(error)"])
+        }
+        return .noContent
+    }
+
+    func original(_ context: AppRequestContext) async throws -> Response {
+        let identity = try context.requireIdentity()
+        let (image, _) = try await services.requireImage(try Self.id(context), role: .viewer, for: identity)
+        let body = try await FileIO().loadFile(path: services.files.url(for: image.objectKey).path, context: context)
+        var headers = HTTPFields()
+        headers[.contentType] = Self.mimeType(image.format)
+        headers[.contentDisposition] = UploadFilename.contentDisposition(for: image.name)
+        headers[.xContentTypeOptions] = "nosniff"
+        headers[.cacheControl] = "private, no-store"
+        return Response(status: .ok, headers: headers, body: body)
+    }
+
+    func thumbnail(_ context: AppRequestContext) async throws -> Response {
+        let identity = try context.requireIdentity()
+        let (image, _) = try await services.requireImage(try Self.id(context), role: .viewer, for: identity)
+        guard let key = image.thumbnailKey else { throw Problem.notFound("thumbnail") }
+        let body = try await FileIO().loadFile(path: services.files.url(for: key).path, context: context)
+        var headers = HTTPFields()
+        headers[.contentType] = "image/jpeg"
+        headers[.xContentTypeOptions] = "nosniff"
+        headers[.cacheControl] = "private, max-age=3600"
+        return Response(status: .ok, headers: headers, body: body)
+    }
+
+    /// Records an audit entry; a failure is logged, never the request's failure (the change is already made).
+    private func audit(
+        _ identity: Identity, action: String, targetType: String, targetID: UUID, details: String, context: AppRequestContext
+    ) async {
+        do {
+            _ = try await services.audit.record(
+                actorID: identity.userID, action: action, targetType: targetType, targetID: targetID, details: Array(details.utf8))
+        } catch {
+            context.logger.warning("audit entry not recorded", metadata: ["audit.action": "\(action)", "error": "\(error)"])
+        }
+    }
+
+    /// The `:id` path parameter; 404 when it is not a UUID (no such resource).
+    private static func id(_ context: AppRequestContext) throws -> UUID {
+        guard let text = context.parameters.get("id"), let id = UUID(uuidString: text) else {
+            throw Problem(.notFound, code: "NOT_FOUND", detail: "no such resource")
+        }
+        return id
+    }
+
+    /// The name an `errors` entry shows: the sanitised client name, or `file` when there is none.
+    private static func errorName(_ upload: ReceivedUpload) -> String {
+        let name = UploadFilename.sanitized(upload.clientFilename)
+        return name.isEmpty ? "file" : name
+    }
+
+    private static func mimeType(_ format: ImageRecord.Format) -> String {
+        switch format {
+        case .png: return ImageFormat.png.mimeType
+        case .jpeg: return ImageFormat.jpeg.mimeType
+        }
+    }
+}
