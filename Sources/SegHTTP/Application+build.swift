@@ -87,7 +87,10 @@ public func buildApplication(
 /// The API's controllers, each registering its routes. Later controllers are added here.
 func apiControllers(services: AppServices) -> [@Sendable (APIRoutes) -> Void] {
     [
-        AuthController(services: services).addRoutes
+        AuthController(services: services).addRoutes,
+        ProjectsController(services: services).addRoutes,
+        MembersController(services: services).addRoutes,
+        QueueController(services: services).addRoutes,
     ]
 }
 
