@@ -121,6 +121,11 @@ import Testing
             let byEditor = try await app.request(.post, path, as: editor, json: ["email": bob.email, "role": "viewer"])
             #expect(byEditor.status == .forbidden)
             #expect(byEditor.problemCode == "FORBIDDEN")
+            let viewer = try await app.register()
+            try await app.addMember(viewer, role: "viewer", to: project.id, as: owner)
+            let byViewer = try await app.request(.post, path, as: viewer, json: ["email": bob.email, "role": "viewer"])
+            #expect(byViewer.status == .forbidden)
+            #expect(try await app.request(.delete, "\(path)/\(editor.id)", as: viewer).status == .forbidden)
             let byStranger = try await app.request(.post, path, as: stranger, json: ["email": bob.email, "role": "viewer"])
             let missing = try await app.request(
                 .post, "/api/v1/projects/\(UUID())/members", as: stranger, json: ["email": bob.email, "role": "viewer"])
@@ -133,8 +138,8 @@ import Testing
 
             // nothing changed
             let members = try await app.request(.get, path, as: owner).decode(PageJSON<MemberJSON>.self)
-            #expect(members.items.map(\.userId) == [owner.id, editor.id])
-            #expect(members.items.map(\.role) == ["owner", "editor"])
+            #expect(members.items.map(\.userId) == [owner.id, editor.id, viewer.id])
+            #expect(members.items.map(\.role) == ["owner", "editor", "viewer"])
         }
     }
 

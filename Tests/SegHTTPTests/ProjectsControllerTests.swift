@@ -151,6 +151,17 @@ import Testing
         }
     }
 
+    @Test func anEmptyPatchChangesNothing() async throws {
+        try await withTestApp { app in
+            let owner = try await app.register()
+            let project = try await app.createProject(as: owner, name: "Unchanged")
+            let response = try await app.request(.patch, "/api/v1/projects/\(project.id)", as: owner, json: [String: String]())
+            #expect(response.status == .ok)
+            #expect(try response.decode(ProjectJSON.self) == project)
+            #expect(try await app.auditActions(target: project.id) == ["project.create"])
+        }
+    }
+
     /// A non-member cannot tell a foreign project from a missing one: the answers are byte-identical.
     @Test func foreignAndMissingProjectsLookTheSame() async throws {
         try await withTestApp { app in
