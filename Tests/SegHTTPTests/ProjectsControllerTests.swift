@@ -300,6 +300,29 @@ import Testing
             #expect(try await app.auditActions(target: doomed.id).last == "project.delete")
         }
     }
+
+    /// A file that cannot be removed never fails the delete: the rows are gone and `segctl gc` finds the orphan later.
+    @Test func aFileFailureDoesNotFailTheDelete() async throws {
+        try await withTestApp { app in
+            // setup: a directory where the object should be makes unlink fail
+            let owner = try await app.register()
+            let project = try await app.createProject(as: owner)
+            let store = try FileStore(root: app.configuration.dataDirectory)
+            let key = try ObjectKey(TestApp.randomKey())
+            let blocker = store.url(for: key)
+            try FileManager.default.createDirectory(at: blocker, withIntermediateDirectories: true)
+            try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: -3_600)], ofItemAtPath: blocker.path)
+            try await app.insertImage(project: project.id, key: key.hex, status: "new")
+
+            // MUT
+            let response = try await app.request(.delete, "/api/v1/projects/\(project.id)", as: owner)
+
+            // validate
+            #expect(response.status == .noContent)
+            #expect(try await app.count("SELECT count(*) FROM images WHERE project_id = \(project.id)") == 0)
+            #expect(FileManager.default.fileExists(atPath: blocker.path))
+        }
+    }
 }
 
 // MARK: - Helpers shared by the project, member and queue tests
