@@ -104,6 +104,9 @@ func apiControllers(services: AppServices) -> [@Sendable (APIRoutes) -> Void] {
         AuthController(services: services).addRoutes,
         SegmentationsController(services: services).addRoutes,
         ImagesController(services: services).addRoutes,
+        ProjectsController(services: services).addRoutes,
+        MembersController(services: services).addRoutes,
+        QueueController(services: services).addRoutes,
     ]
 }
 

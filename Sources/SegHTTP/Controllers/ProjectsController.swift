@@ -1,0 +1,205 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import SegStorage
+
+/// `/api/v1/projects`: list, create, read, rename, delete.
+///
+/// Viewers read, editors rename, the owner deletes. A project the caller is not a member of is answered exactly as a
+/// project that does not exist (404 `NOT_FOUND`), so nobody learns which projects exist.
+struct ProjectsController {
+    let services: AppServices
+
+    /// The longest project name, in characters, after trimming.
+    static let maximumNameLength = 200
+    /// The longest description, in characters.
+    static let maximumDescriptionLength = 5_000
+
+    struct CreateRequest: Decodable {
+        var name: String
+        var description: String?
+    }
+
+    struct UpdateRequest: Decodable {
+        var name: String?
+        var description: String?
+    }
+
+    /// A project as its member sees it (DESIGN.md section 3).
+    struct ProjectBody: ResponseEncodable {
+        var id: UUID
+        var name: String
+        var description: String
+        var ownerId: UUID
+        var myRole: String
+        var createdAt: Date
+        var imageCounts: ImageStatusCounts
+
+        init(_ record: UserProjectRecord) {
+            id = record.project.id
+            name = record.project.name
+            description = record.project.description
+            ownerId = record.project.ownerID
+            myRole = record.myRole.rawValue
+            createdAt = record.project.createdAt
+            imageCounts = record.imageCounts
+        }
+    }
+
+    func addRoutes(to routes: APIRoutes) {
+        routes.add(.get, "/api/v1/projects") { request, context in try await list(request, context) }
+        routes.add(.post, "/api/v1/projects") { request, context in
+            EditedResponse(status: .created, response: try await create(request, context))
+        }
+        routes.add(.get, "/api/v1/projects/:id") { _, context in try await get(context) }
+        routes.add(.patch, "/api/v1/projects/:id") { request, context in try await update(request, context) }
+        routes.add(.delete, "/api/v1/projects/:id") { _, context in try await delete(context) }
+    }
+
+    func list(_ request: Request, _ context: AppRequestContext) async throws -> PageBody<ProjectBody> {
+        let identity = try context.requireIdentity()
+        let page = try request.pageRequest()
+        return PageBody(try await services.projects.list(memberID: identity.userID, page: page), ProjectBody.init)
+    }
+
+    func create(_ request: Request, _ context: AppRequestContext) async throws -> ProjectBody {
+        let identity = try context.requireIdentity()
+        let body = try await Self.decodeBody(request, as: CreateRequest.self, context: context)
+        var errors: [Problem.FieldError] = []
+        let name = Self.validName(body.name, errors: &errors)
+        let description = body.description.map { Self.validDescription($0, errors: &errors) } ?? ""
+        guard errors.isEmpty else { throw Problem.validation("the project is not valid", errors: errors) }
+        let project = try await services.projects.create(ownerID: identity.userID, name: name, description: description)
+        await services.recordAudit(
+            "project.create", by: identity, targetType: "project", targetID: project.id, details: ["name": name], logger: context.logger)
+        return ProjectBody(try await services.projects.get(id: project.id, memberID: identity.userID))
+    }
+
+    func get(_ context: AppRequestContext) async throws -> ProjectBody {
+        let identity = try context.requireIdentity()
+        let id = try Self.projectID(context)
+        return ProjectBody(try await services.projects.get(id: id, memberID: identity.userID))
+    }
+
+    func update(_ request: Request, _ context: AppRequestContext) async throws -> ProjectBody {
+        let identity = try context.requireIdentity()
+        let id = try Self.projectID(context)
+        try await services.requireRole(.editor, in: id, for: identity)
+        let body = try await Self.decodeBody(request, as: UpdateRequest.self, context: context)
+        var errors: [Problem.FieldError] = []
+        let name = body.name.map { Self.validName($0, errors: &errors) }
+        let description = body.description.map { Self.validDescription($0, errors: &errors) }
+        guard errors.isEmpty else { throw Problem.validation("the project is not valid", errors: errors) }
+        if name != nil || description != nil {
+            _ = try await services.projects.update(id: id, name: name, description: description)
+            let fields = [name.map { _ in "name" }, description.map { _ in "description" }].compactMap { $0 }
+            await services.recordAudit(
+                "project.update", by: identity, targetType: "project", targetID: id, details: ["fields": fields.joined(separator: ",")],
+                logger: context.logger)
+        }
+        return ProjectBody(try await services.projects.get(id: id, memberID: identity.userID))
+    }
+
+    func delete(_ context: AppRequestContext) async throws -> HTTPResponse.Status {
+        let identity = try context.requireIdentity()
+        let id = try Self.projectID(context)
+        try await services.requireRole(.owner, in: id, for: identity)
+        let name = try await services.projects.find(id: id)?.name ?? ""
+        let keys = try await services.projects.delete(id: id)
+        // The rows are gone; a file that cannot be removed now is an orphan that `segctl gc` removes later.
+        var removed = 0
+        do {
+            let objectKeys = keys.compactMap { try? ObjectKey($0) }
+            removed = try await services.files.removeUnreferenced(objectKeys, referencedBy: services.client, logger: context.logger).count
+        } catch {
+            context.logger.warning("project files not removed; gc will", metadata: ["project.id": "\(id)", "error": "\(error)"])
+        }
+        await services.recordAudit(
+            "project.delete", by: identity, targetType: "project", targetID: id,
+            details: ["name": name, "objects": "\(keys.count)", "objectsRemoved": "\(removed)"], logger: context.logger)
+        return .noContent
+    }
+
+    // MARK: - Input
+
+    /// The `:id` path parameter; an id that is not a UUID names no project, so it is the same 404.
+    static func projectID(_ context: AppRequestContext) throws -> UUID {
+        guard let id = context.parameters.get("id").flatMap(UUID.init(uuidString:)) else { throw Problem.notFound("project") }
+        return id
+    }
+
+    /// Trims `raw` and checks it is 1 to 200 characters without control characters; problems go to `errors`.
+    static func validName(_ raw: String, errors: inout [Problem.FieldError]) -> String {
+        let name = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+        if name.isEmpty {
+            errors.append(.init(field: "name", detail: "must not be empty"))
+        } else if name.count > maximumNameLength || name.utf8.count > 8 * maximumNameLength {
+            errors.append(.init(field: "name", detail: "at most \(maximumNameLength) characters"))
+        } else if name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+            errors.append(.init(field: "name", detail: "must not contain control characters"))
+        }
+        return name
+    }
+
+    /// Checks `raw` is at most 5,000 characters without NUL (which PostgreSQL text cannot hold); problems go to `errors`.
+    static func validDescription(_ raw: String, errors: inout [Problem.FieldError]) -> String {
+        if raw.count > maximumDescriptionLength || raw.utf8.count > 8 * maximumDescriptionLength {
+            errors.append(.init(field: "description", detail: "at most \(maximumDescriptionLength) characters"))
+        } else if raw.unicodeScalars.contains("\u{0}") {
+            errors.append(.init(field: "description", detail: "must not contain NUL characters"))
+        }
+        return raw
+    }
+
+    /// Decodes the JSON body as `type`; a body that is not JSON or does not match is 400 `VALIDATION_FAILED` naming the field.
+    static func decodeBody<Body: Decodable>(_ request: Request, as type: Body.Type, context: AppRequestContext) async throws -> Body {
+        var request = request
+        let buffer = try await request.collectBody(upTo: context.maxUploadSize)
+        do {
+            return try JSONDecoder().decode(Body.self, from: Data(buffer.readableBytesView))
+        } catch let error as DecodingError {
+            throw validationProblem(for: error)
+        }
+    }
+
+    /// A 400 `VALIDATION_FAILED` naming the field a decoding error is about (`body` for the whole document).
+    static func validationProblem(for error: DecodingError) -> Problem {
+        func field(_ path: [any CodingKey]) -> String {
+            let text = path.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
+            return text.isEmpty ? "body" : String(text.drop { $0 == "." })
+        }
+        let problem: Problem.FieldError
+        switch error {
+        case .keyNotFound(let key, let context):
+            problem = .init(field: field(context.codingPath + [key]), detail: "is required")
+        case .typeMismatch(_, let context):
+            problem = .init(field: field(context.codingPath), detail: "has the wrong type")
+        case .valueNotFound(_, let context):
+            problem = .init(field: field(context.codingPath), detail: "must not be null")
+        case .dataCorrupted(let context):
+            problem = .init(field: field(context.codingPath), detail: context.codingPath.isEmpty ? "is not valid JSON" : "has an invalid value")
+        @unknown default:
+            problem = .init(field: "body", detail: "is not valid JSON")
+        }
+        return .validation("\(problem.field) \(problem.detail)", errors: [problem])
+    }
+}
+
+extension AppServices {
+    /// Appends an audit entry by `identity`; a failure is logged and never fails the request that already succeeded.
+    /// - Parameter details: A small JSON object (never secrets).
+    func recordAudit(
+        _ action: String, by identity: Identity, targetType: String, targetID: UUID, details: [String: String], logger: Logger
+    ) async {
+        do {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            _ = try await audit.record(
+                actorID: identity.userID, action: action, targetType: targetType, targetID: targetID,
+                details: Array(try encoder.encode(details)))
+        } catch {
+            logger.warning("audit entry not recorded", metadata: ["audit.action": "\(action)", "error": "\(error)"])
+        }
+    }
+}
