@@ -48,7 +48,7 @@ public func buildApplication(
     let workers = role == .api ? 0 : configuration.workers
 
     let metrics = AppMetrics()
-    let monitor = DatabaseMonitor(client: client, logger: logger)
+    let monitor = DatabaseMonitor(configuration: clientConfiguration, logger: logger)
     let table = RouteTable()
     let router = Router(context: AppRequestContext.self)
     // Outermost first: every answer, errors and 429s included, gets an id, a log line, the security headers and CORS.
@@ -66,7 +66,7 @@ public func buildApplication(
     router.add(middleware: GzipMiddleware())
     let routes = APIRoutes(
         open: router.group(), authenticated: router.group().add(middleware: JWTAuthenticator(services: services)), table: table)
-    HealthController(services: services, workers: workers, version: segHubVersion).addRoutes(to: routes)
+    HealthController(services: services, monitor: monitor, workers: workers, version: segHubVersion).addRoutes(to: routes)
     MetricsController(services: services, metrics: metrics).addRoutes(to: routes)
     if role != .worker {
         for controller in apiControllers(services: services) {

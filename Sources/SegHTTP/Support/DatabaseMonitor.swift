@@ -6,16 +6,27 @@ import Synchronization
 
 /// Knows whether the database answers, by probing it every few seconds, so that API requests fail fast with 503
 /// while it is down instead of waiting for a connection that cannot come (postgres-nio waits for one without a
-/// deadline). It starts optimistic; the first failed probe (2 s timeout) closes the gate and the first good one
-/// opens it again, without a restart.
+/// deadline).
+///
+/// The probe has a client of its own with one connection, so a busy application pool never delays it. A slow
+/// server must not be mistaken for a missing one, so the gate closes only when no probe has succeeded for
+/// `downAfter` (10 s) and at least two in a row failed; the first good probe opens it again, without a restart.
 public final class DatabaseMonitor: Service, Sendable {
     private let client: PostgresClient
     private let logger: Logger
     private let up = Mutex(true)
+    private let failures = Mutex(0)
+    private let lastSuccess = Mutex(ContinuousClock.now)
+    /// How long without a successful probe before API requests are refused.
+    let downAfter: Duration = .seconds(10)
 
-    /// A monitor of `client`.
-    public init(client: PostgresClient, logger: Logger) {
-        self.client = client
+    /// A monitor of the database `configuration` names.
+    public init(configuration: PostgresClient.Configuration, logger: Logger) {
+        var configuration = configuration
+        configuration.options.maximumConnections = 1
+        configuration.options.minimumConnections = 0
+        configuration.options.connectTimeout = .seconds(2)
+        self.client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.logger = logger
     }
 
@@ -25,30 +36,46 @@ public final class DatabaseMonitor: Service, Sendable {
     /// Probes until graceful shutdown: every 5 s while up, every second while down.
     public func run() async throws {
         try await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                let healthy = await self.probe()
-                let changed = self.up.withLock { state in
-                    defer { state = healthy }
-                    return state != healthy
-                }
-                if changed {
-                    if healthy {
-                        self.logger.notice("database reachable again")
-                    } else {
-                        self.logger.error("database unreachable; API requests answer 503 until it returns")
-                    }
-                }
-                try? await Task.sleep(for: healthy ? .seconds(5) : .seconds(1))
+            await withDiscardingTaskGroup { group in
+                group.addTask { await self.client.run() }
+                await self.watch()
+                group.cancelAll()
             }
         }
     }
 
-    /// One `SELECT 1` with a 2-second deadline.
+    private func watch() async {
+        while !Task.isCancelled {
+            let answered = await self.probe()
+            let now = ContinuousClock.now
+            if answered { self.lastSuccess.withLock { $0 = now } }
+            let failed = self.failures.withLock { count in
+                count = answered ? 0 : count + 1
+                return count
+            }
+            let silence = now - self.lastSuccess.withLock { $0 }
+            let healthy = answered || failed < 2 || silence < self.downAfter
+            let changed = self.up.withLock { state in
+                defer { state = healthy }
+                return state != healthy
+            }
+            if changed {
+                if healthy {
+                    self.logger.notice("database reachable again")
+                } else {
+                    self.logger.error("database unreachable; API requests answer 503 until it returns")
+                }
+            }
+            try? await Task.sleep(for: answered ? .seconds(5) : .seconds(1))
+        }
+    }
+
+    /// One `SELECT 1` with a 3-second deadline.
     public func probe() async -> Bool {
         let client = client
         let logger = logger
         do {
-            try await withTimeout(.seconds(2)) {
+            try await withTimeout(.seconds(3)) {
                 try await client.query("SELECT 1", logger: logger).collect()
                 return true
             }
