@@ -12,11 +12,13 @@ source scripts/lib/common.sh
 seg_apt_install libjpeg-dev libpng-dev pkg-config postgresql curl python3
 
 work="$(mktemp -d /tmp/seghub-e2e.XXXXXX)"
+# The cluster gets a folder of its own, which postgres.sh hands to the server's user.
+pg_dir="$(mktemp -d /tmp/seghub-e2e-pg.XXXXXX)"
 server_pid=""
 cleanup() {
     [ -n "$server_pid" ] && kill -TERM "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
-    bash scripts/postgres.sh stop "$work/pg" >/dev/null 2>&1 || true
-    rm -rf "$work"
+    bash scripts/postgres.sh stop "$pg_dir" >/dev/null 2>&1 || true
+    rm -rf "$work" "$pg_dir"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
@@ -25,12 +27,12 @@ trap 'exit 143' TERM
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 
 seg_step "e2e: building segserver (debug)"
-swift build --product segserver >/dev/null
+swift build --product segserver 2>&1 | grep -v "^warning:\|CMakeLists" >&2 || true
 bin="$(swift build --show-bin-path)"
 
 seg_step "e2e: starting PostgreSQL"
 db_port="$(free_port)"
-admin_url="$(bash scripts/postgres.sh start "$work/pg" "$db_port" | tail -n 1)"
+admin_url="$(bash scripts/postgres.sh start "$pg_dir" "$db_port" | tail -n 1)"
 psql "$admin_url" -qc "CREATE DATABASE seghub"
 
 port="$(free_port)"
@@ -60,11 +62,11 @@ seg_step "e2e: driving the API"
 python3 scripts/e2e.py "$url" || { tail -n 40 "$work/segserver.log" >&2; exit 1; }
 
 seg_step "e2e: database outage"
-bash scripts/postgres.sh stop "$work/pg" >/dev/null
+bash scripts/postgres.sh stop "$pg_dir" >/dev/null
 wait_for /api/health 503 30
 wait_for /health 200 5
 echo "e2e: readiness is 503 and liveness 200 while the database is down" >&2
-bash scripts/postgres.sh start "$work/pg" "$db_port" >/dev/null
+bash scripts/postgres.sh start "$pg_dir" "$db_port" >/dev/null
 wait_for /api/health 200 60
 echo "e2e: readiness is back to 200 without a restart" >&2
 

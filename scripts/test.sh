@@ -3,6 +3,7 @@
 # packages machine-wide, idempotently), checks formatting, builds once in debug, runs every test.
 # A throwaway PostgreSQL cluster (scripts/postgres.sh) serves the run: its URL is exported as
 # SEG_TEST_DATABASE_URL, and it is stopped and removed on exit, whether the tests pass or not.
+# Then scripts/e2e.sh runs segserver for real against its own throwaway cluster.
 # Usage: scripts/test.sh [extra `swift test` arguments, e.g. --filter ContourTracerTests]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,3 +33,6 @@ swift build --build-tests
 
 seg_step "running tests"
 swift test --skip-build --parallel "$@"
+
+seg_step "end-to-end: a real segserver on a throwaway PostgreSQL (scripts/e2e.sh)"
+bash scripts/e2e.sh
