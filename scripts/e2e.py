@@ -78,6 +78,47 @@ def spheroid_png(seed, size=384):
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"".join(rows), 6)) + chunk(b"IEND", b"")
 
 
+def large_png(size=8000):
+    """A big image (size² pixels) with a few dark discs, built row by row with slices so it renders fast."""
+    discs = [(size * 0.3, size * 0.3, size * 0.12), (size * 0.7, size * 0.6, size * 0.15), (size * 0.35, size * 0.75, size * 0.1)]
+    raw = bytearray()
+    for y in range(size):
+        row = bytearray(b"\xc8" * size)
+        for cx, cy, r in discs:
+            dy = y - cy
+            if abs(dy) < r:
+                half = int(math.sqrt(r * r - dy * dy))
+                start, end = max(0, int(cx) - half), min(size, int(cx) + half)
+                row[start:end] = b"\x46" * (end - start)
+        raw += b"\x00" + row
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    header = struct.pack(">IIBBBBB", size, size, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(bytes(raw), 1)) + chunk(b"IEND", b"")
+
+
+def queue_large():
+    """For the worker-kill test: uploads one large image, queues it, prints the image id."""
+    email = f"e2e-kill-{uuid.uuid4().hex[:8]}@example.org"
+    status, payload, _ = call("POST", "/api/v1/auth/register", {"email": email, "password": "e2e password 123"})
+    expect(status, 201, payload, "register")
+    token = json.loads(payload)["accessToken"]
+    status, payload, _ = call("POST", "/api/v1/projects", {"name": "E2E worker kill"}, token)
+    expect(status, 201, payload, "create project")
+    project = json.loads(payload)["id"]
+    body, content_type = multipart([("large.png", large_png())])
+    status, payload, _ = call("POST", f"/api/v1/projects/{project}/images", token=token, raw=body, headers={"Content-Type": content_type})
+    expect(status, 201, payload, "upload large image")
+    items = json.loads(payload)["items"]
+    if len(items) != 1:
+        fail(f"large upload: {payload[:300]!r}")
+    status, payload, _ = call("POST", f"/api/v1/projects/{project}/segmentations", {}, token)
+    expect(status, 202, payload, "queue the large image")
+    print(items[0]["id"].lower())
+
+
 def multipart(files):
     boundary = uuid.uuid4().hex
     parts = []
@@ -169,7 +210,7 @@ def main():
     status, payload, _ = call("GET", "/metrics")
     expect(status, 200, payload, "metrics")
     text = payload.decode()
-    for needle in ["http_server_requests_total", "seghub_jobs", "seghub_data_dir_free_bytes"]:
+    for needle in ["http_server_requests_total", "seghub_jobs", "seghub_data_dir_free_bytes", "seghub_images_processed_total", "seghub_job_duration_seconds"]:
         if needle not in text:
             fail(f"/metrics lacks {needle}")
     step("health and metrics answer")
@@ -177,4 +218,7 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) > 2 and sys.argv[2] == "queue-large":
+        queue_large()
+    else:
+        main()

@@ -79,4 +79,45 @@ else
     exit 1
 fi
 server_pid=""
+
+seg_step "e2e: a worker killed with SIGKILL mid-job"
+# An API-only server, and a worker process with a short lease that is killed while it segments a large
+# image; a second worker process must take the job over after the lease and finish it exactly once.
+common_env=(SEG_DATABASE_URL="postgres://postgres@127.0.0.1:$db_port/seghub?sslmode=disable" SEG_DATA_DIR="$work/data"
+    SEG_JWT_SECRET="e2e-secret-for-the-kill-test-0123456789abcdef" SEG_HTTP_HOST=127.0.0.1 SEG_LOG_LEVEL=warning
+    SEG_JOB_LEASE_SECONDS=5 SEG_WORKERS=1)
+env "${common_env[@]}" SEG_HTTP_PORT="$port" "$bin/segserver" --role api >>"$work/segserver.log" 2>&1 &
+server_pid=$!
+wait_for /api/health 200 60
+first_port="$(free_port)"
+env "${common_env[@]}" SEG_HTTP_PORT="$first_port" "$bin/segserver" --role worker >>"$work/worker1.log" 2>&1 &
+first_worker=$!
+image="$(python3 scripts/e2e.py "$url" queue-large)"
+psql_q() { psql "postgres://postgres@127.0.0.1:$db_port/seghub" -tAc "$1"; }
+deadline=$((SECONDS + 120))
+until [ "$(psql_q "SELECT count(*) FROM jobs WHERE image_id = '$image' AND state = 'running' AND worker LIKE '%:$first_worker/%'")" = 1 ]; do
+    [ $SECONDS -lt $deadline ] || { echo "e2e: the first worker never started the job" >&2; exit 1; }
+    sleep 0.05
+done
+kill -KILL "$first_worker"
+wait "$first_worker" 2>/dev/null || true
+echo "e2e: killed worker $first_worker while it held the job" >&2
+second_port="$(free_port)"
+env "${common_env[@]}" SEG_HTTP_PORT="$second_port" "$bin/segserver" --role worker >>"$work/worker2.log" 2>&1 &
+second_worker=$!
+deadline=$((SECONDS + 180))
+until [ "$(psql_q "SELECT status FROM images WHERE id = '$image'")" = segmented ]; do
+    [ $SECONDS -lt $deadline ] || { echo "e2e: the job was not finished after the lease" >&2; psql_q "SELECT state, attempt, worker, last_error FROM jobs WHERE image_id = '$image'" >&2; exit 1; }
+    sleep 0.5
+done
+versions="$(psql_q "SELECT count(*) FROM segmentations WHERE image_id = '$image'")"
+job="$(psql_q "SELECT state || ' attempt ' || attempt || ' by ' || worker FROM jobs WHERE image_id = '$image'")"
+kill -TERM "$second_worker"
+wait "$second_worker" 2>/dev/null || true
+[ "$versions" = 1 ] || { echo "e2e: expected one result version, found $versions" >&2; exit 1; }
+case "$job" in
+    "succeeded attempt 2 by "*":$second_worker/"*) ;;
+    *) echo "e2e: unexpected job row: $job" >&2; exit 1 ;;
+esac
+echo "e2e: the second worker finished the job after the lease ($job); one result version" >&2
 echo "e2e: all checks passed" >&2

@@ -40,6 +40,8 @@ public struct AppServices: Sendable {
     public let tokens: TokenService
     /// The application's logger (requests use their context's).
     public let logger: Logger
+    /// Prometheus metrics served at `/metrics`.
+    public let metrics: AppMetrics
 
     /// Builds the services for `configuration` on a client that the caller runs.
     /// - Parameters:
@@ -47,12 +49,14 @@ public struct AppServices: Sendable {
     ///   - client: A `PostgresClient` that is (or will be) running.
     ///   - passwordCost: bcrypt cost; 12 unless a test lowers it.
     ///   - jobQueue: Queue timing.
+    ///   - metrics: Where counters and histograms go.
     ///   - logger: The application logger.
     public init(
         configuration: ServerConfiguration,
         client: PostgresClient,
         passwordCost: UInt8 = 12,
         jobQueue: JobQueueConfiguration = .init(),
+        metrics: AppMetrics = AppMetrics(),
         logger: Logger
     ) async throws {
         self.configuration = configuration
@@ -72,5 +76,6 @@ public struct AppServices: Sendable {
         self.tokens = try await TokenService(
             keys: configuration.jwtKeys, activeKeyID: configuration.jwtActiveKeyID, issuer: configuration.jwtIssuer)
         self.logger = logger
+        self.metrics = metrics
     }
 }

@@ -43,11 +43,11 @@ public func buildApplication(
     var clientConfiguration = configuration.database.clientConfiguration
     clientConfiguration.options.maximumConnections = configuration.databasePoolSize
     let client = PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)
+    let metrics = AppMetrics()
     let services = try await AppServices(
-        configuration: configuration, client: client, passwordCost: passwordCost, jobQueue: jobQueue, logger: logger)
+        configuration: configuration, client: client, passwordCost: passwordCost, jobQueue: jobQueue, metrics: metrics, logger: logger)
     let workers = role == .api ? 0 : configuration.workers
 
-    let metrics = AppMetrics()
     let monitor = DatabaseMonitor(configuration: clientConfiguration, logger: logger)
     let table = RouteTable()
     let router = Router(context: AppRequestContext.self)

@@ -107,12 +107,12 @@ import Testing
 
     @Test func heartbeatsKeepALongJobAlive() async throws {
         try await withTestDatabase { client in
-            // setup: a 2 s lease (renewed every 0.67 s; generous so a loaded machine still renews in time) and a
-            // job that takes two and a half times as long
-            let configuration = JobQueueConfiguration(leaseDuration: .seconds(2))
+            // setup: a 10 s lease (renewed every 3.3 s: generous, because CPU-bound tests running in parallel can
+            // keep the cooperative pool busy for seconds) and a job that takes two and a half times as long
+            let configuration = JobQueueConfiguration(leaseDuration: .seconds(10))
             let queue = JobQueue(client: client, configuration: configuration, logger: Self.logger)
             let id = try #require(try await queue.enqueue([NewJob(kind: .export)]).first?.id)
-            let handler = SlowHandler(duration: .milliseconds(5000))
+            let handler = SlowHandler(duration: .seconds(25))
             let pool = JobWorkerPool(
                 queue: queue, wakeups: nil, name: "slow", concurrency: 1, idlePoll: .milliseconds(20), handler: handler,
                 logger: Self.logger)
@@ -122,7 +122,7 @@ import Testing
             let task = Task { await pool.run() }
             var stolen = 0
             for _ in 0..<25 {
-                try await Task.sleep(for: .milliseconds(200))
+                try await Task.sleep(for: .seconds(1))
                 stolen += try await rival.reclaimExpired()
                 if try await rival.claim(worker: "rival") != nil { stolen += 1 }
             }

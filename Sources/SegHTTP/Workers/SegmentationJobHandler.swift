@@ -20,14 +20,30 @@ struct SegmentationJobHandler: JobHandler {
     let images: ImagePostgresRepository
     let files: FileStore
     let logger: Logger
+    let metrics: AppMetrics
 
     init(services: AppServices, logger: Logger) {
         self.images = services.images
         self.files = services.files
         self.logger = logger
+        self.metrics = services.metrics
     }
 
     func run(_ job: ClaimedJob, context: JobContext) async throws {
+        let started = ContinuousClock.now
+        do {
+            try await segment(job, context: context)
+            metrics.recordJob(kind: "segment", result: "succeeded", duration: ContinuousClock.now - started)
+            metrics.recordImageProcessed(result: "segmented")
+        } catch {
+            let final = error is PermanentJobError || job.attempt >= job.maxAttempts
+            metrics.recordJob(kind: "segment", result: final ? "failed" : "retried", duration: ContinuousClock.now - started)
+            if final, !(error is CancellationError) { metrics.recordImageProcessed(result: "failed") }
+            throw error
+        }
+    }
+
+    private func segment(_ job: ClaimedJob, context: JobContext) async throws {
         guard let imageID = job.imageID else { throw PermanentJobError("the segment job names no image") }
         let payload: SegmentationsController.JobPayload
         do {

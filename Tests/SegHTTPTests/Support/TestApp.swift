@@ -32,6 +32,8 @@ struct TestApp {
         var environment = [
             "SEG_DATABASE_URL": databaseURL, "SEG_DATA_DIR": dataDirectory.path, "SEG_JWT_SECRET": secret, "SEG_WORKERS": "0",
             "SEG_RATE_AUTH": "0", "SEG_RATE_API": "0", "SEG_AUTO_MIGRATE": "false",
+            // Many test applications run in parallel against one server: keep each pool small.
+            "SEG_DB_POOL_SIZE": "4",
         ]
         environment.merge(extra) { _, new in new }
         return try ServerConfiguration.fromEnvironment(environment).configuration
