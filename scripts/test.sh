@@ -32,7 +32,9 @@ seg_step "building (debug, with tests)"
 swift build --build-tests
 
 seg_step "running tests"
-swift test --skip-build --parallel "$@"
+# Line-buffered, so a log shows every finished test even if the run is stopped; the suites that use the
+# database carry a 5-minute time limit and the whole run a 40-minute one, so a hang fails instead of blocking CI.
+timeout --signal=KILL 40m stdbuf -oL swift test --skip-build --parallel "$@"
 
 seg_step "end-to-end: a real segserver on a throwaway PostgreSQL (scripts/e2e.sh)"
 bash scripts/e2e.sh

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import SegHTTP
+import ServiceLifecycle
 
 /// segserver: the SegHub HTTP API and segmentation workers. Configuration comes from `SEG_*` (see .env.example).
 @main
@@ -29,6 +30,11 @@ struct SegServer: AsyncParsableCommand {
         let logger = Logger(label: "segserver")
         for warning in warnings { logger.warning("\(warning)") }
         let app = try await buildApplication(configuration: configuration, role: role, logger: logger)
-        try await app.runService()
+        // SIGTERM/SIGINT: stop accepting, let in-flight requests finish and workers give their jobs back, for at
+        // most 30 s; then whatever is left is cancelled.
+        var group = ServiceGroupConfiguration(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        group.maximumGracefulShutdownDuration = .seconds(30)
+        group.maximumCancellationDuration = .seconds(10)
+        try await ServiceGroup(configuration: group).run()
     }
 }

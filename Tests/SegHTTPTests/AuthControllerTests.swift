@@ -7,7 +7,7 @@ import PostgresNIO
 import SegHTTP
 import Testing
 
-@Suite struct AuthControllerTests {
+@Suite(.timeLimit(.minutes(5))) struct AuthControllerTests {
     @Test func registerLoginAndMe() async throws {
         try await withTestApp { app in
             // MUT

@@ -5,7 +5,7 @@ import HummingbirdTesting
 import SegHTTP
 import Testing
 
-@Suite struct HealthAndMetricsTests {
+@Suite(.timeLimit(.minutes(5))) struct HealthAndMetricsTests {
     @Test func livenessAndReadinessWithTheDatabaseUp() async throws {
         try await withTestApp { app in
             let live = try await app.request(.get, "/health")

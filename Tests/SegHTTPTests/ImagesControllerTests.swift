@@ -13,7 +13,7 @@ import Testing
 
 @testable import SegHTTP
 
-@Suite struct ImagesControllerTests {
+@Suite(.timeLimit(.minutes(5))) struct ImagesControllerTests {
     // MARK: - Upload
 
     @Test func uploadStoresGoodFilesAndReportsBadOnes() async throws {
@@ -409,7 +409,7 @@ import Testing
 }
 
 /// RELIABILITY U5's names, straight through the sanitiser and the header writer.
-@Suite struct UploadFilenameTests {
+@Suite(.timeLimit(.minutes(5))) struct UploadFilenameTests {
     @Test(arguments: [
         ("../../etc/passwd", "passwd"), ("..%2F..%2F", "..%2F..%2F"), ("x%00.jpg", "x%00.jpg"), ("x\u{0}.jpg", "x.jpg"),
         ("a.php.jpg", "a.php.jpg"), ("CON", "CON"), ("dir/..", ""), ("  spaced.png  ", "spaced.png"), ("C:\\Users\\a.png", "a.png"),

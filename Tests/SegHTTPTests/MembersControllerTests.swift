@@ -5,7 +5,7 @@ import NIOCore
 import SegHTTP
 import Testing
 
-@Suite struct MembersControllerTests {
+@Suite(.timeLimit(.minutes(5))) struct MembersControllerTests {
     /// A member as the API returns it.
     struct MemberJSON: Decodable, Equatable {
         var userId: UUID

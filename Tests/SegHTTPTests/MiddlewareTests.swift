@@ -9,7 +9,7 @@ import Testing
 
 @testable import SegHTTP
 
-@Suite struct MiddlewareTests {
+@Suite(.timeLimit(.minutes(5))) struct MiddlewareTests {
     @Test func authBucketRefusesWithRetryAfterAndForwardedForCannotDodgeIt() async throws {
         try await withTestApp(environment: ["SEG_RATE_AUTH": "3:1/min"]) { app in
             var statuses: [HTTPResponse.Status] = []

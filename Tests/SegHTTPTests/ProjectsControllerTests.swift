@@ -7,7 +7,7 @@ import SegHTTP
 import SegStorage
 import Testing
 
-@Suite struct ProjectsControllerTests {
+@Suite(.timeLimit(.minutes(5))) struct ProjectsControllerTests {
     @Test func createReadRenameAndDelete() async throws {
         try await withTestApp { app in
             // setup

@@ -5,7 +5,7 @@ import PostgresNIO
 import SegHTTP
 import Testing
 
-@Suite struct QueueControllerTests {
+@Suite(.timeLimit(.minutes(5))) struct QueueControllerTests {
     struct StatsJSON: Decodable, Equatable {
         var queued: Int
         var processing: Int

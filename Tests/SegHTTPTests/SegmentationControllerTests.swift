@@ -9,7 +9,7 @@ import SegHTTP
 import SegStorage
 import Testing
 
-@Suite struct SegmentationControllerTests {
+@Suite(.timeLimit(.minutes(5))) struct SegmentationControllerTests {
     struct Queued: Decodable { var queued: Int }
     struct Payload: Decodable { var parameters: SegmenterParameters }
     struct Body: Encodable, Sendable {

@@ -8,7 +8,7 @@ import SegStorage
 import Testing
 
 /// The segmentation workers of a running app (`role: .all`, two workers) against the real queue.
-@Suite struct SegmentationWorkerTests {
+@Suite(.timeLimit(.minutes(5))) struct SegmentationWorkerTests {
     struct Segmentation: Decodable {
         var version: Int
         var polygons: [Polygon]

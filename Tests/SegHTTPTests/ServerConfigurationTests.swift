@@ -2,7 +2,7 @@ import Foundation
 import SegHTTP
 import Testing
 
-@Suite struct ServerConfigurationTests {
+@Suite(.timeLimit(.minutes(5))) struct ServerConfigurationTests {
     static let minimal = [
         "SEG_DATABASE_URL": "postgres://seg@127.0.0.1:5432/seghub",
         "SEG_DATA_DIR": "/var/lib/seghub",

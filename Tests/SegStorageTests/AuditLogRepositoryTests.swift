@@ -5,7 +5,7 @@ import SegTestSupport
 import Testing
 
 /// `AuditLogPostgresRepository`: recording, newest-first pagination, filters and what survives deletion.
-@Suite struct AuditLogRepositoryTests {
+@Suite(.timeLimit(.minutes(5))) struct AuditLogRepositoryTests {
     static let logger = Logger(label: "seg.test.audit")
 
     @Test func recordReadsBack() async throws {

@@ -1,7 +1,7 @@
 import SegStorage
 import Testing
 
-@Suite struct DatabaseConfigurationTests {
+@Suite(.timeLimit(.minutes(5))) struct DatabaseConfigurationTests {
     @Test func parsesAFullTCPURL() throws {
         let configuration = try DatabaseConfiguration(url: "postgres://seg:s%40cret@db.example:6543/seghub?sslmode=disable")
         #expect(configuration.endpoint == .tcp(host: "db.example", port: 6543))

@@ -5,7 +5,7 @@ import SegTestSupport
 import Testing
 
 /// `ExportPostgresRepository`: the export lifecycle, expiry and listing.
-@Suite struct ExportsRepositoryTests {
+@Suite(.timeLimit(.minutes(5))) struct ExportsRepositoryTests {
     static let logger = Logger(label: "seg.test.exports")
 
     @Test func lifecycleFromQueuedToDone() async throws {

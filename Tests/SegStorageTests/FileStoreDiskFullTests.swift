@@ -10,7 +10,7 @@ import Glibc
 ///
 /// `scripts/test.sh` runs as root on our machines, which `mount` needs; without that privilege the test fails
 /// with a message saying so (it never skips).
-@Suite(.serialized) struct FileStoreDiskFullTests {
+@Suite(.serialized, .timeLimit(.minutes(5))) struct FileStoreDiskFullTests {
     @Test func fullDiskLeavesNoPartialObjectAndKeepsEarlierOnes() throws {
         // setup
         let mountPoint = FileManager.default.temporaryDirectory.appendingPathComponent("seg-full-\(UUID().uuidString)")

@@ -11,7 +11,7 @@ import Darwin
 #endif
 
 /// The content-addressed file store: layout, durability rules, key validation and orphan listing.
-@Suite struct FileStoreTests {
+@Suite(.timeLimit(.minutes(5))) struct FileStoreTests {
     /// sha256("abc") from FIPS 180-2, appendix B.1.
     static let abcDigest = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
 

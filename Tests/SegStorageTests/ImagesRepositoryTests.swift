@@ -5,7 +5,7 @@ import SegTestSupport
 import Testing
 
 /// `ImagePostgresRepository` against a fresh database per test.
-@Suite struct ImagesRepositoryTests {
+@Suite(.timeLimit(.minutes(5))) struct ImagesRepositoryTests {
     static let logger = Logger(label: "seg.test.images")
 
     @Test func createdImageReadsBackWithEveryField() async throws {

@@ -7,7 +7,7 @@ import Synchronization
 import Testing
 
 /// The job queue against a real PostgreSQL: exactly-once completion under concurrency, leases, retries, fairness.
-@Suite struct JobQueueTests {
+@Suite(.timeLimit(.minutes(5))) struct JobQueueTests {
     static let logger: Logger = {
         var logger = Logger(label: "seg.test.jobs")
         logger.logLevel = .critical

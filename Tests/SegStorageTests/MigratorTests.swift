@@ -4,7 +4,7 @@ import SegStorage
 import SegTestSupport
 import Testing
 
-@Suite struct MigratorTests {
+@Suite(.timeLimit(.minutes(5))) struct MigratorTests {
     let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
 
     @Test func appliesEveryMigrationOnAnEmptyDatabaseAndIsIdempotent() async throws {

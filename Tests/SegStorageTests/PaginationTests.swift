@@ -4,7 +4,7 @@ import SegStorage
 import SegTestSupport
 import Testing
 
-@Suite struct PaginationTests {
+@Suite(.timeLimit(.minutes(5))) struct PaginationTests {
     @Test(arguments: [Int64.min, -1, 0, 1, 848_000_000_123_456, Int64.max])
     func cursorRoundTrips(microseconds: Int64) throws {
         let cursor = PageCursor(timestamp: Timestamp(microseconds: microseconds), id: UUID())

@@ -4,7 +4,7 @@ import SegStorage
 import SegTestSupport
 import Testing
 
-@Suite struct ProjectMembersRepositoryTests {
+@Suite(.timeLimit(.minutes(5))) struct ProjectMembersRepositoryTests {
     @Test func setRoleAddsOrChangesAMember() async throws {
         try await withTestDatabase { client in
             let f = AccountFixtures(client: client)

@@ -4,7 +4,7 @@ import SegStorage
 import SegTestSupport
 import Testing
 
-@Suite struct ProjectsRepositoryTests {
+@Suite(.timeLimit(.minutes(5))) struct ProjectsRepositoryTests {
     @Test func createMakesTheOwnerAMember() async throws {
         try await withTestDatabase { client in
             let f = AccountFixtures(client: client)

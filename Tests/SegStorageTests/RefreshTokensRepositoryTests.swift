@@ -4,7 +4,7 @@ import SegStorage
 import SegTestSupport
 import Testing
 
-@Suite struct RefreshTokensRepositoryTests {
+@Suite(.timeLimit(.minutes(5))) struct RefreshTokensRepositoryTests {
     @Test func issueStartsOrContinuesAFamilyWithinItsAbsoluteExpiry() async throws {
         try await withTestDatabase { client in
             let f = AccountFixtures(client: client)

@@ -2,7 +2,7 @@ import Testing
 
 @testable import SegStorage
 
-@Suite struct SQLStatementSplitterTests {
+@Suite(.timeLimit(.minutes(5))) struct SQLStatementSplitterTests {
     @Test func splitsOnSemicolonsOutsideQuotesAndComments() {
         let sql = """
             -- a comment; not a statement

@@ -5,7 +5,7 @@ import SegTestSupport
 import Testing
 
 /// The constraints the schema promises, checked through `StorageError(mapping:)` as repositories will see them.
-@Suite struct SchemaTests {
+@Suite(.timeLimit(.minutes(5))) struct SchemaTests {
     @Test func emailsAreUniqueRegardlessOfCase() async throws {
         try await withTestDatabase { client in
             try await Self.insertUser(email: "Ada@Example.org", client: client)

@@ -5,7 +5,7 @@ import SegTestSupport
 import Testing
 
 /// `SegmentationPostgresRepository`: versions, concurrency and the JSON round trip.
-@Suite struct SegmentationsRepositoryTests {
+@Suite(.timeLimit(.minutes(5))) struct SegmentationsRepositoryTests {
     static let logger = Logger(label: "seg.test.segmentations")
 
     /// The polygon JSON of DESIGN.md section 2, as a test-side Codable shape.

@@ -4,7 +4,7 @@ import SegStorage
 import SegTestSupport
 import Testing
 
-@Suite struct ShareLinksRepositoryTests {
+@Suite(.timeLimit(.minutes(5))) struct ShareLinksRepositoryTests {
     @Test func acceptingMakesAMemberOnce() async throws {
         try await withTestDatabase { client in
             // setup

@@ -4,7 +4,7 @@ import SegStorage
 import SegTestSupport
 import Testing
 
-@Suite struct UsersRepositoryTests {
+@Suite(.timeLimit(.minutes(5))) struct UsersRepositoryTests {
     @Test func emailIsKeptAsTypedAndFoundRegardlessOfCase() async throws {
         try await withTestDatabase { client in
             let f = AccountFixtures(client: client)
