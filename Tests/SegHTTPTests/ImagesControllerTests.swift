@@ -138,11 +138,8 @@ import Testing
             #expect(answer.errors.map(\.code) == ["FILE_TOO_LARGE"])
             #expect(answer.errors.map(\.name) == ["big.png"])
 
-            // A request over the limit, announced by Content-Length.
-            let huge = try await app.upload(
-                to: project, as: owner, parts: [.file("a.png", big), .file("b.png", big), .file("c.png", big), .file("d.png", big)])
-            #expect(huge.status == .contentTooLarge)
-            #expect(huge.problemCode == "PAYLOAD_TOO_LARGE")
+            // A request announced over the limit by Content-Length is refused before it is read: tested on a real socket
+            // in MiddlewareTests.declaredOversizeBodyIs413BeforeReading (the router test client can stall on it).
 
             // Too many files: refused as a whole, nothing stored.
             let many = try await app.upload(
@@ -611,6 +608,31 @@ enum RawHTTP {
             }
             bytes += Array("0\r\n\r\n".utf8)
             // The server may answer and stop reading early: a failed send is not an error, the answer is what counts.
+            var offset = 0
+            while offset < bytes.count {
+                let sent = bytes[offset...].withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                if sent <= 0 { break }
+                offset += sent
+            }
+            var answer: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
+                if count <= 0 { break }
+                answer += buffer[0..<count]
+            }
+            return String(decoding: answer, as: UTF8.self)
+        }
+    }
+
+    /// POSTs `body` with its `Content-Length` and `Connection: close`, and returns everything the server answered.
+    static func post(port: Int, path: String, headers: [String: String], body: [UInt8]) async throws -> String {
+        try await NIOThreadPool.singleton.runIfActive {
+            let descriptor = try connect(port: port)
+            defer { close(descriptor) }
+            var request = "POST \(path) HTTP/1.1\r\nHost: localhost\r\nContent-Length: \(body.count)\r\nConnection: close\r\n"
+            for (name, value) in headers { request += "\(name): \(value)\r\n" }
+            let bytes = Array((request + "\r\n").utf8) + body
             var offset = 0
             while offset < bytes.count {
                 let sent = bytes[offset...].withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
