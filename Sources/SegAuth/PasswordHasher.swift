@@ -15,7 +15,7 @@ public struct PasswordHasher: Sendable {
     /// bcrypt's cost (log2 of the rounds); 12 in production.
     public let cost: UInt8
     private let threadPool: NIOThreadPool
-    private let dummyHash: String
+    let dummyHash: String
 
     /// A hasher of the given cost.
     /// - Parameters:

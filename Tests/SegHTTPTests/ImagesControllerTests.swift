@@ -597,42 +597,30 @@ enum RawHTTP {
     /// POSTs `chunks` with `Transfer-Encoding: chunked` (no `Content-Length`) and `Connection: close`, and returns
     /// everything the server answered, as text.
     static func chunkedPost(port: Int, path: String, headers: [String: String], chunks: [[UInt8]]) async throws -> String {
-        try await NIOThreadPool.singleton.runIfActive {
-            let descriptor = try connect(port: port)
-            defer { close(descriptor) }
-            var request = "POST \(path) HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n"
-            for (name, value) in headers { request += "\(name): \(value)\r\n" }
-            var bytes = Array((request + "\r\n").utf8)
-            for chunk in chunks {
-                bytes += Array((String(chunk.count, radix: 16) + "\r\n").utf8) + chunk + Array("\r\n".utf8)
-            }
-            bytes += Array("0\r\n\r\n".utf8)
-            // The server may answer and stop reading early: a failed send is not an error, the answer is what counts.
-            var offset = 0
-            while offset < bytes.count {
-                let sent = bytes[offset...].withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-                if sent <= 0 { break }
-                offset += sent
-            }
-            var answer: [UInt8] = []
-            var buffer = [UInt8](repeating: 0, count: 4096)
-            while true {
-                let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
-                if count <= 0 { break }
-                answer += buffer[0..<count]
-            }
-            return String(decoding: answer, as: UTF8.self)
+        var body: [UInt8] = []
+        for chunk in chunks {
+            body += Array((String(chunk.count, radix: 16) + "\r\n").utf8) + chunk + Array("\r\n".utf8)
         }
+        body += Array("0\r\n\r\n".utf8)
+        return try await exchange(port: port, path: path, framing: "Transfer-Encoding: chunked", headers: headers, body: body)
     }
 
     /// POSTs `body` with its `Content-Length` and `Connection: close`, and returns everything the server answered.
     static func post(port: Int, path: String, headers: [String: String], body: [UInt8]) async throws -> String {
+        try await exchange(port: port, path: path, framing: "Content-Length: \(body.count)", headers: headers, body: body)
+    }
+
+    /// Sends the request head and the already framed body, then reads until the server closes.
+    private static func exchange(
+        port: Int, path: String, framing: String, headers: [String: String], body: [UInt8]
+    ) async throws -> String {
         try await NIOThreadPool.singleton.runIfActive {
             let descriptor = try connect(port: port)
             defer { close(descriptor) }
-            var request = "POST \(path) HTTP/1.1\r\nHost: localhost\r\nContent-Length: \(body.count)\r\nConnection: close\r\n"
+            var request = "POST \(path) HTTP/1.1\r\nHost: localhost\r\n\(framing)\r\nConnection: close\r\n"
             for (name, value) in headers { request += "\(name): \(value)\r\n" }
             let bytes = Array((request + "\r\n").utf8) + body
+            // The server may answer and stop reading early: a failed send is not an error, the answer is what counts.
             var offset = 0
             while offset < bytes.count {
                 let sent = bytes[offset...].withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }

@@ -21,21 +21,7 @@ struct QueueController {
     /// Counts the jobs of the projects the caller is a member of.
     func stats(_ context: AppRequestContext) async throws -> StatsBody {
         let identity = try context.requireIdentity()
-        let projects = try await memberProjectIDs(identity.userID)
-        let stats = try await projects.isEmpty ? QueueStats() : services.queue.stats(projects: projects)
+        let stats = try await services.queue.stats(memberID: identity.userID)
         return StatsBody(queued: stats.queued, processing: stats.running, failed: stats.failed, workers: services.configuration.workers)
-    }
-
-    /// Every project `userID` is a member of. `ProjectRepository` has no id-only list, so this reads its member
-    /// list in the largest pages it allows.
-    private func memberProjectIDs(_ userID: UUID) async throws -> [UUID] {
-        var ids: [UUID] = []
-        var cursor: String?
-        repeat {
-            let page = try await services.projects.list(memberID: userID, page: PageRequest(limit: PageRequest.maximumLimit, cursor: cursor))
-            ids += page.items.map(\.id)
-            cursor = page.nextCursor
-        } while cursor != nil
-        return ids
     }
 }

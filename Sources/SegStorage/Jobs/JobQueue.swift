@@ -554,39 +554,53 @@ public struct JobQueue: Sendable {
     /// - Parameter projects: Only these projects' jobs; `nil` for the whole queue.
     public func stats(projects: [UUID]? = nil) async throws(StorageError) -> QueueStats {
         try await withStorageErrors {
-            let rows: PostgresRowSequence
             if let projects {
-                rows = try await client.query(
-                    """
-                    SELECT state, count(*) FROM jobs
-                    WHERE state IN ('queued', 'running', 'failed') AND project_id = ANY(\(projects))
-                    GROUP BY state
-                    """,
-                    logger: logger
-                )
-            } else {
-                rows = try await client.query(
-                    "SELECT state, count(*) FROM jobs WHERE state IN ('queued', 'running', 'failed') GROUP BY state",
-                    logger: logger
-                )
+                return try await Self.countByState(
+                    client.query(
+                        """
+                        SELECT state, count(*) FROM jobs
+                        WHERE state IN ('queued', 'running', 'failed') AND project_id = ANY(\(projects))
+                        GROUP BY state
+                        """,
+                        logger: logger))
             }
-            var stats = QueueStats()
-            for try await (state, count) in rows.decode((String, Int64).self) {
-                switch state {
-                case "queued": stats.queued = Int(count)
-                case "running": stats.running = Int(count)
-                default: stats.failed = Int(count)
-                }
-            }
-            return stats
+            return try await Self.countByState(
+                client.query(
+                    "SELECT state, count(*) FROM jobs WHERE state IN ('queued', 'running', 'failed') GROUP BY state", logger: logger))
         }
+    }
+
+    /// Counts jobs by state over the projects `memberID` belongs to, in one query.
+    public func stats(memberID: UUID) async throws(StorageError) -> QueueStats {
+        try await withStorageErrors {
+            try await Self.countByState(
+                client.query(
+                    """
+                    SELECT j.state, count(*) FROM jobs j JOIN project_members m ON m.project_id = j.project_id
+                    WHERE m.user_id = \(memberID) AND j.state IN ('queued', 'running', 'failed')
+                    GROUP BY j.state
+                    """,
+                    logger: logger))
+        }
+    }
+
+    private static func countByState(_ rows: PostgresRowSequence) async throws -> QueueStats {
+        var stats = QueueStats()
+        for try await (state, count) in rows.decode((String, Int64).self) {
+            switch state {
+            case "queued": stats.queued = Int(count)
+            case "running": stats.running = Int(count)
+            default: stats.failed = Int(count)
+            }
+        }
+        return stats
     }
 
     /// Reads one job.
     /// - Throws: `StorageError.notFound` for an unknown id.
     public func job(_ id: UUID) async throws(StorageError) -> JobRecord {
         let page: [JobRecord] = try await withStorageErrors {
-            try await records(where: "id = $1", binding: id, request: PageRequest(limit: 1, after: nil))
+            try await records(where: "id = $1", binding: id)
         }
         guard let job = page.first else { throw .notFound(entity: "job", id: id.uuidString.lowercased()) }
         return job
@@ -663,7 +677,7 @@ public struct JobQueue: Sendable {
         worker, last_error, created_at, finished_at
         """
 
-    private func records(where condition: String, binding id: UUID, request: PageRequest) async throws -> [JobRecord] {
+    private func records(where condition: String, binding id: UUID) async throws -> [JobRecord] {
         var bindings = PostgresBindings()
         bindings.append(id)
         let query = PostgresQuery(unsafeSQL: "SELECT \(Self.columns) FROM jobs WHERE \(condition)", binds: bindings)

@@ -177,13 +177,7 @@ public struct ProjectPostgresRepository: ProjectRepository {
                 // fail, so every image that is deleted is one whose key is returned.
                 let locked = try await connection.query("SELECT id FROM projects WHERE id = \(id) FOR UPDATE", logger: logger).collect()
                 guard !locked.isEmpty else { throw StorageError.notFound(entity: "project", id: id.uuidString) }
-                let rows = try await connection.query(
-                    "DELETE FROM images WHERE project_id = \(id) RETURNING object_key, thumbnail_key", logger: logger)
-                var keys = Set<String>()
-                for try await (key, thumbnail) in rows.decode((String, String?).self) {
-                    keys.insert(key)
-                    if let thumbnail { keys.insert(thumbnail) }
-                }
+                var keys = Set(try await ImagePostgresRepository.deleteAll(projectID: id, on: connection, logger: logger).map(\.hex))
                 let archives = try await connection.query(
                     "SELECT object_key FROM exports WHERE project_id = \(id) AND object_key IS NOT NULL", logger: logger)
                 for try await key in archives.decode(String.self) { keys.insert(key) }
