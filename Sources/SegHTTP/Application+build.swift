@@ -42,7 +42,12 @@ public func buildApplication(
     let jobQueue = jobQueue ?? JobQueueConfiguration(leaseDuration: .seconds(configuration.jobLeaseSeconds))
     var clientConfiguration = configuration.database.clientConfiguration
     clientConfiguration.options.maximumConnections = configuration.databasePoolSize
-    let client = PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)
+    // The pool's connections carry a name of their own, so `/metrics` can count them in `pg_stat_activity` (postgres-nio
+    // does not expose its pool's state) and operators can tell this process's sessions apart.
+    let applicationName = "segserver \(role.rawValue) \(UUID().uuidString.prefix(8).lowercased())"
+    var poolConfiguration = clientConfiguration
+    poolConfiguration.options.additionalStartupParameters.append(("application_name", applicationName))
+    let client = PostgresClient(configuration: poolConfiguration, backgroundLogger: logger)
     let metrics = AppMetrics()
     let services = try await AppServices(
         configuration: configuration, client: client, passwordCost: passwordCost, jobQueue: jobQueue, metrics: metrics, logger: logger)
@@ -67,7 +72,7 @@ public func buildApplication(
     let routes = APIRoutes(
         open: router.group(), authenticated: router.group().add(middleware: JWTAuthenticator(services: services)), table: table)
     HealthController(services: services, monitor: monitor, workers: workers, version: segHubVersion).addRoutes(to: routes)
-    MetricsController(services: services, metrics: metrics).addRoutes(to: routes)
+    MetricsController(services: services, metrics: metrics, applicationName: applicationName).addRoutes(to: routes)
     if role != .worker {
         for controller in apiControllers(services: services) {
             controller(routes)

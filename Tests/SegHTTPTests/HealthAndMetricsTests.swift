@@ -68,4 +68,47 @@ import Testing
             #expect(!text.contains(id))
         }
     }
+
+    /// The pool gauge counts this process's pool only (the scrape's own query is in use), not other sessions.
+    @Test func poolGaugeCountsOnlyThisProcesssConnections() async throws {
+        try await withTestApp { app in
+            // setup: five sessions of another client (as another process would hold) stay busy during the scrape
+            let busy = Task {
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for _ in 0..<5 { group.addTask { try await app.database.query("SELECT pg_sleep(3)") } }
+                    try await group.waitForAll()
+                }
+            }
+            defer { busy.cancel() }
+            try await waitUntil {
+                let rows = try await app.database.query("SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(3)'")
+                return try await rows.collect().first?.decode(Int64.self) == 5
+            }
+
+            // MUT
+            let text = String(buffer: try await app.request(.get, "/metrics").body)
+
+            // validate: the pool of 4 (TestApp's SEG_DB_POOL_SIZE) is reported, with at least the scrape's connection
+            // in use, and none of the five foreign sessions
+            func value(_ state: String) -> Double? {
+                let prefix = "seghub_db_pool_connections{state=\"\(state)\"} "
+                return text.split(separator: "\n").first { $0.hasPrefix(prefix) }.flatMap { Double($0.dropFirst(prefix.count)) }
+            }
+            #expect(value("max") == 4)
+            let inUse = try #require(value("in_use"))
+            let idle = try #require(value("idle"))
+            #expect(inUse >= 1)
+            #expect(inUse + idle <= 4)
+            try await busy.value
+        }
+    }
+}
+
+/// Polls `condition` every 20 ms until it holds; throws after `timeout` (a guard against hangs, not a measurement).
+private func waitUntil(timeout: Duration = .seconds(60), _ condition: () async throws -> Bool) async throws {
+    let deadline = ContinuousClock.now.advanced(by: timeout)
+    while try await !condition() {
+        guard ContinuousClock.now < deadline else { throw CancellationError() }
+        try await Task.sleep(for: .milliseconds(20))
+    }
 }

@@ -5,11 +5,13 @@ import SegStorage
 
 /// `GET /metrics`: Prometheus text format. No authentication here: nginx only lets private addresses reach it.
 ///
-/// Gauges that describe the shared state (jobs by kind and state, free space in the data directory) are read at
-/// scrape time; a database failure leaves them out rather than failing the scrape.
+/// Gauges that describe the shared state (jobs by kind and state, free space in the data directory, this process's
+/// database connections) are read at scrape time; a database failure leaves them out rather than failing the scrape.
 struct MetricsController {
     let services: AppServices
     let metrics: AppMetrics
+    /// The `application_name` of this process's pool connections, counted in `pg_stat_activity`.
+    let applicationName: String
 
     func addRoutes(to routes: APIRoutes) {
         routes.add(.get, "/metrics", authenticated: false) { _, context in try await scrape(context) }
@@ -30,9 +32,18 @@ struct MetricsController {
                         metrics.setJobs(kind: kind.rawValue, state: state, count: counts["\(kind.rawValue) \(state)"] ?? 0)
                     }
                 }
+                // This process's pool, as the server sees it: `idle` connections wait in the pool, the others (this
+                // query's own included) are in use.
+                let sessions = try await services.client.query(
+                    "SELECT count(*) FILTER (WHERE state = 'idle'), count(*) FILTER (WHERE state IS DISTINCT FROM 'idle') FROM pg_stat_activity WHERE application_name = \(applicationName)",
+                    logger: context.logger)
+                for try await (idle, inUse) in sessions.decode((Int64, Int64).self) {
+                    setPool(state: "idle", to: Double(idle))
+                    setPool(state: "in_use", to: Double(inUse))
+                }
             }
         } catch {
-            context.logger.warning("metrics: cannot read the job counts", metadata: ["error": "\(error)"])
+            context.logger.warning("metrics: cannot read the job and connection counts", metadata: ["error": "\(error)"])
         }
         var info = statvfs()
         if statvfs(services.configuration.dataDirectory.path, &info) == 0 {
@@ -40,11 +51,15 @@ struct MetricsController {
                 "seghub_data_dir_free_bytes", help: "Free bytes in SEG_DATA_DIR's file system",
                 to: Double(info.f_bavail) * Double(info.f_frsize))
         }
-        metrics.setGauge(
-            "seghub_db_pool_connections", help: "Database connections this process may open", labels: [("state", "max")],
-            to: Double(services.configuration.databasePoolSize))
+        setPool(state: "max", to: Double(services.configuration.databasePoolSize))
         var headers = HTTPFields()
         headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: metrics.registry.emitToBuffer())))
+    }
+
+    private func setPool(state: String, to value: Double) {
+        metrics.setGauge(
+            "seghub_db_pool_connections", help: "This process's database pool: connections idle, in use, and the most it may open",
+            labels: [("state", state)], to: value)
     }
 }

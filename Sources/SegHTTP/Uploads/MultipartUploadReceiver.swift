@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import MultipartKit
 import NIOCore
 import NIOPosix
 import SegStorage
@@ -37,9 +36,8 @@ struct UploadLimits: Sendable {
 /// Receives a `multipart/form-data` body as it streams in, writing each part named `files` to its own temporary file
 /// under the data directory's `tmp/`; nothing but the part being parsed is held in memory.
 ///
-/// MultipartKit's `MultipartParser` does the parsing: it is fed each chunk of the body and reports headers, body slices
-/// and part ends through callbacks, which are collected per chunk and then written out here. Other parts are read and
-/// dropped. When anything fails (limits, a malformed body, the disk) every temporary file is removed before the error is
+/// `MultipartStreamParser` does the parsing: it is fed each chunk of the body and reports each part's headers, body
+/// slices and end, which are written out here. Other parts are read and dropped. When anything fails (limits, a malformed body, the disk) every temporary file is removed before the error is
 /// thrown; on success the caller removes them with `removeFiles(of:)` once it has stored them.
 ///
 /// Extra files are refused as a whole (400 `TOO_MANY_FILES`) rather than reported one by one: the client learns at once
@@ -47,9 +45,6 @@ struct UploadLimits: Sendable {
 struct MultipartUploadReceiver: Sendable {
     /// The form field whose parts are files.
     static let fieldName = "files"
-    /// Bytes fed to the parser without any header, body or part end coming out: a part header (or a preamble) this
-    /// long is refused rather than buffered by the parser.
-    static let maxBytesWithoutProgress = 64 * 1024
     /// A part's bytes are gathered to this size before each write to its temporary file.
     static let writeBufferSize = 256 * 1024
 
@@ -91,40 +86,29 @@ struct MultipartUploadReceiver: Sendable {
     ///   temporary file cannot be written.
     func receive<Body: AsyncSequence>(_ body: Body, boundary: String, logger: Logger) async throws -> [ReceivedUpload]
     where Body.Element == ByteBuffer {
-        let parser = MultipartParser(boundary: boundary)
-        let sink = EventSink()
-        parser.onHeader = { name, value in sink.events.append(.header(name: name, value: value)) }
-        parser.onBody = { buffer in sink.events.append(.body(buffer)) }
-        parser.onPartComplete = { sink.events.append(.complete) }
-
+        var parser = MultipartStreamParser(boundary: boundary)
+        var events: [MultipartStreamParser.Event] = []
         var state = ReceiveState()
         do {
             var total = 0
-            var withoutProgress = 0
             for try await chunk in body {
                 total += chunk.readableBytes
                 guard total <= limits.maxRequestBytes else { throw Self.tooLarge(limits.maxRequestBytes) }
                 do {
-                    try parser.execute(chunk)
+                    try parser.feed(chunk, into: &events)
                 } catch {
-                    throw Problem.validation("the multipart body is malformed")
-                }
-                let events = sink.events
-                sink.events.removeAll(keepingCapacity: true)
-                if events.isEmpty {
-                    withoutProgress += chunk.readableBytes
-                    guard withoutProgress <= Self.maxBytesWithoutProgress else {
-                        throw Problem.validation("a multipart part header (or the preamble) is too long")
-                    }
-                } else {
-                    withoutProgress = 0
+                    throw Problem.validation("the multipart body is malformed: \(error.reason)")
                 }
                 for event in events {
                     try await handle(event, state: &state)
                 }
+                events.removeAll(keepingCapacity: true)
             }
-            guard state.current == nil else {
-                throw Problem.validation("the multipart body ends inside a part (no closing boundary)")
+            guard parser.isComplete else {
+                throw Problem.validation(
+                    parser.isInsidePart
+                        ? "the multipart body ends inside a part (no closing boundary)"
+                        : "the multipart body has no closing boundary")
             }
             guard !state.received.isEmpty else {
                 throw Problem.validation("the request has no parts named \(Self.fieldName)")
@@ -146,20 +130,7 @@ struct MultipartUploadReceiver: Sendable {
 
     // MARK: - Parts
 
-    private enum Event {
-        case header(name: String, value: String)
-        case body(ByteBuffer)
-        case complete
-    }
-
-    /// Collects the parser's callbacks during one `execute`; used by one task only.
-    private final class EventSink {
-        var events: [Event] = []
-    }
-
     private struct OpenPart {
-        var headers: [(name: String, value: String)] = []
-        var started = false
         var isFile = false
         var filename = ""
         var file: TemporaryFile?
@@ -174,16 +145,12 @@ struct MultipartUploadReceiver: Sendable {
         var files = 0
     }
 
-    private func handle(_ event: Event, state: inout ReceiveState) async throws {
+    private func handle(_ event: MultipartStreamParser.Event, state: inout ReceiveState) async throws {
         switch event {
-        case .header(let name, let value):
-            var part = state.current ?? OpenPart()
-            part.headers.append((name, value))
-            state.current = part
+        case .part(let headers):
+            state.current = try await open(headers: headers, state: &state)
         case .body(var buffer):
-            var part = try await started(state.current ?? OpenPart(), state: &state)
-            // Recorded at once so that the catch in `receive` removes the file if a write below throws.
-            state.current = part
+            guard var part = state.current else { return }
             if part.isFile, !part.tooLarge {
                 part.bytes += buffer.readableBytes
                 if part.bytes > limits.maxFileBytes {
@@ -191,6 +158,10 @@ struct MultipartUploadReceiver: Sendable {
                     part.pending = ByteBuffer()
                     part.file?.discard()
                     part.file = nil
+                } else if part.pending.readableBytes == 0, buffer.readableBytes >= Self.writeBufferSize, let file = part.file {
+                    // A large slice goes to the file as it is, without a copy into `pending`.
+                    state.current = part
+                    try await file.write(buffer)
                 } else {
                     part.pending.writeBuffer(&buffer)
                     if part.pending.readableBytes >= Self.writeBufferSize, let file = part.file {
@@ -202,9 +173,8 @@ struct MultipartUploadReceiver: Sendable {
                 }
             }
             state.current = part
-        case .complete:
-            var part = try await started(state.current ?? OpenPart(), state: &state)
-            state.current = part
+        case .partEnd:
+            guard var part = state.current else { return }
             if part.isFile, let file = part.file, part.pending.readableBytes > 0 {
                 try await file.write(part.pending)
                 part.pending = ByteBuffer()
@@ -225,13 +195,10 @@ struct MultipartUploadReceiver: Sendable {
         }
     }
 
-    /// Reads the part's `Content-Disposition` when its first body bytes (or its end) arrive, and opens a temporary file
-    /// for a part named `files`.
-    private func started(_ part: OpenPart, state: inout ReceiveState) async throws -> OpenPart {
-        guard !part.started else { return part }
-        var part = part
-        part.started = true
-        let disposition = part.headers.last { $0.name.lowercased() == "content-disposition" }.map { HeaderParameters($0.value) }
+    /// A new part from its header fields: for a part named `files`, a temporary file is opened (and counted).
+    private func open(headers: [(name: String, value: String)], state: inout ReceiveState) async throws -> OpenPart {
+        var part = OpenPart()
+        let disposition = headers.last { $0.name.lowercased() == "content-disposition" }.map { HeaderParameters($0.value) }
         guard let disposition, disposition.value == "form-data", disposition.parameters["name"] == Self.fieldName else {
             return part
         }
