@@ -60,6 +60,11 @@ import Testing
             #expect(Set(counts.keys) == ["new", "queued", "processing", "segmented", "failed"])
             let createdAt = try #require(object["createdAt"] as? String)
             #expect(ISO8601DateFormatter().date(from: createdAt) != nil)
+            // ids are written as PostgreSQL prints them (lowercase), the same text the realtime events carry
+            let row = try #require(try await app.database.query("SELECT id::text, owner_id::text FROM projects").collect().first)
+            let (id, ownerID) = try row.decode((String, String).self)
+            #expect(object["id"] as? String == id)
+            #expect(object["ownerId"] as? String == ownerID)
         }
     }
 
