@@ -98,6 +98,7 @@ var package = Package(
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            resources: [.copy("Resources/openapi.json")],
             swiftSettings: [.enableUpcomingFeature("ExistentialAny")]
         ),
         // Test helpers shared by the test targets: `withTestDatabase { client in ... }`.

@@ -3,7 +3,8 @@
 # packages machine-wide, idempotently), checks formatting, builds once in debug, runs every test.
 # A throwaway PostgreSQL cluster (scripts/postgres.sh) serves the run: its URL is exported as
 # SEG_TEST_DATABASE_URL, and it is stopped and removed on exit, whether the tests pass or not.
-# Then scripts/e2e.sh runs segserver for real against its own throwaway cluster.
+# Then scripts/e2e.sh runs segserver for real against its own throwaway cluster, and
+# scripts/schemathesis.sh fuzzes the live API against its OpenAPI document.
 # Usage: scripts/test.sh [extra `swift test` arguments, e.g. --filter ContourTracerTests]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,3 +39,6 @@ timeout --signal=KILL 40m stdbuf -oL swift test --skip-build --parallel "$@"
 
 seg_step "end-to-end: a real segserver on a throwaway PostgreSQL (scripts/e2e.sh)"
 bash scripts/e2e.sh
+
+seg_step "API fuzzing against the OpenAPI document (scripts/schemathesis.sh)"
+bash scripts/schemathesis.sh

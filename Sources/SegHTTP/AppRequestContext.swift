@@ -1,3 +1,4 @@
+import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
@@ -26,5 +27,15 @@ public struct AppRequestContext: RequestContext {
     public func requireIdentity() throws -> Identity {
         guard let identity else { throw Problem.unauthorized() }
         return identity
+    }
+}
+
+extension AppRequestContext {
+    /// The UUID path parameter `name`.
+    /// - Throws: 404 `NOT_FOUND` naming `what` when the parameter is missing or not a UUID: a malformed id is as
+    ///   unknown as a missing resource, so callers cannot tell the two apart.
+    func pathID(_ name: String = "id", naming what: String) throws -> UUID {
+        guard let id = parameters.get(name).flatMap(UUID.init(uuidString:)) else { throw Problem.notFound(what) }
+        return id
     }
 }

@@ -31,12 +31,14 @@ public let segHubVersion = "0.3.0"
 ///   - role: Which parts to run.
 ///   - passwordCost: bcrypt cost (tests lower it).
 ///   - jobQueue: Queue timing; `nil` takes the lease from `SEG_JOB_LEASE_SECONDS` (tests pass their own).
+///   - routeTable: Receives every route registered (the OpenAPI check reads it); a fresh table when `nil`.
 ///   - logger: The application logger.
 public func buildApplication(
     configuration: ServerConfiguration,
     role: ServerRole = .all,
     passwordCost: UInt8 = 12,
     jobQueue: JobQueueConfiguration? = nil,
+    routeTable: RouteTable? = nil,
     logger: Logger
 ) async throws -> some ApplicationProtocol {
     let jobQueue = jobQueue ?? JobQueueConfiguration(leaseDuration: .seconds(configuration.jobLeaseSeconds))
@@ -54,7 +56,7 @@ public func buildApplication(
     let workers = role == .api ? 0 : configuration.workers
 
     let monitor = DatabaseMonitor(configuration: clientConfiguration, logger: logger)
-    let table = RouteTable()
+    let table = routeTable ?? RouteTable()
     let router = Router(context: AppRequestContext.self)
     // Outermost first: every answer, errors and 429s included, gets an id, a log line, the security headers and CORS.
     router.add(middleware: RequestIDMiddleware(clientAddress: ClientAddress(trustedProxies: configuration.trustedProxies)))
@@ -73,6 +75,7 @@ public func buildApplication(
         open: router.group(), authenticated: router.group().add(middleware: JWTAuthenticator(services: services)), table: table)
     HealthController(services: services, monitor: monitor, workers: workers, version: segHubVersion).addRoutes(to: routes)
     MetricsController(services: services, metrics: metrics, applicationName: applicationName).addRoutes(to: routes)
+    try OpenAPIController().addRoutes(to: routes)
     if role != .worker {
         for controller in apiControllers(services: services) {
             controller(routes)

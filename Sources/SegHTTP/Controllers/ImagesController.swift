@@ -71,7 +71,7 @@ struct ImagesController {
 
     func upload(_ request: Request, _ context: AppRequestContext) async throws -> UploadBody {
         let identity = try context.requireIdentity()
-        let projectID = try Self.id(context)
+        let projectID = try context.pathID(naming: "image")
         try await services.requireRole(.editor, in: projectID, for: identity)
 
         let configuration = services.configuration
@@ -126,7 +126,7 @@ struct ImagesController {
 
     func list(_ request: Request, _ context: AppRequestContext) async throws -> PageBody<ImageBody> {
         let identity = try context.requireIdentity()
-        let projectID = try Self.id(context)
+        let projectID = try context.pathID(naming: "image")
         try await services.requireRole(.viewer, in: projectID, for: identity)
         var status: ImageStatus?
         if let text = request.uri.queryParameters["status"], !text.isEmpty {
@@ -142,13 +142,13 @@ struct ImagesController {
 
     func get(_ context: AppRequestContext) async throws -> ImageBody {
         let identity = try context.requireIdentity()
-        let (image, _) = try await services.requireImage(try Self.id(context), role: .viewer, for: identity)
+        let (image, _) = try await services.requireImage(try context.pathID(naming: "image"), role: .viewer, for: identity)
         return ImageBody(image)
     }
 
     func delete(_ context: AppRequestContext) async throws -> HTTPResponse.Status {
         let identity = try context.requireIdentity()
-        let (image, _) = try await services.requireImage(try Self.id(context), role: .editor, for: identity)
+        let (image, _) = try await services.requireImage(try context.pathID(naming: "image"), role: .editor, for: identity)
         let keys = try await services.images.delete(id: image.id)
         await audit(
             identity, action: "image.delete", targetType: "image", targetID: image.id,
@@ -166,7 +166,7 @@ struct ImagesController {
 
     func original(_ context: AppRequestContext) async throws -> Response {
         let identity = try context.requireIdentity()
-        let (image, _) = try await services.requireImage(try Self.id(context), role: .viewer, for: identity)
+        let (image, _) = try await services.requireImage(try context.pathID(naming: "image"), role: .viewer, for: identity)
         let body = try await FileIO().loadFile(path: services.files.url(for: image.objectKey).path, context: context)
         var headers = HTTPFields()
         headers[.contentType] = Self.mimeType(image.format)
@@ -178,7 +178,7 @@ struct ImagesController {
 
     func thumbnail(_ context: AppRequestContext) async throws -> Response {
         let identity = try context.requireIdentity()
-        let (image, _) = try await services.requireImage(try Self.id(context), role: .viewer, for: identity)
+        let (image, _) = try await services.requireImage(try context.pathID(naming: "image"), role: .viewer, for: identity)
         guard let key = image.thumbnailKey else { throw Problem.notFound("thumbnail") }
         let body = try await FileIO().loadFile(path: services.files.url(for: key).path, context: context)
         var headers = HTTPFields()
@@ -198,14 +198,6 @@ struct ImagesController {
         } catch {
             context.logger.warning("audit entry not recorded", metadata: ["audit.action": "\(action)", "error": "\(error)"])
         }
-    }
-
-    /// The `:id` path parameter; 404 when it is not a UUID (no such resource).
-    private static func id(_ context: AppRequestContext) throws -> UUID {
-        guard let text = context.parameters.get("id"), let id = UUID(uuidString: text) else {
-            throw Problem(.notFound, code: "NOT_FOUND", detail: "no such resource")
-        }
-        return id
     }
 
     /// The name an `errors` entry shows: the sanitised client name, or `file` when there is none.

@@ -41,7 +41,7 @@ struct MembersController {
 
     func list(_ request: Request, _ context: AppRequestContext) async throws -> PageBody<MemberBody> {
         let identity = try context.requireIdentity()
-        let projectID = try ProjectsController.projectID(context)
+        let projectID = try context.pathID(naming: "project")
         try await services.requireRole(.viewer, in: projectID, for: identity)
         let page = try request.pageRequest()
         return PageBody(try await services.members.list(projectID: projectID, page: page), MemberBody.init)
@@ -50,7 +50,7 @@ struct MembersController {
     /// Adds the account with `email` as editor or viewer, or changes the role of an existing member (201 either way).
     func add(_ request: Request, _ context: AppRequestContext) async throws -> MemberBody {
         let identity = try context.requireIdentity()
-        let projectID = try ProjectsController.projectID(context)
+        let projectID = try context.pathID(naming: "project")
         try await services.requireRole(.owner, in: projectID, for: identity)
         let body = try await ProjectsController.decodeBody(request, as: AddRequest.self, context: context)
         var errors: [Problem.FieldError] = []
@@ -97,11 +97,9 @@ struct MembersController {
     /// The owner removes any member but themself; any other member may remove themself (leave).
     func remove(_ context: AppRequestContext) async throws -> HTTPResponse.Status {
         let identity = try context.requireIdentity()
-        let projectID = try ProjectsController.projectID(context)
+        let projectID = try context.pathID(naming: "project")
         let myRole = try await services.requireRole(.viewer, in: projectID, for: identity)
-        guard let userID = context.parameters.get("userId").flatMap(UUID.init(uuidString:)) else {
-            throw Problem.notFound("project member")
-        }
+        let userID = try context.pathID("userId", naming: "project member")
         let leaving = userID == identity.userID
         if leaving {
             guard myRole != .owner else { throw Self.ownerCannotLeave }

@@ -78,13 +78,13 @@ struct ProjectsController {
 
     func get(_ context: AppRequestContext) async throws -> ProjectBody {
         let identity = try context.requireIdentity()
-        let id = try Self.projectID(context)
+        let id = try context.pathID(naming: "project")
         return ProjectBody(try await services.projects.get(id: id, memberID: identity.userID))
     }
 
     func update(_ request: Request, _ context: AppRequestContext) async throws -> ProjectBody {
         let identity = try context.requireIdentity()
-        let id = try Self.projectID(context)
+        let id = try context.pathID(naming: "project")
         try await services.requireRole(.editor, in: id, for: identity)
         let body = try await Self.decodeBody(request, as: UpdateRequest.self, context: context)
         var errors: [Problem.FieldError] = []
@@ -103,7 +103,7 @@ struct ProjectsController {
 
     func delete(_ context: AppRequestContext) async throws -> HTTPResponse.Status {
         let identity = try context.requireIdentity()
-        let id = try Self.projectID(context)
+        let id = try context.pathID(naming: "project")
         try await services.requireRole(.owner, in: id, for: identity)
         let name = try await services.projects.find(id: id)?.name ?? ""
         let keys = try await services.projects.delete(id: id)
@@ -122,12 +122,6 @@ struct ProjectsController {
     }
 
     // MARK: - Input
-
-    /// The `:id` path parameter; an id that is not a UUID names no project, so it is the same 404.
-    static func projectID(_ context: AppRequestContext) throws -> UUID {
-        guard let id = context.parameters.get("id").flatMap(UUID.init(uuidString:)) else { throw Problem.notFound("project") }
-        return id
-    }
 
     /// Trims `raw` and checks it is 1 to 200 characters without control characters; problems go to `errors`.
     static func validName(_ raw: String, errors: inout [Problem.FieldError]) -> String {

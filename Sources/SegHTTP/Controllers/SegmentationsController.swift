@@ -76,7 +76,7 @@ struct SegmentationsController {
     /// `POST /api/v1/projects/:id/segmentations`: queues the named images, or every image not yet segmented.
     func queue(_ request: Request, _ context: AppRequestContext) async throws -> QueuedBody {
         let identity = try context.requireIdentity()
-        let projectID = try context.parameters.require("id", as: UUID.self)
+        let projectID = try context.pathID(naming: "project")
         try await services.requireRole(.editor, in: projectID, for: identity)
         // No body at all is the same as `{}`: queue every image not yet segmented with the default parameters.
         let bytes = try await request.body.collect(upTo: context.maxUploadSize)
@@ -145,7 +145,7 @@ struct SegmentationsController {
     /// `DELETE /api/v1/projects/:id/segmentations`: cancels the project's queued (not yet running) segmentations.
     func cancel(_ request: Request, _ context: AppRequestContext) async throws -> CancelledBody {
         let identity = try context.requireIdentity()
-        let projectID = try context.parameters.require("id", as: UUID.self)
+        let projectID = try context.pathID(naming: "project")
         try await services.requireRole(.editor, in: projectID, for: identity)
         let logger = context.logger
         let count = try await transaction(logger: logger) { connection in
@@ -193,7 +193,7 @@ struct SegmentationsController {
     /// `GET /api/v1/images/:id/segmentation[?version=N]`: the latest (or the named) version.
     func get(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let identity = try context.requireIdentity()
-        let imageID = try context.parameters.require("id", as: UUID.self)
+        let imageID = try context.pathID(naming: "image")
         _ = try await services.requireImage(imageID, role: .viewer, for: identity)
         let record: SegmentationRecord
         do {
@@ -216,7 +216,7 @@ struct SegmentationsController {
     /// `PUT /api/v1/images/:id/segmentation`: stores edited polygons as a new `manual` version.
     func update(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let identity = try context.requireIdentity()
-        let imageID = try context.parameters.require("id", as: UUID.self)
+        let imageID = try context.pathID(naming: "image")
         let (image, _) = try await services.requireImage(imageID, role: .editor, for: identity)
         let body = try await request.decode(as: EditRequest.self, context: context)
         let inputs = body.polygons
@@ -255,7 +255,7 @@ struct SegmentationsController {
     /// `GET /api/v1/images/:id/segmentation/versions`: every version, newest first, without polygons.
     func versions(_ request: Request, _ context: AppRequestContext) async throws -> PageBody<VersionBody> {
         let identity = try context.requireIdentity()
-        let imageID = try context.parameters.require("id", as: UUID.self)
+        let imageID = try context.pathID(naming: "image")
         _ = try await services.requireImage(imageID, role: .viewer, for: identity)
         let versions = try await services.segmentations.versions(imageID: imageID)
         // Every version in one page: an image has few, and the polygons are not read.

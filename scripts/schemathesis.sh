@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Fuzzes the live API against its OpenAPI document with schemathesis (PyPI, installed into the
+# venv outside the checkout): a throwaway PostgreSQL, segserver (the debug build scripts/test.sh
+# made, or a fresh one), a registered user whose bearer token every request carries, then every
+# operation through schemathesis' coverage, fuzzing and stateful (OpenAPI links) phases. It fails on
+# any 5xx, an undocumented status code, a content type, header or body that breaks the document.
+# Rate limits are off for the run (429 is documented, but the fuzzer would spend its budget on it).
+# Usage: scripts/schemathesis.sh [extra `schemathesis run` arguments, e.g. --max-examples 200]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib/common.sh
+
+seg_apt_install libjpeg-dev libpng-dev pkg-config postgresql curl python3
+seg_venv schemathesis
+
+work="$(mktemp -d /tmp/seghub-st.XXXXXX)"
+pg_dir="$(mktemp -d /tmp/seghub-st-pg.XXXXXX)"
+server_pid=""
+cleanup() {
+    [ -n "$server_pid" ] && kill -TERM "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
+    bash scripts/postgres.sh stop "$pg_dir" >/dev/null 2>&1 || true
+    rm -rf "$work" "$pg_dir"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+
+seg_step "schemathesis: building segserver (debug)"
+swift build --product segserver 2>&1 | grep -v "^warning:\|CMakeLists" >&2 || true
+bin="$(swift build --show-bin-path)"
+
+seg_step "schemathesis: starting PostgreSQL and segserver"
+db_port="$(free_port)"
+admin_url="$(bash scripts/postgres.sh start "$pg_dir" "$db_port" | tail -n 1)"
+psql "$admin_url" -qc "CREATE DATABASE seghub"
+port="$(free_port)"
+mkdir -p "$work/data"
+SEG_DATABASE_URL="postgres://postgres@127.0.0.1:$db_port/seghub?sslmode=disable" \
+    SEG_DATA_DIR="$work/data" \
+    SEG_JWT_SECRET="st-secret-$(head -c 24 /dev/urandom | base64)" \
+    SEG_HTTP_HOST=127.0.0.1 SEG_HTTP_PORT="$port" SEG_WORKERS=1 SEG_LOG_LEVEL=warning \
+    SEG_RATE_AUTH=0 SEG_RATE_API=0 \
+    "$bin/segserver" >"$work/segserver.log" 2>&1 &
+server_pid=$!
+url="http://127.0.0.1:$port"
+for _ in $(seq 1 200); do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "$url/api/health" || true)" = "200" ] && break
+    kill -0 "$server_pid" 2>/dev/null || { cat "$work/segserver.log" >&2; echo "schemathesis: segserver died" >&2; exit 1; }
+    sleep 0.3
+done
+
+token="$(curl -sf -X POST "$url/api/v1/auth/register" -H 'Content-Type: application/json' \
+    -d '{"email": "fuzz@example.org", "password": "fuzzing password 1", "name": "Fuzz"}' |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["accessToken"])')"
+
+seg_step "schemathesis: fuzzing $url against /api/v1/openapi.json"
+status=0
+(cd "$work" && "$SEG_VENV/bin/schemathesis" run "$url/api/v1/openapi.json" \
+    --header "Authorization: Bearer $token" \
+    --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance \
+    --max-examples 30 --seed 20261127 "$@") || status=$?
+if [ "$status" -ne 0 ] || grep -qE "panic|Fatal error" "$work/segserver.log"; then
+    echo "schemathesis: failed (exit $status); segserver's log follows" >&2
+    tail -n 50 "$work/segserver.log" >&2
+    exit 1
+fi
+echo "schemathesis: no 5xx and every answer matches the document" >&2
