@@ -20,6 +20,7 @@ var package = Package(
         .library(name: "SegHTTP", targets: ["SegHTTP"]),
         .executable(name: "segctl", targets: ["segctl"]),
         .executable(name: "segserver", targets: ["segserver"]),
+        .executable(name: "seg-bare-http", targets: ["seg-bare-http"]),
     ],
     dependencies: [
         .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
@@ -173,6 +174,12 @@ var package = Package(
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
+        ),
+        // The baseline of scripts/bench-http.sh: a bare Hummingbird route without our middleware.
+        .executableTarget(
+            name: "seg-bare-http",
+            dependencies: [.product(name: "Hummingbird", package: "hummingbird")],
+            path: "Benchmarks/BareHTTP"
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# Measures segserver over HTTP on this machine, everything in one run (release builds):
+#   1. requests per second and p99 latency (wrk) of `GET /health` on a bare Hummingbird route
+#      (seg-bare-http) and on segserver with its whole middleware stack, and of an authenticated
+#      `GET /api/v1/images/{id}/segmentation` (JWT check, permission query, stored JSON);
+#   2. upload throughput in MB/s for 50 generated spheroid images of about 5 MB each;
+#   3. images segmented per second end to end (queue → workers → stored results) with all
+#      workers, next to `segctl segment --jobs N` on the same files.
+# Prints a table with the ratios. Nothing here is a test: no figure fails the script.
+# Usage: scripts/bench-http.sh [--images N] [--duration SECONDS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib/common.sh
+
+images=50
+duration=10
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --images) images="$2"; shift 2 ;;
+        --duration) duration="$2"; shift 2 ;;
+        *) echo "usage: scripts/bench-http.sh [--images N] [--duration SECONDS]" >&2; exit 64 ;;
+    esac
+done
+
+seg_apt_install libjpeg-dev libpng-dev pkg-config postgresql curl python3 wrk
+seg_venv numpy opencv-python-headless
+cores="$(nproc)"
+
+work="$(mktemp -d /tmp/seghub-bench.XXXXXX)"
+pg_dir="$(mktemp -d /tmp/seghub-bench-pg.XXXXXX)"
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true; done
+    bash scripts/postgres.sh stop "$pg_dir" >/dev/null 2>&1 || true
+    rm -rf "$work" "$pg_dir"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+now() { date +%s.%N; }
+elapsed() { python3 -c "print(f'{$2 - $1:.3f}')"; }
+
+seg_step "bench-http: building release binaries (segserver, segctl, seg-bare-http)"
+for product in segserver segctl seg-bare-http; do
+    swift build -c release --scratch-path .build-release --product "$product" 2>&1 | grep -E "error|Compiling|Build" >&2 || true
+done
+bin="$(swift build -c release --scratch-path .build-release --show-bin-path)"
+
+seg_step "bench-http: generating $images spheroid images of about 5 MB"
+"$SEG_VENV/bin/python" scripts/make-synthetic.py "$work/base" --size 2900 --sets brightfield >/dev/null
+mkdir -p "$work/images"
+"$SEG_VENV/bin/python" - "$work/base" "$work/images" "$images" <<'PY'
+import glob, sys
+import cv2
+import numpy as np
+base = sorted(p for p in glob.glob(sys.argv[1] + "/brightfield_*.png") if not p.endswith("_gt.png"))
+rng = np.random.default_rng(7)
+for i in range(int(sys.argv[3])):
+    image = cv2.imread(base[i % len(base)], cv2.IMREAD_UNCHANGED).astype(np.int16)
+    # Each file differs (the file store keeps one copy of identical files) by sensor-like noise.
+    image += rng.integers(-2, 3, image.shape, dtype=np.int16)
+    cv2.imwrite(f"{sys.argv[2]}/spheroids_{i:03d}.png", np.clip(image, 0, 255).astype(np.uint8), [cv2.IMWRITE_PNG_COMPRESSION, 1])
+PY
+total_bytes="$(cat "$work"/images/*.png | wc -c)"
+
+seg_step "bench-http: starting PostgreSQL, segserver ($cores workers) and seg-bare-http"
+db_port="$(free_port)"
+admin_url="$(bash scripts/postgres.sh start "$pg_dir" "$db_port" | tail -n 1)"
+psql "$admin_url" -qc "CREATE DATABASE seghub"
+port="$(free_port)"
+bare_port="$(free_port)"
+mkdir -p "$work/data"
+SEG_DATABASE_URL="postgres://postgres@127.0.0.1:$db_port/seghub?sslmode=disable" SEG_DATA_DIR="$work/data" \
+    SEG_JWT_SECRET="bench-secret-$(head -c 24 /dev/urandom | base64)" SEG_HTTP_HOST=127.0.0.1 SEG_HTTP_PORT="$port" \
+    SEG_WORKERS="$cores" SEG_LOG_LEVEL=error SEG_RATE_AUTH=0 SEG_RATE_API=0 \
+    "$bin/segserver" >"$work/segserver.log" 2>&1 &
+pids+=($!)
+"$bin/seg-bare-http" "$bare_port" >"$work/bare.log" 2>&1 &
+pids+=($!)
+url="http://127.0.0.1:$port"
+for _ in $(seq 1 200); do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "$url/api/health" || true)" = "200" ] &&
+        [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$bare_port/health" || true)" = "200" ] && break
+    sleep 0.3
+done
+json() { python3 -c "import json, sys; print(json.load(sys.stdin)$1)"; }
+token="$(curl -sf -X POST "$url/api/v1/auth/register" -H 'Content-Type: application/json' \
+    -d '{"email": "bench@example.org", "password": "benchmark password"}' | json '["accessToken"]')"
+auth="Authorization: Bearer $token"
+project="$(curl -sf -X POST "$url/api/v1/projects" -H "$auth" -H 'Content-Type: application/json' -d '{"name": "bench"}' | json '["id"]')"
+
+seg_step "bench-http: uploading $images files in one request"
+form=()
+for f in "$work"/images/*.png; do form+=(-F "files=@$f;type=image/png"); done
+start="$(now)"
+curl -sf -o "$work/upload.json" -H "$auth" "${form[@]}" "$url/api/v1/projects/$project/images"
+upload_seconds="$(elapsed "$start" "$(now)")"
+stored="$(json '["items"].__len__()' <"$work/upload.json")"
+[ "$stored" = "$images" ] || { echo "bench-http: only $stored of $images images stored" >&2; cat "$work/upload.json" >&2; exit 1; }
+image="$(json '["items"][0]["id"]' <"$work/upload.json")"
+
+seg_step "bench-http: segmenting $images images with $cores workers"
+start="$(now)"
+queued="$(curl -sf -X POST -H "$auth" -H 'Content-Type: application/json' -d '{}' "$url/api/v1/projects/$project/segmentations" | json '["queued"]')"
+[ "$queued" = "$images" ] || { echo "bench-http: $queued of $images images queued" >&2; exit 1; }
+while :; do
+    stats="$(curl -sf -H "$auth" "$url/api/v1/queue")"
+    [ "$(echo "$stats" | json '["queued"]')" = "0" ] && [ "$(echo "$stats" | json '["processing"]')" = "0" ] && break
+    sleep 0.1
+done
+server_seconds="$(elapsed "$start" "$(now)")"
+failed="$(echo "$stats" | json '["failed"]')"
+[ "$failed" = "0" ] || { echo "bench-http: $failed segmentations failed" >&2; exit 1; }
+
+seg_step "bench-http: segctl segment --jobs $cores on the same files"
+start="$(now)"
+"$bin/segctl" segment --jobs "$cores" --out "$work/cli" "$work"/images/*.png >/dev/null 2>&1
+cli_seconds="$(elapsed "$start" "$(now)")"
+
+seg_step "bench-http: wrk, $duration s each, 2 threads, 64 connections"
+run_wrk() {  # run_wrk NAME URL [HEADER]
+    local out
+    if [ $# -ge 3 ]; then out="$(wrk -t2 -c64 -d"${duration}s" --latency -H "$3" "$2")"; else out="$(wrk -t2 -c64 -d"${duration}s" --latency "$2")"; fi
+    local rps p99 errors
+    rps="$(echo "$out" | awk '/Requests\/sec/ {print $2}')"
+    p99="$(echo "$out" | awk '$1 == "99%" {print $2}')"
+    errors="$(echo "$out" | awk '/Non-2xx/ {print $NF}')"
+    printf '%s %s %s %s\n' "$1" "$rps" "$p99" "${errors:-0}"
+}
+bare="$(run_wrk bare-health "http://127.0.0.1:$bare_port/health")"
+health="$(run_wrk segserver-health "$url/health")"
+segmentation="$(run_wrk segserver-segmentation "$url/api/v1/images/$image/segmentation" "$auth")"
+
+python3 - "$bare" "$health" "$segmentation" "$images" "$total_bytes" "$upload_seconds" "$server_seconds" "$cli_seconds" "$cores" <<'PY'
+import sys
+rows = [a.split() for a in sys.argv[1:4]]
+images, total, upload, server, cli, cores = int(sys.argv[4]), int(sys.argv[5]), float(sys.argv[6]), float(sys.argv[7]), float(sys.argv[8]), sys.argv[9]
+print("\nHTTP (wrk -t2 -c64)              requests/s     p99   non-2xx")
+for name, rps, p99, errors in rows:
+    print(f"  {name:<30} {float(rps):>10.0f} {p99:>8} {errors:>8}")
+bare, health = float(rows[0][1]), float(rows[1][1])
+print(f"  segserver /health vs bare route: {health / bare:.2f}x the requests/s (middleware cost {100 * (1 - health / bare):.0f}%)")
+print(f"\nUpload: {images} files, {total / 1e6:.1f} MB in {upload:.2f} s = {total / 1e6 / upload:.1f} MB/s")
+print(f"Segmentation with {cores} workers: {images} images in {server:.2f} s = {images / server:.2f} images/s")
+print(f"segctl segment --jobs {cores}:       {images} images in {cli:.2f} s = {images / cli:.2f} images/s")
+print(f"  server / CLI rate: {cli / server:.2f}")
+PY
