@@ -38,6 +38,17 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 
+seg_step "test-deploy: the compose files parse (docker-compose config -q, with the example env files)"
+seg_apt_install docker-compose
+mkdir -p "$work/compose"
+cp docker-compose.db.yml docker-compose.staging.yml docker-compose.production.yml "$work/compose/"
+cp .env.blue.example "$work/compose/.env.blue"
+cp .env.green.example "$work/compose/.env.green"
+for file in docker-compose.db.yml docker-compose.staging.yml docker-compose.production.yml; do
+    (cd "$work/compose" && SEGHUB_DB_PASSWORD=test docker-compose --env-file .env.blue -f "$file" config -q) ||
+        { echo "test-deploy: $file does not parse" >&2; exit 1; }
+done
+
 seg_step "test-deploy: building segserver and segctl (debug) and making three releases"
 swift build --product segserver 2>&1 | grep -E "error|Build" >&2 || true
 swift build --product segctl 2>&1 | grep -E "error|Build" >&2 || true

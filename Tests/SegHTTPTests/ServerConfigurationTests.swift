@@ -116,7 +116,7 @@ import Testing
         #expect(private10.description == "10.0.0.0/8")
     }
 
-    /// `.env.example` documents every key segserver reads, and only those.
+    /// `.env.example` documents every key segserver (and segctl, beside it) reads, and only those.
     @Test func envExampleDocumentsEveryKnownKey() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let text = try String(contentsOf: root.appendingPathComponent(".env.example"), encoding: .utf8)
@@ -126,6 +126,28 @@ import Testing
             guard body.hasPrefix("SEG_"), let equals = body.firstIndex(of: "=") else { continue }
             documented.insert(String(body[..<equals]))
         }
-        #expect(documented == ServerConfiguration.knownKeys)
+        #expect(documented == ServerConfiguration.knownKeys.union(ServerConfiguration.segctlKeys))
+    }
+
+    /// The deployment colours' env examples configure segserver validly (only known keys, every required one) and
+    /// share the JWT keys, so a token issued by one colour works on the other.
+    @Test func colourEnvExamplesAreValidAndShareTheirKeys() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        var environments: [String: [String: String]] = [:]
+        for colour in ["blue", "green"] {
+            let text = try String(contentsOf: root.appendingPathComponent(".env.\(colour).example"), encoding: .utf8)
+            var environment: [String: String] = [:]
+            for line in text.split(separator: "\n") where line.hasPrefix("SEG_") {
+                let parts = line.split(separator: "=", maxSplits: 1)
+                environment[String(parts[0])] = parts.count > 1 ? String(parts[1]) : ""
+            }
+            let (configuration, warnings) = try ServerConfiguration.fromEnvironment(environment)
+            #expect(warnings.isEmpty, "\(colour): \(warnings)")
+            #expect(configuration.httpPort == (colour == "blue" ? 4000 : 5000))
+            environments[colour] = environment
+        }
+        for key in ["SEG_JWT_KEYS", "SEG_JWT_ACTIVE_KID", "SEG_DATABASE_URL", "SEG_DATA_DIR"] {
+            #expect(environments["blue"]?[key] == environments["green"]?[key], "\(key) differs between the colours")
+        }
     }
 }

@@ -73,11 +73,11 @@ active_colour() {
 
 compose_file() { [ "$1" = "blue" ] && echo docker-compose.staging.yml || echo docker-compose.production.yml; }
 
-compose() {  # compose COLOUR ARGS...
+# compose COLOUR ARGS...: the colour's project (the database runs as its own project, seghub-db).
+compose() {
     local colour="$1"
     shift
-    docker-compose -p "seghub-$colour" --env-file "$(colour_env_file "$colour")" \
-        -f docker-compose.db.yml -f "$(compose_file "$colour")" "$@"
+    docker-compose -p "seghub-$colour" --env-file "$(colour_env_file "$colour")" -f "$(compose_file "$colour")" "$@"
 }
 
 # with_colour_env COLOUR COMMAND...: runs COMMAND with only the colour's env file as its SEG_ settings.

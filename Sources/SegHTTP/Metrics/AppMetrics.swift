@@ -19,8 +19,22 @@ public final class AppMetrics: Sendable {
         .seconds(5), .seconds(10), .seconds(30), .seconds(60), .seconds(300),
     ]
 
-    /// An empty set of metrics.
-    public init() {}
+    /// A registry whose job and image series exist from the start (at zero), so that alerts and dashboards see
+    /// them before the first job ends.
+    public init() {
+        for result in ["segmented", "failed"] {
+            registry.makeCounter(
+                descriptor: .init(metricName: "seghub_images_processed", unitName: "total", helpText: "Images segmented or failed"),
+                labels: [("result", result)])
+        }
+        for kind in ["segment", "export"] {
+            for result in ["succeeded", "failed", "retried"] {
+                registry.makeDurationHistogram(
+                    descriptor: .init(metricName: "seghub_job_duration", unitName: "seconds", helpText: "Time jobs took to run"),
+                    labels: [("kind", kind), ("result", result)], buckets: Self.jobBuckets)
+            }
+        }
+    }
 
     /// Counts one answered request and its duration.
     public func recordRequest(route: String, method: String, status: Int, duration: Duration) {
