@@ -82,8 +82,10 @@ public func buildApplication(
         }
     }
 
+    let maxRequestBytes = configuration.maxRequestBytes
     var app = Application(
         router: router,
+        server: .http1(additionalChannelHandlers: [ExpectContinueHandler(maxRequestBytes: maxRequestBytes)]),
         configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: "SegHub"),
         services: [client, monitor],
         logger: logger

@@ -638,6 +638,42 @@ enum RawHTTP {
         }
     }
 
+    /// POSTs `body` with `Expect: 100-continue`: sends the head, waits (up to 10 s) for an interim answer, then sends
+    /// the body unless the server already answered finally. Returns the interim answer ("" when none came) and the rest.
+    static func postExpectingContinue(port: Int, path: String, headers: [String: String], body: [UInt8]) async throws -> (
+        interim: String, answer: String
+    ) {
+        try await NIOThreadPool.singleton.runIfActive {
+            let descriptor = try connect(port: port)
+            defer { close(descriptor) }
+            var request = "POST \(path) HTTP/1.1\r\nHost: localhost\r\nContent-Length: \(body.count)\r\n"
+            request += "Expect: 100-continue\r\nConnection: close\r\n"
+            for (name, value) in headers { request += "\(name): \(value)\r\n" }
+            let head = Array((request + "\r\n").utf8)
+            _ = head.withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            func receive() -> [UInt8] {
+                var buffer = [UInt8](repeating: 0, count: 4096)
+                let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
+                return count > 0 ? Array(buffer[0..<count]) : []
+            }
+            let first = String(decoding: receive(), as: UTF8.self)
+            var interim = ""
+            var answer = ""
+            if first.hasPrefix("HTTP/1.1 1") {
+                interim = first
+                _ = body.withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            } else {
+                answer = first
+            }
+            while true {
+                let more = receive()
+                if more.isEmpty { break }
+                answer += String(decoding: more, as: UTF8.self)
+            }
+            return (interim, answer)
+        }
+    }
+
     struct ConnectFailed: Error {}
 
     /// A TCP connection to localhost (IPv4, else IPv6) with a 10-second receive timeout.

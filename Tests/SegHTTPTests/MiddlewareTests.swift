@@ -128,6 +128,23 @@ import Testing
             #expect(generated != nil && generated != "bad id with spaces")
         }
     }
+    /// Clients that ask before sending a body (curl, for bodies over 1 KiB) are told to go on at once, unless the
+    /// declared body is over the limit: then the final 413 comes without the body ever being sent.
+    @Test func expectContinueIsAnsweredUnlessTheBodyIsTooLarge() async throws {
+        try await withLiveTestApp(environment: ["SEG_MAX_REQUEST_BYTES": "4096", "SEG_MAX_UPLOAD_BYTES": "2048"]) { _, port in
+            let body = Array(#"{"email": "expect@example.org", "password": "long enough password"}"#.utf8)
+            let accepted = try await RawHTTP.postExpectingContinue(
+                port: port, path: "/api/v1/auth/register", headers: ["Content-Type": "application/json"], body: body)
+            #expect(accepted.interim.hasPrefix("HTTP/1.1 100 Continue"))
+            #expect(accepted.answer.hasPrefix("HTTP/1.1 201"))
+
+            let refused = try await RawHTTP.postExpectingContinue(
+                port: port, path: "/api/v1/auth/register", headers: ["Content-Type": "application/json"],
+                body: [UInt8](repeating: 0x20, count: 5000))
+            #expect(refused.interim == "")
+            #expect(refused.answer.hasPrefix("HTTP/1.1 413"))
+        }
+    }
 }
 
 /// A clock the test moves.
@@ -135,4 +152,5 @@ final class ManualClock: Sendable {
     private let state = Mutex(ContinuousClock.now)
     var now: ContinuousClock.Instant { state.withLock { $0 } }
     func advance(by duration: Duration) { state.withLock { $0 = $0.advanced(by: duration) } }
+
 }
