@@ -640,7 +640,9 @@ enum RawHTTP {
 
     /// POSTs `body` with `Expect: 100-continue`: sends the head, waits (up to 10 s) for an interim answer, then sends
     /// the body unless the server already answered finally. Returns the interim answer ("" when none came) and the rest.
-    static func postExpectingContinue(port: Int, path: String, headers: [String: String], body: [UInt8]) async throws -> (
+    static func postExpectingContinue(
+        port: Int, path: String, headers: [String: String], body: [UInt8]
+    ) async throws -> (
         interim: String, answer: String
     ) {
         try await NIOThreadPool.singleton.runIfActive {
