@@ -43,7 +43,10 @@ struct BackupVerifier {
             if outcome.status != 0 {
                 problems.append("pg_restore into a scratch database failed (exit \(outcome.status)):\n\(ExternalTool.tail(outcome.stderr))")
             } else {
-                let restored = try await PostgresClient.withRunning(configuration.with(database: scratch), logger: logger) { scratchClient in
+                // The scratch client's own warnings (a lease requested while it starts) are noise here.
+                var quiet = logger
+                quiet.logLevel = .error
+                let restored = try await PostgresClient.withRunning(configuration.with(database: scratch), logger: quiet) { scratchClient in
                     try await scratchClient.withConnection { connection in
                         try await DatabaseSnapshot.read(on: connection, logger: logger)
                     }
