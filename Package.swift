@@ -144,8 +144,10 @@ var package = Package(
         .testTarget(
             name: "SegCtlTests",
             dependencies: [
-                "segctl", "SegCore", "SegTestSupport", "SegStorage", "SegAuth",
+                "segctl", "SegCore", "SegTestSupport", "SegStorage", "SegAuth", "SegHTTP",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ]
         ),
