@@ -57,6 +57,42 @@ import Testing
         }
     }
 
+    /// On a terminal (a pseudo-terminal from util-linux `script`) `create` generates the password and shows it once.
+    @Test func createOnATerminalGeneratesAOneTimePassword() async throws {
+        try await withTestDatabaseURL { client, url in
+            // MUT
+            let binary = try SegCtlRunner.binary.path
+            let output: String = try await withCheckedThrowingContinuation { continuation in
+                DispatchQueue.global().async {
+                    do {
+                        let process = Process()
+                        process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+                        process.arguments = ["-qec", "'\(binary)' users create term@example.org --database-url '\(url)'", "/dev/null"]
+                        let pipe = Pipe()
+                        process.standardOutput = pipe
+                        process.standardInput = FileHandle.nullDevice
+                        try process.run()
+                        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+                        process.waitUntilExit()
+                        continuation.resume(returning: "status \(process.terminationStatus)\n" + String(decoding: data, as: UTF8.self))
+                    } catch {
+                        continuation.resume(throwing: error)
+                    }
+                }
+            }
+
+            // validate: exit 0, the password printed once, stored as a bcrypt hash, to be changed at the first login
+            #expect(output.hasPrefix("status 0\n"), "\(output)")
+            let match = try #require(output.firstMatch(of: /one-time password: ([A-Za-z0-9]{20})/), "\(output)")
+            let password = String(match.1)
+            #expect(output.components(separatedBy: password).count == 2, "shown exactly once")
+            let user = try #require(try await Self.user("term@example.org", client))
+            #expect(user.mustChangePassword)
+            #expect(try await Self.hasher.verify(password, against: user.passwordHash))
+            #expect(!output.contains("warning"), "\(output)")
+        }
+    }
+
     @Test func resetPasswordGeneratesAOneTimePasswordAndEndsSessions() async throws {
         try await withTestDatabaseURL { client, url in
             // setup: a user with a live refresh token

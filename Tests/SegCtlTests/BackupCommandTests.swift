@@ -344,6 +344,12 @@ import Glibc
             let verified = try await AdminFixtures.run(["backup", "verify", names[0], "--database-url", url, "--dest", dest])
             try #require(verified.status == 0, "\(verified.stdoutText)")
 
+            // a killed backup's leftover from two days ago, and one of a backup that may still run
+            let stale = URL(fileURLWithPath: dest).appendingPathComponent(".tmp-seghub-20200101T000000Z-dead")
+            let fresh = URL(fileURLWithPath: dest).appendingPathComponent(".tmp-seghub-20990101T000000Z-live")
+            for folder in [stale, fresh] { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) }
+            try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-2 * 86_400)], ofItemAtPath: stale.path)
+
             // MUT: a dry run, then the real thing
             let dry = try await AdminFixtures.run(["backup", "prune", "--keep", "1", "--dry-run", "--database-url", url, "--dest", dest, "--json"])
             #expect(dry.status == 0)
@@ -357,7 +363,8 @@ import Glibc
             let prunedReport = try AdminFixtures.json(pruned) as? [String: Any]
             #expect(prunedReport?["removed"] as? [String] == [names[1]])
             #expect(BackupLocationNames.complete(dest) == [names[0], names[2]])
-            #expect(try FileManager.default.contentsOfDirectory(atPath: dest).sorted() == [names[0], names[2]])
+            #expect(prunedReport?["staleTemporary"] as? [String] == [stale.lastPathComponent])
+            #expect(try FileManager.default.contentsOfDirectory(atPath: dest).sorted() == [fresh.lastPathComponent, names[0], names[2]])
             let recorded = try await BackupPostgresRepository(client: client, logger: AdminFixtures.logger).list().map(\.name)
             #expect(recorded == [names[2], names[0]])
 

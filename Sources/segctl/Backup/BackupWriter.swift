@@ -85,7 +85,7 @@ struct BackupWriter {
                 try await connection.query("COMMIT", logger: logger)
                 return snapshot
             } catch {
-                try? await connection.query("ROLLBACK", logger: logger)
+                _ = try? await connection.query("ROLLBACK", logger: logger)
                 throw error
             }
         }
@@ -113,6 +113,8 @@ struct BackupWriter {
             }
             objects.append(.init(key: key, bytes: copied.bytes, sha256: copied.hex))
             progress.advance(failed: false)
+            // A live backup keeps its folder's time fresh, so `prune` never takes it for a dead one's leftover.
+            if objects.count % 256 == 0 { utimes(folder, nil) }
         }
         for directory in directories { try FileDigest.sync(directory) }
         if !objects.isEmpty { try FileDigest.sync("\(folder)/objects") }

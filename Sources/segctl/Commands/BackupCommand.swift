@@ -293,7 +293,8 @@ extension SegCtl.Backup {
     /// `segctl backup prune --keep N --keep-days D`.
     struct Prune: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Remove old backups: keep the newest N and those younger than D days, and always the newest verified one.")
+            abstract: "Remove old backups: keep the newest N and those younger than D days, and always the newest verified one.",
+            discussion: "Hidden .tmp-* folders left by backups that died more than a day ago are removed too.")
 
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var backups: BackupDirectoryOptions
@@ -312,17 +313,33 @@ extension SegCtl.Backup {
         struct Report: Encodable {
             var removed: [String]
             var kept: [String]
+            /// Hidden `.tmp-*` folders of backups that died more than a day ago.
+            var staleTemporary: [String]
             var dryRun: Bool
+        }
+
+        /// `.tmp-*` folders in `directory` last modified more than a day ago (a killed backup's leftovers; a running
+        /// backup touches its folder every 256 objects it copies).
+        static func staleTemporaryFolders(in directory: String, now: Date) -> [String] {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+            return names.filter { name in
+                guard name.hasPrefix(".tmp-"),
+                    let modified = try? FileManager.default.attributesOfItem(atPath: "\(directory)/\(name)")[.modificationDate] as? Date
+                else { return false }
+                return now.timeIntervalSince(modified) > 86_400
+            }.sorted()
         }
 
         func run() async throws {
             let directory = try backups.required()
             let names = BackupLocation.complete(in: directory)
+            let stale = Self.staleTemporaryFolders(in: directory, now: Date())
             let (removed, kept) = try await database.withAdminClient { client, logger in
                 let repository = BackupPostgresRepository(client: client, logger: logger)
                 let verifiedNames = Set(try await repository.list().filter { $0.verified == true }.map(\.name))
                 let plan = Self.plan(names: names, verified: verifiedNames, keep: keep, keepDays: keepDays, now: Date())
                 guard !dryRun else { return plan }
+                for name in stale { try? FileManager.default.removeItem(atPath: "\(directory)/\(name)") }
                 var removed: [String] = []
                 for name in plan.remove {
                     // Renamed out of the backup pattern first, so a half-removed folder never looks complete.
@@ -334,16 +351,17 @@ extension SegCtl.Backup {
                     try await repository.delete(name: name, location: directory)
                     removed.append(name)
                 }
-                if !removed.isEmpty {
+                if !removed.isEmpty || !stale.isEmpty {
                     try await Audit.record(
-                        "backup.prune", targetType: "backup", targetID: nil, details: ["removed": removed], client: client, logger: logger)
+                        "backup.prune", targetType: "backup", targetID: nil, details: ["removed": removed, "staleTemporary": stale], client: client,
+                        logger: logger)
                 }
                 return (remove: removed, keep: plan.keep)
             }
             if json {
-                try Output.json(Report(removed: removed, kept: kept, dryRun: dryRun))
+                try Output.json(Report(removed: removed, kept: kept, staleTemporary: stale, dryRun: dryRun))
             } else {
-                Terminal.output(removed.map { "\(dryRun ? "would remove" : "removed") \($0)\n" }.joined())
+                Terminal.output((removed + stale).map { "\(dryRun ? "would remove" : "removed") \($0)\n" }.joined())
                 Terminal.warn("\(removed.count) backup(s) \(dryRun ? "would be " : "")removed, \(kept.count) kept")
             }
         }

@@ -48,8 +48,11 @@ extension DatabaseOptions {
         var logger = Logger(label: "segctl") { label in StreamLogHandler.standardError(label: label) }
         logger.logLevel = .warning
         let configuration = try configuration()
+        // The pool warns when the first lease comes before `run()` has started (always, in a short command): noise.
+        var clientLogger = logger
+        clientLogger.logLevel = .error
         do {
-            return try await PostgresClient.withRunning(configuration, logger: logger) { client in
+            return try await PostgresClient.withRunning(configuration, logger: clientLogger) { client in
                 try await body(client, logger)
             }
         } catch let error as ExitCode {
