@@ -148,6 +148,10 @@ import Testing
                 revoked = Int(count)
             }
             #expect(revoked == 1)
+            let shown = try await AdminFixtures.run(["users", "show", "USER@example.org", "--database-url", url, "--json"])
+            let summary = try #require(try AdminFixtures.json(shown) as? [String: Any])
+            #expect(summary["disabled"] as? Bool == true && summary["ownedProjects"] as? Int == 0 && summary["role"] as? String == "user")
+            #expect(summary["passwordHash"] == nil)
             let enabled = try await AdminFixtures.run(["users", "enable", user.id.uuidString, "--database-url", url])
             let reenabled = try await users.find(id: user.id)
             #expect(enabled.status == 0 && reenabled?.isDisabled == false)
