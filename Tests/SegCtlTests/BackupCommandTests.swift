@@ -127,10 +127,13 @@ import Glibc
             // setup: a backup, then changes after it
             _ = try await AdminFixtures.seed(client: client, store: store, images: 4)
             let created = try await AdminFixtures.run([
-                "backup", "create", "--database-url", url, "--data-dir", store.root.path, "--dest", dest, "--json",
+                "backup", "create", "--verify", "--database-url", url, "--data-dir", store.root.path, "--dest", dest, "--json",
             ])
             try #require(created.status == 0, "stderr: \(created.stderr)")
-            let name = try #require((try AdminFixtures.json(created) as? [String: Any])?["name"] as? String)
+            let createdReport = try #require(try AdminFixtures.json(created) as? [String: Any])
+            let name = try #require(createdReport["name"] as? String)
+            #expect(createdReport["verified"] as? Bool == true && createdReport["problems"] as? [String] == [])
+            #expect(try await BackupPostgresRepository(client: client, logger: AdminFixtures.logger).list().first?.verified == true)
             let atBackup = try await AdminFixtures.rows(client)
             _ = try await UserPostgresRepository(client: client, logger: AdminFixtures.logger).create(
                 NewUser(email: "later@example.org", passwordHash: "$2b$04$z"))

@@ -35,6 +35,10 @@ extension SegCtl.Backup {
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var data: DataDirectoryOptions
         @OptionGroup var backups: BackupDirectoryOptions
+        @Flag(
+            name: .customLong("verify"),
+            help: "Verify the new backup at once (as `backup verify` does) and exit 1 if it fails.")
+        var verify = false
         @Flag(name: .customLong("json"), help: "Print JSON on stdout instead of text.") var json = false
 
         func validate() throws {
@@ -50,6 +54,9 @@ extension SegCtl.Backup {
             var schemaVersion: Int
             var tables: [String: Int64]
             var seconds: Double
+            /// With `--verify`: the verdict and its problems.
+            var verified: Bool?
+            var problems: [String]?
         }
 
         func run() async throws {
@@ -73,21 +80,36 @@ extension SegCtl.Backup {
                     throw CLIError.failed(
                         "the backup \(result.folder) is complete but could not be recorded in the backups table: \(StorageError(mapping: error))")
                 }
-                return result
+                guard verify else { return (result, nil as BackupVerifier.Report?) }
+                let report = try await BackupVerifier(configuration: configuration, logger: logger).verify(folder: result.folder, client: client)
+                try await BackupPostgresRepository(client: client, logger: logger).setVerified(name: result.name, verified: report.passed)
+                try await Audit.record(
+                    "backup.verify", targetType: "backup", targetID: nil,
+                    details: ["name": result.name, "passed": report.passed, "problems": report.problems.count], client: client, logger: logger)
+                return (result, report)
             }
+            let (written, verification) = result
             let seconds = Date().timeIntervalSince(started)
             if json {
                 try Output.json(
                     Report(
-                        name: result.name, path: result.folder, bytes: result.bytes, objects: result.manifest.objects.count,
-                        schemaVersion: result.manifest.schemaVersion, tables: result.manifest.tables, seconds: seconds))
+                        name: written.name, path: written.folder, bytes: written.bytes, objects: written.manifest.objects.count,
+                        schemaVersion: written.manifest.schemaVersion, tables: written.manifest.tables, seconds: seconds,
+                        verified: verification?.passed, problems: verification?.problems))
             } else {
-                let rows = result.manifest.tables.values.reduce(0, +)
+                let rows = written.manifest.tables.values.reduce(0, +)
                 Terminal.output(
-                    "\(result.folder)\n\(Output.size(result.bytes)), \(rows) rows in \(result.manifest.tables.count) tables, "
-                        + "\(result.manifest.objects.count) objects, schema \(result.manifest.schemaVersion), "
+                    "\(written.folder)\n\(Output.size(written.bytes)), \(rows) rows in \(written.manifest.tables.count) tables, "
+                        + "\(written.manifest.objects.count) objects, schema \(written.manifest.schemaVersion), "
                         + String(format: "%.1f s\n", seconds))
+                if let verification {
+                    Terminal.output(
+                        verification.passed
+                            ? "verified: every checksum, row count and object matches\n"
+                            : "VERIFICATION FAILED:\n" + verification.problems.map { "  \($0)\n" }.joined())
+                }
             }
+            if verification?.passed == false { throw ExitCode(1) }
         }
     }
 
