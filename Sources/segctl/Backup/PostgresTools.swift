@@ -24,9 +24,14 @@ struct PostgresTools: Sendable {
         return found
     }
 
-    /// libpq environment variables for `configuration` (other `PG*` variables of ours are removed).
+    /// libpq environment variables for `configuration`: host, port, user, password and database always come from
+    /// it; an operator's own `PGSSLMODE` (e.g. `verify-full` with `PGSSLROOTCERT`) is kept, else the URL's mode is used.
     static func environment(for configuration: DatabaseConfiguration, database: String? = nil) -> [String: String] {
-        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("PG") }
+        var environment = ProcessInfo.processInfo.environment
+        let operatorSSLMode = environment["PGSSLMODE"].flatMap { $0.isEmpty ? nil : $0 }
+        for key in ["PGHOST", "PGHOSTADDR", "PGPORT", "PGUSER", "PGPASSWORD", "PGPASSFILE", "PGDATABASE", "PGSERVICE", "PGOPTIONS"] {
+            environment[key] = nil
+        }
         switch configuration.endpoint {
         case .tcp(let host, let port):
             environment["PGHOST"] = host
@@ -41,11 +46,14 @@ struct PostgresTools: Sendable {
         if let password = configuration.password { environment["PGPASSWORD"] = password }
         environment["PGDATABASE"] = database ?? configuration.database ?? configuration.username
         environment["PGSSLMODE"] =
-            switch configuration.tls {
-            case .disable: "disable"
-            case .prefer: "prefer"
-            case .require: "require"
-            }
+            operatorSSLMode
+            ?? {
+                switch configuration.tls {
+                case .disable: "disable"
+                case .prefer: "prefer"
+                case .require: "require"
+                }
+            }()
         environment["PGCONNECT_TIMEOUT"] = "10"
         environment["PGAPPNAME"] = "segctl"
         return environment
