@@ -171,6 +171,46 @@ import Glibc
         }
     }
 
+    /// A forced restore that fails half-way (the dump creates a schema the target already has) is rolled back whole:
+    /// the target keeps every row it had, although its old schema was dropped in the same transaction.
+    @Test func failedForcedRestoreLeavesTheTargetAsItWas() async throws {
+        let root = try SegCtlRunner.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let store = try FileStore(root: root.appendingPathComponent("data"))
+        let dest = root.appendingPathComponent("backups").path
+
+        try await withTestDatabaseURL { source, sourceURL in
+            // setup: a backup whose dump creates schema `reporting`
+            _ = try await AdminFixtures.seed(client: source, store: store, images: 2, tag: "s")
+            try await source.query("CREATE SCHEMA reporting")
+            try await source.query("CREATE TABLE reporting.daily (day date PRIMARY KEY)")
+            let created = try await AdminFixtures.run([
+                "backup", "create", "--database-url", sourceURL, "--data-dir", store.root.path, "--dest", dest, "--json",
+            ])
+            try #require(created.status == 0, "stderr: \(created.stderr)")
+            let name = try #require((try AdminFixtures.json(created) as? [String: Any])?["name"] as? String)
+
+            try await withTestDatabaseURL { target, targetURL in
+                // a target with data of its own and a schema `reporting` that the restore does not drop
+                _ = try await AdminFixtures.seed(client: target, store: store, images: 3, tag: "t")
+                try await target.query("CREATE SCHEMA reporting")
+                let before = try await AdminFixtures.rows(target)
+
+                // MUT
+                let failed = try await AdminFixtures.run([
+                    "backup", "restore", name, "--force", "--database-url", targetURL, "--data-dir", store.root.path, "--dest", dest,
+                ])
+
+                // validate: exit 1 naming the rollback, every row as before, the pre-restore dump kept
+                #expect(failed.status == 1)
+                #expect(failed.stderr.contains("rolled back"), "stderr: \(failed.stderr)")
+                #expect(try await AdminFixtures.rows(target) == before)
+                let dumps = try FileManager.default.contentsOfDirectory(atPath: dest).filter { $0.hasPrefix("pre-restore-") }
+                #expect(dumps.count == 1)
+            }
+        }
+    }
+
     @Test func verifyCatchesACorruptedObjectADamagedDumpAndAnEditedManifest() async throws {
         let root = try SegCtlRunner.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
