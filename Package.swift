@@ -129,6 +129,8 @@ var package = Package(
             dependencies: [
                 "SegCore",
                 "SegStorage",
+                "SegAuth",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -143,7 +145,13 @@ var package = Package(
         // Runs the built `segctl` binary end to end (exit codes, stdout/stderr, files written).
         .testTarget(
             name: "SegCtlTests",
-            dependencies: ["segctl", "SegCore", "SegTestSupport", "SegStorage"]
+            dependencies: [
+                "segctl", "SegCore", "SegTestSupport", "SegStorage", "SegAuth", "SegHTTP",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ]
         ),
         // Needs PostgreSQL: SEG_TEST_DATABASE_URL (scripts/test.sh sets it); fails, never skips, without it.
         .testTarget(

@@ -102,6 +102,24 @@ import Testing
             try await busy.value
         }
     }
+
+    /// `seghub_last_backup_timestamp_seconds` is the newest `finished_at` of the backups table, 0 before any backup.
+    @Test func lastBackupGaugeComesFromTheBackupsTable() async throws {
+        try await withTestApp { app in
+            let before = String(buffer: try await app.request(.get, "/metrics").body)
+            #expect(before.contains("seghub_last_backup_timestamp_seconds 0.0\n"), "\(before)")
+            for (name, finished) in [("seghub-20260101T000000Z", "2026-01-01T00:00:00Z"), ("seghub-20260102T030405Z", "2026-01-02T03:04:05Z")] {
+                try await app.database.query(
+                    """
+                    INSERT INTO backups (name, location, bytes, object_count, schema_version, started_at, finished_at)
+                    VALUES (\(name), '/backups', 1, 0, 7, \(finished)::timestamptz - interval '1 minute', \(finished)::timestamptz)
+                    """)
+            }
+            let after = String(buffer: try await app.request(.get, "/metrics").body)
+            // 2026-01-02T03:04:05Z is 1767323045 s after the epoch (`date -u -d 2026-01-02T03:04:05Z +%s`).
+            #expect(after.contains("seghub_last_backup_timestamp_seconds 1767323045.0\n"), "\(after)")
+        }
+    }
 }
 
 /// Polls `condition` every 20 ms until it holds; throws after `timeout` (a guard against hangs, not a measurement).

@@ -126,7 +126,7 @@ import Testing
             guard body.hasPrefix("SEG_"), let equals = body.firstIndex(of: "=") else { continue }
             documented.insert(String(body[..<equals]))
         }
-        #expect(documented == ServerConfiguration.knownKeys.union(ServerConfiguration.segctlKeys))
+        #expect(documented == ServerConfiguration.knownKeys)
     }
 
     /// The deployment colours' env examples configure segserver validly (only known keys, every required one) and

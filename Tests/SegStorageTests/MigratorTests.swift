@@ -35,7 +35,7 @@ import Testing
 
     static let fixedTables = [
         "users", "refresh_tokens", "projects", "project_members", "share_links", "images", "segmentations", "jobs", "exports",
-        "audit_log", "schema_migrations",
+        "audit_log", "backups", "schema_migrations",
     ]
 
     @Test func changedChecksumStopsTheRun() async throws {

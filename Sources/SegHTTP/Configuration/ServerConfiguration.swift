@@ -58,10 +58,9 @@ public struct ServerConfiguration: Sendable {
         "SEG_HTTP_HOST", "SEG_HTTP_PORT", "SEG_WORKERS", "SEG_CORS_ORIGINS", "SEG_WS_ALLOWED_ORIGINS", "SEG_AUTO_MIGRATE",
         "SEG_LOG_LEVEL", "SEG_MAX_REQUEST_BYTES", "SEG_MAX_UPLOAD_BYTES", "SEG_MAX_FILES_PER_REQUEST", "SEG_RATE_AUTH",
         "SEG_RATE_API", "SEG_TRUSTED_PROXIES", "SEG_DB_POOL_SIZE", "SEG_EXPORT_RETENTION_HOURS", "SEG_JOB_LEASE_SECONDS",
+        // Read by segctl only (backups); listed so a shared environment file does not warn.
+        "SEG_BACKUP_DIR",
     ]
-
-    /// Keys segctl reads from the same env files (`SEG_BACKUP_DIR`): segserver ignores them without a warning.
-    public static let segctlKeys: Set<String> = ["SEG_BACKUP_DIR"]
 
     /// Every problem found in the environment; segserver prints them all and exits.
     public struct Problems: Error, Sendable, CustomStringConvertible {
@@ -128,7 +127,7 @@ public struct ServerConfiguration: Sendable {
             reader.problems.append("SEG_MAX_UPLOAD_BYTES must not exceed SEG_MAX_REQUEST_BYTES")
         }
         guard reader.problems.isEmpty else { throw Problems(messages: reader.problems) }
-        let warnings = environment.keys.filter { $0.hasPrefix("SEG_") && !knownKeys.contains($0) && !segctlKeys.contains($0) }.sorted()
+        let warnings = environment.keys.filter { $0.hasPrefix("SEG_") && !knownKeys.contains($0) }.sorted()
             .map { "unknown setting \($0) is ignored" }
         return (configuration, warnings)
     }

@@ -45,6 +45,16 @@ struct MetricsController {
         } catch {
             context.logger.warning("metrics: cannot read the job and connection counts", metadata: ["error": "\(error)"])
         }
+        do {
+            // 0 until the first backup, so an alert on `time() - seghub_last_backup_timestamp_seconds` fires then too.
+            let backups = BackupPostgresRepository(client: services.client, logger: context.logger)
+            let last = try await withTimeout(.seconds(3)) { try await backups.latestFinishedAt() }
+            metrics.setGauge(
+                "seghub_last_backup_timestamp_seconds", help: "When the newest backup in the backups table finished (Unix time)",
+                to: last?.timeIntervalSince1970 ?? 0)
+        } catch {
+            context.logger.warning("metrics: cannot read the last backup", metadata: ["error": "\(error)"])
+        }
         var info = statvfs()
         if statvfs(services.configuration.dataDirectory.path, &info) == 0 {
             metrics.setGauge(

@@ -1,0 +1,68 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// What a backup records about the database besides the dump: the schema version, the rows of every table and the
+/// file objects the rows refer to, all read in the caller's transaction (the snapshot `pg_dump` shares).
+public struct DatabaseSnapshot: Sendable, Equatable {
+    /// The highest applied migration (0 when none).
+    public var schemaVersion: Int
+    /// Rows per table of the `public` schema.
+    public var rowCounts: [String: Int64]
+    /// The distinct object keys referred to by `images.object_key`, `images.thumbnail_key` and `exports.object_key`,
+    /// sorted.
+    public var objectKeys: [String]
+
+    /// A snapshot as given.
+    public init(schemaVersion: Int, rowCounts: [String: Int64], objectKeys: [String]) {
+        self.schemaVersion = schemaVersion
+        self.rowCounts = rowCounts
+        self.objectKeys = objectKeys
+    }
+
+    /// Reads the snapshot on `connection`; run it inside a REPEATABLE READ transaction so that every number comes
+    /// from one instant.
+    /// - Throws: `StorageError`.
+    public static func read(on connection: PostgresConnection, logger: Logger) async throws(StorageError) -> DatabaseSnapshot {
+        try await withStorageErrors {
+            var tables: [String] = []
+            for try await name in try await connection.query(
+                "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename", logger: logger
+            ).decode(String.self) {
+                tables.append(name)
+            }
+            var counts: [String: Int64] = [:]
+            for table in tables {
+                // Table names come from the catalogue; quote_ident-style quoting keeps any name safe.
+                let quoted = "\"" + table.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+                let rows = try await connection.query(PostgresQuery(unsafeSQL: "SELECT count(*)::int8 FROM public.\(quoted)"), logger: logger)
+                for try await count in rows.decode(Int64.self) { counts[table] = count }
+            }
+            var schemaVersion = 0
+            if tables.contains("schema_migrations") {
+                for try await version in try await connection.query(
+                    "SELECT coalesce(max(version), 0)::int8 FROM schema_migrations", logger: logger
+                ).decode(Int64.self) {
+                    schemaVersion = Int(version)
+                }
+            }
+            let keys = try await referencedObjectKeys(on: connection, tables: Set(tables), logger: logger)
+            return DatabaseSnapshot(schemaVersion: schemaVersion, rowCounts: counts, objectKeys: keys)
+        }
+    }
+
+    /// The object keys rows refer to (the same references `segctl gc` honours), sorted.
+    static func referencedObjectKeys(on connection: PostgresConnection, tables: Set<String>, logger: Logger) async throws -> [String] {
+        var parts: [String] = []
+        if tables.contains("images") {
+            parts.append("SELECT object_key FROM images")
+            parts.append("SELECT thumbnail_key FROM images WHERE thumbnail_key IS NOT NULL")
+        }
+        if tables.contains("exports") { parts.append("SELECT object_key FROM exports WHERE object_key IS NOT NULL") }
+        guard !parts.isEmpty else { return [] }
+        let rows = try await connection.query(PostgresQuery(unsafeSQL: parts.joined(separator: " UNION ") + " ORDER BY 1"), logger: logger)
+        var keys: [String] = []
+        for try await key in rows.decode(String.self) { keys.append(key) }
+        return keys
+    }
+}

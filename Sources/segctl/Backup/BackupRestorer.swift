@@ -1,0 +1,124 @@
+import Foundation
+import Logging
+import PostgresNIO
+import SegStorage
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Restores a backup folder: objects into the data directory, then the database in one transaction.
+///
+/// Every checksum is checked first. A target database that holds any table is refused unless `force`; with
+/// `force`, a `pg_dump` of the target is written first, and the old schema is dropped in the same transaction
+/// (`psql --single-transaction`) that loads the backup, so a failed restore leaves the target as it was.
+/// Objects are content-addressed and never overwritten: existing ones are kept, missing ones are copied in through
+/// the data directory's `tmp/` and renamed into place.
+struct BackupRestorer {
+    var configuration: DatabaseConfiguration
+    var dataDirectory: String
+    var preRestoreDirectory: String
+    var force: Bool
+    var logger: Logger
+
+    struct Result {
+        var manifest: BackupManifest
+        var objectsCopied: Int
+        var preRestoreDump: String?
+    }
+
+    func restore(folder: String, client: PostgresClient) async throws -> Result {
+        let manifest = try BackupLocation.readManifest(in: folder)
+        let problems = BackupLocation.checkFiles(of: manifest, in: folder, progress: ProgressBar(total: manifest.objects.count, label: "checksums"))
+        guard problems.isEmpty else {
+            throw CLIError.failed("the backup is damaged; nothing was restored:\n  " + problems.joined(separator: "\n  "))
+        }
+        let pgRestore = try PostgresTools.locate("pg_restore")
+        let psql = try PostgresTools.locate("psql")
+        let environment = PostgresTools.environment(for: configuration)
+
+        var tableCount: Int64 = 0
+        for try await count in try await client.query(
+            "SELECT count(*)::int8 FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')", logger: logger
+        ).decode(Int64.self) {
+            tableCount = count
+        }
+        if tableCount > 0 && !force {
+            throw CLIError.failed(
+                "the target database is not empty (\(tableCount) tables); nothing was restored. "
+                    + "Pass --force to replace it (a pg_dump of it is written first)")
+        }
+
+        let store: FileStore
+        do {
+            store = try FileStore(root: URL(fileURLWithPath: dataDirectory, isDirectory: true))
+        } catch {
+            throw CLIError.failed("\(dataDirectory): \(error)")
+        }
+        let temporaryDirectory = store.root.appendingPathComponent("tmp").path
+        let script = "\(temporaryDirectory)/restore-\(UUID().uuidString.lowercased()).sql"
+        defer { try? FileManager.default.removeItem(atPath: script) }
+
+        // 1. The restore script, before anything changes (pg_restore reads the whole archive here).
+        let scriptOutcome = try await ExternalTool.run(
+            pgRestore, ["--no-owner", "--no-acl", "--file=\(script)", "\(folder)/\(manifest.database.file)"], environment: environment)
+        guard scriptOutcome.status == 0 else {
+            throw CLIError.failed("pg_restore cannot read the dump (exit \(scriptOutcome.status)):\n\(ExternalTool.tail(scriptOutcome.stderr))")
+        }
+
+        // 2. The pre-restore dump of a non-empty target.
+        var preRestoreDump: String?
+        if tableCount > 0 {
+            try FileDigest.makeDirectory(preRestoreDirectory)
+            let path = "\(preRestoreDirectory)/pre-restore-\(BackupLocation.name(for: Date()).dropFirst("seghub-".count)).dump"
+            let pgDump = try PostgresTools.locate("pg_dump")
+            let outcome = try await ExternalTool.run(pgDump, ["--format=custom", "--file=\(path)"], environment: environment)
+            guard outcome.status == 0 else {
+                try? FileManager.default.removeItem(atPath: path)
+                throw CLIError.failed(
+                    "the pre-restore dump failed; nothing was restored (exit \(outcome.status)):\n\(ExternalTool.tail(outcome.stderr))")
+            }
+            _ = chmod(path, 0o600)
+            preRestoreDump = path
+        }
+
+        // 3. Objects: content-addressed, so copying one that exists is never needed and never harmful.
+        let progress = ProgressBar(total: manifest.objects.count, label: "objects")
+        var copied = 0
+        for object in manifest.objects {
+            defer { progress.advance(failed: false) }
+            let key = try ObjectKey(object.key)
+            if store.exists(key) { continue }
+            let temporary = "\(temporaryDirectory)/restore-\(UUID().uuidString.lowercased())"
+            do {
+                let digest = try FileDigest.copy(from: "\(folder)/\(BackupLocation.objectPath(object.key))", to: temporary)
+                guard digest.hex == object.key else { throw CLIError.failed("object \(object.key): changed while it was copied") }
+                let target = store.url(for: key).path
+                let directory = store.url(for: key).deletingLastPathComponent().path
+                try FileDigest.makeDirectory(directory)
+                guard rename(temporary, target) == 0 else { throw CLIError.failed("\(target): cannot rename into place") }
+                try FileDigest.sync(directory)
+                copied += 1
+            } catch {
+                unlink(temporary)
+                throw error
+            }
+        }
+
+        // 4. The database, in one transaction with the removal of the old schema.
+        var arguments = ["-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction", "-c", "SET lock_timeout = '10s'"]
+        if tableCount > 0 {
+            arguments += ["-c", "DROP SCHEMA public CASCADE", "-c", "CREATE SCHEMA public"]
+        }
+        arguments += ["-f", script]
+        let outcome = try await ExternalTool.run(psql, arguments, environment: environment)
+        guard outcome.status == 0 else {
+            throw CLIError.failed(
+                "the database restore failed and was rolled back (exit \(outcome.status)); objects copied: \(copied)\n\(ExternalTool.tail(outcome.stderr))"
+            )
+        }
+        return Result(manifest: manifest, objectsCopied: copied, preRestoreDump: preRestoreDump)
+    }
+}

@@ -1,0 +1,85 @@
+import ArgumentParser
+import Foundation
+import PostgresNIO
+import SegStorage
+
+extension SegCtl {
+    /// `segctl stats`: users, projects, images by status, jobs and storage used.
+    struct Stats: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print users, projects, images by status, jobs and storage used.",
+            discussion: "With --data-dir (or SEG_DATA_DIR) the bytes of the file store on disk are counted too.")
+
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var data: DataDirectoryOptions
+        @Flag(name: .customLong("json"), help: "Print JSON on stdout instead of text.") var json = false
+
+        struct Report: Encodable {
+            var users: Int
+            var admins: Int
+            var disabledUsers: Int
+            var projects: Int
+            var images: ImageStatusCounts
+            var imageBytes: Int64
+            var segmentations: Int
+            var jobs: QueueStats
+            var lastBackupAt: Date?
+            /// Objects and their bytes in the data directory, when it was given.
+            var storedObjects: Int?
+            var storedBytes: Int64?
+        }
+
+        func run() async throws {
+            let dataDirectory = try? data.resolved()
+            var report = try await database.withAdminClient { client, logger in
+                let rows = try await client.query(
+                    """
+                    SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM users WHERE role = 'admin'),
+                        (SELECT count(*) FROM users WHERE disabled_at IS NOT NULL), (SELECT count(*) FROM projects),
+                        (SELECT coalesce(sum(bytes), 0)::int8 FROM images), (SELECT count(*) FROM segmentations)
+                    """,
+                    logger: logger)
+                var totals: (Int64, Int64, Int64, Int64, Int64, Int64) = (0, 0, 0, 0, 0, 0)
+                for try await row in rows.decode((Int64, Int64, Int64, Int64, Int64, Int64).self) { totals = row }
+                var images = ImageStatusCounts()
+                for try await (status, count) in try await client.query("SELECT status, count(*) FROM images GROUP BY status", logger: logger)
+                    .decode((String, Int64).self)
+                {
+                    if let status = ImageStatus(rawValue: status) { images[status] = Int(count) }
+                }
+                let jobs = try await JobQueue(client: client, logger: logger).stats()
+                let lastBackup = try await BackupPostgresRepository(client: client, logger: logger).latestFinishedAt()
+                return Report(
+                    users: Int(totals.0), admins: Int(totals.1), disabledUsers: Int(totals.2), projects: Int(totals.3), images: images,
+                    imageBytes: totals.4, segmentations: Int(totals.5), jobs: jobs, lastBackupAt: lastBackup)
+            }
+            if let dataDirectory, let store = try? FileStore(root: URL(fileURLWithPath: dataDirectory, isDirectory: true)) {
+                var count = 0
+                var bytes: Int64 = 0
+                for key in (try? store.allKeys()) ?? [] {
+                    count += 1
+                    let attributes = try? FileManager.default.attributesOfItem(atPath: store.url(for: key).path)
+                    bytes += (attributes?[.size] as? NSNumber)?.int64Value ?? 0
+                }
+                report.storedObjects = count
+                report.storedBytes = bytes
+            }
+            if json { return try Output.json(report) }
+            let images = report.images
+            var text = """
+                users:         \(report.users) (\(report.admins) admin, \(report.disabledUsers) disabled)
+                projects:      \(report.projects)
+                images:        \(images.total) (new \(images.new), queued \(images.queued), processing \(images.processing), \
+                segmented \(images.segmented), failed \(images.failed)), \(Output.size(report.imageBytes)) uploaded
+                segmentations: \(report.segmentations) versions
+                jobs:          \(report.jobs.queued) queued, \(report.jobs.running) running, \(report.jobs.failed) failed
+                last backup:   \(Output.time(report.lastBackupAt))
+
+                """
+            if let objects = report.storedObjects, let bytes = report.storedBytes {
+                text += "file store:    \(objects) objects, \(Output.size(bytes))\n"
+            }
+            Terminal.output(text)
+        }
+    }
+}

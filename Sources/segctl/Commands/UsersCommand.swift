@@ -1,0 +1,349 @@
+import ArgumentParser
+import Foundation
+import Logging
+import PostgresNIO
+import SegAuth
+import SegStorage
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+extension SegCtl {
+    /// `segctl users …`: accounts.
+    struct Users: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List, show, create and change accounts.",
+            subcommands: [List.self, Show.self, Create.self, SetRole.self, Disable.self, Enable.self, ResetPassword.self, Delete.self]
+        )
+    }
+}
+
+/// Account output shared by the users commands (never the password hash).
+struct UserSummary: Encodable {
+    var id: UUID
+    var email: String
+    var name: String
+    var role: String
+    var disabled: Bool
+    var mustChangePassword: Bool
+    var createdAt: Date
+    var ownedProjects: Int?
+
+    init(_ user: UserRecord, ownedProjects: Int? = nil) {
+        id = user.id
+        email = user.email
+        name = user.name
+        role = user.role.rawValue
+        disabled = user.isDisabled
+        mustChangePassword = user.mustChangePassword
+        createdAt = user.createdAt
+        self.ownedProjects = ownedProjects
+    }
+}
+
+enum UserLookup {
+    /// The account with this email (any letter case) or id, or exit 1 naming it.
+    static func find(_ reference: String, in users: UserPostgresRepository) async throws -> UserRecord {
+        let found: UserRecord?
+        if let id = UUID(uuidString: reference) {
+            found = try await users.find(id: id)
+        } else {
+            found = try await users.find(email: reference)
+        }
+        guard let found else { throw CLIError.failed("no user \(reference)") }
+        return found
+    }
+
+    /// Refuses to take away the last enabled admin (nobody could administer the hub over HTTP any more).
+    static func ensureAnotherAdmin(besides user: UserRecord, users: UserPostgresRepository) async throws {
+        guard user.role == .admin, !user.isDisabled else { return }
+        let admins = try await users.count(UserFilter(role: .admin, disabled: false))
+        if admins <= 1 { throw CLIError.failed("\(user.email) is the last enabled admin; make another admin first") }
+    }
+
+    /// A random one-time password: 20 characters from 56 unambiguous letters and digits (about 116 bits).
+    static func generatePassword() -> String {
+        let alphabet = Array("ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789")
+        var generator = SystemRandomNumberGenerator()
+        return String((0..<20).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &generator)] })
+    }
+
+    static func audit(_ action: String, _ user: UserRecord, details: [String: Any] = [:], client: PostgresClient, logger: Logger) async throws {
+        var details = details
+        details["email"] = user.email
+        try await Audit.record(action, targetType: "user", targetID: user.id, details: details, client: client, logger: logger)
+    }
+}
+
+extension SegCtl.Users {
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List accounts, oldest first.")
+        @OptionGroup var database: DatabaseOptions
+        @Option(name: .customLong("role"), help: "Only accounts with this role (user or admin).") var role: AccountRole?
+        @Flag(name: .customLong("json"), help: "Print JSON on stdout instead of a table.") var json = false
+
+        func run() async throws {
+            let users = try await database.withAdminClient { client, logger in
+                let repository = UserPostgresRepository(client: client, logger: logger)
+                var all: [UserRecord] = []
+                var page = PageRequest(limit: PageRequest.maximumLimit, after: nil)
+                while true {
+                    let result = try await repository.list(UserFilter(role: role), page: page)
+                    all += result.items
+                    guard let next = result.nextCursor else { break }
+                    page = try PageRequest(limit: PageRequest.maximumLimit, cursor: next)
+                }
+                return all
+            }
+            if json { return try Output.json(users.map { UserSummary($0) }) }
+            Terminal.output(
+                Output.table(
+                    ["EMAIL", "NAME", "ROLE", "STATE", "CREATED"],
+                    users.map {
+                        [
+                            $0.email, $0.name, $0.role.rawValue,
+                            $0.isDisabled ? "disabled" : ($0.mustChangePassword ? "must-change-password" : "active"),
+                            Output.time($0.createdAt),
+                        ]
+                    }))
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one account.")
+        @Argument(help: "Email or id.") var user: String
+        @OptionGroup var database: DatabaseOptions
+        @Flag(name: .customLong("json"), help: "Print JSON on stdout instead of text.") var json = false
+
+        func run() async throws {
+            let summary = try await database.withAdminClient { client, logger in
+                let repository = UserPostgresRepository(client: client, logger: logger)
+                let record = try await UserLookup.find(user, in: repository)
+                return UserSummary(record, ownedProjects: try await repository.ownedProjectCount(id: record.id))
+            }
+            if json { return try Output.json(summary) }
+            Terminal.output(
+                """
+                id:                   \(summary.id.uuidString.lowercased())
+                email:                \(summary.email)
+                name:                 \(summary.name)
+                role:                 \(summary.role)
+                disabled:             \(summary.disabled ? "yes" : "no")
+                must change password: \(summary.mustChangePassword ? "yes" : "no")
+                owned projects:       \(summary.ownedProjects ?? 0)
+                created:              \(Output.time(summary.createdAt))
+
+                """)
+        }
+    }
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create an account.",
+            discussion: """
+                When stdin is not a terminal, its first line is the password. Otherwise a one-time password is \
+                generated and printed once, and the user must change it at the first login.
+                """)
+        @Argument(help: "The email.") var email: String
+        @Option(name: .customLong("name"), help: "The display name.") var name = ""
+        @Option(name: .customLong("role"), help: "user or admin.") var role: AccountRole = .user
+        @OptionGroup var database: DatabaseOptions
+        @Flag(name: .customLong("json"), help: "Print JSON on stdout instead of text.") var json = false
+
+        func validate() throws {
+            guard email.contains("@"), !email.hasPrefix("@"), !email.hasSuffix("@"), email.count <= 254 else {
+                throw ValidationError("'\(email)' is not an email address")
+            }
+        }
+
+        struct Report: Encodable {
+            var user: UserSummary
+            var password: String?
+        }
+
+        func run() async throws {
+            let supplied: String?
+            if isatty(0) == 0 {
+                guard let line = readLine(strippingNewline: true), !line.isEmpty else {
+                    Terminal.warn("segctl: stdin is not a terminal but holds no password line")
+                    throw ExitCode(1)
+                }
+                supplied = line
+            } else {
+                supplied = nil
+            }
+            let password = supplied ?? UserLookup.generatePassword()
+            do {
+                try PasswordHasher.validate(password)
+            } catch {
+                Terminal.warn("segctl: \(error)")
+                throw ExitCode(1)
+            }
+            let created = try await database.withAdminClient { client, logger in
+                let repository = UserPostgresRepository(client: client, logger: logger)
+                if try await repository.find(email: email) != nil { throw CLIError.failed("\(email) is already registered") }
+                let hash = try await PasswordHasher().hash(password)
+                let user = try await repository.create(
+                    NewUser(email: email, name: name, passwordHash: hash, role: role, mustChangePassword: supplied == nil))
+                try await UserLookup.audit("user.create", user, details: ["role": role.rawValue], client: client, logger: logger)
+                return user
+            }
+            let generated = supplied == nil ? password : nil
+            if json { return try Output.json(Report(user: UserSummary(created), password: generated)) }
+            Terminal.output("created \(created.email) (\(created.role.rawValue)), id \(created.id.uuidString.lowercased())\n")
+            if let generated {
+                Terminal.output("one-time password: \(generated)\n")
+                Terminal.warn("the password is shown only now; \(created.email) must change it at the first login")
+            }
+        }
+    }
+
+    struct SetRole: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "set-role", abstract: "Make an account a user or an admin.")
+        @Argument(help: "Email or id.") var user: String
+        @Argument(help: "user or admin.") var role: AccountRole
+        @OptionGroup var database: DatabaseOptions
+
+        func run() async throws {
+            let updated = try await database.withAdminClient { client, logger in
+                let repository = UserPostgresRepository(client: client, logger: logger)
+                let record = try await UserLookup.find(user, in: repository)
+                if role != .admin { try await UserLookup.ensureAnotherAdmin(besides: record, users: repository) }
+                let updated = try await repository.setRole(id: record.id, role: role)
+                try await UserLookup.audit(
+                    "user.set_role", updated, details: ["from": record.role.rawValue, "to": role.rawValue], client: client, logger: logger)
+                return updated
+            }
+            Terminal.output("\(updated.email) is now \(updated.role.rawValue)\n")
+        }
+    }
+
+    struct Disable: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Disable an account: it cannot log in, and its refresh and access tokens stop working at once.")
+        @Argument(help: "Email or id.") var user: String
+        @OptionGroup var database: DatabaseOptions
+
+        func run() async throws {
+            let updated = try await database.withAdminClient { client, logger in
+                let repository = UserPostgresRepository(client: client, logger: logger)
+                let record = try await UserLookup.find(user, in: repository)
+                try await UserLookup.ensureAnotherAdmin(besides: record, users: repository)
+                let updated = try await repository.setDisabled(id: record.id, disabled: true)
+                try await UserLookup.audit("user.disable", updated, client: client, logger: logger)
+                return updated
+            }
+            Terminal.output("\(updated.email) is disabled; its sessions were revoked\n")
+        }
+    }
+
+    struct Enable: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Enable a disabled account.")
+        @Argument(help: "Email or id.") var user: String
+        @OptionGroup var database: DatabaseOptions
+
+        func run() async throws {
+            let updated = try await database.withAdminClient { client, logger in
+                let repository = UserPostgresRepository(client: client, logger: logger)
+                let record = try await UserLookup.find(user, in: repository)
+                let updated = try await repository.setDisabled(id: record.id, disabled: false)
+                try await UserLookup.audit("user.enable", updated, client: client, logger: logger)
+                return updated
+            }
+            Terminal.output("\(updated.email) is enabled\n")
+        }
+    }
+
+    struct ResetPassword: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "reset-password",
+            abstract: "Give an account a generated one-time password (printed once) that must be changed at the next login.",
+            discussion: "Its sessions are revoked. An admin never picks a user's password.")
+        @Argument(help: "Email or id.") var user: String
+        @OptionGroup var database: DatabaseOptions
+        @Flag(name: .customLong("json"), help: "Print JSON on stdout instead of text.") var json = false
+
+        struct Report: Encodable {
+            var user: UserSummary
+            var password: String
+        }
+
+        func run() async throws {
+            let password = UserLookup.generatePassword()
+            let updated = try await database.withAdminClient { client, logger in
+                let repository = UserPostgresRepository(client: client, logger: logger)
+                let record = try await UserLookup.find(user, in: repository)
+                let hash = try await PasswordHasher().hash(password)
+                let updated = try await repository.setPasswordHash(id: record.id, passwordHash: hash, mustChangePassword: true)
+                try await UserLookup.audit("user.reset_password", updated, client: client, logger: logger)
+                return updated
+            }
+            if json { return try Output.json(Report(user: UserSummary(updated), password: password)) }
+            Terminal.output("one-time password for \(updated.email): \(password)\n")
+            Terminal.warn("the password is shown only now; it must be changed at the next login; sessions were revoked")
+        }
+    }
+
+    struct Delete: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Delete an account; refused while it owns projects unless --transfer-to or --delete-projects.")
+        @Argument(help: "Email or id.") var user: String
+        @Option(name: .customLong("transfer-to"), help: "Give the owned projects to this account (email or id).") var transferTo: String?
+        @Flag(name: .customLong("delete-projects"), help: "Delete the owned projects with their images and files.") var deleteProjects = false
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var data: DataDirectoryOptions
+
+        func validate() throws {
+            if transferTo != nil && deleteProjects { throw ValidationError("give --transfer-to or --delete-projects, not both") }
+            if deleteProjects { _ = try data.resolved() }
+        }
+
+        func run() async throws {
+            let dataDirectory = deleteProjects ? try data.resolved() : nil
+            let message = try await database.withAdminClient { client, logger in
+                let users = UserPostgresRepository(client: client, logger: logger)
+                let projects = ProjectPostgresRepository(client: client, logger: logger)
+                let record = try await UserLookup.find(user, in: users)
+                try await UserLookup.ensureAnotherAdmin(besides: record, users: users)
+                var owned: [UUID] = []
+                for try await id in try await client.query(
+                    "SELECT id FROM projects WHERE owner_id = \(record.id) ORDER BY created_at", logger: logger
+                )
+                .decode(UUID.self) {
+                    owned.append(id)
+                }
+                var note = ""
+                if !owned.isEmpty {
+                    if let transferTo {
+                        let heir = try await UserLookup.find(transferTo, in: users)
+                        guard heir.id != record.id else { throw CLIError.failed("cannot transfer the projects to the account being deleted") }
+                        for project in owned { _ = try await projects.transferOwnership(projectID: project, to: heir.id) }
+                        note = ", \(owned.count) project(s) transferred to \(heir.email)"
+                    } else if deleteProjects, let dataDirectory {
+                        let store = try FileStore(root: URL(fileURLWithPath: dataDirectory, isDirectory: true))
+                        var removedFiles = 0
+                        for project in owned {
+                            let keys = try await projects.delete(id: project).compactMap { try? ObjectKey($0) }
+                            removedFiles += try await store.removeUnreferenced(keys, referencedBy: client, youngerThan: .zero, logger: logger).count
+                        }
+                        note = ", \(owned.count) project(s) deleted (\(removedFiles) file(s) removed)"
+                    } else {
+                        throw CLIError.failed(
+                            "\(record.email) owns \(owned.count) project(s); pass --transfer-to EMAIL or --delete-projects")
+                    }
+                }
+                try await users.delete(id: record.id)
+                try await UserLookup.audit(
+                    "user.delete", record, details: ["projects": owned.count, "transferred": transferTo != nil, "projectsDeleted": deleteProjects],
+                    client: client, logger: logger)
+                return "deleted \(record.email)\(note)\n"
+            }
+            Terminal.output(message)
+        }
+    }
+}
+
+extension AccountRole: ExpressibleByArgument {}

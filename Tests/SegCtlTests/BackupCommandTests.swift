@@ -1,0 +1,465 @@
+import Foundation
+import PostgresNIO
+import SegStorage
+import SegTestSupport
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `segctl backup` against real PostgreSQL databases, pg_dump/pg_restore and file stores in temporary directories.
+@Suite(.timeLimit(.minutes(10))) struct BackupCommandTests {
+    /// Writes continue while the backup runs; the backup is then restored into an empty database and an empty data
+    /// directory, and every row and file is compared with the source.
+    @Test func backupWhileWritingThenRestoreGivesEveryRowAndFile() async throws {
+        let root = try SegCtlRunner.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let store = try FileStore(root: root.appendingPathComponent("data"))
+        let dest = root.appendingPathComponent("backups").path
+
+        try await withTestDatabaseURL { client, url in
+            // setup: 30 images, then a writer that keeps adding images while the backup runs
+            let seeded = try await AdminFixtures.seed(client: client, store: store, images: 30)
+            let stop = StopFlag()
+            let writer = Task {
+                var written = 0
+                while await !stop.isSet {
+                    _ = try await AdminFixtures.addImage(client: client, store: store, project: seeded.project.id, index: 1000 + written, tag: "w")
+                    written += 1
+                }
+                return written
+            }
+
+            // MUT
+            let created = try await AdminFixtures.run(
+                ["backup", "create", "--database-url", url, "--data-dir", store.root.path, "--dest", dest, "--json"])
+            await stop.set()
+            let written = try await writer.value
+
+            // validate: the report and the folder
+            #expect(created.status == 0, "stderr: \(created.stderr)")
+            let report = try #require(try AdminFixtures.json(created) as? [String: Any])
+            let name = try #require(report["name"] as? String)
+            #expect(name.wholeMatch(of: /seghub-[0-9]{8}T[0-9]{6}Z/) != nil)
+            let tables = try #require(report["tables"] as? [String: Int])
+            let backedUpImages = try #require(tables["images"])
+            // Whatever the writer managed meanwhile (not asserted: that would depend on timing), the snapshot holds
+            // the 30 images made before and at most all of them.
+            #expect(backedUpImages >= 30 && backedUpImages <= 30 + written)
+            #expect(tables["users"] == 2 && tables["projects"] == 1 && tables["project_members"] == 2)
+            #expect(report["objects"] as? Int == 2 * backedUpImages)
+            let names = try FileManager.default.contentsOfDirectory(atPath: dest)
+            #expect(names == [name], "exactly one new folder and no temporary one: \(names)")
+            let checksum = try String(contentsOfFile: "\(dest)/\(name)/manifest.json.sha256", encoding: .utf8)
+            let manifestHash = try AdminFixtures.sha256(URL(fileURLWithPath: "\(dest)/\(name)/manifest.json"))
+            #expect(checksum == "\(manifestHash)  manifest.json\n")
+            let recorded = try await BackupPostgresRepository(client: client, logger: AdminFixtures.logger).list()
+            #expect(recorded.map(\.name) == [name] && recorded.first?.location == dest && recorded.first?.verified == nil)
+            // RELIABILITY D4: the folder 0700, its files 0600
+            func mode(_ path: String) throws -> Int? {
+                (try FileManager.default.attributesOfItem(atPath: "\(dest)/\(name)\(path)")[.posixPermissions] as? NSNumber)?.intValue
+            }
+            #expect(try mode("") == 0o700)
+            for file in ["/database.dump", "/manifest.json", "/manifest.json.sha256"] { #expect(try mode(file) == 0o600, "\(file)") }
+
+            // validate: verify passes and records its verdict
+            let verified = try await AdminFixtures.run(["backup", "verify", name, "--database-url", url, "--dest", dest])
+            #expect(verified.status == 0, "stdout: \(verified.stdoutText) stderr: \(verified.stderr)")
+            #expect(verified.stdoutText.hasPrefix("OK \(name)"))
+            #expect(try await BackupPostgresRepository(client: client, logger: AdminFixtures.logger).list().first?.verified == true)
+
+            let source = try await AdminFixtures.rows(client)
+            try await withTestDatabaseURL(migrated: false) { target, targetURL in
+                // MUT: restore into an empty database and an empty data directory
+                let restoredData = root.appendingPathComponent("restored-data")
+                let restored = try await AdminFixtures.run(
+                    ["backup", "restore", name, "--database-url", targetURL, "--data-dir", restoredData.path, "--dest", dest])
+                #expect(restored.status == 0, "stderr: \(restored.stderr)")
+
+                // validate: every restored row is a source row; tables nobody wrote to are equal
+                let copy = try await AdminFixtures.rows(target)
+                #expect(Set(copy.keys) == Set(source.keys))
+                for (table, rows) in copy {
+                    let sourceRows = Set(source[table] ?? [])
+                    let restoredRows = table == "audit_log" ? rows.filter { !$0.contains(#""backup.restore""#) } : rows
+                    #expect(Set(restoredRows).isSubset(of: sourceRows), "table \(table)")
+                    if ["users", "projects", "project_members", "schema_migrations"].contains(table) {
+                        #expect(restoredRows == source[table] ?? [], "table \(table)")
+                    }
+                }
+                #expect(copy["images"]?.count == backedUpImages)
+                // every segmentation written before the backup came along (the writer's images get theirs in a
+                // second transaction, so a snapshot may hold such an image without its segmentation)
+                func ids(_ rows: [String]?, _ field: String) -> [String] {
+                    (rows ?? []).compactMap { row in
+                        (try? JSONSerialization.jsonObject(with: Data(row.utf8)) as? [String: Any])?[field] as? String
+                    }
+                }
+                let seededImages = Set(seeded.images.map { $0.id.uuidString.lowercased() })
+                let restoredSegmented = Set(ids(copy["segmentations"], "image_id"))
+                let seededSegmented = ids(source["segmentations"], "image_id").filter(seededImages.contains)
+                #expect(seededSegmented.count == 15)
+                #expect(Set(seededSegmented).isSubset(of: restoredSegmented))
+                #expect(seededImages.isSubset(of: Set(ids(copy["images"], "id"))))
+                #expect(copy["backups"] == [], "the backup's own row is written after its snapshot")
+
+                // validate: every file the restored rows refer to is there with its hash, byte for byte the source's
+                let keys = try await AdminFixtures.referencedKeys(target)
+                #expect(keys.count == 2 * backedUpImages)
+                let restoredStore = try FileStore(root: restoredData)
+                for key in keys {
+                    let objectKey = try ObjectKey(key)
+                    #expect(try AdminFixtures.sha256(restoredStore.url(for: objectKey)) == key)
+                    #expect(try restoredStore.read(objectKey) == store.read(objectKey))
+                }
+            }
+        }
+    }
+
+    @Test func restoreRefusesANonEmptyDatabaseAndForceReplacesItAfterDumpingIt() async throws {
+        let root = try SegCtlRunner.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let store = try FileStore(root: root.appendingPathComponent("data"))
+        let dest = root.appendingPathComponent("backups").path
+
+        try await withTestDatabaseURL { client, url in
+            // setup: a backup, then changes after it
+            _ = try await AdminFixtures.seed(client: client, store: store, images: 4)
+            let created = try await AdminFixtures.run([
+                "backup", "create", "--verify", "--database-url", url, "--data-dir", store.root.path, "--dest", dest, "--json",
+            ])
+            try #require(created.status == 0, "stderr: \(created.stderr)")
+            let createdReport = try #require(try AdminFixtures.json(created) as? [String: Any])
+            let name = try #require(createdReport["name"] as? String)
+            #expect(createdReport["verified"] as? Bool == true && createdReport["problems"] as? [String] == [])
+            #expect(try await BackupPostgresRepository(client: client, logger: AdminFixtures.logger).list().first?.verified == true)
+            let atBackup = try await AdminFixtures.rows(client)
+            _ = try await UserPostgresRepository(client: client, logger: AdminFixtures.logger).create(
+                NewUser(email: "later@example.org", passwordHash: "$2b$04$z"))
+            try await client.query("DELETE FROM segmentations")
+            let changed = try await AdminFixtures.rows(client)
+
+            // MUT: without --force
+            let refused = try await AdminFixtures.run([
+                "backup", "restore", name, "--database-url", url, "--data-dir", store.root.path, "--dest", dest,
+            ])
+
+            // validate: refused, nothing changed, no pre-restore dump
+            #expect(refused.status == 1)
+            #expect(refused.stderr.contains("not empty"), "stderr: \(refused.stderr)")
+            #expect(try await AdminFixtures.rows(client) == changed)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: dest).filter { $0.hasPrefix("pre-restore-") }.isEmpty)
+
+            // MUT: with --force
+            let forced = try await AdminFixtures.run(
+                ["backup", "restore", name, "--force", "--database-url", url, "--data-dir", store.root.path, "--dest", dest, "--json"])
+
+            // validate: the database is the backup's again (plus the audit entries written since), and the old one was dumped
+            #expect(forced.status == 0, "stderr: \(forced.stderr)")
+            let now = try await AdminFixtures.rows(client)
+            for (table, rows) in atBackup where table != "audit_log" && table != "backups" {
+                #expect(now[table] == rows, "table \(table)")
+            }
+            #expect(now["users"]?.contains { $0.contains("later@example.org") } == false)
+            let report = try #require(try AdminFixtures.json(forced) as? [String: Any])
+            let dump = try #require(report["preRestoreDump"] as? String)
+            #expect(dump.hasPrefix(dest + "/pre-restore-") && FileManager.default.fileExists(atPath: dump))
+            let attributes = try FileManager.default.attributesOfItem(atPath: dump)
+            #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+            #expect(BackupCommandTests.isBackupListEmpty(dest) == false)
+        }
+    }
+
+    /// A forced restore that fails half-way (the dump creates a schema the target already has) is rolled back whole:
+    /// the target keeps every row it had, although its old schema was dropped in the same transaction.
+    @Test func failedForcedRestoreLeavesTheTargetAsItWas() async throws {
+        let root = try SegCtlRunner.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let store = try FileStore(root: root.appendingPathComponent("data"))
+        let dest = root.appendingPathComponent("backups").path
+
+        try await withTestDatabaseURL { source, sourceURL in
+            // setup: a backup whose dump creates schema `reporting`
+            _ = try await AdminFixtures.seed(client: source, store: store, images: 2, tag: "s")
+            try await source.query("CREATE SCHEMA reporting")
+            try await source.query("CREATE TABLE reporting.daily (day date PRIMARY KEY)")
+            let created = try await AdminFixtures.run([
+                "backup", "create", "--database-url", sourceURL, "--data-dir", store.root.path, "--dest", dest, "--json",
+            ])
+            try #require(created.status == 0, "stderr: \(created.stderr)")
+            let name = try #require((try AdminFixtures.json(created) as? [String: Any])?["name"] as? String)
+
+            try await withTestDatabaseURL { target, targetURL in
+                // a target with data of its own and a schema `reporting` that the restore does not drop
+                _ = try await AdminFixtures.seed(client: target, store: store, images: 3, tag: "t")
+                try await target.query("CREATE SCHEMA reporting")
+                let before = try await AdminFixtures.rows(target)
+
+                // MUT
+                let failed = try await AdminFixtures.run([
+                    "backup", "restore", name, "--force", "--database-url", targetURL, "--data-dir", store.root.path, "--dest", dest,
+                ])
+
+                // validate: exit 1 naming the rollback, every row as before, the pre-restore dump kept
+                #expect(failed.status == 1)
+                #expect(failed.stderr.contains("rolled back"), "stderr: \(failed.stderr)")
+                #expect(try await AdminFixtures.rows(target) == before)
+                let dumps = try FileManager.default.contentsOfDirectory(atPath: dest).filter { $0.hasPrefix("pre-restore-") }
+                #expect(dumps.count == 1)
+            }
+        }
+    }
+
+    @Test func verifyCatchesACorruptedObjectADamagedDumpAndAnEditedManifest() async throws {
+        let root = try SegCtlRunner.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let store = try FileStore(root: root.appendingPathComponent("data"))
+        let dest = root.appendingPathComponent("backups").path
+
+        try await withTestDatabaseURL { client, url in
+            let seeded = try await AdminFixtures.seed(client: client, store: store, images: 3)
+            let created = try await AdminFixtures.run([
+                "backup", "create", "--database-url", url, "--data-dir", store.root.path, "--dest", dest, "--json",
+            ])
+            try #require(created.status == 0, "stderr: \(created.stderr)")
+            let name = try #require((try AdminFixtures.json(created) as? [String: Any])?["name"] as? String)
+            let folder = URL(fileURLWithPath: dest).appendingPathComponent(name)
+            let verify = ["backup", "verify", name, "--database-url", url, "--dest", dest]
+
+            // a changed byte in one object
+            let key = seeded.images[1].objectKey.hex
+            let object = folder.appendingPathComponent("objects/\(key.prefix(2))/\(key.dropFirst(2))")
+            try AdminFixtures.flipByte(in: object, at: 10)
+            let badObject = try await AdminFixtures.run(verify)
+            #expect(badObject.status == 1)
+            #expect(badObject.stdoutText.contains("object \(key): SHA-256 mismatch"), "stdout: \(badObject.stdoutText)")
+            #expect(try await BackupPostgresRepository(client: client, logger: AdminFixtures.logger).list().first?.verified == false)
+            try AdminFixtures.flipByte(in: object, at: 10)
+
+            // a missing object
+            let moved = folder.appendingPathComponent("moved-away")
+            try FileManager.default.moveItem(at: object, to: moved)
+            let missing = try await AdminFixtures.run(verify)
+            #expect(missing.status == 1 && missing.stdoutText.contains("object \(key): missing"), "stdout: \(missing.stdoutText)")
+            try FileManager.default.moveItem(at: moved, to: object)
+
+            // a changed byte in the dump
+            let dump = folder.appendingPathComponent("database.dump")
+            try AdminFixtures.flipByte(in: dump, at: 2000)
+            let badDump = try await AdminFixtures.run(verify)
+            #expect(badDump.status == 1 && badDump.stdoutText.contains("database.dump: SHA-256 mismatch"), "stdout: \(badDump.stdoutText)")
+            try AdminFixtures.flipByte(in: dump, at: 2000)
+
+            // a changed byte in the manifest
+            let manifestURL = folder.appendingPathComponent("manifest.json")
+            let original = try Data(contentsOf: manifestURL)
+            let edited = String(decoding: original, as: UTF8.self).replacingOccurrences(of: #""users" : 2"#, with: #""users" : 3"#)
+            #expect(edited != String(decoding: original, as: UTF8.self))
+            try Data(edited.utf8).write(to: manifestURL)
+            let badManifest = try await AdminFixtures.run(verify)
+            #expect(
+                badManifest.status == 1 && badManifest.stdoutText.contains("manifest.json: SHA-256 mismatch"), "stdout: \(badManifest.stdoutText)")
+
+            // the same edit with a matching manifest.json.sha256: the row counts of the restored dump catch it
+            try Data("\(try AdminFixtures.sha256(manifestURL))  manifest.json\n".utf8).write(
+                to: folder.appendingPathComponent("manifest.json.sha256"))
+            let badCount = try await AdminFixtures.run(verify)
+            #expect(badCount.status == 1)
+            #expect(badCount.stdoutText.contains("table users: 2 rows after restore, manifest says 3"), "stdout: \(badCount.stdoutText)")
+
+            // a dump cut short with matching checksums everywhere: pg_restore into the scratch database fails
+            try original.write(to: manifestURL)
+            let dumpData = try Data(contentsOf: dump)
+            try dumpData.prefix(dumpData.count / 2).write(to: dump)
+            var manifest = try #require(try JSONSerialization.jsonObject(with: original) as? [String: Any])
+            var database = try #require(manifest["database"] as? [String: Any])
+            database["sha256"] = try AdminFixtures.sha256(dump)
+            database["bytes"] = dumpData.count / 2
+            manifest["database"] = database
+            try JSONSerialization.data(withJSONObject: manifest, options: [.sortedKeys]).write(to: manifestURL)
+            try Data("\(try AdminFixtures.sha256(manifestURL))  manifest.json\n".utf8).write(
+                to: folder.appendingPathComponent("manifest.json.sha256"))
+            let truncated = try await AdminFixtures.run(verify)
+            #expect(
+                truncated.status == 1 && truncated.stdoutText.contains("pg_restore into a scratch database failed"), "stdout: \(truncated.stdoutText)"
+            )
+
+            // no scratch database is left behind
+            var scratch = 0
+            for try await count in try await client.query("SELECT count(*)::int8 FROM pg_database WHERE datname LIKE 'seghub_verify_%'").decode(
+                Int64.self)
+            {
+                scratch = Int(count)
+            }
+            #expect(scratch == 0)
+        }
+    }
+
+    /// A backup that fails half-way (an object the database refers to is gone) leaves nothing that looks complete.
+    @Test func failedBackupLeavesNothingComplete() async throws {
+        let root = try SegCtlRunner.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let store = try FileStore(root: root.appendingPathComponent("data"))
+        let dest = root.appendingPathComponent("backups").path
+
+        try await withTestDatabaseURL { client, url in
+            let seeded = try await AdminFixtures.seed(client: client, store: store, images: 6)
+            _ = try store.remove(seeded.images[5].objectKey)
+
+            let failed = try await AdminFixtures.run(["backup", "create", "--database-url", url, "--data-dir", store.root.path, "--dest", dest])
+
+            #expect(failed.status == 1)
+            #expect(failed.stderr.contains("object \(seeded.images[5].objectKey.hex)"), "stderr: \(failed.stderr)")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: dest) == [])
+            #expect(try await BackupPostgresRepository(client: client, logger: AdminFixtures.logger).list() == [])
+            #expect(Self.isBackupListEmpty(dest))
+        }
+    }
+
+    /// A backup killed with SIGKILL half-way leaves only its hidden temporary folder, which is never listed; had it
+    /// finished before the signal, what is listed must verify.
+    @Test func killedBackupIsNotListedAsComplete() async throws {
+        let root = try SegCtlRunner.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let store = try FileStore(root: root.appendingPathComponent("data"))
+        let dest = root.appendingPathComponent("backups")
+        try FileManager.default.createDirectory(at: dest, withIntermediateDirectories: true)
+
+        try await withTestDatabaseURL { client, url in
+            _ = try await AdminFixtures.seed(client: client, store: store, images: 300)
+            let process = Process()
+            process.executableURL = try SegCtlRunner.binary
+            process.arguments = ["backup", "create", "--database-url", url, "--data-dir", store.root.path, "--dest", dest.path]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            // Kill it as soon as its temporary folder holds some objects.
+            var sawTemporary = false
+            while process.isRunning {
+                let names = (try? FileManager.default.contentsOfDirectory(atPath: dest.path)) ?? []
+                if let temporary = names.first(where: { $0.hasPrefix(".tmp-") }),
+                    FileManager.default.fileExists(atPath: dest.appendingPathComponent("\(temporary)/objects").path)
+                {
+                    kill(process.processIdentifier, SIGKILL)
+                    sawTemporary = true
+                    break
+                }
+                try await Task.sleep(for: .milliseconds(2))
+            }
+            process.waitUntilExit()
+
+            let listed = try await AdminFixtures.run(["backup", "list", "--dest", dest.path, "--json"])
+            #expect(listed.status == 0)
+            let entries = try #require(try AdminFixtures.json(listed) as? [[String: Any]])
+            if process.terminationReason == .uncaughtSignal {
+                #expect(sawTemporary)
+                #expect(entries.isEmpty, "a killed backup is listed: \(entries)")
+                #expect(try FileManager.default.contentsOfDirectory(atPath: dest.path).allSatisfy { $0.hasPrefix(".tmp-") })
+            } else {
+                // It finished first: whatever is listed must be whole.
+                for entry in entries {
+                    let name = try #require(entry["name"] as? String)
+                    let verified = try await AdminFixtures.run(["backup", "verify", name, "--database-url", url, "--dest", dest.path])
+                    #expect(verified.status == 0, "\(verified.stdoutText)")
+                }
+            }
+        }
+    }
+
+    @Test func pruneKeepsTheNewestAndTheNewestVerified() async throws {
+        let root = try SegCtlRunner.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let store = try FileStore(root: root.appendingPathComponent("data"))
+        let dest = root.appendingPathComponent("backups").path
+
+        try await withTestDatabaseURL { client, url in
+            _ = try await AdminFixtures.seed(client: client, store: store, images: 2)
+            var names: [String] = []
+            for _ in 0..<3 {
+                let created = try await AdminFixtures.run([
+                    "backup", "create", "--database-url", url, "--data-dir", store.root.path, "--dest", dest, "--json",
+                ])
+                try #require(created.status == 0, "stderr: \(created.stderr)")
+                names.append(try #require((try AdminFixtures.json(created) as? [String: Any])?["name"] as? String))
+            }
+            #expect(names == names.sorted() && Set(names).count == 3)
+            let verified = try await AdminFixtures.run(["backup", "verify", names[0], "--database-url", url, "--dest", dest])
+            try #require(verified.status == 0, "\(verified.stdoutText)")
+
+            // a killed backup's leftover from two days ago, and one of a backup that may still run
+            let stale = URL(fileURLWithPath: dest).appendingPathComponent(".tmp-seghub-20200101T000000Z-dead")
+            let fresh = URL(fileURLWithPath: dest).appendingPathComponent(".tmp-seghub-20990101T000000Z-live")
+            for folder in [stale, fresh] { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) }
+            try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-2 * 86_400)], ofItemAtPath: stale.path)
+
+            // MUT: a dry run, then the real thing
+            let dry = try await AdminFixtures.run(["backup", "prune", "--keep", "1", "--dry-run", "--database-url", url, "--dest", dest, "--json"])
+            #expect(dry.status == 0)
+            let dryReport = try AdminFixtures.json(dry) as? [String: Any]
+            #expect(dryReport?["removed"] as? [String] == [names[1]])
+            #expect(BackupLocationNames.complete(dest) == names)
+            let pruned = try await AdminFixtures.run(["backup", "prune", "--keep", "1", "--database-url", url, "--dest", dest, "--json"])
+
+            // validate: the middle one goes; the newest (kept by --keep) and the oldest (the newest verified) stay
+            #expect(pruned.status == 0, "stderr: \(pruned.stderr)")
+            let prunedReport = try AdminFixtures.json(pruned) as? [String: Any]
+            #expect(prunedReport?["removed"] as? [String] == [names[1]])
+            #expect(BackupLocationNames.complete(dest) == [names[0], names[2]])
+            #expect(prunedReport?["staleTemporary"] as? [String] == [stale.lastPathComponent])
+            #expect(try FileManager.default.contentsOfDirectory(atPath: dest).sorted() == [fresh.lastPathComponent, names[0], names[2]])
+            let recorded = try await BackupPostgresRepository(client: client, logger: AdminFixtures.logger).list().map(\.name)
+            #expect(recorded == [names[2], names[0]])
+
+            // --keep-days 1 keeps everything made today
+            let byAge = try await AdminFixtures.run(["backup", "prune", "--keep-days", "1", "--database-url", url, "--dest", dest, "--json"])
+            let byAgeReport = try AdminFixtures.json(byAge) as? [String: Any]
+            #expect(byAgeReport?["removed"] as? [String] == [])
+
+            // bad usage
+            let noPolicy = try await AdminFixtures.run(["backup", "prune", "--database-url", url, "--dest", dest])
+            #expect(noPolicy.status == 64 && noPolicy.stderr.contains("--keep"))
+            var actions: [String] = []
+            for try await action in try await client.query("SELECT action FROM audit_log WHERE action LIKE 'backup.%' ORDER BY id").decode(
+                String.self)
+            {
+                actions.append(action)
+            }
+            #expect(actions == ["backup.create", "backup.create", "backup.create", "backup.verify", "backup.prune"])
+        }
+    }
+
+    @Test func badUsageAndMissingBackupsAreReported() async throws {
+        let root = try SegCtlRunner.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        try await withTestDatabaseURL { _, url in
+            let noDest = try await AdminFixtures.run(["backup", "create", "--database-url", url, "--data-dir", root.path])
+            #expect(noDest.status == 64 && noDest.stderr.contains("SEG_BACKUP_DIR"))
+            let noSuch = try await AdminFixtures.run(["backup", "verify", "seghub-20260101T000000Z", "--database-url", url, "--dest", root.path])
+            #expect(noSuch.status == 1 && noSuch.stdoutText.contains("no such backup folder"), "\(noSuch.stdoutText)")
+            let restoreMissing = try await AdminFixtures.run(
+                ["backup", "restore", "seghub-20260101T000000Z", "--database-url", url, "--data-dir", root.path, "--dest", root.path])
+            #expect(restoreMissing.status == 1 && restoreMissing.stderr.contains("no such backup folder"))
+        }
+    }
+
+    static func isBackupListEmpty(_ dest: String) -> Bool {
+        BackupLocationNames.complete(dest).isEmpty
+    }
+}
+
+/// The complete backup folders as `segctl backup list --json` reports them.
+enum BackupLocationNames {
+    static func complete(_ dest: String) -> [String] {
+        guard let output = try? SegCtlRunner.run(["backup", "list", "--dest", dest, "--json"]), output.status == 0,
+            let entries = try? JSONSerialization.jsonObject(with: output.stdout) as? [[String: Any]]
+        else { return ["<list failed>"] }
+        return entries.compactMap { $0["name"] as? String }
+    }
+}
+
+/// Tells the writer of the concurrent-backup test to stop between two images.
+actor StopFlag {
+    private(set) var isSet = false
+    func set() { isSet = true }
+}
