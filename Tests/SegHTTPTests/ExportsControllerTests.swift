@@ -179,6 +179,36 @@ import ZIPFoundation
         }
     }
 
+    @Test func anEmptyProjectExportsAReadmeAndEmptyFiles() async throws {
+        try await withTestApp { app in
+            // setup: a project without images whose name is not plain ASCII
+            let owner = try await app.register()
+            let createdProject = try await app.request(.post, "/api/v1/projects", as: owner, json: ["name": "Zellkultur ä \"1\""])
+            struct ProjectID: Decodable { var id: UUID }
+            let project = try createdProject.decode(ProjectID.self).id
+            let services = try await app.services()
+            let created = try await app.request(
+                .post, "/api/v1/projects/\(project)/exports", as: owner, json: CreateBody(formats: ["coco", "csv", "yolo"]))
+            let export = try created.decode(ExportBody.self)
+
+            // MUT
+            let done = try await app.withExportWorker(services) {
+                try await app.eventually { try await app.exportStatus(export.id, as: owner).status == "done" }
+            }
+
+            // validate
+            #expect(done)
+            let download = try await app.request(.get, "/api/v1/exports/\(export.id)/download", as: owner)
+            #expect(download.status == .ok)
+            let disposition = download.headers[.contentDisposition] ?? ""
+            #expect(disposition.hasPrefix("attachment; filename=\"Zellkultur _ _1_-export.zip\""))
+            #expect(disposition.hasSuffix("filename*=UTF-8''Zellkultur%20%C3%A4%20%221%22-export.zip"))
+            let archive = try ZipContents(Data(download.body.readableBytesView))
+            try ExportFixture(exported: [], skippedName: "(none)").check(archive, scale: nil, formats: [.coco, .csv, .yolo], includeImages: false)
+            #expect(archive.text("csv/metrics.csv")?.components(separatedBy: "\r\n").filter { !$0.isEmpty }.count == 1)
+        }
+    }
+
     @Test func aJobWhoseWorkerDiedIsRebuiltByAnother() async throws {
         try await withTestApp { app in
             // setup: an export whose job a worker claimed, half built and then died (its lease runs out unrenewed)
@@ -409,7 +439,7 @@ struct ExportFixture: Sendable {
         }
         let readme = try #require(archive.text("README.txt"))
         #expect(readme.contains(skippedName))
-        #expect(readme.contains("\(exported.count) exported, 1 skipped"))
+        #expect(readme.contains("\(exported.count) exported, \(skippedName == "(none)" ? 0 : 1) skipped"))
         #expect(readme.contains(scale == nil ? "area_px2" : "area_um2") || !(formats.contains(.csv) || formats.contains(.geojson)))
     }
 }
