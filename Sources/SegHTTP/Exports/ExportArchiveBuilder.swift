@@ -27,7 +27,7 @@ struct ExportArchiveItem: Sendable {
 /// (COCO categories, YOLO classes) follow the classes' first appearance, as SegCore's own class list does.
 ///
 /// ZIP entries are deflated except PNG masks and original images (already compressed); every entry carries the
-/// export's creation time, so the same input gives the same archive.
+/// export's creation time, so the same input gives the same archive. `StreamingZipWriter` writes the ZIP front to back.
 ///
 /// It is a class because the ZIP and the temporary files are open state; `@unchecked Sendable` because one export job
 /// owns it and calls it from one task at a time (each call on the thread pool is awaited before the next), so its
@@ -39,7 +39,7 @@ final class ExportArchiveBuilder: @unchecked Sendable {
     let date: Date
     let zipURL: URL
 
-    private let archive: Archive
+    private let zip: StreamingZipWriter
     private var names = ArchiveNames()
     private var classes: [String] = []
     private var exported: [(original: String, fileName: String, objects: Int)] = []
@@ -55,7 +55,7 @@ final class ExportArchiveBuilder: @unchecked Sendable {
         zipURL: URL, formats: [ExportFormat], options: ExportOptions, date: Date, makeTemporaryURL: () -> URL
     ) throws {
         let chosen = Set(formats)
-        let archive = try Archive(url: zipURL, accessMode: .create)
+        let zip = try StreamingZipWriter(url: zipURL)
         var made: [URL] = [zipURL]
         func temporary() throws -> SpoolFile {
             let file = try SpoolFile(url: makeTemporaryURL())
@@ -79,7 +79,7 @@ final class ExportArchiveBuilder: @unchecked Sendable {
         self.includeImages = options.includeImages
         self.date = date
         self.zipURL = zipURL
-        self.archive = archive
+        self.zip = zip
         self.cocoImages = cocoImages
         self.cocoAnnotations = cocoAnnotations
         self.csv = csv
@@ -152,6 +152,7 @@ final class ExportArchiveBuilder: @unchecked Sendable {
             projectName: projectName, exportID: exportID, date: date, formats: formats, scale: scale, includeImages: includeImages,
             classes: classes, exported: exported.map { ($0.original, $0.fileName, $0.objects) }, skipped: skipped)
         try addEntry("README.txt", bytes: Array(readme.text.utf8), compressed: true)
+        try zip.finish()
     }
 
     // MARK: - COCO
@@ -201,26 +202,11 @@ final class ExportArchiveBuilder: @unchecked Sendable {
     // MARK: - ZIP entries
 
     private func addEntry(_ path: String, bytes: [UInt8], compressed: Bool) throws {
-        let data = Data(bytes)
-        try archive.addEntry(
-            with: path, type: .file, uncompressedSize: Int64(data.count), modificationDate: date,
-            compressionMethod: compressed ? .deflate : .none
-        ) { position, size in
-            data.subdata(in: Int(position)..<min(data.count, Int(position) + size))
-        }
+        try zip.add(path, data: Data(bytes), compressed: compressed, date: date)
     }
 
     private func addFile(_ path: String, url: URL, compressed: Bool) throws {
-        let handle = try FileHandle(forReadingFrom: url)
-        defer { try? handle.close() }
-        let size = try handle.seekToEnd()
-        try handle.seek(toOffset: 0)
-        try archive.addEntry(
-            with: path, type: .file, uncompressedSize: Int64(size), modificationDate: date,
-            compressionMethod: compressed ? .deflate : .none
-        ) { _, chunk in
-            try handle.read(upToCount: chunk) ?? Data()
-        }
+        try zip.add(path, file: url, compressed: compressed, date: date)
     }
 }
 
