@@ -328,7 +328,7 @@ import ZIPFoundation
         }
     }
 
-    @Test func theSweepFailsExportsWhoseJobEnded() async throws {
+    @Test func theSweepFailsExportsWhoseJobEndedAndRemovesOldTemporaryFiles() async throws {
         try await withTestApp { app in
             // setup: a queued export whose job an operator cancelled
             let owner = try await app.register()
@@ -339,11 +339,20 @@ import ZIPFoundation
             let jobID = try #require(try await app.exportJobID(export.id))
             #expect(try await services.queue.cancel(jobID))
 
+            // and two leftovers in tmp/: a half-built archive of a worker killed two days ago, and a file being written now
+            let old = services.files.temporaryFileURL()
+            let fresh = services.files.temporaryFileURL()
+            for url in [old, fresh] { try Data("partial".utf8).write(to: url) }
+            try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: -2 * 86_400)], ofItemAtPath: old.path)
+
             // MUT
             let pass = try await ExportSweeper(services: services, logger: TestApp.logger).sweep(asOf: Date())
 
             // validate
             #expect(pass.failed == [export.id])
+            #expect(pass.temporaryFiles == 1)
+            #expect(!FileManager.default.fileExists(atPath: old.path))
+            #expect(FileManager.default.fileExists(atPath: fresh.path))
             let status = try await app.exportStatus(export.id, as: owner)
             #expect(status.status == "failed")
             #expect(status.error == "the export was cancelled")

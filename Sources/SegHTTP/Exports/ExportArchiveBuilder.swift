@@ -1,7 +1,6 @@
 import Foundation
 import SegCore
 import SegStorage
-import ZIPFoundation
 
 /// One image handed to `ExportArchiveBuilder`.
 struct ExportArchiveItem: Sendable {

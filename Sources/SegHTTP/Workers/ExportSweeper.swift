@@ -5,8 +5,9 @@ import SegStorage
 /// The retention sweep of export archives, run by segserver's worker and all roles.
 ///
 /// Each pass moves done exports past their expiry (`SEG_EXPORT_RETENTION_HOURS` after they were built) to `expired`,
-/// removes the archives no row refers to any more, and marks `failed` the exports whose job ended without its worker
-/// saying so (the worker died on the last attempt). Several processes may sweep at once: expiring skips rows another
+/// removes the archives no row refers to any more, marks `failed` the exports whose job ended without its worker
+/// saying so (the worker died on the last attempt), and removes temporary files older than a day (what killed
+/// workers and uploads left in the file store's `tmp/`). Several processes may sweep at once: expiring skips rows another
 /// sweeper holds, and an archive is removed only when no row refers to it.
 struct ExportSweeper: Sendable {
     let services: AppServices
@@ -24,6 +25,8 @@ struct ExportSweeper: Sendable {
         var removed: [ObjectKey] = []
         /// Exports marked `failed` because their job had ended.
         var failed: [UUID] = []
+        /// Temporary files older than a day removed from the file store's `tmp/` (half-built archives of dead workers).
+        var temporaryFiles = 0
     }
 
     init(services: AppServices, interval: Duration = .seconds(60), sparingYoungerThan: Duration = .seconds(600), logger: Logger) {
@@ -57,6 +60,8 @@ struct ExportSweeper: Sendable {
             if expired.count < 500 { break }
         }
         pass.failed = try await services.exports.failAbandoned()
+        // A worker killed mid-export leaves its half-built archive in tmp/; no upload or export takes a day.
+        pass.temporaryFiles = try services.files.cleanTemporaryFiles(olderThan: .seconds(86_400))
         if !pass.expired.isEmpty || !pass.failed.isEmpty {
             logger.info(
                 "export sweep",
