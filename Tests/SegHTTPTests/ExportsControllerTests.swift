@@ -279,6 +279,37 @@ import ZIPFoundation
         }
     }
 
+    @Test func aMissingOriginalFailsAnExportWithImagesAtOnce() async throws {
+        try await withTestApp { app in
+            // setup: a segmented image whose file was never stored
+            let owner = try await app.register()
+            let project = try await app.makeProject(owner: owner)
+            let key = try ObjectKey(String(repeating: "cd", count: 32))
+            let image = try await ImagePostgresRepository(client: app.database, logger: TestApp.logger).create(
+                projectID: project, name: "gone.png", objectKey: key, thumbnailKey: nil, width: 10, height: 10, format: .png, bytes: 10
+            ).id
+            _ = try await SegmentationPostgresRepository(client: app.database, logger: TestApp.logger).addVersion(
+                imageID: image, polygons: Array("[]".utf8), parameters: Array("{}".utf8), segmenter: "test", authorID: nil)
+            let created = try await app.request(
+                .post, "/api/v1/projects/\(project)/exports", as: owner, json: CreateBody(formats: ["csv"], includeImages: true))
+            let export = try created.decode(ExportBody.self)
+            let services = try await app.services()
+
+            // MUT
+            let failed = try await app.withExportWorker(services) {
+                try await app.eventually { try await app.exportStatus(export.id, as: owner).status == "failed" }
+            }
+
+            // validate: one attempt, a reason, no archive left behind
+            #expect(failed)
+            #expect(try await app.exportStatus(export.id, as: owner).error?.contains("missing") == true)
+            #expect(try await app.exportJobs(project: project).map(\.state) == ["failed"])
+            #expect(try services.files.allKeys().isEmpty)
+            let temporary = services.files.root.appendingPathComponent("tmp").path
+            #expect(try FileManager.default.contentsOfDirectory(atPath: temporary).isEmpty)
+        }
+    }
+
     // MARK: - Retention
 
     @Test func theSweepExpiresOldArchivesAndRemovesTheirFiles() async throws {

@@ -93,10 +93,14 @@ struct ExportJobHandler: JobHandler {
                             throw PermanentJobError("the stored polygons of image \(image.id.uuidString.lowercased()) do not decode")
                         }
                     }
+                    let original = files.url(for: image.objectKey)
+                    if export.options.includeImages, polygons != nil, !files.exists(image.objectKey) {
+                        throw PermanentJobError("the original of image \(image.id.uuidString.lowercased()) is missing from the file store")
+                    }
                     items.append(
                         ExportArchiveItem(
                             name: image.name, format: image.format.rawValue, width: image.width, height: image.height,
-                            originalURL: files.url(for: image.objectKey), polygons: polygons))
+                            originalURL: original, polygons: polygons))
                 }
                 let batch = items
                 try await NIOThreadPool.singleton.runIfActive {
