@@ -218,15 +218,22 @@ import ZIPFoundation
             let created = try await app.request(
                 .post, "/api/v1/projects/\(project)/exports", as: owner, json: CreateBody(formats: ["coco", "masks"]))
             let export = try created.decode(ExportBody.self)
-            let queue = JobQueue(client: app.database, configuration: JobQueueConfiguration(leaseDuration: .seconds(1)), logger: TestApp.logger)
-            let dead = try #require(try await queue.claim(worker: "crashed/0", kinds: [.export]))
-            let services = try await app.services(queue: queue.configuration)
+            // The crashed worker's claim has a 1 s lease; the rescuer's a normal one, so that only the first can run out.
+            let crashed = JobQueue(client: app.database, configuration: JobQueueConfiguration(leaseDuration: .seconds(1)), logger: TestApp.logger)
+            let dead = try #require(try await crashed.claim(worker: "crashed/0", kinds: [.export]))
+            let services = try await app.services()
+            let queue = services.queue
             _ = try await services.exports.markRunning(id: export.id)
             _ = try await services.exports.updateProgress(id: export.id, progress: 0.4)
             let stray = services.files.temporaryFileURL()
             try Data("half an archive".utf8).write(to: stray)
+            // Wait (on the database's clock) until the dead worker's lease has run out.
+            let expired = try await app.eventually {
+                try await app.count("SELECT count(*) FROM jobs WHERE id = \(dead.id) AND lease_until < now()") == 1
+            }
+            #expect(expired)
 
-            // MUT: another worker reclaims the expired lease and builds the export from scratch
+            // MUT: another worker reclaims the expired lease (pools do at start) and builds the export from scratch
             let pool = JobWorkerPool(
                 queue: queue, wakeups: nil, name: "rescuer", concurrency: 1, kinds: [.export], idlePoll: .milliseconds(100),
                 handler: ExportJobHandler(services: services, logger: TestApp.logger), logger: TestApp.logger)
