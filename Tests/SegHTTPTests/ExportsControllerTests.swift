@@ -272,7 +272,12 @@ import ZIPFoundation
 
             // MUT
             let failed = try await app.withExportWorker(services) {
-                try await app.eventually { try await app.exportStatus(export.id, as: owner).status == "failed" }
+                // The handler marks the export failed, then the pool records the job's failure.
+                try await app.eventually {
+                    let exportFailed = try await app.exportStatus(export.id, as: owner).status == "failed"
+                    let jobFailed = try await app.exportJobs(project: project).map(\.state) == ["failed"]
+                    return exportFailed && jobFailed
+                }
             }
 
             // validate: failed on the first attempt, with a reason, and nothing to download
@@ -304,7 +309,12 @@ import ZIPFoundation
 
             // MUT
             let failed = try await app.withExportWorker(services) {
-                try await app.eventually { try await app.exportStatus(export.id, as: owner).status == "failed" }
+                // The handler marks the export failed, then the pool records the job's failure.
+                try await app.eventually {
+                    let exportFailed = try await app.exportStatus(export.id, as: owner).status == "failed"
+                    let jobFailed = try await app.exportJobs(project: project).map(\.state) == ["failed"]
+                    return exportFailed && jobFailed
+                }
             }
 
             // validate: one attempt, a reason, no archive left behind
