@@ -98,6 +98,11 @@ public func buildApplication(
             }
         }
     }
+    if role != .api {
+        // Expires old export archives and removes their files (SEG_EXPORT_RETENTION_HOURS).
+        let sweeper = ExportSweeper(services: services, logger: logger)
+        app.addServices(ClosureService { await sweeper.run() })
+    }
     if workers > 0 {
         let wakeups = JobWakeups(client: client, configuration: jobQueue, logger: logger)
         app.addServices(ClosureService { await wakeups.run() })
@@ -117,14 +122,17 @@ func apiControllers(services: AppServices) -> [@Sendable (APIRoutes) -> Void] {
         ProjectsController(services: services).addRoutes,
         MembersController(services: services).addRoutes,
         QueueController(services: services).addRoutes,
+        ExportsController(services: services).addRoutes,
+        ShareLinksController(services: services).addRoutes,
     ]
 }
 
-/// The worker pools of this process. The segmentation pool is added here.
+/// The worker pools of this process: `workers` segmentation workers and one export worker.
 func workerServices(services: AppServices, wakeups: JobWakeups, workers: Int, logger: Logger) -> [any Service] {
     // Cancelled at graceful shutdown: the pool stops claiming and releases its running jobs (RELIABILITY Q8).
     let segmentation = SegmentationJobHandler.pool(services: services, wakeups: wakeups, workers: workers, logger: logger)
-    return [ClosureService { await segmentation.run() }]
+    let exports = ExportJobHandler.pool(services: services, wakeups: wakeups, workers: 1, logger: logger)
+    return [ClosureService { await segmentation.run() }, ClosureService { await exports.run() }]
 }
 
 /// A `Service` that runs `body` until graceful shutdown cancels it.

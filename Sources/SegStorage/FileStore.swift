@@ -73,6 +73,71 @@ public struct FileStore: Sendable {
         }
     }
 
+    /// A fresh path under `tmp/` (nothing is created) for a file that `putFile(movingFrom:)` will store: on the
+    /// same file system as the objects, so storing it is a rename. A file left there by a killed writer is removed
+    /// by `cleanTemporaryFiles(olderThan:)`.
+    public func temporaryFileURL() -> URL {
+        URL(fileURLWithPath: "\(temporaryPath)/\(UUID().uuidString.lowercased())", isDirectory: false)
+    }
+
+    /// Stores the file at `url` (best made by `temporaryFileURL()`) as an object without reading it into memory, and
+    /// removes `url`: the file is hashed in chunks, fsynced and renamed into place.
+    /// - Returns: The SHA-256 key of the file's content.
+    /// - Throws: `StorageError.fileSystem` when reading, syncing or renaming fails; `url` is removed either way.
+    @discardableResult
+    public func putFile(movingFrom url: URL) throws -> ObjectKey {
+        let source = url.path
+        defer { unlink(source) }
+        let descriptor = open(source, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw Self.failure("putFile: open the file") }
+        var hasher = SHA256()
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        do {
+            defer { close(descriptor) }
+            while true {
+                let count = chunk.withUnsafeMutableBytes { buffer in Glibc.read(descriptor, buffer.baseAddress, buffer.count) }
+                if count < 0 {
+                    if errno == EINTR { continue }
+                    throw Self.failure("putFile: read the file")
+                }
+                if count == 0 { break }
+                chunk.withUnsafeBytes { hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+            }
+            guard fsync(descriptor) == 0 else { throw Self.failure("putFile: fsync the file") }
+        }
+        let key = try ObjectKey(digest: hasher.finalize())
+        if exists(key) {
+            touch(key)
+            return key
+        }
+        // rename(2) works only within one file system: copy into tmp/ first when the file lives elsewhere.
+        var staged = source
+        if !source.hasPrefix(temporaryPath + "/") {
+            staged = temporaryFileURL().path
+            try Self.writeDurably(try Self.readAll(source), to: staged)
+        }
+        defer { if staged != source { unlink(staged) } }
+        let directory = "\(objectsPath)/\(key.prefix)"
+        if try Self.makeDirectory(directory, operation: "putFile: create the fan-out directory") {
+            try Self.syncDirectory(directory, operation: "putFile: fsync the fan-out directory")
+            try Self.syncDirectory(objectsPath, operation: "putFile: fsync objects/")
+        }
+        if exists(key) {
+            touch(key)
+            return key
+        }
+        guard rename(staged, "\(directory)/\(key.remainder)") == 0 else {
+            throw Self.failure("putFile: rename the file into objects/")
+        }
+        try Self.syncDirectory(directory, operation: "putFile: fsync the fan-out directory after the rename")
+        return key
+    }
+
+    private static func readAll(_ path: String) throws -> [UInt8] {
+        guard let data = FileManager.default.contents(atPath: path) else { throw failure("putFile: read the file") }
+        return Array(data)
+    }
+
     /// The bytes of the object `key`.
     /// - Throws: `StorageError.notFound(entity: "object", …)` when it is absent, `StorageError.fileSystem` when reading fails.
     public func read(_ key: ObjectKey) throws -> [UInt8] {

@@ -38,7 +38,7 @@ struct RequestIDMiddleware: RouterMiddleware {
             context.logger.info(
                 "request",
                 metadata: [
-                    "http.method": "\(request.method.rawValue)", "http.path": "\(request.uri.path)", "http.status": "\(status)",
+                    "http.method": "\(request.method.rawValue)", "http.path": "\(Self.loggedPath(request.uri.path))", "http.status": "\(status)",
                     "http.duration_ms": "\(String(format: "%.1f", milliseconds))", "client.address": "\(context.clientAddress ?? "-")",
                 ])
         }
@@ -53,5 +53,14 @@ struct RequestIDMiddleware: RouterMiddleware {
             status = response.status.code
             return response
         }
+    }
+
+    /// The path as logged: a share-link token in the path is a secret and is replaced by `{token}`.
+    static func loggedPath(_ path: String) -> String {
+        let prefix = "/api/v1/share-links/"
+        guard path.hasPrefix(prefix) else { return path }
+        let rest = path.dropFirst(prefix.count)
+        guard let slash = rest.firstIndex(of: "/") else { return prefix + "{token}" }
+        return prefix + "{token}" + rest[slash...]
     }
 }

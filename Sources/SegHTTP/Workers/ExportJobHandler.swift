@@ -1,0 +1,172 @@
+import Foundation
+import Logging
+import NIOPosix
+import PostgresNIO
+import SegCore
+import SegStorage
+
+/// Runs `export` jobs: builds the export's ZIP from each image's latest segmentation and stores it in the file store.
+///
+/// Every attempt starts from scratch in a new temporary file, so a job taken over after a crash (its lease expired)
+/// simply rebuilds the archive. Images are read a page at a time and encoded on `NIOThreadPool`; memory stays bounded
+/// by a page of polygons and one image's encodings. Progress goes to `exports.progress`, at most every 2 % or every
+/// 250 ms. The archive's object, the export's `done` and the job's completion commit in one transaction that only the
+/// lease holder can make. A missing export or project ends the job at once; on the job's last attempt a failure also
+/// marks the export `failed` (and the retention sweep catches a worker that died on it).
+struct ExportJobHandler: JobHandler {
+    /// The payload of an `export` job.
+    struct Payload: Codable, Sendable {
+        var exportId: UUID
+    }
+
+    /// Images read per page.
+    static let pageSize = 50
+
+    let services: AppServices
+    let logger: Logger
+
+    func run(_ job: ClaimedJob, context: JobContext) async throws {
+        let started = ContinuousClock.now
+        let payload: Payload
+        do {
+            payload = try job.decodePayload(as: Payload.self)
+        } catch {
+            throw PermanentJobError("the export job's payload names no export")
+        }
+        do {
+            try await build(payload.exportId, context: context)
+            services.metrics.recordJob(kind: "export", result: "succeeded", duration: ContinuousClock.now - started)
+        } catch {
+            let leaseLost = (error as? StorageError).map { if case .leaseLost = $0 { true } else { false } } ?? false
+            let final = error is PermanentJobError || job.attempt >= job.maxAttempts
+            services.metrics.recordJob(kind: "export", result: final ? "failed" : "retried", duration: ContinuousClock.now - started)
+            if final, !leaseLost, !(error is CancellationError), !Task.isCancelled {
+                let reason = (error as? PermanentJobError)?.message ?? "the export could not be built"
+                _ = try? await services.exports.markFailed(id: payload.exportId, error: reason)
+            }
+            throw error
+        }
+    }
+
+    /// The export with this id, or `nil`.
+    private func find(_ id: UUID) async throws(StorageError) -> ExportRecord? {
+        do {
+            return try await services.exports.get(id: id)
+        } catch {
+            if case .notFound = error { return nil }
+            throw error
+        }
+    }
+
+    private func build(_ exportID: UUID, context: JobContext) async throws {
+        guard let export = try await find(exportID) else {
+            throw PermanentJobError("export \(exportID.uuidString.lowercased()) no longer exists")
+        }
+        // Already finished (by an earlier attempt, or marked failed): nothing to build.
+        guard export.status == .queued || export.status == .running else { return }
+        guard let project = try await services.projects.find(id: export.projectID) else {
+            throw PermanentJobError("the exported project no longer exists")
+        }
+        _ = try await services.exports.markRunning(id: exportID)
+        var progress = ProgressThrottle(exports: services.exports, exportID: exportID)
+        try await progress.report(0, force: true)
+        let total = try await services.images.countsByStatus(projectID: export.projectID).total
+
+        let files = services.files
+        let builder = try ExportArchiveBuilder(
+            zipURL: files.temporaryFileURL(), formats: export.formats, options: export.options, date: export.createdAt,
+            makeTemporaryURL: { files.temporaryFileURL() })
+        do {
+            var done = 0
+            var page = try PageRequest(limit: Self.pageSize)
+            while true {
+                try Task.checkCancellation()
+                let images = try await services.images.list(projectID: export.projectID, status: nil, page: page)
+                let latest = try await services.segmentations.latest(imageIDs: images.items.map(\.id))
+                var items: [ExportArchiveItem] = []
+                for image in images.items {
+                    var polygons: [Polygon]?
+                    if let segmentation = latest[image.id] {
+                        do {
+                            polygons = try JSONDecoder().decode([Polygon].self, from: Data(segmentation.polygons))
+                        } catch {
+                            throw PermanentJobError("the stored polygons of image \(image.id.uuidString.lowercased()) do not decode")
+                        }
+                    }
+                    let original = files.url(for: image.objectKey)
+                    if export.options.includeImages, polygons != nil, !files.exists(image.objectKey) {
+                        throw PermanentJobError("the original of image \(image.id.uuidString.lowercased()) is missing from the file store")
+                    }
+                    items.append(
+                        ExportArchiveItem(
+                            name: image.name, format: image.format.rawValue, width: image.width, height: image.height,
+                            originalURL: original, polygons: polygons))
+                }
+                let batch = items
+                try await NIOThreadPool.singleton.runIfActive {
+                    for item in batch { try builder.add(item) }
+                }
+                done += items.count
+                // The last 5 % are the files that cover every image and the store.
+                try await progress.report(0.95 * Double(done) / Double(max(total, done, 1)))
+                guard let cursor = images.nextCursor else { break }
+                page = try PageRequest(limit: Self.pageSize, cursor: cursor)
+            }
+            try Task.checkCancellation()
+            try await NIOThreadPool.singleton.runIfActive {
+                try builder.finish(projectName: project.name, exportID: exportID)
+            }
+        } catch let error as SegCoreError {
+            builder.discard()
+            throw PermanentJobError("an image's polygons cannot be exported: \(error.description)")
+        } catch {
+            builder.discard()
+            throw error
+        }
+        let zipURL = builder.zipURL
+        let (key, bytes) = try await NIOThreadPool.singleton.runIfActive {
+            let size = try FileManager.default.attributesOfItem(atPath: zipURL.path)[.size] as? NSNumber
+            return (try files.putFile(movingFrom: zipURL), size?.int64Value ?? 0)
+        }
+        builder.discard()
+        let expiresAt = Date().addingTimeInterval(Double(services.configuration.exportRetentionHours) * 3600)
+        let logger = logger
+        _ = try await context.complete { connection in
+            try await ExportPostgresRepository.markDone(
+                id: exportID, objectKey: key, bytes: bytes, expiresAt: expiresAt, on: connection, logger: logger)
+        }
+        logger.info("export built", metadata: ["export.id": "\(exportID)", "export.bytes": "\(bytes)", "images.count": "\(total)"])
+    }
+}
+
+/// Writes an export's progress, at most every 2 % or every 250 ms, so a large export does not flood the database
+/// and the events that follow its changes.
+struct ProgressThrottle {
+    let exports: ExportPostgresRepository
+    let exportID: UUID
+    private var last = -1.0
+    private var lastTime = ContinuousClock.now
+
+    init(exports: ExportPostgresRepository, exportID: UUID) {
+        self.exports = exports
+        self.exportID = exportID
+    }
+
+    mutating func report(_ value: Double, force: Bool = false) async throws {
+        let value = min(max(value, 0), 1)
+        let now = ContinuousClock.now
+        guard force || (value > last && (value - last >= 0.02 || now - lastTime >= .milliseconds(250))) else { return }
+        _ = try await exports.updateProgress(id: exportID, progress: value)
+        last = value
+        lastTime = now
+    }
+}
+
+extension ExportJobHandler {
+    /// The worker pool for `export` jobs: exports are heavy, so `workers` is small (one per process by default).
+    static func pool(services: AppServices, wakeups: JobWakeups, workers: Int, logger: Logger) -> JobWorkerPool<ExportJobHandler> {
+        JobWorkerPool(
+            queue: services.queue, wakeups: wakeups, name: SegmentationJobHandler.workerName() + "/export", concurrency: workers,
+            kinds: [.export], handler: ExportJobHandler(services: services, logger: logger), logger: logger)
+    }
+}
