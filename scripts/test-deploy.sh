@@ -190,7 +190,9 @@ for kind in ("reads", "uploads"):
         text = open(os.path.join(load, kind, name)).read()
         codes = {int(c): int(n) for c, n in re.findall(r"\[(\d{3})\]\s+(\d+) responses", text)}
         errors = sum(int(n) for n in re.findall(r"^\s+\[(\d+)\]\s+\D", text.split("Error distribution:")[1], re.M)) if "Error distribution:" in text else 0
-        p99 = re.search(r"99% in ([\d.]+) secs", text)
+        # hey prints no 99th percentile for small samples (a "0% in 0.0000 secs" line instead): then the slowest
+        # answer is the 99th percentile.
+        p99 = re.search(r" 99% in ([\d.]+) secs", text) or re.search(r"Slowest:\s+([\d.]+) secs", text)
         # A segment ends when hey wrote its summary: the file's modification time.
         end = os.path.getmtime(os.path.join(load, kind, name))
         segments.append((kind, float(name), codes, errors, float(p99.group(1)) if p99 else None, end))

@@ -4,7 +4,8 @@
 # A throwaway PostgreSQL cluster (scripts/postgres.sh) serves the run: its URL is exported as
 # SEG_TEST_DATABASE_URL, and it is stopped and removed on exit, whether the tests pass or not.
 # Then scripts/e2e.sh runs segserver for real against its own throwaway cluster, and
-# scripts/schemathesis.sh fuzzes the live API against its OpenAPI document.
+# scripts/schemathesis.sh fuzzes the live API against its OpenAPI document, and
+# scripts/test-deploy.sh deploys, rolls back and redeploys under load through real nginx.
 # Usage: scripts/test.sh [extra `swift test` arguments, e.g. --filter ContourTracerTests]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,3 +43,6 @@ bash scripts/e2e.sh
 
 seg_step "API fuzzing against the OpenAPI document (scripts/schemathesis.sh)"
 bash scripts/schemathesis.sh
+
+seg_step "blue-green deployment under load through real nginx (scripts/test-deploy.sh)"
+bash scripts/test-deploy.sh
