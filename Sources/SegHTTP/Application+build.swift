@@ -66,16 +66,24 @@ public func buildApplication(
     router.add(middleware: GzipMiddleware())
     let routes = APIRoutes(
         open: router.group(), authenticated: router.group().add(middleware: JWTAuthenticator(services: services)), table: table)
-    HealthController(services: services, monitor: monitor, workers: workers, version: segHubVersion).addRoutes(to: routes)
+    // The event socket, its hub and the database listener that feeds it (not in worker-only processes).
+    var events: EventsRuntime?
+    if role != .worker {
+        events = EventsRuntime(
+            services: services, monitor: monitor, workers: configuration.workers, database: clientConfiguration, logger: logger)
+    }
+    HealthController(services: services, monitor: monitor, workers: workers, version: segHubVersion, events: events).addRoutes(to: routes)
     MetricsController(services: services, metrics: metrics).addRoutes(to: routes)
     if role != .worker {
         for controller in apiControllers(services: services) {
             controller(routes)
         }
+        events?.addRoutes(to: routes)
     }
 
     var app = Application(
         router: router,
+        server: events?.server(allowedOrigins: configuration.webSocketAllowedOrigins) ?? .http1(),
         configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: "SegHub"),
         services: [client, monitor],
         logger: logger
@@ -87,6 +95,9 @@ public func buildApplication(
                 logger.info("applied migrations", metadata: ["db.migrations": "\(applied.map(\.version))"])
             }
         }
+    }
+    if let events {
+        app.addServices(ClosureService { await events.listener.run(handler: events.hub) })
     }
     if workers > 0 {
         let wakeups = JobWakeups(client: client, configuration: jobQueue, logger: logger)
