@@ -4,7 +4,7 @@
 # (register, upload generated spheroids, segment while waiting for the results on the event socket,
 # correct polygons, health, metrics). Finally the
 # database is stopped (readiness must turn 503, liveness stay 200) and started again (readiness
-# back to 200 without restarting segserver). Everything lives in a temporary folder removed on exit.
+# back to 200 and the event listener listening again, without restarting segserver). Everything lives in a temporary folder removed on exit.
 # Usage: scripts/e2e.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -70,6 +70,15 @@ echo "e2e: readiness is 503 and liveness 200 while the database is down" >&2
 bash scripts/postgres.sh start "$pg_dir" "$db_port" >/dev/null
 wait_for /api/health 200 60
 echo "e2e: readiness is back to 200 without a restart" >&2
+listener_ok() {
+    curl -s "$url/api/health" | python3 -c 'import json,sys; sys.exit(0 if json.load(sys.stdin)["checks"].get("websocket",{}).get("status")=="ok" else 1)'
+}
+deadline=$((SECONDS + 60))
+until listener_ok; do
+    [ $SECONDS -lt $deadline ] || { echo "e2e: the event listener did not reconnect" >&2; exit 1; }
+    sleep 0.3
+done
+echo "e2e: the event listener is listening again" >&2
 
 seg_step "e2e: graceful stop"
 kill -TERM "$server_pid"

@@ -4,6 +4,7 @@ import Logging
 import PostgresNIO
 import SegStorage
 import ServiceLifecycle
+import Synchronization
 
 /// Which parts of segserver this process runs: the HTTP API, the segmentation workers, or both.
 public enum ServerRole: String, Sendable, CaseIterable {
@@ -88,12 +89,16 @@ public func buildApplication(
         services: [client, monitor],
         logger: logger
     )
+    // Workers start once the schema is there: a prepared statement that fails on a missing table stays failed on its
+    // connection, so a claim racing the migrations would poison the pool.
+    let migrated = StartGate(open: !configuration.autoMigrate)
     if configuration.autoMigrate {
         app.beforeServerStarts {
             let applied = try await Migrator(client: client, logger: logger).migrate()
             if !applied.isEmpty {
                 logger.info("applied migrations", metadata: ["db.migrations": "\(applied.map(\.version))"])
             }
+            migrated.open()
         }
     }
     if let events {
@@ -103,7 +108,7 @@ public func buildApplication(
         let wakeups = JobWakeups(client: client, configuration: jobQueue, logger: logger)
         app.addServices(ClosureService { await wakeups.run() })
         for service in workerServices(services: services, wakeups: wakeups, workers: workers, logger: logger) {
-            app.addServices(service)
+            app.addServices(GatedService(gate: migrated, service: service))
         }
     }
     return app
@@ -126,6 +131,41 @@ func workerServices(services: AppServices, wakeups: JobWakeups, workers: Int, lo
     // Cancelled at graceful shutdown: the pool stops claiming and releases its running jobs (RELIABILITY Q8).
     let segmentation = SegmentationJobHandler.pool(services: services, wakeups: wakeups, workers: workers, logger: logger)
     return [ClosureService { await segmentation.run() }]
+}
+
+/// A one-way gate: closed until `open()`, then open for good.
+final class StartGate: Sendable {
+    private let state: Mutex<Bool>
+
+    init(open: Bool) {
+        self.state = Mutex(open)
+    }
+
+    var isOpen: Bool { state.withLock { $0 } }
+
+    func open() {
+        state.withLock { $0 = true }
+    }
+
+    /// Returns once the gate is open, or when the task is cancelled.
+    func wait() async {
+        while !isOpen, !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+    }
+}
+
+/// Runs `service` once `gate` is open.
+struct GatedService: Service {
+    let gate: StartGate
+    let service: any Service
+
+    func run() async throws {
+        // A stop before the migrations finished ends the wait too.
+        try? await cancelWhenGracefulShutdown { await gate.wait() }
+        guard gate.isOpen, !Task.isCancelled else { return }
+        try await service.run()
+    }
 }
 
 /// A `Service` that runs `body` until graceful shutdown cancels it.
