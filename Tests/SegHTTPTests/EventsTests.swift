@@ -154,6 +154,21 @@ import Testing
         }
     }
 
+    @Test func aClientSendingTooFastIsClosed() async throws {
+        try await withLiveTestApp { app, port in
+            let user = try await app.register()
+            let socket = TestEventSocket(port: port)
+            let answer = try await socket.authenticate(user.accessToken)
+            #expect(answer["type"] as? String == "ready")
+            // far beyond the burst of 20 and any refill (2 a second) while they are read
+            for _ in 0..<200 { try socket.send(json: ["type": "ping"]) }
+            let refusal = try await socket.next(ofType: "error")
+            #expect(refusal["code"] as? String == "RATE_LIMITED")
+            let closeCode = try await socket.closeFrame()?.closeCode
+            #expect(closeCode == .unknown(4429))
+        }
+    }
+
     @Test func oversizedMessagesCloseTheSocket() async throws {
         try await withLiveTestApp { _, port in
             let socket = TestEventSocket(port: port)

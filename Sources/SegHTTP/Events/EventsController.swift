@@ -4,6 +4,7 @@ import HummingbirdWebSocket
 import Logging
 import NIOCore
 import NIOWebSocket
+import ServiceLifecycle
 
 /// The request context of WebSocket upgrades: it keeps the connection's channel, so that a socket whose client stops
 /// reading can be cut.
@@ -71,35 +72,53 @@ struct EventsController {
         if let token = Self.upgradeToken(from: context.request) {
             await session.authenticate(token: token)
         }
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                // The writer: ends after sending a close frame, or when the socket is gone.
-                while let item = await outbox.next() {
+        // At graceful shutdown hummingbird-websocket sends the close frame; ending the writer lets this handler return
+        // so that the close handshake (bounded by its timeout) can finish even if the client never answers.
+        await withGracefulShutdownHandler {
+            // Each loop tells whether it ended because the server sent a close frame.
+            await withTaskGroup(of: Bool.self) { group in
+                group.addTask {
+                    // The writer: ends after sending a close frame, or when the socket is gone.
+                    while let item = await outbox.next() {
+                        do {
+                            switch item {
+                            case .text(let text):
+                                try await outbound.write(.text(text))
+                            case .close(let code, let reason):
+                                try await outbound.close(code, reason: reason)
+                                return true
+                            }
+                        } catch {
+                            return false
+                        }
+                    }
+                    return false
+                }
+                group.addTask {
+                    // The reader: ends when the client closes (or answers our close). Messages over the limit close the
+                    // socket (1009); messages after a close are read and ignored.
                     do {
-                        switch item {
-                        case .text(let text):
-                            try await outbound.write(.text(text))
-                        case .close(let code, let reason):
-                            try await outbound.close(code, reason: reason)
-                            return
+                        for try await message in inbound.messages(maxSize: Self.maxMessageBytes) {
+                            await session.handle(message)
                         }
                     } catch {
-                        return
+                        context.logger.debug("event socket read failed", metadata: ["error": "\(error)"])
                     }
+                    return false
                 }
-            }
-            group.addTask {
-                // The reader: ends when the client closes. Messages over the limit close the socket (1009).
-                do {
-                    for try await message in inbound.messages(maxSize: Self.maxMessageBytes) {
-                        await session.handle(message)
+                if await group.next() == true {
+                    // Keep reading until the client answers the close: closing the connection with its messages unread
+                    // would reset it, and the client could lose the error message that explains the close.
+                    group.addTask {
+                        try? await Task.sleep(for: .seconds(5))
+                        return false
                     }
-                } catch {
-                    context.logger.debug("event socket read failed", metadata: ["error": "\(error)"])
+                    _ = await group.next()
                 }
+                group.cancelAll()
             }
-            await group.next()
-            group.cancelAll()
+        } onGracefulShutdown: {
+            outbox.finish()
         }
         outbox.finish()
         await session.end()
