@@ -77,6 +77,9 @@ import Testing
             #expect(ready["type"] as? String == "ready")
             #expect((ready["userId"] as? String).flatMap(UUID.init(uuidString:)) == user.id)
             #expect(ready["expiresAt"] is String)
+            // the open socket is counted
+            let scrape = try await app.request(.get, "/metrics")
+            #expect(String(buffer: scrape.body).contains("seghub_websocket_connections 1.0"))
             // an application-level ping (browsers cannot send WebSocket pings) is answered
             try socket.send(json: ["type": "ping"])
             let type = try await socket.next()["type"] as? String
