@@ -203,11 +203,22 @@ import Testing
             let user = try await app.register()
             let project = try await app.makeProject(owner: user)
             let image = try await app.insertImage(project: project)
-            let (socket, shortExpiry) = try await Self.readyOnShortToken(for: user, port: port)
-
-            // MUT: a fresh token before the first expires
-            let second = try await socket.authenticate(user.accessToken)
-            #expect(second["type"] as? String == "ready")
+            // MUT: a fresh token before the first expires (on a busy machine the short one may run out first: then a
+            // longer short token is tried)
+            var seconds = 2
+            var extended: (socket: TestEventSocket, shortExpiry: Date, second: [String: Any])?
+            while extended == nil {
+                let (socket, shortExpiry) = try await Self.readyOnShortToken(for: user, port: port, seconds: seconds)
+                let second = try await socket.authenticate(user.accessToken)
+                if second["type"] as? String == "ready" {
+                    extended = (socket, shortExpiry, second)
+                } else {
+                    try #require(second["code"] as? String == "TOKEN_EXPIRED" && seconds < 64, "unexpected answer \(second)")
+                    await socket.close()
+                    seconds *= 2
+                }
+            }
+            let (socket, shortExpiry, second) = try #require(extended)
             let longExpiry = try #require((second["expiresAt"] as? String).flatMap(Self.date))
             #expect(longExpiry > shortExpiry)
 
@@ -476,8 +487,8 @@ import Testing
     /// A socket authenticated with a token that expires in a few seconds, and that expiry. `exp` has whole seconds
     /// and a busy machine may take a while to answer, so a token that expired before the server saw it is not a
     /// failure: the lifetime doubles and a new socket tries again.
-    static func readyOnShortToken(for user: TestUser, port: Int) async throws -> (TestEventSocket, Date) {
-        var seconds = 2
+    static func readyOnShortToken(for user: TestUser, port: Int, seconds initial: Int = 2) async throws -> (TestEventSocket, Date) {
+        var seconds = initial
         while true {
             let socket = TestEventSocket(port: port)
             let answer = try await socket.authenticate(try await shortToken(for: user, seconds: seconds))
