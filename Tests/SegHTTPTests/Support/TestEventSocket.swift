@@ -24,14 +24,14 @@ final class TestEventSocket: Sendable {
         case close
     }
 
-    private let inbox: Inbox
+    private let inbox: EventInbox
     private let commands: AsyncStream<Command>.Continuation
     private let connection: Task<WebSocketCloseFrame?, any Error>
 
     /// Opens `/api/v1/events` on the live test server at `port`.
     init(port: Int, headers: HTTPFields = [:]) {
         let (commandStream, commands) = AsyncStream.makeStream(of: Command.self)
-        let inbox = Inbox()
+        let inbox = EventInbox()
         self.inbox = inbox
         self.commands = commands
         var logger = Logger(label: "seg.test.ws")
@@ -135,7 +135,7 @@ final class TestEventSocket: Sendable {
 }
 
 /// The server's messages in order, for one reader at a time.
-actor Inbox {
+actor EventInbox {
     enum Outcome: Sendable {
         case message(String)
         case closed
