@@ -2,19 +2,30 @@
 """End-to-end check of a running segserver (standard library only).
 
 Usage: e2e.py BASE_URL
+       e2e.py BASE_URL queue-large            (prints "IMAGE_ID ACCESS_TOKEN")
+       e2e.py BASE_URL watch TOKEN IMAGE_ID READY_FILE
 
 Registers a user, creates a project, uploads two generated spheroid images (PNG, made here),
-queues segmentation, waits until both are segmented, reads the polygons, moves one vertex and
-saves a new version, checks that version 2 has changed metrics and version 1 is unchanged,
-then checks /api/health and /metrics. Prints one line per step; exits 1 on the first failure.
+checks that the event socket refuses a foreign Origin, opens it and authenticates, queues
+segmentation and waits for the `image.status` `segmented` events of both images on the socket
+(no polling), reads the polygons, moves one vertex and saves a new version, checks that version
+2 has changed metrics and version 1 is unchanged, then checks /api/health and /metrics. `watch`
+waits on the socket for one image to become segmented (touching READY_FILE once authenticated),
+which e2e.sh uses to see an event cross from a worker process to the API process. Prints one
+line per step; exits 1 on the first failure.
 """
+import base64
+import hashlib
 import json
 import math
+import os
 import random
+import socket
 import struct
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 import zlib
@@ -46,6 +57,127 @@ def call(method, path, body=None, token=None, headers=None, raw=None):
             return response.status, payload, dict(response.headers)
     except urllib.error.HTTPError as error:
         return error.code, error.read(), dict(error.headers)
+
+
+class EventSocket:
+    """A minimal WebSocket client (RFC 6455) for /api/v1/events: text frames, ping/pong, close."""
+
+    def __init__(self, base, origin=None, timeout=30):
+        parsed = urllib.parse.urlsplit(base)
+        self.sock = socket.create_connection((parsed.hostname, parsed.port or 80), timeout=timeout)
+        key = base64.b64encode(os.urandom(16)).decode()
+        lines = [
+            "GET /api/v1/events HTTP/1.1", f"Host: {parsed.hostname}:{parsed.port}", "Upgrade: websocket",
+            "Connection: Upgrade", f"Sec-WebSocket-Key: {key}", "Sec-WebSocket-Version: 13",
+        ]
+        if origin:
+            lines.append(f"Origin: {origin}")
+        self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = self.sock.recv(4096)
+            if not chunk:
+                break
+            head += chunk
+        head, _, self.buffer = head.partition(b"\r\n\r\n")
+        self.status_line = head.split(b"\r\n", 1)[0].decode(errors="replace")
+        self.status = int(self.status_line.split()[1]) if len(self.status_line.split()) > 1 else 0
+        self.body = self.buffer
+        if self.status == 101:
+            accept = base64.b64encode(hashlib.sha1((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()).decode()
+            if f"sec-websocket-accept: {accept}".lower() not in head.decode().lower():
+                fail("event socket: wrong Sec-WebSocket-Accept")
+        self.close_code = None
+
+    def _read(self, count):
+        while len(self.buffer) < count:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("event socket closed")
+            self.buffer += chunk
+        data, self.buffer = self.buffer[:count], self.buffer[count:]
+        return data
+
+    def _send_frame(self, opcode, payload):
+        mask = os.urandom(4)
+        header = bytes([0x80 | opcode])
+        if len(payload) < 126:
+            header += bytes([0x80 | len(payload)])
+        elif len(payload) < 65536:
+            header += bytes([0x80 | 126]) + struct.pack(">H", len(payload))
+        else:
+            header += bytes([0x80 | 127]) + struct.pack(">Q", len(payload))
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        self.sock.sendall(header + mask + masked)
+
+    def send(self, message):
+        self._send_frame(0x1, json.dumps(message).encode())
+
+    def receive(self):
+        """The next JSON message; None once the server closed (its code is in close_code)."""
+        text = b""
+        while True:
+            first, second = self._read(2)
+            opcode, length = first & 0x0F, second & 0x7F
+            if length == 126:
+                length = struct.unpack(">H", self._read(2))[0]
+            elif length == 127:
+                length = struct.unpack(">Q", self._read(8))[0]
+            payload = self._read(length)
+            if opcode == 0x9:
+                self._send_frame(0xA, payload)
+            elif opcode == 0x8:
+                self.close_code = struct.unpack(">H", payload[:2])[0] if len(payload) >= 2 else 1005
+                return None
+            elif opcode in (0x1, 0x0):
+                text += payload
+                if first & 0x80:
+                    return json.loads(text)
+
+    def close(self):
+        try:
+            self._send_frame(0x8, struct.pack(">H", 1000))
+        except OSError:
+            pass
+        self.sock.close()
+
+
+def open_events(token):
+    """Opens the event socket, authenticates and returns it once `ready` has come."""
+    events = EventSocket(BASE)
+    if events.status != 101:
+        fail(f"event socket: {events.status_line}")
+    events.send({"type": "auth", "token": token})
+    ready = events.receive()
+    if not ready or ready.get("type") != "ready":
+        fail(f"event socket: expected ready, got {ready!r}")
+    return events
+
+
+def wait_segmented(events, images, seconds):
+    """Reads events until every image in `images` has an image.status `segmented`; returns the statuses seen."""
+    pending = {image.lower() for image in images}
+    seen = []
+    events.sock.settimeout(seconds)
+    deadline = time.time() + seconds
+    while pending:
+        if time.time() > deadline:
+            fail(f"no segmented event for {sorted(pending)} within {seconds} s (saw {seen})")
+        try:
+            message = events.receive()
+        except (socket.timeout, ConnectionError) as error:
+            fail(f"event socket: {error} while waiting for {sorted(pending)} (saw {seen})")
+        if message is None:
+            fail(f"event socket closed with {events.close_code} while waiting (saw {seen})")
+        if message.get("type") != "image.status":
+            continue
+        image = message["imageId"].lower()
+        seen.append((image[:8], message["status"]))
+        if message["status"] == "failed" and image in pending:
+            fail(f"segmentation failed: {message}")
+        if message["status"] == "segmented":
+            pending.discard(image)
+    return seen
 
 
 def expect(status, wanted, payload, what):
@@ -100,7 +232,7 @@ def large_png(size=8000):
 
 
 def queue_large():
-    """For the worker-kill test: uploads one large image, queues it, prints the image id."""
+    """For the worker-kill test: uploads one large image, queues it, prints the image id and the access token."""
     email = f"e2e-kill-{uuid.uuid4().hex[:8]}@example.org"
     status, payload, _ = call("POST", "/api/v1/auth/register", {"email": email, "password": "e2e password 123"})
     expect(status, 201, payload, "register")
@@ -116,7 +248,7 @@ def queue_large():
         fail(f"large upload: {payload[:300]!r}")
     status, payload, _ = call("POST", f"/api/v1/projects/{project}/segmentations", {}, token)
     expect(status, 202, payload, "queue the large image")
-    print(items[0]["id"].lower())
+    print(items[0]["id"].lower(), token)
 
 
 def multipart(files):
@@ -152,27 +284,28 @@ def main():
     images = [item["id"] for item in uploaded["items"]]
     step(f"uploaded {len(images)} images")
 
+    foreign = EventSocket(BASE, origin="https://evil.example")
+    if foreign.status != 403 or b"ORIGIN_NOT_ALLOWED" not in foreign.body:
+        fail(f"event socket from a foreign origin: {foreign.status_line} {foreign.body[:200]!r}")
+    foreign.sock.close()
+    step("event socket refuses a foreign Origin with 403")
+    events = open_events(token)
+    step("event socket authenticated")
+
     status, payload, _ = call("POST", f"/api/v1/projects/{project}/segmentations", {}, token)
     expect(status, 202, payload, "queue segmentation")
     if json.loads(payload).get("queued") != 2:
         fail(f"queue: {payload!r}")
     step("queued segmentation")
 
-    deadline = time.time() + 120
-    while True:
-        statuses = []
-        for image in images:
-            status, payload, _ = call("GET", f"/api/v1/images/{image}", token=token)
-            expect(status, 200, payload, "image status")
-            statuses.append(json.loads(payload)["status"])
-        if all(s == "segmented" for s in statuses):
-            break
-        if any(s == "failed" for s in statuses):
-            fail(f"segmentation failed: {statuses}")
-        if time.time() > deadline:
-            fail(f"not segmented after 120 s: {statuses}")
-        time.sleep(0.5)
-    step("both images segmented")
+    seen = wait_segmented(events, images, 120)
+    events.close()
+    for image in images:
+        status, payload, _ = call("GET", f"/api/v1/images/{image}", token=token)
+        expect(status, 200, payload, "image status")
+        if json.loads(payload)["status"] != "segmented":
+            fail(f"the event said segmented, the API says {json.loads(payload)['status']}")
+    step(f"both images segmented (events: {seen})")
 
     status, payload, _ = call("GET", f"/api/v1/images/{images[0]}/segmentation", token=token)
     expect(status, 200, payload, "read segmentation")
@@ -220,5 +353,11 @@ def main():
 if __name__ == "__main__":
     if len(sys.argv) > 2 and sys.argv[2] == "queue-large":
         queue_large()
+    elif len(sys.argv) > 5 and sys.argv[2] == "watch":
+        watcher = open_events(sys.argv[3])
+        open(sys.argv[5], "w").close()
+        wait_segmented(watcher, [sys.argv[4]], 240)
+        watcher.close()
+        print("e2e: the segmented event reached the API process's socket", file=sys.stderr, flush=True)
     else:
         main()

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # End-to-end test of segserver for real: a throwaway PostgreSQL, segserver (the debug build that
 # scripts/test.sh made, or a fresh one) with two workers, then scripts/e2e.py drives the API
-# (register, upload generated spheroids, segment, correct polygons, health, metrics). Finally the
+# (register, upload generated spheroids, segment while waiting for the results on the event socket,
+# correct polygons, health, metrics). Finally the
 # database is stopped (readiness must turn 503, liveness stay 200) and started again (readiness
-# back to 200 without restarting segserver). Everything lives in a temporary folder removed on exit.
+# back to 200 and the event listener listening again, without restarting segserver). Everything lives in a temporary folder removed on exit.
 # Usage: scripts/e2e.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -69,6 +70,15 @@ echo "e2e: readiness is 503 and liveness 200 while the database is down" >&2
 bash scripts/postgres.sh start "$pg_dir" "$db_port" >/dev/null
 wait_for /api/health 200 60
 echo "e2e: readiness is back to 200 without a restart" >&2
+listener_ok() {
+    curl -s "$url/api/health" | python3 -c 'import json,sys; sys.exit(0 if json.load(sys.stdin)["checks"].get("websocket",{}).get("status")=="ok" else 1)'
+}
+deadline=$((SECONDS + 60))
+until listener_ok; do
+    [ $SECONDS -lt $deadline ] || { echo "e2e: the event listener did not reconnect" >&2; exit 1; }
+    sleep 0.3
+done
+echo "e2e: the event listener is listening again" >&2
 
 seg_step "e2e: graceful stop"
 kill -TERM "$server_pid"
@@ -92,7 +102,18 @@ wait_for /api/health 200 60
 first_port="$(free_port)"
 env "${common_env[@]}" SEG_HTTP_PORT="$first_port" "$bin/segserver" --role worker >>"$work/worker1.log" 2>&1 &
 first_worker=$!
-image="$(python3 scripts/e2e.py "$url" queue-large)"
+queued="$(python3 scripts/e2e.py "$url" queue-large)"
+image="${queued%% *}"
+kill_token="${queued#* }"
+# The event socket on the API process must hear of the result that a worker process writes.
+python3 scripts/e2e.py "$url" watch "$kill_token" "$image" "$work/watch-ready" >&2 &
+watcher=$!
+deadline=$((SECONDS + 60))
+until [ -e "$work/watch-ready" ]; do
+    [ $SECONDS -lt $deadline ] || { echo "e2e: the event watcher did not authenticate" >&2; exit 1; }
+    kill -0 "$watcher" 2>/dev/null || { echo "e2e: the event watcher failed" >&2; exit 1; }
+    sleep 0.05
+done
 psql_q() { psql "postgres://postgres@127.0.0.1:$db_port/seghub" -tAc "$1"; }
 deadline=$((SECONDS + 120))
 until [ "$(psql_q "SELECT count(*) FROM jobs WHERE image_id = '$image' AND state = 'running' AND worker LIKE '%:$first_worker/%'")" = 1 ]; do
@@ -120,4 +141,5 @@ case "$job" in
     *) echo "e2e: unexpected job row: $job" >&2; exit 1 ;;
 esac
 echo "e2e: the second worker finished the job after the lease ($job); one result version" >&2
+wait "$watcher" || { echo "e2e: the API process's event socket did not report the result" >&2; exit 1; }
 echo "e2e: all checks passed" >&2

@@ -5,7 +5,7 @@
 #   start   initdb into DIR/data (--data-checksums, superuser `postgres`, trust auth on the unix
 #           socket and loopback only) unless it exists, then start the server on 127.0.0.1:PORT
 #           (default: the first free port from 54329 up), unix socket in DIR, fsync on,
-#           max_connections 300 (SEGHUB_PG_MAX_CONNECTIONS: parallel tests each open a pool), logging to
+#           max_connections 500 (SEGHUB_PG_MAX_CONNECTIONS: parallel tests each open a pool and an event listener), logging to
 #           DIR/server.log. Waits until it accepts connections.
 #   stop    fast shutdown; does nothing if the server is not running or DIR does not exist.
 #   status  exit 0 if running, 3 if not.
@@ -156,7 +156,7 @@ tries=1
 while :; do
     log "starting the server in $data on 127.0.0.1:$port (log in $dir/server.log)"
     if as_server "$pgbin/pg_ctl" -D "$data" -l "$dir/server.log" -w -t 60 \
-        -o "-p $port -k '$dir' -c listen_addresses=127.0.0.1 -c fsync=on -c max_connections=${SEGHUB_PG_MAX_CONNECTIONS:-300}" start >&2; then
+        -o "-p $port -k '$dir' -c listen_addresses=127.0.0.1 -c fsync=on -c max_connections=${SEGHUB_PG_MAX_CONNECTIONS:-500}" start >&2; then
         break
     fi
     tries=$((tries - 1))

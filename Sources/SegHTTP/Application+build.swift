@@ -4,6 +4,7 @@ import Logging
 import PostgresNIO
 import SegStorage
 import ServiceLifecycle
+import Synchronization
 
 /// Which parts of segserver this process runs: the HTTP API, the segmentation workers, or both.
 public enum ServerRole: String, Sendable, CaseIterable {
@@ -73,41 +74,57 @@ public func buildApplication(
     router.add(middleware: GzipMiddleware())
     let routes = APIRoutes(
         open: router.group(), authenticated: router.group().add(middleware: JWTAuthenticator(services: services)), table: table)
-    HealthController(services: services, monitor: monitor, workers: workers, version: segHubVersion).addRoutes(to: routes)
+    // The event socket, its hub and the database listener that feeds it (not in worker-only processes).
+    var events: EventsRuntime?
+    if role != .worker {
+        events = EventsRuntime(
+            services: services, monitor: monitor, workers: configuration.workers, database: clientConfiguration, logger: logger)
+    }
+    HealthController(services: services, monitor: monitor, workers: workers, version: segHubVersion, events: events).addRoutes(to: routes)
     MetricsController(services: services, metrics: metrics, applicationName: applicationName).addRoutes(to: routes)
     try OpenAPIController().addRoutes(to: routes)
     if role != .worker {
         for controller in apiControllers(services: services) {
             controller(routes)
         }
+        events?.addRoutes(to: routes)
     }
 
     let maxRequestBytes = configuration.maxRequestBytes
+    let handlers: @Sendable () -> [any RemovableChannelHandler] = { [ExpectContinueHandler(maxRequestBytes: maxRequestBytes)] }
     var app = Application(
         router: router,
-        server: .http1(additionalChannelHandlers: [ExpectContinueHandler(maxRequestBytes: maxRequestBytes)]),
+        server: events?.server(allowedOrigins: configuration.webSocketAllowedOrigins, additionalChannelHandlers: handlers)
+            ?? .http1(additionalChannelHandlers: handlers()),
         configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: "SegHub"),
         services: [client, monitor],
         logger: logger
     )
+    // Workers start once the schema is there: a prepared statement that fails on a missing table stays failed on its
+    // connection, so a claim racing the migrations would poison the pool.
+    let migrated = StartGate(open: !configuration.autoMigrate)
     if configuration.autoMigrate {
         app.beforeServerStarts {
             let applied = try await Migrator(client: client, logger: logger).migrate()
             if !applied.isEmpty {
                 logger.info("applied migrations", metadata: ["db.migrations": "\(applied.map(\.version))"])
             }
+            migrated.open()
         }
     }
     if role != .api {
         // Expires old export archives and removes their files (SEG_EXPORT_RETENTION_HOURS).
         let sweeper = ExportSweeper(services: services, logger: logger)
-        app.addServices(ClosureService { await sweeper.run() })
+        app.addServices(GatedService(gate: migrated, service: ClosureService { await sweeper.run() }))
+    }
+    if let events {
+        app.addServices(ClosureService { await events.listener.run(handler: events.hub) })
     }
     if workers > 0 {
         let wakeups = JobWakeups(client: client, configuration: jobQueue, logger: logger)
         app.addServices(ClosureService { await wakeups.run() })
         for service in workerServices(services: services, wakeups: wakeups, workers: workers, logger: logger) {
-            app.addServices(service)
+            app.addServices(GatedService(gate: migrated, service: service))
         }
     }
     return app
@@ -133,6 +150,41 @@ func workerServices(services: AppServices, wakeups: JobWakeups, workers: Int, lo
     let segmentation = SegmentationJobHandler.pool(services: services, wakeups: wakeups, workers: workers, logger: logger)
     let exports = ExportJobHandler.pool(services: services, wakeups: wakeups, workers: 1, logger: logger)
     return [ClosureService { await segmentation.run() }, ClosureService { await exports.run() }]
+}
+
+/// A one-way gate: closed until `open()`, then open for good.
+final class StartGate: Sendable {
+    private let state: Mutex<Bool>
+
+    init(open: Bool) {
+        self.state = Mutex(open)
+    }
+
+    var isOpen: Bool { state.withLock { $0 } }
+
+    func open() {
+        state.withLock { $0 = true }
+    }
+
+    /// Returns once the gate is open, or when the task is cancelled.
+    func wait() async {
+        while !isOpen, !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+    }
+}
+
+/// Runs `service` once `gate` is open.
+struct GatedService: Service {
+    let gate: StartGate
+    let service: any Service
+
+    func run() async throws {
+        // A stop before the migrations finished ends the wait too.
+        try? await cancelWhenGracefulShutdown { await gate.wait() }
+        guard gate.isOpen, !Task.isCancelled else { return }
+        try await service.run()
+    }
 }
 
 /// A `Service` that runs `body` until graceful shutdown cancels it.

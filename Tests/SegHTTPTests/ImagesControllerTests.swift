@@ -679,7 +679,7 @@ enum RawHTTP {
     struct ConnectFailed: Error {}
 
     /// A TCP connection to localhost (IPv4, else IPv6) with a 10-second receive timeout.
-    private static func connect(port: Int) throws -> Int32 {
+    static func connect(port: Int) throws -> Int32 {
         var timeout = timeval(tv_sec: 10, tv_usec: 0)
         var v4 = sockaddr_in()
         v4.sin_family = sa_family_t(AF_INET)

@@ -14,6 +14,8 @@ struct HealthController {
     let monitor: DatabaseMonitor
     let workers: Int
     let version: String
+    /// The event socket's listener and hub; `nil` in worker-only processes.
+    var events: EventsRuntime? = nil
 
     struct Liveness: ResponseEncodable {
         var status: String
@@ -61,6 +63,14 @@ struct HealthController {
         }
         checks["segmenter"] = .init(status: "ok", detail: "builtin")
         checks["workers"] = .init(status: "ok", detail: "\(workers) in this process")
+        if let events {
+            // Reported, but not a reason for 503: the API works without events, and the listener reconnects by itself.
+            let sockets = await events.hub.connectionCount
+            checks["websocket"] =
+                events.listener.isListening
+                ? .init(status: "ok", detail: "listening for events; \(sockets) sockets")
+                : .init(status: "degraded", detail: "the event listener is reconnecting to the database; \(sockets) sockets")
+        }
         let body = Readiness(status: healthy ? "ok" : "unavailable", version: version, checks: checks, queue: stats, workers: workers)
         var response = try body.response(from: request, context: context)
         response.status = healthy ? .ok : .serviceUnavailable

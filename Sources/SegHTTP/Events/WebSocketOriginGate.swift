@@ -1,0 +1,130 @@
+import Foundation
+import Hummingbird
+import HummingbirdCore
+import HummingbirdWebSocket
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// Refuses WebSocket upgrades from browser pages of other origins with 403, before the upgrade is considered.
+///
+/// A browser sends cookies with a WebSocket handshake whatever page opens it and never applies CORS to it, so a page
+/// of another site could otherwise open a socket in its visitor's name (cross-site WebSocket hijacking). An upgrade
+/// request whose `Origin` is not in the allowed list gets `403 ORIGIN_NOT_ALLOWED` (problem+json) and the connection
+/// is closed; a request without `Origin`, or with a `ws:`/`wss:` one (not a browser: scripts, the CLI, other servers),
+/// goes on. hummingbird-websocket
+/// answers every refused upgrade with a bare 400, so the check sits in the channel pipeline, between the HTTP decoder
+/// and the upgrade handler, and leaves the pipeline after the first request of a connection (only that one can be an
+/// upgrade).
+final class WebSocketOriginGate: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    /// Allowed origins, lowercased, without a trailing slash.
+    private let allowed: Set<String>
+    private var refusing = false
+
+    init(allowed: Set<String>) {
+        self.allowed = allowed
+    }
+
+    /// Whether a request with `origin` (nil when absent) may be upgraded.
+    ///
+    /// Browsers send the page's origin (`http(s)://…`, or `null`), never a `ws:`/`wss:` one; WebSocket client
+    /// libraries that send an `Origin` at all (swift-websocket's client sends `ws://host`) are not browsers and carry
+    /// no ambient credentials, so like a request without `Origin` they go on to authenticate with a token.
+    static func allows(_ origin: String?, in allowed: Set<String>) -> Bool {
+        guard let origin else { return true }
+        var normalised = origin.trimmingCharacters(in: .whitespaces).lowercased()
+        if normalised.hasPrefix("ws://") || normalised.hasPrefix("wss://") { return true }
+        if normalised.hasSuffix("/") { normalised.removeLast() }
+        return allowed.contains(normalised)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        // The rest of a refused request is dropped.
+        guard !refusing else { return }
+        guard case .head(let head) = unwrapInboundIn(data) else {
+            context.fireChannelRead(data)
+            return
+        }
+        let upgrade = head.headers[canonicalForm: "upgrade"].contains { $0.lowercased() == "websocket" }
+        if upgrade, !Self.allows(head.headers.first(name: "origin"), in: allowed) {
+            refusing = true
+            refuse(context: context)
+            return
+        }
+        context.fireChannelRead(data)
+        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+    }
+
+    private func refuse(context: ChannelHandlerContext) {
+        let body = #"""
+            {"type":"https://seghub.dev/problems/origin-not-allowed","title":"Forbidden","status":403,\#
+            "detail":"this origin may not open the event socket (SEG_WS_ALLOWED_ORIGINS)","code":"ORIGIN_NOT_ALLOWED"}
+            """#
+        var buffer = context.channel.allocator.buffer(capacity: body.utf8.count)
+        buffer.writeString(body)
+        let headers = HTTPHeaders([
+            ("Content-Type", "application/problem+json"), ("Content-Length", "\(buffer.readableBytes)"), ("Connection", "close"),
+            ("Cache-Control", "no-store"), ("X-Content-Type-Options", "nosniff"),
+        ])
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .forbidden, headers: headers))), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+        let written = context.eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: written)
+        let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        written.futureResult.whenComplete { _ in bound.value.close(promise: nil) }
+    }
+}
+
+/// hummingbird-websocket's HTTP/1 channel with `WebSocketOriginGate` in front of its upgrade handler.
+struct OriginCheckedWebSocketChannel: ServerChildChannel {
+    typealias Value = HTTP1WebSocketUpgradeChannel.Value
+
+    let inner: HTTP1WebSocketUpgradeChannel
+    let allowedOrigins: Set<String>
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        let allowedOrigins = allowedOrigins
+        return inner.setup(channel: channel, logger: logger).flatMapThrowing { value in
+            let decoder = try channel.pipeline.syncOperations.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
+            try channel.pipeline.syncOperations.addHandler(WebSocketOriginGate(allowed: allowedOrigins), position: .after(decoder))
+            return value
+        }
+    }
+
+    func handle(value: Value, logger: Logger) async {
+        await inner.handle(value: value, logger: logger)
+    }
+}
+
+extension HTTPServerBuilder {
+    /// HTTP/1 with WebSocket upgrades through `webSocketRouter`, refusing pages of origins not in `allowedOrigins`.
+    /// - Parameters:
+    ///   - webSocketRouter: The router that decides upgrades (`EventsController.router()`).
+    ///   - allowedOrigins: `SEG_WS_ALLOWED_ORIGINS`.
+    ///   - maxFrameSize: The largest frame a client may send.
+    static func http1WebSocket(
+        webSocketRouter: Router<EventsRequestContext>, allowedOrigins: [String], maxFrameSize: Int,
+        additionalChannelHandlers: @escaping @Sendable () -> [any RemovableChannelHandler] = { [] }
+    ) -> HTTPServerBuilder {
+        let webSocketResponder = webSocketRouter.buildResponder()
+        let allowed = Set(
+            allowedOrigins.map { origin in
+                var normalised = origin.lowercased()
+                if normalised.hasSuffix("/") { normalised.removeLast() }
+                return normalised
+            })
+        return HTTPServerBuilder { responder in
+            OriginCheckedWebSocketChannel(
+                inner: HTTP1WebSocketUpgradeChannel(
+                    responder: responder, webSocketResponder: webSocketResponder,
+                    configuration: .init(
+                        http1: .init(additionalChannelHandlers: additionalChannelHandlers()),
+                        ws: .init(maxFrameSize: maxFrameSize, autoPing: .enabled(timePeriod: .seconds(30))))),
+                allowedOrigins: allowed)
+        }
+    }
+}
