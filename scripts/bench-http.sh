@@ -39,6 +39,26 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 now() { date +%s.%N; }
+# cpu_seconds PID...: user+system CPU seconds of the processes (with their reaped children's).
+cpu_seconds() {
+    python3 - "$@" <<'PY'
+import os, sys
+tick = os.sysconf("SC_CLK_TCK")
+total = 0
+for pid in sys.argv[1:]:
+    try:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    except OSError:
+        continue
+    total += sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
+print(f"{total / tick:.2f}")
+PY
+}
+postgres_pids() {  # the postmaster and its live children (backends, writers)
+    local postmaster
+    postmaster="$(head -n 1 "$pg_dir/data/postmaster.pid")"
+    echo "$postmaster" $(pgrep -P "$postmaster" || true)
+}
 elapsed() { python3 -c "print(f'{$2 - $1:.3f}')"; }
 
 seg_step "bench-http: building release binaries (segserver, segctl, seg-bare-http)"
@@ -101,6 +121,8 @@ stored="$(json '["items"].__len__()' <"$work/upload.json")"
 image="$(json '["items"][0]["id"]' <"$work/upload.json")"
 
 seg_step "bench-http: segmenting $images images with $cores workers"
+server_cpu_before="$(cpu_seconds "${pids[0]}")"
+postgres_cpu_before="$(cpu_seconds $(postgres_pids))"
 start="$(now)"
 queued="$(curl -sf -X POST -H "$auth" -H 'Content-Type: application/json' -d '{}' "$url/api/v1/projects/$project/segmentations" | json '["queued"]')"
 [ "$queued" = "$images" ] || { echo "bench-http: $queued of $images images queued" >&2; exit 1; }
@@ -110,13 +132,16 @@ while :; do
     sleep 0.1
 done
 server_seconds="$(elapsed "$start" "$(now)")"
+server_cpu="$(elapsed "$server_cpu_before" "$(cpu_seconds "${pids[0]}")")"
+postgres_cpu="$(elapsed "$postgres_cpu_before" "$(cpu_seconds $(postgres_pids))")"
 failed="$(echo "$stats" | json '["failed"]')"
 [ "$failed" = "0" ] || { echo "bench-http: $failed segmentations failed" >&2; exit 1; }
 
 seg_step "bench-http: segctl segment --jobs $cores on the same files"
 start="$(now)"
-"$bin/segctl" segment --jobs "$cores" --out "$work/cli" "$work"/images/*.png >/dev/null 2>&1
+/usr/bin/time -f "%U %S" -o "$work/cli.time" "$bin/segctl" segment --jobs "$cores" --out "$work/cli" "$work"/images/*.png >/dev/null 2>&1
 cli_seconds="$(elapsed "$start" "$(now)")"
+cli_cpu="$(awk '{printf "%.2f", $1 + $2}' "$work/cli.time")"
 
 seg_step "bench-http: wrk, $duration s each, 2 threads, 64 connections"
 run_wrk() {  # run_wrk NAME URL [HEADER]
@@ -132,10 +157,11 @@ bare="$(run_wrk bare-health "http://127.0.0.1:$bare_port/health")"
 health="$(run_wrk segserver-health "$url/health")"
 segmentation="$(run_wrk segserver-segmentation "$url/api/v1/images/$image/segmentation" "$auth")"
 
-python3 - "$bare" "$health" "$segmentation" "$images" "$total_bytes" "$upload_seconds" "$server_seconds" "$cli_seconds" "$cores" <<'PY'
+python3 - "$bare" "$health" "$segmentation" "$images" "$total_bytes" "$upload_seconds" "$server_seconds" "$cli_seconds" "$cores" "$server_cpu" "$postgres_cpu" "$cli_cpu" <<'PY'
 import sys
 rows = [a.split() for a in sys.argv[1:4]]
 images, total, upload, server, cli, cores = int(sys.argv[4]), int(sys.argv[5]), float(sys.argv[6]), float(sys.argv[7]), float(sys.argv[8]), sys.argv[9]
+server_cpu, postgres_cpu, cli_cpu = float(sys.argv[10]), float(sys.argv[11]), float(sys.argv[12])
 print("\nHTTP (wrk -t2 -c64)              requests/s     p99   non-2xx")
 for name, rps, p99, errors in rows:
     print(f"  {name:<30} {float(rps):>10.0f} {p99:>8} {errors:>8}")
@@ -145,4 +171,5 @@ print(f"\nUpload: {images} files, {total / 1e6:.1f} MB in {upload:.2f} s = {tota
 print(f"Segmentation with {cores} workers: {images} images in {server:.2f} s = {images / server:.2f} images/s")
 print(f"segctl segment --jobs {cores}:       {images} images in {cli:.2f} s = {images / cli:.2f} images/s")
 print(f"  server / CLI rate: {cli / server:.2f}")
+print(f"CPU per image: segserver {server_cpu / images * 1000:.0f} ms + PostgreSQL {postgres_cpu / images * 1000:.0f} ms, segctl {cli_cpu / images * 1000:.0f} ms")
 PY

@@ -58,27 +58,32 @@ struct SegmentationJobHandler: JobHandler {
             throw PermanentJobError("image \(imageID.uuidString.lowercased()) no longer exists")
         }
         _ = try await images.setStatus(.processing, id: imageID)
-        let bytes: [UInt8]
-        do {
-            bytes = try files.read(image.objectKey)
-        } catch let error as StorageError {
-            if case .notFound = error { throw PermanentJobError("the image's file is missing from the file store") }
-            throw error
-        }
         let parameters = payload.parameters
-        let result: SegmentationResult
+        let files = files
+        let objectKey = image.objectKey
+        // Reading the file, decoding, segmenting and encoding the result are blocking work: one hop to the thread pool,
+        // none of it on the cooperative pool that serves requests.
+        let encoded: (polygons: [UInt8], parameters: [UInt8], count: Int)
         do {
-            result = try await NIOThreadPool.singleton.runIfActive {
+            encoded = try await NIOThreadPool.singleton.runIfActive {
+                let bytes: [UInt8]
+                do {
+                    bytes = try files.read(objectKey)
+                } catch let error as StorageError {
+                    if case .notFound = error { throw PermanentJobError("the image's file is missing from the file store") }
+                    throw error
+                }
                 let gray = try ImageDecoder.decodeGray(bytes)
-                return try BuiltinSegmenter(parameters: parameters).segment(gray)
+                let result = try BuiltinSegmenter(parameters: parameters).segment(gray)
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
+                return (Array(try encoder.encode(result.polygons)), Array(try encoder.encode(result.parameters)), result.polygons.count)
             }
         } catch let error as SegCoreError {
             throw PermanentJobError(error.description)
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
-        let polygons = Array(try encoder.encode(result.polygons))
-        let storedParameters = Array(try encoder.encode(result.parameters))
+        let polygons = encoded.polygons
+        let storedParameters = encoded.parameters
         let logger = logger
         let version = try await context.complete { connection in
             let record = try await SegmentationPostgresRepository.addVersion(
@@ -94,7 +99,7 @@ struct SegmentationJobHandler: JobHandler {
         }
         logger.debug(
             "image segmented",
-            metadata: ["image.id": "\(imageID)", "segmentation.version": "\(version)", "polygons.count": "\(result.polygons.count)"])
+            metadata: ["image.id": "\(imageID)", "segmentation.version": "\(version)", "polygons.count": "\(encoded.count)"])
     }
 }
 
