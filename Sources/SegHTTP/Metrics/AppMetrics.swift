@@ -1,5 +1,6 @@
 import Foundation
 import Prometheus
+import Synchronization
 
 /// The application's Prometheus metrics, in a registry of its own (no global bootstrap, so tests can build many
 /// applications in one process). Served at `/metrics`.
@@ -38,23 +39,37 @@ public final class AppMetrics: Sendable {
 
     /// Counts one answered request and its duration.
     public func recordRequest(route: String, method: String, status: Int, duration: Duration) {
-        registry.makeCounter(
-            descriptor: .init(metricName: "http_server_requests", unitName: "total", helpText: "HTTP requests answered"),
-            labels: [("route", route), ("method", method), ("status", String(status))]
-        ).increment()
-        registry.makeDurationHistogram(
-            descriptor: .init(
-                metricName: "http_server_request_duration", unitName: "seconds", helpText: "Time to answer HTTP requests"),
-            labels: [("route", route), ("method", method)],
-            buckets: Self.durationBuckets
-        ).record(duration)
+        let key = RequestSeriesKey(route: route, method: method, status: status)
+        let (counter, histogram) = requestSeries.withLock { cache in
+            if let series = cache[key] { return series }
+            let series = (
+                registry.makeCounter(
+                    descriptor: .init(metricName: "http_server_requests", unitName: "total", helpText: "HTTP requests answered"),
+                    labels: [("route", route), ("method", method), ("status", String(status))]),
+                registry.makeDurationHistogram(
+                    descriptor: .init(
+                        metricName: "http_server_request_duration", unitName: "seconds", helpText: "Time to answer HTTP requests"),
+                    labels: [("route", route), ("method", method)],
+                    buckets: Self.durationBuckets)
+            )
+            cache[key] = series
+            return series
+        }
+        counter.increment()
+        histogram.record(duration)
     }
 
-    /// Records a finished job attempt.
-    /// - Parameters:
-    ///   - kind: `segment` or `export`.
-    ///   - result: `succeeded`, `failed` or `retried`.
-    ///   - duration: How long the handler ran.
+    /// The series of one route, method and status; their number is bounded by the route patterns (unknown paths are
+    /// all `unmatched`), so the cache needs no eviction.
+    private struct RequestSeriesKey: Hashable {
+        var route: String
+        var method: String
+        var status: Int
+    }
+
+    /// Looked up once per key instead of building descriptors and label lists on every request.
+    private let requestSeries = Mutex<[RequestSeriesKey: (Counter, DurationHistogram)]>([:])
+
     public func recordJob(kind: String, result: String, duration: Duration) {
         registry.makeDurationHistogram(
             descriptor: .init(metricName: "seghub_job_duration", unitName: "seconds", helpText: "Time jobs took to run"),
