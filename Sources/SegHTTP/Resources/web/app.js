@@ -47,6 +47,7 @@ export function message(error) {
 
 function show(...nodes) {
   for (const stop of cleanups.splice(0)) stop();
+  for (const open of document.querySelectorAll('dialog[open]')) open.close(); // a dialog belongs to the page it was opened on
   main.replaceChildren(...nodes);
   main.focus({ preventScroll: true });
 }
@@ -312,7 +313,7 @@ function exportDialog(projectId) {
   const scale = h('input', { id: 'export-scale', type: 'number', step: 'any', min: '0', placeholder: 'µm per pixel (optional)' });
   const bar = h('progress', { id: 'export-progress', max: '1', value: '0', hidden: true });
   const status = h('p', { id: 'export-status', role: 'status' });
-  const link = h('a', { id: 'export-download', class: 'button primary', hidden: true }, 'Download ZIP');
+  const link = h('a', { id: 'export-download', class: 'button primary', download: '', hidden: true }, 'Download ZIP');
   const start = h('button', { class: 'primary', id: 'export-start' }, 'Start export');
   let timer = null;
   const d = dialog('Export', h('fieldset', {}, h('legend', {}, 'Formats'), checks), h('label', {}, 'Scale (µm/px)', scale), bar, status,
