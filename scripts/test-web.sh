@@ -5,7 +5,7 @@
 # (PyPI, in the venv outside the checkout): sign up, project, upload, live segmentation status,
 # polygons, vertex edit and save, COCO export download. A screenshot of every step is taken; on
 # failure they are kept (with the page source of the failing step and segserver's log) in
-# ${SEG_WEB_ARTIFACTS:-/tmp/seghub-web-artifacts}, on success removed.
+# ${SEG_WEB_ARTIFACTS:-/tmp/seghub-web-artifacts}, on success removed (kept with SEG_WEB_KEEP=1).
 # Usage: scripts/test-web.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -61,7 +61,7 @@ done
 seg_step "web: driving headless chromium (Tests/Web/test_ui.py)"
 if timeout --signal=KILL 5m "$SEG_VENV/bin/python" Tests/Web/test_ui.py "$url" \
     "$work/images/brightfield_0.png" "$work/images/brightfield_1.png" "$artifacts"; then
-    rm -rf "$artifacts"
+    [ "${SEG_WEB_KEEP:-0}" = 1 ] && echo "web: screenshots in $artifacts" >&2 || rm -rf "$artifacts"
 else
     cp "$work/segserver.log" "$artifacts/" 2>/dev/null || true
     echo "web: failed; screenshots, page source and segserver's log are in $artifacts" >&2

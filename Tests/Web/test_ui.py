@@ -85,10 +85,11 @@ def css(selector):
 
 
 def api(method, path, body=None):
-    """Calls the API with the browser session's access cookie (a GET needs no CSRF token)."""
-    cookie = driver.get_cookie("seg_access")
+    """Calls the API with the browser session's cookies and CSRF token."""
+    access, csrf = driver.get_cookie("seg_access")["value"], driver.get_cookie("seg_csrf")["value"]
+    headers = {"Cookie": f"seg_access={access}; seg_csrf={csrf}", "X-CSRF-Token": csrf, "Content-Type": "application/json"}
     request = urllib.request.Request(BASE + path, method=method, data=json.dumps(body).encode() if body else None,
-                                     headers={"Cookie": f"seg_access={cookie['value']}"})
+                                     headers=headers)
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.load(response)
 
@@ -150,7 +151,7 @@ def segment():
 
 @step("open an image and see polygons")
 def open_image():
-    tile = css("#images li.tile")
+    tile = css("#images li.tile[data-name='brightfield_0.png']")
     state["image"] = tile.get_attribute("data-id")
     tile.find_element(By.CSS_SELECTOR, "a").click()
     wait.until(lambda d: d.execute_script("const s = document.getElementById('canvas'); return s && s.dataset.ready === 'true'"))
@@ -202,6 +203,25 @@ def check_api():
     assert [v["version"] for v in versions["items"]][:2] in ([2, 1], [1, 2]), versions
 
 
+@step("a polygon with a hole shows the hole")
+def hole():
+    current = api("GET", f"/api/v1/images/{state['image']}/segmentation")
+    polygons = [{"class": p["class"], "exterior": p["exterior"], "holes": p["holes"]} for p in current["polygons"]]
+    # an empty corner of the image (the spheroids lie elsewhere)
+    polygons.append({"exterior": [[10, 380], [140, 380], [140, 500], [10, 500]], "holes": [[[50, 420], [100, 420], [100, 460], [50, 460]]]})
+    saved = api("PUT", f"/api/v1/images/{state['image']}/segmentation", {"polygons": polygons})
+    assert saved["version"] == 3, saved["version"]
+    driver.refresh()
+    wait.until(lambda d: d.execute_script("const s = document.getElementById('canvas'); return s && s.dataset.version === '3'"))
+    holed = css("#shapes path.poly[data-holes='1']")
+    assert holed.get_attribute("d").count("M") == 2
+    hit = driver.execute_script(
+        "const m = document.getElementById('layer').getScreenCTM();"
+        "const at = (x, y) => { const p = new DOMPoint(x, y).matrixTransform(m); return document.elementFromPoint(p.x, p.y); };"
+        "return [at(75, 440) === arguments[0], at(25, 395) === arguments[0]]", holed)
+    assert hit == [False, True], f"inside the hole / inside the ring hit the polygon: {hit}"
+
+
 @step("export COCO and download")
 def export():
     driver.get(f"{BASE}/#/projects/{state['project']}")
@@ -232,7 +252,7 @@ def export():
         names = archive.namelist()
         assert "coco/annotations.json" in names, names
         coco = json.loads(archive.read("coco/annotations.json"))
-    assert len(coco["images"]) == 2 and len(coco["annotations"]) >= 2, (len(coco["images"]), len(coco["annotations"]))
+    assert len(coco["images"]) == 2 and any(a.get("iscrowd") == 1 for a in coco["annotations"]), (len(coco["images"]), len(coco["annotations"]))
 
 
 @step("tablet width and sign out")
