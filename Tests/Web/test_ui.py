@@ -222,6 +222,37 @@ def hole():
     assert hit == [False, True], f"inside the hole / inside the ring hit the polygon: {hit}"
 
 
+@step("delete, draw, undo and redo by keyboard")
+def tools():
+    from selenium.webdriver.common.keys import Keys
+    count = lambda: len(driver.find_elements(By.CSS_SELECTOR, "#shapes path.poly"))
+    start = count()
+    css("#canvas").send_keys(Keys.TAB)  # Tab on the image selects the next polygon
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#shapes path.poly.selected"))
+    css("#delete-polygon").click()
+    wait.until(lambda d: count() == start - 1)
+    ActionChains(driver).key_down(Keys.CONTROL).send_keys("z").key_up(Keys.CONTROL).perform()
+    wait.until(lambda d: count() == start)
+    ActionChains(driver).key_down(Keys.CONTROL).send_keys("y").key_up(Keys.CONTROL).perform()
+    wait.until(lambda d: count() == start - 1)
+    # draw a triangle in the empty middle of the image
+    css("#draw").click()
+    canvas = css("#canvas")
+    for x, y in [(250, 330), (300, 330), (275, 370)]:
+        point = driver.execute_script(
+            "const p = new DOMPoint(arguments[0], arguments[1]).matrixTransform(document.getElementById('layer').getScreenCTM());"
+            "const r = arguments[2].getBoundingClientRect(); return [p.x - r.left - r.width / 2, p.y - r.top - r.height / 2]", x, y, canvas)
+        ActionChains(driver).move_to_element_with_offset(canvas, int(point[0]), int(point[1])).click().perform()
+    ActionChains(driver).send_keys(Keys.ENTER).perform()
+    wait.until(lambda d: count() == start)
+    assert "unsaved changes" in css("#polygon-count").text
+    assert css("#save").is_enabled()
+    # undo the drawing and the deletion
+    for expected in (start - 1, start):
+        ActionChains(driver).key_down(Keys.CONTROL).send_keys("z").key_up(Keys.CONTROL).perform()
+        wait.until(lambda d: count() == expected)
+
+
 @step("export COCO and download")
 def export():
     driver.get(f"{BASE}/#/projects/{state['project']}")
