@@ -55,7 +55,11 @@ export async function api(method, path, body, { retry = true } = {}) {
     if (await refreshSession()) return api(method, path, body, { retry: false });
   }
   const data = await parse(response);
-  if (!response.ok) throw new ApiError(response.status, typeof data === 'object' ? data : null);
+  if (!response.ok) {
+    const error = new ApiError(response.status, typeof data === 'object' ? data : null);
+    error.retryAfter = Number(response.headers.get('Retry-After')) || 0;
+    throw error;
+  }
   return data;
 }
 

@@ -37,9 +37,10 @@ export function message(error) {
   if (!(error instanceof ApiError)) return String(error && error.message ? error.message : error);
   switch (error.code) {
     case 'INVALID_CREDENTIALS': return 'Wrong email or password.';
-    case 'RATE_LIMITED': {
-      return 'Too many attempts. Please wait a moment and try again.';
-    }
+    case 'RATE_LIMITED':
+      return error.retryAfter
+        ? `Too many attempts. Please wait ${error.retryAfter} s and try again.`
+        : 'Too many attempts. Please wait a moment and try again.';
     case 'EMAIL_TAKEN': return 'An account with this email already exists.';
     default: return error.message;
   }
