@@ -59,6 +59,11 @@ import Testing
             #expect(policy.contains("script-src 'self'"))
             #expect(policy.contains("default-src 'none'"))
             #expect(!policy.contains("unsafe-inline"))
+            // RELIABILITY U7 on the page too
+            for directive in ["object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'"] {
+                #expect(policy.contains(directive), "\(directive)")
+            }
+            #expect(index.headers[.xContentTypeOptions] == "nosniff")
             #expect(!html.contains("{{assets}}"))
             // no inline script, no external origin
             #expect(html.range(of: #"<script(?![^>]*\bsrc=)"#, options: .regularExpression) == nil)
