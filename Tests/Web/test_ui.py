@@ -253,6 +253,24 @@ def tools():
         wait.until(lambda d: count() == expected)
 
 
+@step("switch versions and zoom")
+def versions_and_zoom():
+    from selenium.webdriver.support.ui import Select
+    before = driver.execute_script("return document.getElementById('layer').getAttribute('transform')")
+    driver.find_element(By.CSS_SELECTOR, "button[aria-label='Zoom in']").click()
+    assert driver.execute_script("return document.getElementById('layer').getAttribute('transform')") != before
+    Select(css("#versions")).select_by_value("1")
+    wait.until(EC.alert_is_present())  # the undone edits still count as unsaved
+    driver.switch_to.alert.accept()
+    wait.until(lambda d: css("#canvas").get_attribute("data-version") == "1")
+    assert not driver.find_elements(By.CSS_SELECTOR, "#shapes path.poly[data-holes='1']")
+    # the image view fits a tablet's width (one column, no horizontal scrolling)
+    driver.set_window_size(820, 1180)
+    wait.until(lambda d: d.execute_script("return document.documentElement.scrollWidth") <= 820)
+    assert css("#canvas").rect["width"] > 600
+    driver.set_window_size(1280, 800)
+
+
 @step("export COCO and download")
 def export():
     driver.get(f"{BASE}/#/projects/{state['project']}")
@@ -286,11 +304,33 @@ def export():
     assert len(coco["images"]) == 2 and any(a.get("iscrowd") == 1 for a in coco["annotations"]), (len(coco["images"]), len(coco["annotations"]))
 
 
+@step("share link, rename and delete the project")
+def manage():
+    driver.execute_script("document.querySelector('dialog[open]') && document.querySelector('dialog[open]').close()")
+    css("#members-open").click()
+    wait.until(lambda d: "web-tester@example.org" in css("#members").text)
+    css("#share-create").click()
+    wait.until(lambda d: "/#/share/" in css("#share-output").text)
+    css("#members-close").click()
+    css("#project-rename").click()
+    wait.until(EC.alert_is_present())
+    prompt = driver.switch_to.alert
+    prompt.send_keys("Spheroids renamed")
+    prompt.accept()
+    wait.until(lambda d: css("#project-name").text == "Spheroids renamed")
+    assert api("GET", f"/api/v1/projects/{state['project']}")["name"] == "Spheroids renamed"
+    css("#project-delete").click()
+    wait.until(EC.alert_is_present())
+    driver.switch_to.alert.accept()
+    wait.until(EC.presence_of_element_located((By.ID, "projects")))
+    wait.until(lambda d: "No projects yet" in css("#projects").text)
+
+
 @step("tablet width and sign out")
 def tablet():
     driver.set_window_size(820, 1180)
-    driver.get(f"{BASE}/#/images/{state['image']}")
-    wait.until(lambda d: d.execute_script("const s = document.getElementById('canvas'); return s && s.dataset.ready === 'true'"))
+    driver.get(f"{BASE}/#/projects")
+    wait.until(EC.presence_of_element_located((By.ID, "projects")))
     width = driver.execute_script("return document.documentElement.scrollWidth")
     assert width <= 820, f"horizontal scrolling at tablet width: {width}"
     css("#signout").click()

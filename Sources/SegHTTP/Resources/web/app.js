@@ -286,8 +286,8 @@ async function projectView(id) {
   const actions = h('div', { class: 'row' }, title, h('span', { class: 'spacer' }),
     h('button', { id: 'export-open', onclick: () => exportDialog(id) }, 'Export…'),
     canEdit ? h('button', { id: 'members-open', onclick: () => membersDialog(project) }, 'Members & sharing…') : null,
-    project.myRole === 'owner' ? h('button', { onclick: rename }, 'Rename') : null,
-    project.myRole === 'owner' ? h('button', { class: 'danger', onclick: remove }, 'Delete') : null);
+    project.myRole === 'owner' ? h('button', { id: 'project-rename', onclick: rename }, 'Rename') : null,
+    project.myRole === 'owner' ? h('button', { id: 'project-delete', class: 'danger', onclick: remove }, 'Delete') : null);
 
   show(h('p', {}, h('a', { href: '#/projects' }, '← Projects')), actions, error, summary,
     canEdit ? drop : null, uploads, canEdit ? segmentBar : null, grid);
@@ -353,7 +353,7 @@ function membersDialog(project) {
   const list = h('ul', { id: 'members' });
   const email = h('input', { type: 'email', placeholder: 'email', 'aria-label': 'Member email' });
   const role = h('select', { 'aria-label': 'Role' }, h('option', { value: 'editor' }, 'editor'), h('option', { value: 'viewer' }, 'viewer'));
-  const out = h('p', { role: 'status' });
+  const out = h('p', { role: 'status', id: 'share-output' });
   async function load() {
     const page = await api('GET', `/api/v1/projects/${project.id}/members`);
     list.replaceChildren(...page.items.map((m) => h('li', {}, `${m.email} (${m.role}) `,
@@ -365,13 +365,13 @@ function membersDialog(project) {
     try { await api('POST', `/api/v1/projects/${project.id}/members`, { email: email.value, role: role.value }); email.value = ''; load(); } catch (err) { out.textContent = message(err); }
   });
   const linkRole = h('select', { 'aria-label': 'Link role' }, h('option', { value: 'viewer' }, 'viewer'), h('option', { value: 'editor' }, 'editor'));
-  const share = h('button', { onclick: async () => {
+  const share = h('button', { id: 'share-create', onclick: async () => {
     try {
       const r = await api('POST', `/api/v1/projects/${project.id}/share-links`, { role: linkRole.value, expiresInHours: 168 });
       out.textContent = `Share this link (valid a week): ${location.origin}/#/share/${r.token}`;
     } catch (err) { out.textContent = message(err); }
   } }, 'Create share link');
-  const d = dialog('Members & sharing', list, add, h('div', { class: 'row' }, linkRole, share), out, h('button', { onclick: () => d.close() }, 'Close'));
+  const d = dialog('Members & sharing', list, add, h('div', { class: 'row' }, linkRole, share), out, h('button', { id: 'members-close', onclick: () => d.close() }, 'Close'));
   load().catch((err) => { out.textContent = message(err); });
 }
 
