@@ -109,7 +109,7 @@ var package = Package(
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
-            resources: [.copy("Resources/openapi.json")],
+            resources: [.copy("Resources/openapi.json"), .copy("Resources/web")],
             swiftSettings: [.enableUpcomingFeature("ExistentialAny")]
         ),
         // Test helpers shared by the test targets: `withTestDatabase { client in ... }`.

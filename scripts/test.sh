@@ -4,7 +4,7 @@
 # A throwaway PostgreSQL cluster (scripts/postgres.sh) serves the run: its URL is exported as
 # SEG_TEST_DATABASE_URL, and it is stopped and removed on exit, whether the tests pass or not.
 # Then scripts/e2e.sh runs segserver for real against its own throwaway cluster, and
-# scripts/schemathesis.sh fuzzes the live API against its OpenAPI document, and
+# scripts/test-web.sh drives the web UI in headless chromium, scripts/schemathesis.sh fuzzes the live API against its OpenAPI document, and
 # scripts/test-deploy.sh deploys, rolls back and redeploys under load through real nginx.
 # Usage: scripts/test.sh [extra `swift test` arguments, e.g. --filter ContourTracerTests]
 set -euo pipefail
@@ -40,6 +40,9 @@ timeout --signal=KILL 40m stdbuf -oL swift test --skip-build --parallel "$@"
 
 seg_step "end-to-end: a real segserver on a throwaway PostgreSQL (scripts/e2e.sh)"
 bash scripts/e2e.sh
+
+seg_step "web UI in headless chromium (scripts/test-web.sh)"
+bash scripts/test-web.sh
 
 seg_step "API fuzzing against the OpenAPI document (scripts/schemathesis.sh)"
 bash scripts/schemathesis.sh

@@ -88,6 +88,8 @@ public func buildApplication(
             controller(routes)
         }
         events?.addRoutes(to: routes)
+        // The web UI (static files; not API routes, so outside the route table and the OpenAPI document).
+        try WebUI.bundled().addRoutes(to: router)
     }
 
     let maxRequestBytes = configuration.maxRequestBytes

@@ -7,9 +7,10 @@ import NIOPosix
 import NIOWebSocket
 import PostgresNIO
 import SegAuth
-import SegHTTP
 import SegStorage
 import Testing
+
+@testable import SegHTTP
 
 /// The realtime event socket, `/api/v1/events`, on a live server: origins, authentication, deadlines, and events
 /// written to the database by another client (as another segserver process or segctl would) reaching the members
@@ -44,13 +45,30 @@ import Testing
         }
     }
 
-    @Test func withNoAllowedOriginsOnlyNonBrowserClientsConnect() async throws {
+    /// With no allowed origins, only non-browser clients and the pages segserver serves itself (same origin) connect.
+    @Test func withNoAllowedOriginsOnlyNonBrowserClientsAndTheOwnOriginConnect() async throws {
         try await withLiveTestApp { _, port in
-            let browser = try await RawUpgrade.exchange(port: port, origin: "http://localhost:\(port)")
+            let browser = try await RawUpgrade.exchange(port: port, origin: "http://localhost:\(port + 1)")
+            let otherHost = try await RawUpgrade.exchange(port: port, origin: "http://127.0.0.1:\(port)")
+            let own = try await RawUpgrade.exchange(port: port, origin: "http://localhost:\(port)")
             let script = try await RawUpgrade.exchange(port: port, origin: nil)
             #expect(browser.hasPrefix("HTTP/1.1 403"), "\(browser)")
+            #expect(otherHost.hasPrefix("HTTP/1.1 403"), "\(otherHost)")
+            #expect(own.hasPrefix("HTTP/1.1 101"), "\(own)")
             #expect(script.hasPrefix("HTTP/1.1 101"), "\(script)")
         }
+    }
+
+    @Test func theOwnOriginsOfAHostHeader() {
+        #expect(
+            WebSocketOriginGate.origins(ofHost: "SegHub.example.org") == [
+                "http://seghub.example.org", "http://seghub.example.org:80", "https://seghub.example.org", "https://seghub.example.org:443",
+            ])
+        #expect(WebSocketOriginGate.origins(ofHost: "localhost:8080") == ["http://localhost:8080", "https://localhost:8080"])
+        #expect(WebSocketOriginGate.origins(ofHost: "[::1]:443") == ["http://[::1]:443", "https://[::1]", "https://[::1]:443"])
+        #expect(WebSocketOriginGate.origins(ofHost: "evil.example/x").isEmpty)
+        #expect(!WebSocketOriginGate.allows("http://localhost:8080", in: [], host: "localhost:80"))
+        #expect(WebSocketOriginGate.allows("http://localhost", in: [], host: "localhost:80"))
     }
 
     @Test func aPlainGetIsToldToUpgrade() async throws {

@@ -59,6 +59,12 @@ struct AuthController {
         var accessToken: String
         var refreshToken: String
         var expiresIn: Int
+        /// Whether the session was opened with "remember me" (not encoded: it sets the refresh cookie's lifetime).
+        var remembered = false
+
+        enum CodingKeys: String, CodingKey {
+            case user, accessToken, refreshToken, expiresIn
+        }
     }
 
     struct TokensBody: ResponseEncodable {
@@ -69,11 +75,13 @@ struct AuthController {
 
     func addRoutes(to routes: APIRoutes) {
         routes.add(.post, "/api/v1/auth/register", authenticated: false) { request, context in
-            EditedResponse(status: .created, response: try await register(request, context))
+            try answer(try await register(request, context), status: .created, request, context)
         }
-        routes.add(.post, "/api/v1/auth/login", authenticated: false) { request, context in try await login(request, context) }
-        routes.add(.post, "/api/v1/auth/refresh", authenticated: false) { request, context in try await refresh(request, context) }
-        routes.add(.post, "/api/v1/auth/logout", authenticated: false) { request, context in try await logout(request, context) }
+        routes.add(.post, "/api/v1/auth/login", authenticated: false) { request, context in
+            try answer(try await login(request, context), status: .ok, request, context)
+        }
+        routes.add(.post, "/api/v1/auth/refresh", authenticated: false) { request, context in try await refreshAnswer(request, context) }
+        routes.add(.post, "/api/v1/auth/logout", authenticated: false) { request, context in try await logoutAnswer(request, context) }
         routes.add(.get, "/api/v1/auth/me") { _, context in try await me(context) }
         routes.add(.post, "/api/v1/auth/password") { request, context in try await changePassword(request, context) }
     }
@@ -106,6 +114,12 @@ struct AuthController {
 
     func refresh(_ request: Request, _ context: AppRequestContext) async throws -> TokensBody {
         let body = try await request.decode(as: RefreshRequest.self, context: context)
+        return try await rotate(body.refreshToken, context)
+    }
+
+    /// Rotates a presented refresh token.
+    private func rotate(_ presented: String, _ context: AppRequestContext) async throws -> TokensBody {
+        let body = RefreshRequest(refreshToken: presented)
         guard RefreshTokens.isWellFormed(body.refreshToken) else { throw AuthError.invalidRefreshToken }
         let next = RefreshTokens.make()
         let rotation = try await services.refreshTokens.rotate(
@@ -131,6 +145,66 @@ struct AuthController {
         }
         // Unknown tokens get the same answer: logout reveals nothing.
         return .noContent
+    }
+
+    /// Cookie mode's session answer: the user and the access token's lifetime, the tokens only as cookies.
+    struct CookieSessionBody: ResponseEncodable {
+        var user: UserBody
+        var expiresIn: Int
+    }
+
+    /// Cookie mode's refresh answer.
+    struct CookieTokensBody: ResponseEncodable {
+        var expiresIn: Int
+    }
+
+    /// Encodes a new session: in the body, or with `X-Auth-Mode: cookie` as cookies (`WebSession`).
+    func answer(_ session: SessionBody, status: HTTPResponse.Status, _ request: Request, _ context: AppRequestContext) throws -> Response {
+        guard WebSession.wantsCookies(request) else {
+            var response = try session.response(from: request, context: context)
+            response.status = status
+            return response
+        }
+        var response = try CookieSessionBody(user: session.user, expiresIn: session.expiresIn).response(from: request, context: context)
+        response.status = status
+        WebSession.setCookies(
+            on: &response, request: request, accessToken: session.accessToken, accessLifetime: session.expiresIn,
+            refreshToken: session.refreshToken, refreshLifetime: Int(refreshLifetime(remember: session.remembered)))
+        return response
+    }
+
+    /// The refresh token a cookie-mode request presents: from the `seg_refresh` cookie, with the CSRF header checked.
+    private func cookieRefreshToken(_ request: Request) throws -> String {
+        try WebSession.checkCSRF(request)
+        guard let token = request.cookies[WebSession.refreshCookie]?.value, !token.isEmpty else { throw AuthError.invalidRefreshToken }
+        return token
+    }
+
+    func refreshAnswer(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        guard WebSession.wantsCookies(request) else { return try await refresh(request, context).response(from: request, context: context) }
+        let tokens = try await rotate(try cookieRefreshToken(request), context)
+        var response = try CookieTokensBody(expiresIn: tokens.expiresIn).response(from: request, context: context)
+        WebSession.setCookies(
+            on: &response, request: request, accessToken: tokens.accessToken, accessLifetime: tokens.expiresIn, refreshToken: tokens.refreshToken,
+            refreshLifetime: Int(Self.rememberedRefreshLifetime))
+        return response
+    }
+
+    func logoutAnswer(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        guard WebSession.wantsCookies(request) else { return Response(status: try await logout(request, context)) }
+        // Without a refresh cookie there is nothing to revoke; the cookies are cleared all the same.
+        try WebSession.checkCSRF(request)
+        let token = request.cookies[WebSession.refreshCookie]?.value ?? ""
+        if RefreshTokens.isWellFormed(token) {
+            _ = try await services.refreshTokens.revokeFamily(containingHash: Data(RefreshTokens.hash(token)))
+        }
+        var response = Response(status: .noContent)
+        WebSession.clearCookies(on: &response, request: request)
+        return response
+    }
+
+    private func refreshLifetime(remember: Bool) -> TimeInterval {
+        remember ? Self.rememberedRefreshLifetime : Self.refreshLifetime
     }
 
     func me(_ context: AppRequestContext) async throws -> UserBody {
@@ -160,7 +234,8 @@ struct AuthController {
         _ = try await services.refreshTokens.issue(
             userID: user.id, hash: Data(refresh.hash), family: nil, expiresAt: expires, absoluteExpiresAt: expires)
         let access = try await services.tokens.issue(userID: user.id, role: user.role.rawValue)
-        return SessionBody(user: UserBody(user), accessToken: access.token, refreshToken: refresh.token, expiresIn: access.expiresIn)
+        return SessionBody(
+            user: UserBody(user), accessToken: access.token, refreshToken: refresh.token, expiresIn: access.expiresIn, remembered: remember)
     }
 
     /// Trims and checks an email's shape (one `@`, a dot in the domain, no spaces, at most 254 bytes).

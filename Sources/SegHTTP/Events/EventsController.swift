@@ -52,13 +52,12 @@ struct EventsController {
 
     /// The access token carried by the upgrade request itself, if any.
     ///
-    /// This is the hook for cookie authentication (it arrives with the web UI): return the access token from the
-    /// session cookie here, and the socket is authenticated before its first message and answers `ready` at once.
-    /// A cookie is sent by the browser whatever page opens the socket, so this is only safe because
-    /// `WebSocketOriginGate` refuses pages of other origins first. Until then, sockets authenticate with an `auth`
-    /// message only.
+    /// The web UI's `seg_access` cookie (`WebSession`): the socket is authenticated before its first message and
+    /// answers `ready` at once. A cookie is sent by the browser whatever page opens the socket, so this is only safe
+    /// because `WebSocketOriginGate` refuses pages of other origins first (it lets the server's own origin through).
     static func upgradeToken(from request: Request) -> String? {
-        nil
+        guard let token = request.cookies[WebSession.accessCookie]?.value, !token.isEmpty else { return nil }
+        return token
     }
 
     /// Runs one socket until the client or the server closes it.

@@ -34,12 +34,40 @@ final class WebSocketOriginGate: ChannelInboundHandler, RemovableChannelHandler 
     /// Browsers send the page's origin (`http(s)://…`, or `null`), never a `ws:`/`wss:` one; WebSocket client
     /// libraries that send an `Origin` at all (swift-websocket's client sends `ws://host`) are not browsers and carry
     /// no ambient credentials, so like a request without `Origin` they go on to authenticate with a token.
-    static func allows(_ origin: String?, in allowed: Set<String>) -> Bool {
+    ///
+    /// A page of the server's own origin (the web UI it serves) is allowed too: its `Origin`'s host and port equal the
+    /// request's `Host`. A page of another site that resolves its own name to this server (DNS rebinding) also passes,
+    /// but the browser sends it no SegHub cookies (they belong to SegHub's host name), so it gains nothing.
+    static func allows(_ origin: String?, in allowed: Set<String>, host: String? = nil) -> Bool {
         guard let origin else { return true }
         var normalised = origin.trimmingCharacters(in: .whitespaces).lowercased()
         if normalised.hasPrefix("ws://") || normalised.hasPrefix("wss://") { return true }
         if normalised.hasSuffix("/") { normalised.removeLast() }
+        if let host, Self.origins(ofHost: host).contains(normalised) { return true }
         return allowed.contains(normalised)
+    }
+
+    /// The origins a page served from `host` (a `Host` header value) may send: `http://` and `https://`, with and
+    /// without the scheme's default port.
+    static func origins(ofHost host: String) -> Set<String> {
+        let host = host.trimmingCharacters(in: .whitespaces).lowercased()
+        guard !host.isEmpty, !host.contains("/"), !host.contains("@") else { return [] }
+        var name = host
+        var port: String?
+        if let colon = host.lastIndex(of: ":"), !host[colon...].contains("]") {
+            name = String(host[..<colon])
+            port = String(host[host.index(after: colon)...])
+        }
+        var result: Set<String> = []
+        for (scheme, standard) in [("http://", "80"), ("https://", "443")] {
+            if let port, port != standard {
+                result.insert("\(scheme)\(name):\(port)")
+            } else {
+                result.insert(scheme + name)
+                result.insert("\(scheme)\(name):\(standard)")
+            }
+        }
+        return result
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -50,7 +78,7 @@ final class WebSocketOriginGate: ChannelInboundHandler, RemovableChannelHandler 
             return
         }
         let upgrade = head.headers[canonicalForm: "upgrade"].contains { $0.lowercased() == "websocket" }
-        if upgrade, !Self.allows(head.headers.first(name: "origin"), in: allowed) {
+        if upgrade, !Self.allows(head.headers.first(name: "origin"), in: allowed, host: head.headers.first(name: "host")) {
             refusing = true
             refuse(context: context)
             return

@@ -1,0 +1,412 @@
+// SegHub's web UI: hash routes, sign in/up/out, projects, uploads, the live image grid, queueing, exports.
+import { api, ApiError, Events, uploadFile } from './api.js';
+import { openEditor } from './editor.js';
+
+const main = document.getElementById('main');
+const nav = document.getElementById('nav');
+const STATUSES = ['new', 'queued', 'processing', 'segmented', 'failed'];
+let me = null;
+let events = null;
+const listeners = new Set();
+
+/** Creates an element: h('button', {class: 'primary', onclick}, 'Save'). */
+export function h(tag, props = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(props || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+    else if (k === 'class') el.className = v;
+    else if (k === 'dataset') Object.assign(el.dataset, v);
+    else if (k in el && typeof v !== 'string') el[k] = v;
+    else el.setAttribute(k, v === true ? '' : v);
+  }
+  for (const c of children.flat()) if (c !== null && c !== undefined && c !== false) el.append(c instanceof Node ? c : String(c));
+  return el;
+}
+
+export function toast(text) {
+  const t = document.getElementById('toast');
+  t.textContent = text;
+  t.classList.add('show');
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => t.classList.remove('show'), 4000);
+}
+
+/** A person-readable message for an API error. */
+export function message(error) {
+  if (!(error instanceof ApiError)) return String(error && error.message ? error.message : error);
+  switch (error.code) {
+    case 'INVALID_CREDENTIALS': return 'Wrong email or password.';
+    case 'RATE_LIMITED':
+      return error.retryAfter
+        ? `Too many attempts. Please wait ${error.retryAfter} s and try again.`
+        : 'Too many attempts. Please wait a moment and try again.';
+    case 'EMAIL_TAKEN': return 'An account with this email already exists.';
+    default: return error.message;
+  }
+}
+
+function show(...nodes) {
+  for (const stop of cleanups.splice(0)) stop();
+  for (const open of document.querySelectorAll('dialog[open]')) open.close(); // a dialog belongs to the page it was opened on
+  main.replaceChildren(...nodes);
+  main.focus({ preventScroll: true });
+}
+const cleanups = [];
+
+function setNav() {
+  nav.replaceChildren();
+  if (me) {
+    nav.append(h('span', { class: 'muted', id: 'whoami' }, me.email),
+      h('button', { id: 'signout', onclick: signOut }, 'Sign out'));
+  }
+}
+
+async function signOut() {
+  try { await api('POST', '/api/v1/auth/logout'); } catch { /* signed out anyway */ }
+  me = null;
+  if (events) { events.close(); events = null; }
+  setNav();
+  location.hash = '#/login';
+}
+
+function startEvents() {
+  if (events) return;
+  events = new Events((event) => { for (const l of listeners) l(event); },
+    (state) => { document.body.dataset.socket = state; });
+}
+
+/** Subscribes to events until the current view is left. */
+function onEvent(listener) {
+  listeners.add(listener);
+  cleanups.push(() => listeners.delete(listener));
+}
+
+// MARK: sign in / sign up
+
+function authView(mode) {
+  const isLogin = mode === 'login';
+  const error = h('p', { class: 'error', id: 'auth-error', role: 'alert' });
+  const form = h('form', { class: 'card narrow', id: `${mode}-form` },
+    h('h1', {}, isLogin ? 'Sign in' : 'Create an account'),
+    isLogin ? null : h('label', {}, 'Name', h('input', { name: 'name', autocomplete: 'name' })),
+    h('label', {}, 'Email', h('input', { name: 'email', type: 'email', required: true, autocomplete: 'email' })),
+    h('label', {}, 'Password', h('input', { name: 'password', type: 'password', required: true, minlength: isLogin ? null : '8',
+      autocomplete: isLogin ? 'current-password' : 'new-password' })),
+    isLogin ? h('label', { class: 'inline' }, h('input', { name: 'rememberMe', type: 'checkbox' }), 'Remember me') : null,
+    error,
+    h('div', { class: 'row' }, h('button', { class: 'primary', type: 'submit' }, isLogin ? 'Sign in' : 'Sign up'),
+      h('span', { class: 'spacer' }),
+      isLogin ? h('a', { href: '#/register' }, 'Create an account') : h('a', { href: '#/login' }, 'I have an account')));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    error.textContent = '';
+    const data = Object.fromEntries(new FormData(form));
+    const body = { email: data.email, password: data.password };
+    if (isLogin) body.rememberMe = data.rememberMe === 'on';
+    else if (data.name) body.name = data.name;
+    const button = form.querySelector('button[type=submit]');
+    button.disabled = true;
+    try {
+      const session = await api('POST', isLogin ? '/api/v1/auth/login' : '/api/v1/auth/register', body, { retry: false });
+      me = session.user;
+      setNav();
+      startEvents();
+      location.hash = '#/projects';
+    } catch (err) {
+      error.textContent = err instanceof ApiError && err.code === 'VALIDATION_FAILED' && err.problem.errors
+        ? err.problem.errors.map((x) => `${x.field}: ${x.detail}`).join('; ') : message(err);
+    } finally {
+      button.disabled = false;
+    }
+  });
+  show(form);
+}
+
+// MARK: projects
+
+function counts(c) {
+  return h('div', { class: 'counts' }, STATUSES.filter((s) => c[s]).map((s) => h('span', { class: 'badge', dataset: { status: s } }, `${c[s]} ${s}`)));
+}
+
+async function projectsView() {
+  const list = h('ul', { class: 'projects', id: 'projects' });
+  const error = h('p', { class: 'error', role: 'alert' });
+  const name = h('input', { name: 'name', id: 'new-project-name', required: true, maxlength: '200', placeholder: 'New project name', 'aria-label': 'New project name' });
+  const form = h('form', { class: 'row', id: 'new-project' }, name, h('button', { class: 'primary', type: 'submit' }, 'Create project'));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    try {
+      const project = await api('POST', '/api/v1/projects', { name: name.value.trim() });
+      location.hash = `#/projects/${project.id}`;
+    } catch (err) { error.textContent = message(err); }
+  });
+  show(h('h1', {}, 'Projects'), form, error, list);
+  try {
+    const page = await api('GET', '/api/v1/projects?limit=200');
+    if (!page.items.length) list.append(h('li', { class: 'muted' }, 'No projects yet: create one above.'));
+    for (const p of page.items) {
+      list.append(h('li', { class: 'card' }, h('a', { class: 'title', href: `#/projects/${p.id}` }, p.name),
+        h('div', { class: 'muted' }, `${p.myRole} · ${new Date(p.createdAt).toLocaleDateString()}`), counts(p.imageCounts)));
+    }
+  } catch (err) { error.textContent = message(err); }
+}
+
+// MARK: one project
+
+async function projectView(id) {
+  const error = h('p', { class: 'error', role: 'alert' });
+  let project;
+  try { project = await api('GET', `/api/v1/projects/${id}`); } catch (err) { show(h('p', { class: 'error' }, message(err))); return; }
+  const canEdit = project.myRole !== 'viewer';
+  const title = h('h1', { id: 'project-name' }, project.name);
+  const grid = h('ul', { class: 'grid', id: 'images', 'aria-label': 'Images' });
+  const uploads = h('ul', { class: 'uploads', id: 'uploads' });
+  const summary = h('div', { id: 'summary' });
+  const images = new Map();
+
+  function tile(image) {
+    const box = h('input', { type: 'checkbox', 'aria-label': `Select ${image.name}`, value: image.id });
+    const badge = h('span', { class: 'badge', dataset: { status: image.status } }, image.status);
+    const li = h('li', { class: 'tile', dataset: { id: image.id, name: image.name } }, box,
+      h('a', { href: `#/images/${image.id}`, 'aria-label': `Open ${image.name}` },
+        h('img', { src: `/api/v1/images/${image.id}/thumbnail`, alt: image.name, loading: 'lazy' })),
+      h('div', { class: 'meta' }, h('span', { class: 'name', title: image.name }, image.name), badge));
+    images.set(image.id, { image, li, badge });
+    return li;
+  }
+  function setStatus(imageId, status) {
+    const entry = images.get(imageId);
+    if (!entry) return;
+    entry.image.status = status;
+    entry.badge.dataset.status = status;
+    entry.badge.textContent = status;
+    renderSummary();
+  }
+  function renderSummary() {
+    const c = Object.fromEntries(STATUSES.map((s) => [s, 0]));
+    for (const { image } of images.values()) c[image.status] += 1;
+    summary.replaceChildren(counts(c));
+  }
+  let generation = 0;
+  async function loadImages() {
+    const mine = ++generation;
+    const all = [];
+    let cursor = '';
+    do {
+      const page = await api('GET', `/api/v1/projects/${id}/images?limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+      all.push(...page.items);
+      cursor = page.nextCursor;
+    } while (cursor);
+    if (mine !== generation) return; // a newer load is under way
+    images.clear();
+    grid.replaceChildren(...all.map(tile));
+    renderSummary();
+  }
+
+  // uploads
+  const picker = h('input', { type: 'file', id: 'file-input', multiple: true, accept: 'image/png,image/jpeg', 'aria-label': 'Choose images' });
+  const drop = h('div', { class: 'drop', id: 'drop' }, 'Drop PNG or JPEG images here, or ', picker);
+  async function upload(files) {
+    const queue = [...files];
+    const rows = queue.map((file) => {
+      const bar = h('progress', { max: '1', value: '0' });
+      const state = h('span', { class: 'state' }, 'waiting');
+      const li = h('li', { dataset: { name: file.name } }, h('span', { class: 'name' }, file.name), bar, state);
+      uploads.append(li);
+      return { file, bar, state, li };
+    });
+    // Two at a time: per-file progress and per-file errors.
+    async function worker() {
+      for (let row = rows.shift(); row; row = rows.shift()) {
+        row.state.textContent = 'uploading';
+        try {
+          const result = await uploadFile(id, row.file, (p) => { row.bar.value = p; });
+          row.bar.value = 1;
+          if (result.errors && result.errors.length) {
+            row.state.textContent = result.errors[0].detail || result.errors[0].code;
+            row.state.className = 'state error';
+            row.li.dataset.state = 'error';
+          } else {
+            row.state.textContent = 'done';
+            row.li.dataset.state = 'done';
+            for (const image of result.items) if (!images.has(image.id)) grid.append(tile(image));
+            renderSummary();
+          }
+        } catch (err) {
+          row.state.textContent = message(err);
+          row.state.className = 'state error';
+          row.li.dataset.state = 'error';
+        }
+      }
+    }
+    await Promise.all([worker(), worker()]);
+  }
+  picker.addEventListener('change', () => { upload(picker.files); picker.value = ''; });
+  drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('over'); });
+  drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+  drop.addEventListener('drop', (e) => { e.preventDefault(); drop.classList.remove('over'); upload(e.dataTransfer.files); });
+
+  // segmentation
+  const threshold = h('select', { id: 'threshold', 'aria-label': 'Threshold' }, h('option', { value: 'otsu' }, 'Otsu'), h('option', { value: 'triangle' }, 'Triangle'));
+  const polarity = h('select', { id: 'polarity', 'aria-label': 'Polarity' }, ['auto', 'dark', 'bright'].map((p) => h('option', { value: p }, p)));
+  const minArea = h('input', { id: 'min-area', type: 'number', min: '0', value: '50', class: 'num', 'aria-label': 'Minimum area (px)' });
+  const fillHoles = h('input', { id: 'fill-holes', type: 'checkbox' });
+  function selected() { return [...grid.querySelectorAll('input[type=checkbox]:checked')].map((b) => b.value); }
+  async function queue(all) {
+    const body = { parameters: { threshold: threshold.value, polarity: polarity.value, minArea: Number(minArea.value || 0), fillHoles: fillHoles.checked } };
+    if (!all) {
+      body.imageIds = selected();
+      if (!body.imageIds.length) { toast('Select images first.'); return; }
+    }
+    try {
+      const r = await api('POST', `/api/v1/projects/${id}/segmentations`, body);
+      toast(`${r.queued} image(s) queued.`);
+    } catch (err) { error.textContent = message(err); }
+  }
+  async function cancel() {
+    try { const r = await api('DELETE', `/api/v1/projects/${id}/segmentations`); toast(`${r.cancelled} cancelled.`); } catch (err) { error.textContent = message(err); }
+  }
+  const segmentBar = h('div', { class: 'row card', id: 'segment-bar' },
+    h('strong', {}, 'Segment'), threshold, polarity, h('label', { class: 'inline' }, 'min area', minArea), h('label', { class: 'inline' }, fillHoles, 'fill holes'),
+    h('button', { class: 'primary', id: 'segment-all', onclick: () => queue(true) }, 'Segment all new'),
+    h('button', { id: 'segment-selected', onclick: () => queue(false) }, 'Segment selected'),
+    h('button', { id: 'cancel-queue', onclick: cancel }, 'Cancel queued'));
+
+  // project actions
+  async function rename() {
+    const next = prompt('New name', project.name);
+    if (!next || next === project.name) return;
+    try { project = await api('PATCH', `/api/v1/projects/${id}`, { name: next }); title.textContent = project.name; } catch (err) { error.textContent = message(err); }
+  }
+  async function remove() {
+    if (!confirm(`Delete "${project.name}" and all its images? This cannot be undone.`)) return;
+    try { await api('DELETE', `/api/v1/projects/${id}`); location.hash = '#/projects'; } catch (err) { error.textContent = message(err); }
+  }
+  const actions = h('div', { class: 'row' }, title, h('span', { class: 'spacer' }),
+    h('button', { id: 'export-open', onclick: () => exportDialog(id) }, 'Export…'),
+    canEdit ? h('button', { id: 'members-open', onclick: () => membersDialog(project) }, 'Members & sharing…') : null,
+    project.myRole === 'owner' ? h('button', { id: 'project-rename', onclick: rename }, 'Rename') : null,
+    project.myRole === 'owner' ? h('button', { id: 'project-delete', class: 'danger', onclick: remove }, 'Delete') : null);
+
+  show(h('p', {}, h('a', { href: '#/projects' }, '← Projects')), actions, error, summary,
+    canEdit ? drop : null, uploads, canEdit ? segmentBar : null, grid);
+  onEvent((event) => {
+    if (event.type === 'image.status' && event.projectId === id) setStatus(event.imageId, event.status);
+    if (event.type === 'ready') loadImages().catch(() => {}); // reconnected: reload what may have been missed
+  });
+  try { await loadImages(); } catch (err) { error.textContent = message(err); }
+}
+
+// MARK: dialogs
+
+function dialog(titleText, ...content) {
+  const d = h('dialog', {}, h('h2', {}, titleText), ...content);
+  document.body.append(d);
+  d.addEventListener('close', () => d.remove());
+  d.showModal();
+  return d;
+}
+
+function exportDialog(projectId) {
+  const formats = ['coco', 'yolo', 'geojson', 'csv', 'masks', 'spheroseg'];
+  const checks = formats.map((f) => h('label', { class: 'inline' }, h('input', { type: 'checkbox', name: f, checked: f === 'coco' || f === 'csv' }), f));
+  const scale = h('input', { id: 'export-scale', type: 'number', step: 'any', min: '0', placeholder: 'µm per pixel (optional)' });
+  const bar = h('progress', { id: 'export-progress', max: '1', value: '0', hidden: true });
+  const status = h('p', { id: 'export-status', role: 'status' });
+  const link = h('a', { id: 'export-download', class: 'button primary', download: '', hidden: true }, 'Download ZIP');
+  const start = h('button', { class: 'primary', id: 'export-start' }, 'Start export');
+  let timer = null;
+  const d = dialog('Export', h('fieldset', {}, h('legend', {}, 'Formats'), checks), h('label', {}, 'Scale (µm/px)', scale), bar, status,
+    h('div', { class: 'row' }, start, link, h('span', { class: 'spacer' }), h('button', { onclick: () => d.close() }, 'Close')));
+  d.addEventListener('close', () => { clearInterval(timer); listeners.delete(listener); });
+  let exportId = null;
+  function update(e) {
+    bar.hidden = false;
+    bar.value = e.progress || 0;
+    status.textContent = e.status === 'failed' ? `Failed: ${e.error || ''}` : `${e.status} ${Math.round((e.progress || 0) * 100)}%`;
+    if (e.status === 'done') {
+      clearInterval(timer);
+      link.href = `/api/v1/exports/${exportId}/download`;
+      link.hidden = false;
+    }
+  }
+  function listener(event) { if (event.type === 'export.status' && event.exportId === exportId) update(event); }
+  listeners.add(listener);
+  start.addEventListener('click', async () => {
+    const chosen = checks.map((l) => l.firstChild).filter((c) => c.checked).map((c) => c.name);
+    if (!chosen.length) { status.textContent = 'Choose at least one format.'; return; }
+    const body = { formats: chosen };
+    if (scale.value) body.scaleUmPerPx = Number(scale.value);
+    start.disabled = true;
+    try {
+      const e = await api('POST', `/api/v1/projects/${projectId}/exports`, body);
+      exportId = e.id;
+      update({ progress: 0, ...e });
+      // Events are hints: poll as well, slowly.
+      timer = setInterval(async () => { try { update(await api('GET', `/api/v1/exports/${exportId}`)); } catch { /* next time */ } }, 1500);
+    } catch (err) { status.textContent = message(err); start.disabled = false; }
+  });
+}
+
+function membersDialog(project) {
+  const list = h('ul', { id: 'members' });
+  const email = h('input', { type: 'email', placeholder: 'email', 'aria-label': 'Member email' });
+  const role = h('select', { 'aria-label': 'Role' }, h('option', { value: 'editor' }, 'editor'), h('option', { value: 'viewer' }, 'viewer'));
+  const out = h('p', { role: 'status', id: 'share-output' });
+  async function load() {
+    const page = await api('GET', `/api/v1/projects/${project.id}/members`);
+    list.replaceChildren(...page.items.map((m) => h('li', {}, `${m.email} (${m.role}) `,
+      m.role !== 'owner' && project.myRole === 'owner' ? h('button', { onclick: async () => { await api('DELETE', `/api/v1/projects/${project.id}/members/${m.userId}`); load(); } }, 'Remove') : null)));
+  }
+  const add = h('form', { class: 'row' }, email, role, h('button', { type: 'submit' }, 'Add'));
+  add.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    try { await api('POST', `/api/v1/projects/${project.id}/members`, { email: email.value, role: role.value }); email.value = ''; load(); } catch (err) { out.textContent = message(err); }
+  });
+  const linkRole = h('select', { 'aria-label': 'Link role' }, h('option', { value: 'viewer' }, 'viewer'), h('option', { value: 'editor' }, 'editor'));
+  const share = h('button', { id: 'share-create', onclick: async () => {
+    try {
+      const r = await api('POST', `/api/v1/projects/${project.id}/share-links`, { role: linkRole.value, expiresInHours: 168 });
+      out.textContent = `Share this link (valid a week): ${location.origin}/#/share/${r.token}`;
+    } catch (err) { out.textContent = message(err); }
+  } }, 'Create share link');
+  const d = dialog('Members & sharing', list, add, h('div', { class: 'row' }, linkRole, share), out, h('button', { id: 'members-close', onclick: () => d.close() }, 'Close'));
+  load().catch((err) => { out.textContent = message(err); });
+}
+
+async function acceptShare(token) {
+  try {
+    const r = await api('POST', `/api/v1/share-links/${encodeURIComponent(token)}/accept`);
+    location.hash = `#/projects/${r.projectId}`;
+  } catch (err) { show(h('p', { class: 'error' }, message(err))); }
+}
+
+// MARK: routing
+
+async function route() {
+  const parts = location.hash.replace(/^#\/?/, '').split('/');
+  if (parts[0] === 'login' || parts[0] === 'register') { authView(parts[0]); return; }
+  if (!me) {
+    try { me = await api('GET', '/api/v1/auth/me'); } catch { me = null; }
+    setNav();
+    if (!me) {
+      if (parts[0] === 'share') sessionStorage.setItem('afterLogin', location.hash);
+      location.hash = '#/login';
+      return;
+    }
+    startEvents();
+  }
+  const after = sessionStorage.getItem('afterLogin');
+  if (after) { sessionStorage.removeItem('afterLogin'); location.hash = after; return; }
+  if (parts[0] === 'projects' && parts[1]) return projectView(parts[1]);
+  if (parts[0] === 'images' && parts[1]) {
+    show(h('p', { class: 'muted' }, 'Loading…'));
+    return openEditor(parts[1], { main, show, h, api, message, toast, onCleanup: (f) => cleanups.push(f), onEvent });
+  }
+  if (parts[0] === 'share' && parts[1]) return acceptShare(parts[1]);
+  return projectsView();
+}
+
+window.addEventListener('hashchange', route);
+route();
