@@ -37,7 +37,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 now() { date +%s.%N; }
 # cpu_seconds PID...: user+system CPU seconds of the processes (with their reaped children's).
 cpu_seconds() {
@@ -85,13 +84,11 @@ PY
 total_bytes="$(cat "$work"/images/*.png | wc -c)"
 
 seg_step "bench-http: starting PostgreSQL, segserver ($cores workers) and seg-bare-http"
-db_port="$(free_port)"
-admin_url="$(bash scripts/postgres.sh start "$pg_dir" "$db_port" | tail -n 1)"
-psql "$admin_url" -qc "CREATE DATABASE seghub"
-port="$(free_port)"
-bare_port="$(free_port)"
+seg_start_database "$pg_dir"
+port="$(seg_free_port)"
+bare_port="$(seg_free_port)"
 mkdir -p "$work/data"
-SEG_DATABASE_URL="postgres://postgres@127.0.0.1:$db_port/seghub?sslmode=disable" SEG_DATA_DIR="$work/data" \
+SEG_DATABASE_URL="$SEG_DB_URL" SEG_DATA_DIR="$work/data" \
     SEG_JWT_SECRET="bench-secret-$(head -c 24 /dev/urandom | base64)" SEG_HTTP_HOST=127.0.0.1 SEG_HTTP_PORT="$port" \
     SEG_WORKERS="$cores" SEG_LOG_LEVEL=error SEG_RATE_AUTH=0 SEG_RATE_API=0 \
     "$bin/segserver" >"$work/segserver.log" 2>&1 &
@@ -99,11 +96,8 @@ pids+=($!)
 "$bin/seg-bare-http" "$bare_port" >"$work/bare.log" 2>&1 &
 pids+=($!)
 url="http://127.0.0.1:$port"
-for _ in $(seq 1 200); do
-    [ "$(curl -s -o /dev/null -w '%{http_code}' "$url/api/health" || true)" = "200" ] &&
-        [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$bare_port/health" || true)" = "200" ] && break
-    sleep 0.3
-done
+seg_wait_http "$url/api/health" 200 60 "${pids[0]}" "$work/segserver.log"
+seg_wait_http "http://127.0.0.1:$bare_port/health" 200 30 "${pids[1]}" "$work/bare.log"
 json() { python3 -c "import json, sys; print(json.load(sys.stdin)$1)"; }
 token="$(curl -sf -X POST "$url/api/v1/auth/register" -H 'Content-Type: application/json' \
     -d '{"email": "bench@example.org", "password": "benchmark password"}' | json '["accessToken"]')"

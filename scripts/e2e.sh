@@ -25,38 +25,26 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 
 seg_step "e2e: building segserver (debug)"
 swift build --product segserver 2>&1 | grep -v "^warning:\|CMakeLists" >&2 || true
 bin="$(swift build --show-bin-path)"
 
 seg_step "e2e: starting PostgreSQL"
-db_port="$(free_port)"
-admin_url="$(bash scripts/postgres.sh start "$pg_dir" "$db_port" | tail -n 1)"
-psql "$admin_url" -qc "CREATE DATABASE seghub"
+seg_start_database "$pg_dir"
+db_port="$SEG_DB_PORT"
 
-port="$(free_port)"
+port="$(seg_free_port)"
 mkdir -p "$work/data"
 seg_step "e2e: starting segserver on 127.0.0.1:$port"
-SEG_DATABASE_URL="postgres://postgres@127.0.0.1:$db_port/seghub?sslmode=disable" \
+SEG_DATABASE_URL="$SEG_DB_URL" \
     SEG_DATA_DIR="$work/data" \
     SEG_JWT_SECRET="e2e-secret-$(head -c 24 /dev/urandom | base64)" \
     SEG_HTTP_HOST=127.0.0.1 SEG_HTTP_PORT="$port" SEG_WORKERS=2 SEG_LOG_LEVEL=warning \
     "$bin/segserver" >"$work/segserver.log" 2>&1 &
 server_pid=$!
 url="http://127.0.0.1:$port"
-wait_for() {  # wait_for PATH STATUS SECONDS
-    local deadline=$((SECONDS + $3)) code
-    while [ $SECONDS -lt $deadline ]; do
-        code="$(curl -s -o /dev/null -w '%{http_code}' "$url$1" || true)"
-        [ "$code" = "$2" ] && return 0
-        kill -0 "$server_pid" 2>/dev/null || { cat "$work/segserver.log" >&2; echo "e2e: segserver died" >&2; return 1; }
-        sleep 0.3
-    done
-    echo "e2e: $1 did not answer $2 within $3 s (last: $code)" >&2
-    return 1
-}
+wait_for() { seg_wait_http "$url$1" "$2" "$3" "$server_pid" "$work/segserver.log"; }  # wait_for PATH STATUS SECONDS
 wait_for /api/health 200 60
 
 seg_step "e2e: driving the API"
@@ -93,13 +81,13 @@ server_pid=""
 seg_step "e2e: a worker killed with SIGKILL mid-job"
 # An API-only server, and a worker process with a short lease that is killed while it segments a large
 # image; a second worker process must take the job over after the lease and finish it exactly once.
-common_env=(SEG_DATABASE_URL="postgres://postgres@127.0.0.1:$db_port/seghub?sslmode=disable" SEG_DATA_DIR="$work/data"
+common_env=(SEG_DATABASE_URL="$SEG_DB_URL" SEG_DATA_DIR="$work/data"
     SEG_JWT_SECRET="e2e-secret-for-the-kill-test-0123456789abcdef" SEG_HTTP_HOST=127.0.0.1 SEG_LOG_LEVEL=warning
     SEG_JOB_LEASE_SECONDS=5 SEG_WORKERS=1)
 env "${common_env[@]}" SEG_HTTP_PORT="$port" "$bin/segserver" --role api >>"$work/segserver.log" 2>&1 &
 server_pid=$!
 wait_for /api/health 200 60
-first_port="$(free_port)"
+first_port="$(seg_free_port)"
 env "${common_env[@]}" SEG_HTTP_PORT="$first_port" "$bin/segserver" --role worker >>"$work/worker1.log" 2>&1 &
 first_worker=$!
 queued="$(python3 scripts/e2e.py "$url" queue-large)"
@@ -123,7 +111,7 @@ done
 kill -KILL "$first_worker"
 wait "$first_worker" 2>/dev/null || true
 echo "e2e: killed worker $first_worker while it held the job" >&2
-second_port="$(free_port)"
+second_port="$(seg_free_port)"
 env "${common_env[@]}" SEG_HTTP_PORT="$second_port" "$bin/segserver" --role worker >>"$work/worker2.log" 2>&1 &
 second_worker=$!
 deadline=$((SECONDS + 180))

@@ -36,7 +36,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 
 seg_step "test-deploy: the compose files parse (docker-compose config -q, with the example env files)"
 seg_apt_install docker-compose
@@ -64,9 +63,7 @@ printf '#!/bin/sh\nexec sleep 3600\n' >"$work/releases/broken/segserver"
 chmod +x "$work/releases/broken/segserver"
 
 seg_step "test-deploy: PostgreSQL, env files, nginx with a self-signed certificate"
-db_port="$(free_port)"
-admin_url="$(bash scripts/postgres.sh start "$pg_dir" "$db_port" | tail -n 1)"
-psql "$admin_url" -qc "CREATE DATABASE seghub"
+seg_start_database "$pg_dir"
 mkdir -p "$work/env" "$work/run" "$work/nginx" "$work/data" "$work/backups"
 secret="deploy-test-$(head -c 24 /dev/urandom | base64)"
 write_env() {  # write_env COLOUR PORT RELEASE
@@ -74,7 +71,7 @@ write_env() {  # write_env COLOUR PORT RELEASE
 SEGHUB_COLOUR=$1
 SEGHUB_RELEASE=$3
 SEGHUB_BIN_DIR=$work/releases/$3
-SEG_DATABASE_URL=postgres://postgres@127.0.0.1:$db_port/seghub?sslmode=disable
+SEG_DATABASE_URL=$SEG_DB_URL
 SEG_DATA_DIR=$work/data
 SEG_BACKUP_DIR=$work/backups
 SEG_JWT_SECRET=$secret
@@ -89,15 +86,15 @@ SEG_RATE_API=0
 SEG_RATE_AUTH=0
 ENV
 }
-blue_port="$(free_port)"
-green_port="$(free_port)"
+blue_port="$(seg_free_port)"
+green_port="$(seg_free_port)"
 write_env blue "$blue_port" r1
 write_env green "$green_port" r2
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=localhost" \
     -keyout "$work/nginx/key.pem" -out "$work/nginx/cert.pem" 2>/dev/null
-https_port="$(free_port)"
+https_port="$(seg_free_port)"
 SEGHUB_NGINX_USER="$(id -un)" SEGHUB_NGINX_PREFIX="$work/nginx" SEGHUB_UPSTREAM_FILE="$DEPLOY_UPSTREAM_FILE" \
-    SEGHUB_HTTP_PORT="$(free_port)" SEGHUB_HTTPS_PORT="$https_port" SEGHUB_SERVER_NAME=localhost \
+    SEGHUB_HTTP_PORT="$(seg_free_port)" SEGHUB_HTTPS_PORT="$https_port" SEGHUB_SERVER_NAME=localhost \
     SEGHUB_TLS_CERTIFICATE="$work/nginx/cert.pem" SEGHUB_TLS_CERTIFICATE_KEY="$work/nginx/key.pem" \
     SEGHUB_RATE_API=100000r/s SEGHUB_RATE_AUTH=100000r/s SEGHUB_RATE_UPLOADS=100000r/s \
     bash scripts/render-nginx-conf.sh >"$work/nginx/nginx.conf"

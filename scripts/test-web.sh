@@ -29,7 +29,6 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 
 seg_step "web: building segserver (debug)"
 swift build --product segserver 2>&1 | grep -v "^warning:\|CMakeLists" >&2 || true
@@ -39,24 +38,17 @@ seg_step "web: generating two spheroid images"
 "$SEG_VENV/bin/python" scripts/make-synthetic.py "$work/images" --size 512 --sets brightfield >/dev/null
 
 seg_step "web: starting PostgreSQL and segserver"
-db_port="$(free_port)"
-admin_url="$(bash scripts/postgres.sh start "$pg_dir" "$db_port" | tail -n 1)"
-psql "$admin_url" -qc "CREATE DATABASE seghub"
-port="$(free_port)"
+seg_start_database "$pg_dir"
+port="$(seg_free_port)"
 mkdir -p "$work/data"
-SEG_DATABASE_URL="postgres://postgres@127.0.0.1:$db_port/seghub?sslmode=disable" \
+SEG_DATABASE_URL="$SEG_DB_URL" \
     SEG_DATA_DIR="$work/data" \
     SEG_JWT_SECRET="web-secret-$(head -c 24 /dev/urandom | base64)" \
     SEG_HTTP_HOST=127.0.0.1 SEG_HTTP_PORT="$port" SEG_WORKERS=2 SEG_LOG_LEVEL=warning \
     "$bin/segserver" >"$work/segserver.log" 2>&1 &
 server_pid=$!
 url="http://127.0.0.1:$port"
-deadline=$((SECONDS + 60))
-until [ "$(curl -s -o /dev/null -w '%{http_code}' "$url/api/health" || true)" = "200" ]; do
-    kill -0 "$server_pid" 2>/dev/null || { cat "$work/segserver.log" >&2; echo "web: segserver died" >&2; exit 1; }
-    [ $SECONDS -lt $deadline ] || { echo "web: segserver not ready within 60 s" >&2; exit 1; }
-    sleep 0.3
-done
+seg_wait_http "$url/api/health" 200 60 "$server_pid" "$work/segserver.log"
 
 seg_step "web: driving headless chromium (Tests/Web/test_ui.py)"
 if timeout --signal=KILL 5m "$SEG_VENV/bin/python" Tests/Web/test_ui.py "$url" \

@@ -80,10 +80,11 @@ import Testing
                 }
             }
             defer { busy.cancel() }
-            try await waitUntil {
+            let busySessions = try await app.eventually {
                 let rows = try await app.database.query("SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(3)'")
                 return try await rows.collect().first?.decode(Int64.self) == 5
             }
+            try #require(busySessions)
 
             // MUT
             let text = String(buffer: try await app.request(.get, "/metrics").body)
@@ -119,14 +120,5 @@ import Testing
             // 2026-01-02T03:04:05Z is 1767323045 s after the epoch (`date -u -d 2026-01-02T03:04:05Z +%s`).
             #expect(after.contains("seghub_last_backup_timestamp_seconds 1767323045.0\n"), "\(after)")
         }
-    }
-}
-
-/// Polls `condition` every 20 ms until it holds; throws after `timeout` (a guard against hangs, not a measurement).
-private func waitUntil(timeout: Duration = .seconds(60), _ condition: () async throws -> Bool) async throws {
-    let deadline = ContinuousClock.now.advanced(by: timeout)
-    while try await !condition() {
-        guard ContinuousClock.now < deadline else { throw CancellationError() }
-        try await Task.sleep(for: .milliseconds(20))
     }
 }

@@ -4,7 +4,7 @@ import Testing
 /// The Prometheus alerts and the Grafana dashboard name only series that segserver exports: a running application
 /// is scraped, and every metric name in every alert expression and dashboard query must be among its series.
 @Suite(.timeLimit(.minutes(5))) struct MonitoringConfigTests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let root = checkoutRoot
 
     /// Series Prometheus records itself for every target.
     static let prometheusOwn: Set<String> = ["up", "scrape_duration_seconds", "scrape_samples_scraped"]

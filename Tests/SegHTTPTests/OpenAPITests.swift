@@ -9,8 +9,7 @@ import Testing
 /// The OpenAPI document against the application: the same routes both ways, references that resolve, every problem
 /// code the sources can answer listed, and the document served as it is bundled.
 @Suite(.timeLimit(.minutes(5))) struct OpenAPITests {
-    /// The checkout's root, from this file's path (tests run from the checkout).
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let root = checkoutRoot
 
     static func document() throws -> [String: Any] {
         let data = try Data(contentsOf: root.appendingPathComponent("Sources/SegHTTP/Resources/openapi.json"))

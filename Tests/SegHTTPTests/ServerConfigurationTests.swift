@@ -118,7 +118,7 @@ import Testing
 
     /// `.env.example` documents every key segserver (and segctl, beside it) reads, and only those.
     @Test func envExampleDocumentsEveryKnownKey() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let root = checkoutRoot
         let text = try String(contentsOf: root.appendingPathComponent(".env.example"), encoding: .utf8)
         var documented = Set<String>()
         for line in text.split(separator: "\n") {
@@ -132,7 +132,7 @@ import Testing
     /// The deployment colours' env examples configure segserver validly (only known keys, every required one) and
     /// share the JWT keys, so a token issued by one colour works on the other.
     @Test func colourEnvExamplesAreValidAndShareTheirKeys() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let root = checkoutRoot
         var environments: [String: [String: String]] = [:]
         for colour in ["blue", "green"] {
             let text = try String(contentsOf: root.appendingPathComponent(".env.\(colour).example"), encoding: .utf8)

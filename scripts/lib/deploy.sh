@@ -15,6 +15,8 @@
 # Each colour's env file holds segserver's SEG_* settings and SEGHUB_COLOUR, SEGHUB_RELEASE, and
 # SEGHUB_BIN_DIR (process runtime: the release's segserver and segctl) or SEGHUB_IMAGE (compose).
 
+source scripts/lib/common.sh
+
 DEPLOY_RUNTIME="${DEPLOY_RUNTIME:-process}"
 DEPLOY_ENV_DIR="${DEPLOY_ENV_DIR:-$(pwd)}"
 DEPLOY_UPSTREAM_FILE="${DEPLOY_UPSTREAM_FILE:-/etc/nginx/seghub/active-upstream.conf}"
@@ -140,16 +142,7 @@ runtime_segctl() {  # runtime_segctl COLOUR ARGS...: the colour's release of seg
 
 # wait_ready COLOUR SECONDS: until the colour's /api/health answers 200 (exit 1 on timeout).
 wait_ready() {
-    local port deadline code=""
-    port="$(colour_port "$1")"
-    deadline=$((SECONDS + $2))
-    while [ $SECONDS -lt $deadline ]; do
-        code="$(curl -s -o /dev/null -m 5 -w '%{http_code}' "http://127.0.0.1:$port/api/health" || true)"
-        [ "$code" = "200" ] && return 0
-        sleep 0.5
-    done
-    echo "$1 (port $port) not ready after $2 s (last answer: ${code:-none})" >&2
-    return 1
+    seg_wait_http "http://127.0.0.1:$(colour_port "$1")/api/health" 200 "$2"
 }
 
 # upstream_text COLOUR: the upstream file that sends traffic to the colour's ports.

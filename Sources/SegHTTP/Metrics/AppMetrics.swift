@@ -23,17 +23,9 @@ public final class AppMetrics: Sendable {
     /// A registry whose job and image series exist from the start (at zero), so that alerts and dashboards see
     /// them before the first job ends.
     public init() {
-        for result in ["segmented", "failed"] {
-            registry.makeCounter(
-                descriptor: .init(metricName: "seghub_images_processed", unitName: "total", helpText: "Images segmented or failed"),
-                labels: [("result", result)])
-        }
+        for result in ["segmented", "failed"] { _ = imagesProcessed(result: result) }
         for kind in ["segment", "export"] {
-            for result in ["succeeded", "failed", "retried"] {
-                registry.makeDurationHistogram(
-                    descriptor: .init(metricName: "seghub_job_duration", unitName: "seconds", helpText: "Time jobs took to run"),
-                    labels: [("kind", kind), ("result", result)], buckets: Self.jobBuckets)
-            }
+            for result in ["succeeded", "failed", "retried"] { _ = jobDuration(kind: kind, result: result) }
         }
     }
 
@@ -70,20 +62,26 @@ public final class AppMetrics: Sendable {
     /// Looked up once per key instead of building descriptors and label lists on every request.
     private let requestSeries = Mutex<[RequestSeriesKey: (Counter, DurationHistogram)]>([:])
 
+    /// Records how long a job of `kind` took and how it ended (`succeeded`, `failed`, `retried`).
     public func recordJob(kind: String, result: String, duration: Duration) {
-        registry.makeDurationHistogram(
-            descriptor: .init(metricName: "seghub_job_duration", unitName: "seconds", helpText: "Time jobs took to run"),
-            labels: [("kind", kind), ("result", result)],
-            buckets: Self.jobBuckets
-        ).record(duration)
+        jobDuration(kind: kind, result: result).record(duration)
     }
 
     /// Counts an image the segmentation worker finished (`segmented` or `failed`).
     public func recordImageProcessed(result: String) {
+        imagesProcessed(result: result).increment()
+    }
+
+    private func jobDuration(kind: String, result: String) -> DurationHistogram {
+        registry.makeDurationHistogram(
+            descriptor: .init(metricName: "seghub_job_duration", unitName: "seconds", helpText: "Time jobs took to run"),
+            labels: [("kind", kind), ("result", result)], buckets: Self.jobBuckets)
+    }
+
+    private func imagesProcessed(result: String) -> Counter {
         registry.makeCounter(
             descriptor: .init(metricName: "seghub_images_processed", unitName: "total", helpText: "Images segmented or failed"),
-            labels: [("result", result)]
-        ).increment()
+            labels: [("result", result)])
     }
 
     /// Sets the job gauge for one kind and state.

@@ -179,3 +179,7 @@ extension TestApp {
             .create(ownerID: owner.id, name: "Project \(UUID().uuidString.prefix(6))", description: "").id
     }
 }
+
+/// The checkout's root (tests run from the checkout): for files the tests compare the code with.
+let checkoutRoot = URL(fileURLWithPath: #filePath)
+    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
