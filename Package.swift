@@ -50,16 +50,21 @@ var package = Package(
             pkgConfig: "libpng16",
             providers: [.apt(["libpng-dev"])]
         ),
+        .systemLibrary(
+            name: "CTIFF",
+            pkgConfig: "libtiff-4",
+            providers: [.apt(["libtiff-dev"])]
+        ),
         // The only place where setjmp/longjmp happen: libjpeg's and libpng's error paths never
-        // cross a Swift frame.
+        // cross a Swift frame. libtiff's errors come through per-handle handlers set here too.
         .target(
             name: "CSegShim",
-            dependencies: ["CJPEG", "CPNG"],
+            dependencies: ["CJPEG", "CPNG", "CTIFF"],
             cSettings: [.unsafeFlags(["-O2"])]
         ),
         .target(
             name: "SegCore",
-            dependencies: ["CSegShim", "CJPEG", "CPNG"],
+            dependencies: ["CSegShim", "CJPEG", "CPNG", "CTIFF"],
             swiftSettings: coreSwiftSettings
         ),
         // PostgreSQL: migrations now; repositories, the job queue and the file store later.

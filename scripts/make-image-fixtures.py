@@ -8,9 +8,15 @@ Every file is small (37×29: odd sizes so that JPEG MCUs are partial and 1/2/4-b
 end on a byte boundary). JPEGs come from Debian's cjpeg/jpegtran (libjpeg-turbo 2.1.5), CMYK from
 Pillow, YCCK from a 30-line libjpeg program compiled here; PNGs from the small writer below, so
 that every colour type, bit depth, filter type, Adam7, text/iCCP chunks and APNG are covered.
+TIFFs come from tifffile (with imagecodecs: LZW, Deflate, PackBits, JPEG; strips, tiles, planes,
+pages, OME-XML and ImageJ hyperstacks), BMPs from Pillow and the small writer below (RLE, bit
+fields, top-down rows, the core header).
 
 Expected samples come from an independent decoder (OpenCV's bundled libjpeg-turbo 3.x and
-libpng 1.6.5x through cv2.imdecode), never from SegCore:
+libpng 1.6.5x through cv2.imdecode), or for TIFF and BMP from the arrays the files were written
+from (checked against cv2/tifffile reading them back), never from SegCore. Where a file holds more
+than 8 bits per sample, the 8-bit view (`gray8`) applies DESIGN.md's rule, computed here in numpy:
+the 0.1st–99.9th nearest-rank percentile mapped linearly to 0–255.
   <name>.gray8   cv2 IMREAD_GRAYSCALE | IMREAD_IGNORE_ORIENTATION, w*h bytes
   <name>.gray16  cv2 IMREAD_GRAYSCALE | IMREAD_ANYDEPTH (16-bit files only), w*h little-endian u16
   <name>.raster  cv2 IMREAD_UNCHANGED | IMREAD_IGNORE_ORIENTATION, BGR(A) reordered to RGB(A),
@@ -19,7 +25,9 @@ cv2 has no 2-channel output: it returns gray+alpha as BGRA with B = G = R, which
 reduced to (gray, alpha). manifest.json lists each file with its header facts and tolerances.
 Deterministic: same tools, same bytes (no timestamps, fixed patterns, zlib level 9).
 """
+import io
 import json
+import math
 import os
 import shutil
 import struct
@@ -30,6 +38,7 @@ import zlib
 
 import cv2
 import numpy as np
+import tifffile
 from PIL import Image, ImageCms
 
 W, H = 37, 29
@@ -216,14 +225,21 @@ def add(name, fmt, data, *, channels, bit_depth, interlaced=False, tolerance=0, 
         "name": name, "file": rel, "format": fmt, "width": w, "height": h, "channels": channels,
         "bitDepth": bit_depth, "interlaced": interlaced, "tolerance": tolerance, "note": note,
     }
-    write(f"{fmt}/{name}.gray8", le_bytes(gray))
-    entry["gray8"] = f"{fmt}/{name}.gray8"
     gray16 = None
     if bit_depth == 16:
         gray16 = cv_decode(data, cv2.IMREAD_GRAYSCALE | cv2.IMREAD_ANYDEPTH | no_orient)
         assert gray16.dtype == np.uint16, name
         write(f"{fmt}/{name}.gray16", le_bytes(gray16))
         entry["gray16"] = f"{fmt}/{name}.gray16"
+        entry["full"] = entry["gray16"]
+        entry["fullType"] = "uint16"
+        # The 8-bit view of deep samples is the percentile stretch (DESIGN.md section 2), not cv2's high byte.
+        write(f"{fmt}/{name}.gray8", le_bytes(stretch8(gray16)))
+    else:
+        write(f"{fmt}/{name}.gray8", le_bytes(gray))
+        entry["full"] = f"{fmt}/{name}.gray8"
+        entry["fullType"] = "uint8"
+    entry["gray8"] = f"{fmt}/{name}.gray8"
     raw = to_rgb_order(cv_decode(data, cv2.IMREAD_UNCHANGED | no_orient))
     if gray_alpha:
         assert raw.shape[2] == 4 and (raw[:, :, 0] == raw[:, :, 1]).all() and (raw[:, :, 1] == raw[:, :, 2]).all(), name
@@ -254,7 +270,7 @@ def add(name, fmt, data, *, channels, bit_depth, interlaced=False, tolerance=0, 
 
 
 def add_rejected(name, fmt, data, error, note, *, info=None):
-    ext = "jpg" if fmt == "jpeg" else "png"
+    ext = {"jpeg": "jpg", "png": "png", "tiff": "tif", "bmp": "bmp"}[fmt]
     rel = f"{fmt}/{name}.{ext}"
     write(rel, data)
     entry = {"name": name, "file": rel, "format": fmt, "error": error, "note": note}
@@ -538,6 +554,405 @@ def png_fixtures():
     add("one-pixel", "png", make_png(one, 8, 0), channels=1, bit_depth=8, note="1×1 gray")
 
 
+# ----------------------------------------------------------------------------------------------
+# Deep samples: DESIGN.md's 8-bit view, and expectations written from the source arrays.
+
+def stretch8(values):
+    """The 0.1st–99.9th nearest-rank percentile of the finite samples mapped to 0–255 (NaN → 0)."""
+    v = np.asarray(values, dtype=np.float64)
+    flat = np.sort(v[np.isfinite(v)].ravel())
+    n = len(flat)
+    lo = flat[int(math.floor(0.001 * (n - 1) + 0.5))]
+    hi = flat[int(math.floor(0.999 * (n - 1) + 0.5))]
+    with np.errstate(invalid="ignore"):
+        if hi > lo:
+            out = np.floor((v - lo) * 255 / (hi - lo) + 0.5)
+        else:
+            out = np.where(v > lo, 255.0, 0.0)
+    out = np.where(np.isnan(out), 0, np.clip(out, 0, 255))
+    return out.astype(np.uint8)
+
+
+def luma8(rgb):
+    """BT.601 luma with libjpeg's fixed-point weights (the rule SegCore documents)."""
+    r, g, b = (rgb[..., i].astype(np.int64) for i in range(3))
+    return ((19595 * r + 38470 * g + 7471 * b + 32768) >> 16).astype(np.uint8)
+
+
+def luma16(rgb):
+    r, g, b = (rgb[..., i].astype(np.int64) for i in range(3))
+    return ((19595 * r + 38470 * g + 7471 * b + 32768) >> 16).astype(np.uint16)
+
+
+def quantized16(f):
+    """A float image on 16 bits: its finite range spread over 0–65535 (Float arithmetic, as SegCore)."""
+    f = np.asarray(f, dtype=np.float32)
+    fin = f[np.isfinite(f)]
+    lo, hi = (float(fin.min()), float(fin.max())) if fin.size else (0.0, 0.0)
+    span = hi - lo
+    factor = np.float32(65535 / span if span > 0 else 0)
+    x = (f - np.float32(lo)) * factor
+    out = np.clip(np.floor(x + np.float32(0.5)), 0, 65535)
+    return np.where(np.isnan(f), 0, out).astype(np.uint16)
+
+
+def expect(name, fmt, data, *, width, height, channels, bit_depth, full, raster, note, pages=1, selection=None,
+           tolerance=0, gray8=None, gray16=None, info_channels=None):
+    """A decodable TIFF or BMP fixture whose expectations are the arrays it was written from.
+
+    full: what `decode` gives (uint8, uint16 or float32 gray); raster: `decodeRaster`'s interleaved samples (None when
+    the raster path refuses the file); gray8/gray16 default to the documented conversions of `full`."""
+    ext = "tif" if fmt == "tiff" else "bmp"
+    rel = f"{fmt}/{name}.{ext}"
+    write(rel, data)
+    full = np.asarray(full)
+    kind = {np.dtype(np.uint8): "uint8", np.dtype(np.uint16): "uint16", np.dtype(np.float32): "float32"}[full.dtype]
+    if gray8 is None:
+        gray8 = full if kind == "uint8" else stretch8(full)
+    if gray16 is None:
+        gray16 = full.astype(np.uint16) * 257 if kind == "uint8" else (full if kind == "uint16" else quantized16(full))
+    entry = {"name": name, "file": rel, "format": fmt, "width": width, "height": height,
+             "channels": info_channels or channels, "bitDepth": bit_depth, "interlaced": False, "tolerance": tolerance,
+             "note": note, "pages": pages, "fullType": kind}
+    if selection:
+        entry["selection"] = selection
+    write(f"{fmt}/{name}.gray8", gray8.astype(np.uint8).tobytes())
+    entry["gray8"] = f"{fmt}/{name}.gray8"
+    write(f"{fmt}/{name}.gray16", gray16.astype("<u2").tobytes())
+    entry["gray16"] = f"{fmt}/{name}.gray16"
+    if kind == "uint8":
+        entry["full"] = entry["gray8"] if np.array_equal(full, gray8) else None
+        if entry["full"] is None:
+            write(f"{fmt}/{name}.full", full.tobytes())
+            entry["full"] = f"{fmt}/{name}.full"
+    elif kind == "uint16":
+        entry["full"] = entry["gray16"] if np.array_equal(full, gray16) else None
+        if entry["full"] is None:
+            write(f"{fmt}/{name}.full", full.astype("<u2").tobytes())
+            entry["full"] = f"{fmt}/{name}.full"
+    else:
+        write(f"{fmt}/{name}.full", full.astype("<f4").tobytes())
+        entry["full"] = f"{fmt}/{name}.full"
+    if raster is not None:
+        raster = np.asarray(raster)
+        if raster.ndim == 2:
+            raster = raster[:, :, None]
+        entry["rasterChannels"] = int(raster.shape[2])
+        entry["rasterBitDepth"] = {1: 8, 2: 16, 4: 32}[raster.dtype.itemsize]
+        dtype = {1: "u1", 2: "<u2", 4: "<u4"}[raster.dtype.itemsize]
+        write(f"{fmt}/{name}.raster", raster.astype(dtype).tobytes())
+        entry["raster"] = f"{fmt}/{name}.raster"
+    MANIFEST.append(entry)
+
+
+# ----------------------------------------------------------------------------------------------
+# TIFF
+
+def tiff_bytes(array, **kw):
+    buf = io.BytesIO()
+    tifffile.imwrite(buf, array, **kw)
+    return buf.getvalue()
+
+
+def tiff_pages(pages, **kw):
+    buf = io.BytesIO()
+    with tifffile.TiffWriter(buf, **{k: v for k, v in kw.items() if k == "bigtiff"}) as tw:
+        for i, page in enumerate(pages):
+            tw.write(page, **{k: v for k, v in kw.items() if k != "bigtiff" and (k != "description" or i == 0)})
+    return buf.getvalue()
+
+
+def read_back(data, key=0):
+    """What tifffile (with imagecodecs) reads: a check that the file holds what was written."""
+    with tifffile.TiffFile(io.BytesIO(data)) as t:
+        return t.pages[key].asarray()
+
+
+def tiff_fixtures():
+    rgb = pattern_rgb8()
+    gray = pattern_gray8()
+    alpha = pattern_alpha8()
+    g16 = pattern_16(0)
+    rgb16 = np.stack([pattern_16(0), pattern_16(1), pattern_16(2)], -1)
+    x, y, disk = grid()
+
+    def gray_case(name, array, note, **kw):
+        data = tiff_bytes(array, **kw)
+        assert np.array_equal(read_back(data), array), name
+        bits = array.dtype.itemsize * 8
+        expect(name, "tiff", data, width=W, height=H, channels=1, bit_depth=bits, full=array, raster=array, note=note)
+
+    gray_case("tiff-gray8", gray, "8-bit gray, uncompressed, 8 rows per strip", rowsperstrip=8)
+    gray_case("tiff-gray8-lzw", gray, "8-bit gray, LZW with horizontal predictor", compression="lzw", predictor=True)
+    gray_case("tiff-gray8-deflate", gray, "8-bit gray, Adobe Deflate", compression="adobe_deflate")
+    gray_case("tiff-gray8-packbits", gray, "8-bit gray, PackBits", compression="packbits")
+    gray_case("tiff-gray16-be", g16, "16-bit gray, big-endian (MM), uncompressed", byteorder=">")
+    gray_case("tiff-gray16-lzw", g16, "16-bit gray, LZW with horizontal predictor", compression="lzw", predictor=True)
+    gray_case("tiff-gray16-tiles", g16, "16-bit gray in 16×16 Deflate tiles (partial tiles at the edges)",
+              compression="adobe_deflate", tile=(16, 16))
+    # Microscopy: 12 bits used in a 16-bit container, and a narrow range (DSB 2018: 0–235).
+    narrow = (g16 % 236).astype(np.uint16)
+    gray_case("tiff-gray16-narrow", narrow, "16-bit gray with samples 0–235 only (the high byte is always 0)")
+    gray_case("tiff-gray8-tiles", gray, "8-bit gray in 16×16 tiles", tile=(16, 16))
+
+    # Float, signed and 32-bit samples: read as float32.
+    f32 = ((g16.astype(np.float32) - 30000) / 1000).astype(np.float32)
+    f32[3, 4] = np.nan
+    data = tiff_bytes(f32, compression="adobe_deflate", predictor=3)
+    assert np.array_equal(read_back(data), f32, equal_nan=True)
+    expect("tiff-float32", "tiff", data, width=W, height=H, channels=1, bit_depth=32, full=f32, raster=None,
+           note="32-bit float gray with one NaN, Deflate with the floating-point predictor (a mask it is not)")
+    f64 = (g16.astype(np.float64) / 7).astype(np.float64)
+    data = tiff_bytes(f64)
+    expect("tiff-float64", "tiff", data, width=W, height=H, channels=1, bit_depth=64, full=f64.astype(np.float32),
+           raster=None, note="64-bit float gray, read as float32")
+    i16 = (g16.astype(np.int32) - 32768).astype(np.int16)
+    data = tiff_bytes(i16)
+    expect("tiff-int16", "tiff", data, width=W, height=H, channels=1, bit_depth=16, full=i16.astype(np.float32),
+           raster=None, note="signed 16-bit gray (negative values), read as float32")
+    u32 = (g16.astype(np.uint32) * 70001).astype(np.uint32)
+    data = tiff_bytes(u32)
+    expect("tiff-uint32", "tiff", data, width=W, height=H, channels=1, bit_depth=32, full=u32.astype(np.float32),
+           raster=u32, note="32-bit unsigned gray (label masks): float32 for segmenting, exact as a raster")
+
+    # Colour.
+    data = tiff_bytes(rgb, compression="lzw", photometric="rgb")
+    expect("tiff-rgb8-lzw", "tiff", data, width=W, height=H, channels=3, bit_depth=8, full=luma8(rgb), raster=rgb,
+           note="8-bit RGB, contiguous, LZW")
+    data = tiff_bytes(np.ascontiguousarray(np.moveaxis(rgb16, -1, 0)), photometric="rgb", planarconfig="separate")
+    assert np.array_equal(read_back(data), np.moveaxis(rgb16, -1, 0))
+    expect("tiff-rgb16-planar", "tiff", data, width=W, height=H, channels=3, bit_depth=16, full=luma16(rgb16),
+           raster=rgb16, note="16-bit RGB in separate planes: luma at 16 bits")
+    rgba = np.concatenate([rgb, alpha[:, :, None]], -1)
+    data = tiff_bytes(rgba, photometric="rgb", extrasamples=["unassalpha"])
+    expect("tiff-rgba8", "tiff", data, width=W, height=H, channels=4, bit_depth=8, full=luma8(rgb), raster=rgba,
+           note="8-bit RGBA (unassociated alpha), alpha ignored for gray")
+    rng = np.random.default_rng(11)
+    pal = rng.integers(0, 65536, size=(3, 256), dtype=np.uint16)
+    idx = ((x // 3 + (y // 3) * 5) % 20).astype(np.uint8)
+    idx[disk] = 19
+    data = tiff_bytes(idx, photometric="palette", colormap=pal)
+    pal8 = (pal >> 8).astype(np.uint8).T
+    expect("tiff-palette8", "tiff", data, width=W, height=H, channels=1, bit_depth=8, info_channels=3,
+           full=luma8(pal8[idx]), raster=pal8[idx], note="8-bit palette (16-bit colour map entries)")
+    bits = ((x + y) % 3 == 0)
+    bits[disk] = True
+    data = tiff_bytes(bits.astype(bool), photometric="miniswhite")
+    assert np.array_equal(read_back(data).astype(bool), bits)
+    expect("tiff-bilevel-miniswhite", "tiff", data, width=W, height=H, channels=1, bit_depth=1,
+           full=np.where(bits, 0, 255).astype(np.uint8), raster=np.where(bits, 255, 0).astype(np.uint8),
+           note="1-bit min-is-white: the gray view is inverted to min-is-black, the raster keeps the stored bits")
+    g4 = ((x + 2 * y) % 16).astype(np.uint8)
+    data = tiff_bytes(g4, bitspersample=4)
+    assert np.array_equal(read_back(data), g4)
+    expect("tiff-gray4", "tiff", data, width=W, height=H, channels=1, bit_depth=4,
+           full=(g4.astype(int) * 255 // 15).astype(np.uint8), raster=(g4.astype(int) * 255 // 15).astype(np.uint8),
+           note="4-bit gray, scaled to 0–255")
+    # JPEG-in-TIFF (YCbCr): libtiff's JPEG codec converts to RGB; lossy, so expectations are cv2's
+    # reading (its own libtiff and libjpeg), within 2 levels.
+    with tempfile.TemporaryDirectory() as tmp:
+        src, dst = os.path.join(tmp, "rgb.tif"), os.path.join(tmp, "jpeg.tif")
+        with open(src, "wb") as f:
+            f.write(tiff_bytes(rgb, photometric="rgb"))
+        run(["tiffcp", "-c", "jpeg:95", "-r", "16", src, dst])  # libtiff's own writer: YCbCr 2×2 subsampled
+        with open(dst, "rb") as f:
+            data = f.read()
+    assert tifffile.TiffFile(io.BytesIO(data)).pages[0].photometric == 6  # YCbCr
+    cv_rgb = to_rgb_order(cv_decode(data, cv2.IMREAD_UNCHANGED))
+    assert psnr(cv_rgb, rgb) > 25, psnr(cv_rgb, rgb)
+    expect("tiff-jpeg-ycbcr", "tiff", data, width=W, height=H, channels=3, bit_depth=8, full=luma8(cv_rgb),
+           raster=cv_rgb, tolerance=2, note="JPEG-compressed YCbCr TIFF (libtiff converts to RGB); cv2's decode ±2")
+    # CMYK goes through libtiff's RGBA interface: expectations from cv2 (which uses the same interface).
+    cmyk = np.stack([(x * 6) % 256, (y * 8) % 256, (x + y) % 256, np.full_like(x, 30)], -1).astype(np.uint8)
+    data = tiff_bytes(cmyk, photometric="separated")
+    cv_cmyk = to_rgb_order(cv_decode(data, cv2.IMREAD_UNCHANGED))
+    cv_rgba = np.concatenate([cv_cmyk[:, :, :3], np.full((H, W, 1), 255, np.uint8)], -1)
+    expect("tiff-cmyk", "tiff", data, width=W, height=H, channels=4, bit_depth=8, full=luma8(cv_cmyk[:, :, :3]),
+           raster=cv_rgba, tolerance=1, note="CMYK (separated) through libtiff's RGBA interface; cv2's reading ±1")
+    data = tiff_bytes(g16, bigtiff=True, compression="adobe_deflate")
+    expect("tiff-bigtiff", "tiff", data, width=W, height=H, channels=1, bit_depth=16, full=g16, raster=g16,
+           note="BigTIFF (64-bit offsets), 16-bit gray, Deflate")
+
+    # Pages: a 3-page file read at page 2; an OME-TIFF and an ImageJ hyperstack read by channel/z/t.
+    pages = [((g16.astype(np.int64) + 9000 * k) % 65536).astype(np.uint16) for k in range(3)]
+    data = tiff_pages(pages, compression="lzw")
+    assert np.array_equal(read_back(data, 2), pages[2])
+    expect("tiff-pages-p2", "tiff", data, width=W, height=H, channels=1, bit_depth=16, full=pages[2], raster=pages[2],
+           pages=3, selection={"page": 2}, note="3 pages, page 2 selected")
+    # OME: 2 channels × 3 z-slices, DimensionOrder XYCZT (channel fastest), stored with z reversed
+    # through TiffData elements: plane (c, z) is page 2·(2 − z) + c.
+    planes = {(c, z): ((g16.astype(np.int64) * (c + 1) + 5000 * z) % 65536).astype(np.uint16)
+              for c in range(2) for z in range(3)}
+    order = [(c, z) for z in (2, 1, 0) for c in range(2)]
+    tiffdata = "".join(f'<TiffData IFD="{i}" FirstC="{c}" FirstZ="{z}" FirstT="0" PlaneCount="1"/>'
+                       for i, (c, z) in enumerate(order))
+    ome = ('<?xml version="1.0" encoding="UTF-8"?><OME xmlns="http://www.openmicroscopy.org/Schemas/OME/2016-06" '
+           'UUID="urn:uuid:00000000-0000-4000-8000-000000000001"><Image ID="Image:0"><Pixels ID="Pixels:0" '
+           f'DimensionOrder="XYCZT" Type="uint16" SizeX="{W}" SizeY="{H}" SizeC="2" SizeZ="3" SizeT="1">'
+           f'<Channel ID="Channel:0:0"/><Channel ID="Channel:0:1"/>{tiffdata}</Pixels></Image></OME>')
+    data = tiff_pages([planes[o] for o in order], description=ome, metadata=None)
+    assert ome in (tifffile.TiffFile(io.BytesIO(data)).pages[0].description or "")
+    expect("tiff-ome-c1-z0", "tiff", data, width=W, height=H, channels=1, bit_depth=16, full=planes[(1, 0)],
+           raster=planes[(1, 0)], pages=6, selection={"channel": 1, "z": 0},
+           note="OME-TIFF, 2 channels × 3 z, TiffData maps planes to pages in reverse z: channel 1, z 0 is page 5")
+    stack = np.stack([[[((g16.astype(np.int64) + 3000 * (4 * t + 2 * z + c)) % 65536).astype(np.uint16)
+                        for c in range(2)] for z in range(2)] for t in range(2)])  # TZCYX
+    data = tiff_bytes(stack, imagej=True, metadata={"axes": "TZCYX"})
+    expect("tiff-imagej-t1-z0-c1", "tiff", data, width=W, height=H, channels=1, bit_depth=16, full=stack[1, 0, 1],
+           raster=stack[1, 0, 1], pages=8, selection={"channel": 1, "z": 0, "t": 1},
+           note="ImageJ hyperstack, 2 channels × 2 z × 2 t (CZT order): channel 1, z 0, t 1 is page 5")
+
+
+def tiff_rejected():
+    g16 = pattern_16(0)
+    good = tiff_bytes(g16, rowsperstrip=4)
+    add_rejected("tiff-truncated", "tiff", good[: len(good) // 2], "truncatedImage",
+                 "16-bit TIFF cut in half (strips beyond the end)",
+                 info={"width": W, "height": H, "channels": 1, "bitDepth": 16, "interlaced": False, "pages": 1})
+    half = tiff_bytes((g16 / 100).astype(np.float16))
+    add_rejected("tiff-float16", "tiff", half, "unsupportedImageFeature", "16-bit floating-point samples",
+                 info={"width": W, "height": H, "channels": 1, "bitDepth": 16, "interlaced": False, "pages": 1})
+    twelve = bytearray(tiff_bytes(g16))
+    # BitsPerSample is tag 258 (0x0102), type SHORT, one value: patch it to 12 in place.
+    at = twelve.find(b"\x02\x01\x03\x00\x01\x00\x00\x00\x10\x00")
+    assert at > 0
+    twelve[at + 8] = 12
+    add_rejected("tiff-bits12", "tiff", bytes(twelve), "unsupportedImageFeature", "12-bit samples",
+                 info={"width": W, "height": H, "channels": 1, "bitDepth": 12, "interlaced": False, "pages": 1})
+
+
+# ----------------------------------------------------------------------------------------------
+# BMP
+
+def bmp_file(width, height, bit_count, pixel_rows, *, palette=None, compression=0, masks=None, header=40,
+             top_down=False):
+    """A BMP from already packed rows (bottom row first unless top_down), the core header when header is 12."""
+    data = b"".join(pixel_rows)
+    pal = b""
+    if palette is not None:
+        pal = b"".join(bytes([b, g, r]) + (b"" if header == 12 else b"\x00") for r, g, b in palette)
+    extra = b"".join(struct.pack("<I", m) for m in masks) if masks and header == 40 else b""
+    if header == 12:
+        dib = struct.pack("<IHHHH", 12, width, height, 1, bit_count)
+    else:
+        dib = struct.pack("<IiiHHIIiiII", 40, width, -height if top_down else height, 1, bit_count, compression,
+                          len(data), 2835, 2835, len(palette) if palette is not None else 0, 0)
+    offset = 14 + len(dib) + len(extra) + len(pal)
+    return b"BM" + struct.pack("<IHHI", offset + len(data), 0, 0, offset) + dib + extra + pal + data
+
+
+def pad4(row):
+    return row + b"\x00" * ((4 - len(row) % 4) % 4)
+
+
+def bmp_fixtures():
+    rgb = pattern_rgb8()
+    gray = pattern_gray8()
+    alpha = pattern_alpha8()
+    x, y, disk = grid()
+
+    def pil_bytes(img, **kw):
+        buf = io.BytesIO()
+        img.save(buf, format="BMP", **kw)
+        return buf.getvalue()
+
+    data = pil_bytes(Image.fromarray(rgb, "RGB"))
+    assert np.array_equal(to_rgb_order(cv_decode(data, cv2.IMREAD_UNCHANGED)), rgb)
+    expect("bmp-rgb24", "bmp", data, width=W, height=H, channels=3, bit_depth=8, full=luma8(rgb), raster=rgb,
+           note="24-bit BGR, bottom-up (Pillow)")
+    data = pil_bytes(Image.fromarray(gray, "L"))
+    expect("bmp-gray8", "bmp", data, width=W, height=H, channels=1, bit_depth=8, full=gray, raster=gray,
+           note="8-bit with a gray palette (Pillow): one channel")
+    rng = np.random.default_rng(5)
+    pal = rng.integers(0, 256, size=(20, 3), dtype=np.uint8)
+    idx = ((x // 3 + (y // 3) * 5) % 20).astype(np.uint8)
+    idx[disk] = 19
+    img = Image.fromarray(idx, "P")
+    img.putpalette(pal.ravel().tolist() + [0] * (768 - 60))
+    data = pil_bytes(img)
+    assert np.array_equal(to_rgb_order(cv_decode(data, cv2.IMREAD_COLOR)), pal[idx])
+    expect("bmp-palette8", "bmp", data, width=W, height=H, channels=3, bit_depth=8, full=luma8(pal[idx]),
+           raster=pal[idx], note="8-bit palette (Pillow)")
+    bits = ((x + y) % 3 == 0)
+    bits[disk] = True
+    data = pil_bytes(Image.fromarray(bits.astype(np.uint8) * 255, "L").convert("1"))
+    assert np.array_equal(cv_decode(data, cv2.IMREAD_GRAYSCALE) > 127, bits)
+    b1 = np.where(bits, 255, 0).astype(np.uint8)
+    expect("bmp-bilevel", "bmp", data, width=W, height=H, channels=1, bit_depth=1, full=b1, raster=b1,
+           note="1-bit, black and white palette (Pillow)")
+    # 4-bit palette, RLE8, RLE4, 16-bit 5-6-5, 32-bit BGRA bit fields, top-down, core header: written here.
+    pal16 = [tuple(int(v) for v in p) for p in pal[:16]]
+    idx4 = idx % 16
+    rows4 = [pad4(bytes((int(idx4[r, c]) << 4) | (int(idx4[r, c + 1]) if c + 1 < W else 0) for c in range(0, W, 2)))
+             for r in range(H - 1, -1, -1)]
+    data = bmp_file(W, H, 4, rows4, palette=pal16)
+    pal16a = np.array(pal16, np.uint8)
+    assert np.array_equal(to_rgb_order(cv_decode(data, cv2.IMREAD_COLOR)), pal16a[idx4])
+    expect("bmp-palette4", "bmp", data, width=W, height=H, channels=3, bit_depth=4, full=luma8(pal16a[idx4]),
+           raster=pal16a[idx4], note="4-bit palette, 16 colours")
+
+    def rle8_row(row):
+        out = b""
+        c = 0
+        while c < len(row):
+            run = 1
+            while c + run < len(row) and row[c + run] == row[c] and run < 255:
+                run += 1
+            if run >= 3 or len(row) - c < 3:
+                out += bytes([run, row[c]])
+                c += run
+            else:  # an absolute run of 3 bytes, padded to a 16-bit boundary
+                n = min(3, len(row) - c)
+                out += bytes([0, n]) + bytes(row[c:c + n]) + (b"\x00" if n % 2 else b"")
+                c += n
+        return out + b"\x00\x00"
+    rle = [rle8_row([int(v) for v in idx[r]]) for r in range(H - 1, -1, -1)]
+    rle[-1] = rle[-1][:-2] + b"\x00\x01"  # the last row ends the bitmap
+    data = bmp_file(W, H, 8, rle, palette=[tuple(int(v) for v in p) for p in pal], compression=1)
+    assert np.array_equal(to_rgb_order(cv_decode(data, cv2.IMREAD_COLOR)), pal[idx])
+    expect("bmp-rle8", "bmp", data, width=W, height=H, channels=3, bit_depth=8, full=luma8(pal[idx]),
+           raster=pal[idx], note="8-bit run-length encoded (runs and absolute runs)")
+
+    def rle4_row(row):
+        out = b""
+        c = 0
+        while c < len(row):
+            run = 1
+            while c + run < len(row) and row[c + run] == row[c] and run < 255:
+                run += 1
+            out += bytes([run, (row[c] << 4) | row[c]])
+            c += run
+        return out + b"\x00\x00"
+    rle = [rle4_row([int(v) for v in idx4[r]]) for r in range(H - 1, -1, -1)]
+    rle[-1] = rle[-1][:-2] + b"\x00\x01"
+    data = bmp_file(W, H, 4, rle, palette=pal16, compression=2)
+    assert np.array_equal(to_rgb_order(cv_decode(data, cv2.IMREAD_COLOR)), pal16a[idx4])
+    expect("bmp-rle4", "bmp", data, width=W, height=H, channels=3, bit_depth=4, full=luma8(pal16a[idx4]),
+           raster=pal16a[idx4], note="4-bit run-length encoded")
+
+    r5, g6, b5 = (rgb[..., 0] >> 3).astype(np.uint16), (rgb[..., 1] >> 2).astype(np.uint16), (rgb[..., 2] >> 3).astype(np.uint16)
+    v565 = (r5 << 11) | (g6 << 5) | b5
+    rows = [pad4(b"".join(struct.pack("<H", int(v)) for v in v565[r])) for r in range(H - 1, -1, -1)]
+    data = bmp_file(W, H, 16, rows, compression=3, masks=[0xF800, 0x07E0, 0x001F])
+    rgb565 = np.stack([r5.astype(int) * 255 // 31, g6.astype(int) * 255 // 63, b5.astype(int) * 255 // 31], -1).astype(np.uint8)
+    expect("bmp-rgb565", "bmp", data, width=W, height=H, channels=3, bit_depth=8, full=luma8(rgb565), raster=rgb565,
+           note="16-bit 5-6-5 bit fields, each field scaled to 0–255")
+    bgra = np.concatenate([rgb[..., ::-1], alpha[:, :, None]], -1)
+    rows = [bytes(bgra[r].ravel()) for r in range(H)]
+    data = bmp_file(W, H, 32, rows, compression=3, masks=[0x00FF0000, 0x0000FF00, 0x000000FF], top_down=True)
+    expect("bmp-bgrx32-topdown", "bmp", data, width=W, height=H, channels=3, bit_depth=8, full=luma8(rgb), raster=rgb,
+           note="32-bit with RGB bit fields (alpha byte unused), top-down rows (negative height)")
+    rows = [pad4(bytes(rgb[r, :, ::-1].ravel())) for r in range(H - 1, -1, -1)]
+    data = bmp_file(W, H, 24, rows, header=12)
+    # OpenCV 5 reads the core header as gray; Pillow reads it right.
+    assert np.array_equal(np.array(Image.open(io.BytesIO(data))), rgb)
+    expect("bmp-core24", "bmp", data, width=W, height=H, channels=3, bit_depth=8, full=luma8(rgb), raster=rgb,
+           note="24-bit with the 12-byte core (OS/2 1.x) header")
+    good = pil_bytes(Image.fromarray(rgb, "RGB"))
+    add_rejected("bmp-truncated", "bmp", good[: len(good) // 2], "truncatedImage", "24-bit BMP cut in half",
+                 info={"width": W, "height": H, "channels": 3, "bitDepth": 8, "interlaced": False, "pages": 1})
+
+
 def main():
     if os.path.isdir(OUT):
         shutil.rmtree(OUT)
@@ -545,6 +960,9 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         jpeg_fixtures(tmp)
     png_fixtures()
+    tiff_fixtures()
+    tiff_rejected()
+    bmp_fixtures()
     with open(os.path.join(OUT, "manifest.json"), "w") as f:
         json.dump({"generator": "scripts/make-image-fixtures.py", "fixtures": MANIFEST}, f, indent=1)
         f.write("\n")

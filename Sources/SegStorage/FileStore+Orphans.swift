@@ -5,7 +5,7 @@ import PostgresNIO
 extension FileStore {
     /// The keys of stored objects that no row refers to, sorted: what `segctl gc` may remove.
     ///
-    /// References are `images.object_key`, `images.thumbnail_key` and `exports.object_key` (each holds the bare
+    /// References are `images.object_key`, `images.thumbnail_key`, `images.display_key` and `exports.object_key` (each holds the bare
     /// 64-hex key; the schema checks that form). An upload stores its object before it inserts the row, so a caller
     /// that removes orphans should spare objects younger than any upload takes.
     /// - Parameters:
@@ -20,6 +20,7 @@ extension FileStore {
                 """
                 SELECT object_key FROM images
                 UNION SELECT thumbnail_key FROM images WHERE thumbnail_key IS NOT NULL
+                UNION SELECT display_key FROM images WHERE display_key IS NOT NULL
                 UNION SELECT object_key FROM exports WHERE object_key IS NOT NULL
                 """,
                 logger: logger
@@ -62,6 +63,7 @@ extension FileStore {
                 """
                 SELECT object_key FROM images WHERE object_key = ANY(\(candidates))
                 UNION SELECT thumbnail_key FROM images WHERE thumbnail_key = ANY(\(candidates))
+                UNION SELECT display_key FROM images WHERE display_key = ANY(\(candidates))
                 UNION SELECT object_key FROM exports WHERE object_key = ANY(\(candidates))
                 """,
                 logger: logger

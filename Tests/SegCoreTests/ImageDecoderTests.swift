@@ -4,7 +4,8 @@ import Testing
 @testable import SegCore
 
 /// The I8 fixture matrix written by `scripts/make-image-fixtures.py`: images plus the samples an
-/// independent decoder (OpenCV's libjpeg-turbo 3.x / libpng 1.6.5x) produced from them.
+/// independent decoder (OpenCV's libjpeg-turbo 3.x / libpng 1.6.5x) produced from them, or for
+/// TIFF and BMP the arrays they were written from.
 enum ImageFixtures {
     struct Entry: Decodable, Sendable {
         var name: String
@@ -22,6 +23,11 @@ enum ImageFixtures {
         var raster: String?
         var rasterChannels: Int?
         var rasterBitDepth: Int?
+        /// What `decode` gives at full precision, and its sample type (`uint8`, `uint16`, `float32`).
+        var full: String?
+        var fullType: String?
+        var pages: Int?
+        var selection: ImageSelection?
         /// For rejected files: the `SegCoreError` case name.
         var error: String?
         var messageContains: String?
@@ -60,6 +66,19 @@ enum ImageFixtures {
         return stride(from: 0, to: raw.count - 1, by: 2).map { UInt16(raw[$0]) | UInt16(raw[$0 + 1]) << 8 }
     }
 
+    /// Little-endian 32-bit samples.
+    static func samples32(_ relativePath: String) throws -> [UInt32] {
+        let raw = try bytes(relativePath)
+        return stride(from: 0, to: raw.count - 3, by: 4).map {
+            UInt32(raw[$0]) | UInt32(raw[$0 + 1]) << 8 | UInt32(raw[$0 + 2]) << 16 | UInt32(raw[$0 + 3]) << 24
+        }
+    }
+
+    /// Little-endian 32-bit floats.
+    static func floats(_ relativePath: String) throws -> [Float] {
+        try samples32(relativePath).map { Float(bitPattern: $0) }
+    }
+
     /// Names of every fixture that must decode (kept explicit, so a missing fixture fails a test
     /// instead of shrinking the matrix).
     static let decodable = [
@@ -68,10 +87,16 @@ enum ImageFixtures {
         "gray1", "gray2", "gray4", "gray8", "gray16", "gray-alpha8", "gray-alpha16", "rgb8", "rgb16", "rgba8", "rgba16",
         "palette8", "palette4", "palette-trns", "adam7-rgb8", "adam7-gray1", "adam7-rgba16", "text-chunks", "ztxt-bomb",
         "apng", "one-pixel",
+        "tiff-gray8", "tiff-gray8-lzw", "tiff-gray8-deflate", "tiff-gray8-packbits", "tiff-gray16-be", "tiff-gray16-lzw",
+        "tiff-gray16-tiles", "tiff-gray16-narrow", "tiff-gray8-tiles", "tiff-float32", "tiff-float64", "tiff-int16",
+        "tiff-uint32", "tiff-rgb8-lzw", "tiff-rgb16-planar", "tiff-rgba8", "tiff-palette8", "tiff-bilevel-miniswhite",
+        "tiff-gray4", "tiff-jpeg-ycbcr", "tiff-cmyk", "tiff-bigtiff", "tiff-pages-p2", "tiff-ome-c1-z0", "tiff-imagej-t1-z0-c1",
+        "bmp-rgb24", "bmp-gray8", "bmp-palette8", "bmp-bilevel", "bmp-palette4", "bmp-rle8", "bmp-rle4", "bmp-rgb565",
+        "bmp-bgrx32-topdown", "bmp-core24",
     ]
 
     /// Fixtures that must be refused, with the documented reason.
-    static let rejected = ["bits12", "lossless-sof3", "scans-1000"]
+    static let rejected = ["bits12", "lossless-sof3", "scans-1000", "tiff-truncated", "tiff-float16", "tiff-bits12", "bmp-truncated"]
 }
 
 /// Largest absolute difference between two equally long sample arrays (`Int.max` if they differ in length).
@@ -130,13 +155,14 @@ func decodeErrors(_ bytes: [UInt8], limits: ImageLimits = .default) -> [SegCoreE
         #expect(info.channels == e.channels)
         #expect(info.bitDepth == e.bitDepth)
         #expect(info.isInterlaced == e.interlaced)
+        #expect(info.pages == e.pages ?? 1)
     }
 
     @Test(arguments: ImageFixtures.decodable)
     func decodeGrayMatchesIndependentDecoder(name: String) throws {
         let e = try ImageFixtures.entry(name)
         let expected = try ImageFixtures.bytes(try #require(e.gray8))
-        let gray = try ImageDecoder.decodeGray(ImageFixtures.bytes(e.file))
+        let gray = try ImageDecoder.decodeGray(ImageFixtures.bytes(e.file), selection: e.selection ?? .first)
         #expect(gray.width == e.width && gray.height == e.height)
         let diff = maxAbsDifference(gray.pixels, expected)
         #expect(diff <= e.tolerance ?? 0, "\(name): max difference \(diff) from OpenCV")
@@ -145,7 +171,7 @@ func decodeErrors(_ bytes: [UInt8], limits: ImageLimits = .default) -> [SegCoreE
     @Test(arguments: ImageFixtures.decodable)
     func decodeGray16MatchesIndependentDecoder(name: String) throws {
         let e = try ImageFixtures.entry(name)
-        let gray = try ImageDecoder.decodeGray16(ImageFixtures.bytes(e.file))
+        let gray = try ImageDecoder.decodeGray16(ImageFixtures.bytes(e.file), selection: e.selection ?? .first)
         #expect(gray.width == e.width && gray.height == e.height)
         let expected: [UInt16]
         if let path = e.gray16 {
@@ -159,10 +185,38 @@ func decodeErrors(_ bytes: [UInt8], limits: ImageLimits = .default) -> [SegCoreE
     }
 
     @Test(arguments: ImageFixtures.decodable)
+    func decodeAtFullPrecisionMatchesTheSource(name: String) throws {
+        let e = try ImageFixtures.entry(name)
+        let image = try ImageDecoder.decode(ImageFixtures.bytes(e.file), selection: e.selection ?? .first)
+        #expect(image.width == e.width && image.height == e.height)
+        let path = try #require(e.full)
+        switch (image, e.fullType) {
+        case (.uint8(let g), "uint8"):
+            let diff = maxAbsDifference(g.pixels, try ImageFixtures.bytes(path))
+            #expect(diff <= e.tolerance ?? 0, "\(name): max difference \(diff)")
+        case (.uint16(let g), "uint16"):
+            #expect(g.pixels == (try ImageFixtures.samples16(path)), "\(name)")
+        case (.float32(let g), "float32"):
+            let expected = try ImageFixtures.floats(path)
+            #expect(g.pixels.count == expected.count)
+            #expect(zip(g.pixels, expected).allSatisfy { $0 == $1 || ($0.isNaN && $1.isNaN) }, "\(name)")
+        default:
+            Issue.record("\(name): decoded as \(image.bitDepth)-bit, expected \(e.fullType ?? "?")")
+        }
+    }
+
+    @Test(arguments: ImageFixtures.decodable)
     func decodeRasterMatchesIndependentDecoder(name: String) throws {
         let e = try ImageFixtures.entry(name)
-        let raster = try ImageDecoder.decodeRaster(ImageFixtures.bytes(e.file))
-        let path = try #require(e.raster)
+        guard let path = e.raster else {
+            // Float and signed samples are no mask: the raster path says so.
+            let error = #expect(throws: SegCoreError.self) {
+                try ImageDecoder.decodeRaster(ImageFixtures.bytes(e.file), selection: e.selection ?? .first)
+            }
+            #expect(isKind(error, "unsupportedImageFeature"), "\(name): \(String(describing: error))")
+            return
+        }
+        let raster = try ImageDecoder.decodeRaster(ImageFixtures.bytes(e.file), selection: e.selection ?? .first)
         #expect(raster.width == e.width && raster.height == e.height)
         #expect(raster.channels == e.rasterChannels)
         switch raster.samples {
@@ -173,6 +227,9 @@ func decodeErrors(_ bytes: [UInt8], limits: ImageLimits = .default) -> [SegCoreE
         case .uint16(let samples):
             #expect(e.rasterBitDepth == 16)
             #expect(samples == (try ImageFixtures.samples16(path)))
+        case .uint32(let samples):
+            #expect(e.rasterBitDepth == 32)
+            #expect(samples == (try ImageFixtures.samples32(path)))
         }
     }
 
@@ -230,13 +287,16 @@ func decodeErrors(_ bytes: [UInt8], limits: ImageLimits = .default) -> [SegCoreE
         #expect(tagged == plain)
     }
 
-    @Test func sixteenBitGrayKeepsEveryBitAndEightBitIsTheHighByte() throws {
+    @Test func sixteenBitGrayKeepsEveryBitAndTheEightBitViewIsStretched() throws {
         let bytes = try ImageFixtures.bytes(of: "gray16")
         let deep = try ImageDecoder.decodeGray16(bytes)
-        let shallow = try ImageDecoder.decodeGray(bytes)
         // The fixture's low bytes vary, so this fails if anything rounds or truncates.
         #expect(Set(deep.pixels.map { $0 & 0xFF }).count > 100)
-        #expect(shallow.pixels == deep.pixels.map { UInt8($0 >> 8) })
+        #expect(try ImageDecoder.decode(bytes) == .uint16(deep))
+        // A narrow 16-bit range (samples 0–235, as the DSB 2018 nuclei image) would be black by its
+        // high byte; the view spreads it over 0–255 instead.
+        let narrow = try ImageDecoder.decodeGray(ImageFixtures.bytes(of: "tiff-gray16-narrow"))
+        #expect(narrow.pixels.max() == 255 && narrow.pixels.min() == 0)
     }
 
     @Test func apngDecodesTheDefaultImageOnly() throws {

@@ -213,12 +213,12 @@ private func drawn(width: Int, height: Int, background: UInt8 = 200, object: UIn
             image.pixels[i] = UInt8(truncatingIfNeeded: state >> 56)
         }
         var parameters = Self.bare
-        parameters.threshold = .fixed(UInt8(threshold))
+        parameters.threshold = .fixed(Double(threshold))
         parameters.polarity = polarity
         // MUT
         let result = try BuiltinSegmenter(parameters: parameters).segmentMask(image)
         // validate
-        #expect(result.threshold == threshold)
+        #expect(result.threshold == Double(threshold))
         for i in image.pixels.indices {
             let expected = polarity == .dark ? Int(image.pixels[i]) <= threshold : Int(image.pixels[i]) > threshold
             #expect((result.mask.pixels[i] != 0) == expected, "pixel \(i) = \(image.pixels[i])")

@@ -129,7 +129,10 @@ import Testing
                 to: project, bytes: try SpheroidImage.png(seed: 3), width: SpheroidImage.width, height: SpheroidImage.height)
             let cases: [(String, String)] = [
                 (#"{"parameters": {"threshold": "median"}}"#, "parameters.threshold"),
-                (#"{"parameters": {"threshold": 300}}"#, "parameters.threshold"),
+                (#"{"parameters": {"threshold": true}}"#, "parameters.threshold"),
+                (#"{"parameters": {"preset": "cells"}}"#, "parameters.preset"),
+                (#"{"parameters": {"page": -1}}"#, "parameters.page"),
+                (#"{"parameters": {"page": 1, "channel": 0}}"#, "parameters.page"),
                 (#"{"parameters": {"polarity": "up"}}"#, "parameters.polarity"),
                 (#"{"parameters": {"minArea": -1}}"#, "parameters.minArea"),
                 (#"{"parameters": {"fillHoles": "yes"}}"#, "parameters.fillHoles"),

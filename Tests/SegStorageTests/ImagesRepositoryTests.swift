@@ -334,7 +334,7 @@ import Testing
                 try await client.query(
                     """
                     INSERT INTO images (project_id, name, object_key, width, height, format, bytes)
-                    VALUES (\(project), 'a.tif', \(SchemaTests.someObjectKey), 8, 8, 'tiff', 1)
+                    VALUES (\(project), 'a.gif', \(SchemaTests.someObjectKey), 8, 8, 'gif', 1)
                     """
                 )
             }

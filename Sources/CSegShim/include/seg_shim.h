@@ -117,6 +117,69 @@ seg_error_kind seg_png_error_kind(const seg_png_decoder *decoder);
 int seg_png_encode(const void *pixels, int width, int height, int channels, int bit_depth, size_t stride,
                    int compression, uint8_t **out, size_t *out_size, char *message, size_t message_size);
 
+// ---------------------------------------------------------------------------------------------
+// TIFF decoding (libtiff)
+//
+// libtiff reports errors through handlers and return codes, not longjmp: the shim installs
+// per-handle handlers (so nothing is printed and nothing global is touched), caps libtiff's
+// own allocations, reads from memory, and stores the first error message in the handle.
+
+typedef struct seg_tiff_decoder seg_tiff_decoder;
+
+/// Facts of one TIFF directory (page).
+typedef struct {
+    uint32_t width;
+    uint32_t height;
+    int bits_per_sample;    // 1, 2, 4, 8, 16, 32 or 64 (others are reported and refused by the caller)
+    int sample_format;      // 1 unsigned, 2 signed, 3 IEEE float
+    int samples_per_pixel;
+    int extra_samples;      // how many of the samples are extra (alpha and others), at the end
+    int photometric;        // PHOTOMETRIC_*
+    int planar;             // 1 contiguous, 2 separate planes
+    int compression;        // COMPRESSION_*
+    int tiled;              // 1 when the page is stored in tiles
+    uint32_t tile_width;
+    uint32_t tile_height;
+    uint32_t rows_per_strip;
+    int codec_available;    // libtiff can decode this compression
+} seg_tiff_info;
+
+/// Creates a decoder whose libtiff allocations may not exceed `max_alloc` bytes each. NULL when out of memory.
+seg_tiff_decoder *seg_tiff_create(size_t max_alloc);
+void seg_tiff_destroy(seg_tiff_decoder *decoder);
+
+/// Opens `data` (which must stay valid until destroy) and reads the first directory.
+int seg_tiff_open(seg_tiff_decoder *decoder, const uint8_t *data, size_t size);
+
+/// Counts the directories (pages), up to `limit`; libtiff detects loops in the IFD chain.
+int seg_tiff_count_pages(seg_tiff_decoder *decoder, uint32_t limit, uint32_t *count);
+
+/// Makes page `page` (0-based) current and describes it.
+int seg_tiff_select(seg_tiff_decoder *decoder, uint32_t page, seg_tiff_info *info);
+
+/// The current page's ImageDescription (NUL-terminated, owned by libtiff, valid until the next
+/// select), or NULL when it has none.
+const char *seg_tiff_description(seg_tiff_decoder *decoder);
+
+/// The current page's colour map (three arrays of 2^bits_per_sample 16-bit entries), or -1.
+int seg_tiff_colormap(seg_tiff_decoder *decoder, const uint16_t **red, const uint16_t **green, const uint16_t **blue);
+
+/// Reads the current page's samples into `dst`: rows of `row_bytes`, samples interleaved
+/// (separate planes are merged), host byte order, as stored otherwise; samples of fewer than 8
+/// bits become one byte each holding the raw value. `row_bytes` must be at least
+/// width * samples_per_pixel * max(1, bits_per_sample / 8).
+int seg_tiff_read(seg_tiff_decoder *decoder, uint8_t *dst, size_t row_bytes);
+
+/// Reads the current page through libtiff's RGBA interface (8-bit RGBA, top row first): for
+/// photometric interpretations the caller does not convert itself (CMYK, YCbCr, CIELab).
+int seg_tiff_read_rgba(seg_tiff_decoder *decoder, uint32_t *dst);
+
+const char *seg_tiff_message(const seg_tiff_decoder *decoder);
+seg_error_kind seg_tiff_error_kind(const seg_tiff_decoder *decoder);
+
+// ---------------------------------------------------------------------------------------------
+// Shared
+
 /// Frees a buffer returned by an encoder.
 void seg_free(void *pointer);
 

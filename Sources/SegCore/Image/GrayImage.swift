@@ -92,8 +92,10 @@ public struct RasterImage: Sendable, Equatable {
     public enum Samples: Sendable, Equatable {
         /// 8-bit samples (JPEG, and PNG of 1–8 bits per sample, expanded to 8).
         case uint8([UInt8])
-        /// 16-bit samples (16-bit PNG).
+        /// 16-bit samples (16-bit PNG and TIFF).
         case uint16([UInt16])
+        /// 32-bit samples (32-bit integer TIFF label masks; signed and float TIFFs of whole numbers).
+        case uint32([UInt32])
     }
 
     /// Width in pixels.
@@ -111,6 +113,7 @@ public struct RasterImage: Sendable, Equatable {
         switch samples {
         case .uint8(let s): count = s.count
         case .uint16(let s): count = s.count
+        case .uint32(let s): count = s.count
         }
         guard (1...4).contains(channels), width >= 0, height >= 0, count == width * height * channels else {
             throw .invalidArgument("sample buffer does not match \(width)×\(height)×\(channels)")

@@ -88,44 +88,22 @@ public enum ImageResizer {
 
 /// Makes the JPEG thumbnails the API serves: re-encoded (so no metadata survives), longest side 256.
 public enum Thumbnailer {
-    /// Decodes `bytes`, shrinks to fit `maxSide` and encodes a JPEG (colour kept, alpha dropped, 16-bit reduced).
+    /// Decodes the plane's 8-bit view (``DisplayRendition``), shrinks it to fit `maxSide` and
+    /// encodes a JPEG (colour kept, alpha dropped).
     public static func jpegThumbnail(
-        of bytes: [UInt8], maxSide: Int = 256, quality: Int = 82, limits: ImageLimits = .default
+        of bytes: [UInt8], selection: ImageSelection = .first, maxSide: Int = 256, quality: Int = 82, limits: ImageLimits = .default
     )
         throws(SegCoreError) -> [UInt8]
     {
-        let raster = try ImageDecoder.decodeRaster(bytes, limits: limits)
-        let rgb = raster.rgbOrGray8()
-        let size = ImageResizer.fittedSize(width: raster.width, height: raster.height, maxSide: maxSide)
-        let small = try ImageResizer.resize(
-            pixels: rgb.pixels, width: raster.width, height: raster.height, channels: rgb.channels, toWidth: size.width,
-            toHeight: size.height)
-        return try JPEGEncoder.encode(pixels: small, width: size.width, height: size.height, channels: rgb.channels, quality: quality)
+        try jpegThumbnail(of: try DisplayRendition.pixels(of: bytes, selection: selection, limits: limits), maxSide: maxSide, quality: quality)
     }
-}
 
-extension RasterImage {
-    /// 8-bit gray (1 channel) or RGB (3 channels) samples: alpha dropped, 16-bit reduced to the high byte.
-    func rgbOrGray8() -> (pixels: [UInt8], channels: Int) {
-        let outChannels = colorChannels == 1 ? 1 : 3
-        let n = width * height
-        var out = [UInt8](repeating: 0, count: n * outChannels)
-        out.withUnsafeMutableBufferPointer { dst in
-            switch samples {
-            case .uint8(let s):
-                s.withUnsafeBufferPointer { src in
-                    for i in 0..<n {
-                        for c in 0..<outChannels { dst[i * outChannels + c] = src[i * channels + c] }
-                    }
-                }
-            case .uint16(let s):
-                s.withUnsafeBufferPointer { src in
-                    for i in 0..<n {
-                        for c in 0..<outChannels { dst[i * outChannels + c] = UInt8(src[i * channels + c] >> 8) }
-                    }
-                }
-            }
-        }
-        return (out, outChannels)
+    /// Shrinks display pixels to fit `maxSide` and encodes a JPEG.
+    public static func jpegThumbnail(of view: DisplayRendition.Pixels, maxSide: Int = 256, quality: Int = 82) throws(SegCoreError) -> [UInt8] {
+        let size = ImageResizer.fittedSize(width: view.width, height: view.height, maxSide: maxSide)
+        let small = try ImageResizer.resize(
+            pixels: view.pixels, width: view.width, height: view.height, channels: view.channels, toWidth: size.width,
+            toHeight: size.height)
+        return try JPEGEncoder.encode(pixels: small, width: size.width, height: size.height, channels: view.channels, quality: quality)
     }
 }

@@ -113,17 +113,22 @@ struct LabelMap {
         switch raster.samples {
         case .uint8(let s): Self.pack(s, channels: ch, colors: colors, into: &k)
         case .uint16(let s): Self.pack(s, channels: ch, colors: colors, into: &k)
+        case .uint32(let s): Self.pack(s, channels: ch, colors: colors, into: &k, bitsPerColor: 64 / max(1, colors))
         }
         keys = k
     }
 
-    /// One key per pixel: its colour samples (alpha excluded) packed 16 bits each.
-    private static func pack<T: FixedWidthInteger>(_ samples: [T], channels: Int, colors: Int, into keys: inout [UInt64]) {
+    /// One key per pixel: its colour samples (alpha excluded) packed `bitsPerColor` bits each
+    /// (a single 32-bit channel keeps all its bits).
+    private static func pack<T: FixedWidthInteger>(
+        _ samples: [T], channels: Int, colors: Int, into keys: inout [UInt64], bitsPerColor: Int = 16
+    ) {
+        let shift = UInt64(bitsPerColor)
         samples.withUnsafeBufferPointer { src in
             keys.withUnsafeMutableBufferPointer { out in
                 for i in 0..<out.count {
                     var key: UInt64 = 0
-                    for c in 0..<colors { key = key << 16 | UInt64(truncatingIfNeeded: src[i * channels + c]) }
+                    for c in 0..<colors { key = key << shift | UInt64(truncatingIfNeeded: src[i * channels + c]) }
                     out[i] = key
                 }
             }
@@ -195,6 +200,7 @@ extension BinaryMask {
         switch raster.samples {
         case .uint8(let s): Self.markNonZero(s, channels: raster.channels, colors: raster.colorChannels, into: &pixels)
         case .uint16(let s): Self.markNonZero(s, channels: raster.channels, colors: raster.colorChannels, into: &pixels)
+        case .uint32(let s): Self.markNonZero(s, channels: raster.channels, colors: raster.colorChannels, into: &pixels)
         }
     }
 

@@ -24,7 +24,12 @@ struct BackgroundModel {
     static let degreeSchedule = [0, 1, 2, 2, 3, 4, 4, 4]
 
     /// Fits the background of `pixels` (`width * height`, both > 0).
-    static func fit(_ pixels: [UInt8], width: Int, height: Int) -> BackgroundModel {
+    ///
+    /// The blocks' noise has a floor of half a level, and for 8-bit images of 1 % of the typical
+    /// level; deeper images often carry a large camera offset (a HeLa series sits at 33 000 of
+    /// 65 535 with a noise of 7), against which a relative floor would accept every block.
+    static func fit<S: FixedWidthInteger & UnsignedInteger>(_ pixels: [S], width: Int, height: Int) -> BackgroundModel {
+        let relativeFloor = S.bitWidth <= 8 ? 0.01 : 0
         let b = max(1, (max(width, height) + targetGrid - 1) / targetGrid)
         let gw = (width + b - 1) / b
         let gh = (height + b - 1) / b
@@ -55,7 +60,7 @@ struct BackgroundModel {
             residuals.reserveCapacity(n)
             for k in 0..<n where included[k] { residuals.append(abs(blocks[k] - fitted[k])) }
             let typical = median(of: blocks, where: included)
-            noise = max(1.4826 * median(residuals), 0.01 * typical, 0.5)
+            noise = max(1.4826 * median(residuals), relativeFloor * typical, 0.5)
             var kept = 0
             for k in 0..<n {
                 included[k] = abs(blocks[k] - fitted[k]) <= 2.5 * noise
@@ -72,7 +77,9 @@ struct BackgroundModel {
         Double(j * b + min((j + 1) * b, length) - 1) / 2
     }
 
-    static func blockMeans(_ pixels: [UInt8], width: Int, height: Int, blockSize b: Int, gridWidth gw: Int, gridHeight gh: Int) -> [Double] {
+    static func blockMeans<S: FixedWidthInteger & UnsignedInteger>(
+        _ pixels: [S], width: Int, height: Int, blockSize b: Int, gridWidth gw: Int, gridHeight gh: Int
+    ) -> [Double] {
         var sums = [Int](repeating: 0, count: gw * gh)
         pixels.withUnsafeBufferPointer { src in
             sums.withUnsafeMutableBufferPointer { sum in
@@ -81,7 +88,7 @@ struct BackgroundModel {
                     let row = base + y * width
                     let base = (y / b) * gw
                     for j in 0..<gw {
-                        // a block row segment sums to at most 40 000 · 255: 32 bits are enough
+                        // a block row segment is at most 625 px (40 000 / 64) of at most 65 535: 32 bits are enough
                         var s: UInt32 = 0
                         for x in (j * b)..<min((j + 1) * b, width) { s &+= UInt32(truncatingIfNeeded: row[x]) }
                         sum[base + j] &+= Int(s)

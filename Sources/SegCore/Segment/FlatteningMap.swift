@@ -49,6 +49,19 @@ struct FlatteningMap {
         }
     }
 
+    /// The range the flattened values of samples in `low...high` can take (interpolation stays
+    /// within the block centres' gains and offsets).
+    func flattenedRange(low: Int, high: Int) -> (low: Int, high: Int) {
+        let g0 = Double(gains.min() ?? 1)
+        let g1 = Double(gains.max() ?? 1)
+        let o0 = Double(offsets.min() ?? 0)
+        let o1 = Double(offsets.max() ?? 0)
+        let candidates = [Double(low) * g0, Double(low) * g1, Double(high) * g0, Double(high) * g1]
+        let lo = (candidates.min() ?? 0) + o0
+        let hi = (candidates.max() ?? 0) + o1
+        return (Int(lo.rounded(.down)), Int(hi.rounded(.up)))
+    }
+
     /// Gain and offset along block row `i`, interpolated to every column.
     private func blockRow(_ i: Int, gain: inout [Float], offset: inout [Float]) {
         let gw = model.gridWidth
@@ -139,40 +152,82 @@ struct FlatteningMap {
         }
     }
 
-    /// Histogram of the flattened values (clamped to 0–255) on every `rowStep`-th row and, on
-    /// every `gradientStep`-th of those rows, a second histogram with each level's summed gradient
-    /// magnitude (central differences, scaled by the gain, in 1/256 grey levels): the edge
-    /// strength ``ThresholdSelector/edgeLevel(_:_:level:dark:)`` uses.
+    /// The block row above image row `y` (or the first), the one below, and the weight of the one below.
+    private func rowWeight(_ y: Int) -> (top: Int, bottom: Int, t: Float) {
+        let gh = model.gridHeight
+        let b = model.blockSize
+        var i = 0
+        while i + 1 < gh, BackgroundModel.centre(i + 1, b, height) <= Double(y) { i += 1 }
+        let c0 = BackgroundModel.centre(i, b, height)
+        let c1 = BackgroundModel.centre(min(i + 1, gh - 1), b, height)
+        let t = c1 > c0 ? Float(min(1, max(0, (Double(y) - c0) / (c1 - c0)))) : 0
+        return (i, min(i + 1, gh - 1), t)
+    }
+
+    /// Writes the flattened values of the `w`×`h` window at (`x0`, `y0`) to `out` (rows of `stride`
+    /// floats): the same bilinear correction as the whole-image passes, for the declumping step.
+    func flattened<S: FixedWidthInteger & UnsignedInteger>(
+        _ smoothed: UnsafePointer<S>, x0: Int, y0: Int, w: Int, h: Int, into out: UnsafeMutablePointer<Float>, stride: Int
+    ) {
+        let gw = model.gridWidth
+        for r in 0..<h {
+            let y = y0 + r
+            let (top, bottom, t) = rowWeight(y)
+            let row = smoothed + y * width
+            let dst = out + r * stride
+            for c in 0..<w {
+                let x = x0 + c
+                let j = columnBlock[x]
+                let tx = columnWeight[x]
+                let j1 = j + 1 < gw ? j + 1 : j
+                let g0 = gains[top * gw + j] + tx * (gains[top * gw + j1] - gains[top * gw + j])
+                let g1 = gains[bottom * gw + j] + tx * (gains[bottom * gw + j1] - gains[bottom * gw + j])
+                let o0 = offsets[top * gw + j] + tx * (offsets[top * gw + j1] - offsets[top * gw + j])
+                let o1 = offsets[bottom * gw + j] + tx * (offsets[bottom * gw + j1] - offsets[bottom * gw + j])
+                dst[c] = Float(row[x]) * (g0 + t * (g1 - g0)) + (o0 + t * (o1 - o0))
+            }
+        }
+    }
+
+    /// Histogram of the flattened values (clamped to the scale's range, binned by it) on every
+    /// `rowStep`-th row and, on every `gradientStep`-th of those rows, a second histogram with each
+    /// bin's summed gradient magnitude (central differences, scaled by the gain, in 1/256 working
+    /// levels): the edge strength ``ThresholdSelector/edgeLevel(_:_:level:dark:)`` uses.
     ///
-    /// Neighbouring pixels mostly share a level, so four interleaved partial histograms (merged
-    /// at the end; integer sums, so the order does not matter) keep each increment from waiting
-    /// for the previous one.
-    func histogram(
-        of smoothed: [UInt8], rowStep: Int, gradientStep: Int
+    /// Neighbouring pixels mostly share a bin, so four interleaved partial histograms (merged at
+    /// the end; integer sums, so the order does not matter) keep each increment from waiting for
+    /// the previous one.
+    func histogram<S: FixedWidthInteger & UnsignedInteger>(
+        of smoothed: [S], scale: HistogramScale, rowStep: Int, gradientStep: Int
     ) -> (counts: [Int], gradientCounts: [Int], gradients: [Int]) {
-        var partial = [Int](repeating: 0, count: 4 * 3 * 256)
+        let bins = scale.bins
+        var partial = [Int](repeating: 0, count: 4 * 3 * bins)
         let w = width
+        let low = Float(scale.low)
+        let high = Float(scale.high)
+        let lowInt = scale.low
+        let shift = scale.shift
         smoothed.withUnsafeBufferPointer { src in
             partial.withUnsafeMutableBufferPointer { part in
                 guard let s = src.baseAddress, let p = part.baseAddress else { return }
                 let hist = p
-                let gcount = p + 4 * 256
-                let grad = p + 8 * 256
+                let gcount = p + 4 * bins
+                let grad = p + 8 * bins
                 var sampled = 0
                 forEachRow(step: rowStep) { y, gain, offset in
                     let row = s + y * w
                     defer { sampled += 1 }
                     guard sampled % gradientStep == 0 else {
                         for x in 0..<w {
-                            let bin = Int(min(255, max(0, Float(row[x]) * gain[x] + offset[x])))
-                            hist[(x & 3) << 8 | bin] &+= 1
+                            let bin = (Int(min(high, max(low, Float(row[x]) * gain[x] + offset[x]))) &- lowInt) >> shift
+                            hist[(x & 3) &* bins &+ bin] &+= 1
                         }
                         return
                     }
                     let above = s + max(y - 1, 0) * w
                     let below = s + min(y + 1, height - 1) * w
                     for x in 0..<w {
-                        let bin = (x & 3) << 8 | Int(min(255, max(0, Float(row[x]) * gain[x] + offset[x])))
+                        let bin = (x & 3) &* bins &+ (Int(min(high, max(low, Float(row[x]) * gain[x] + offset[x]))) &- lowInt) >> shift
                         hist[bin] &+= 1
                         gcount[bin] &+= 1
                         let gx = Float(row[min(x + 1, w - 1)]) - Float(row[max(x - 1, 0)])
@@ -183,13 +238,16 @@ struct FlatteningMap {
             }
         }
         func merged(_ first: Int) -> [Int] {
-            (0..<256).map { v in partial[first + v] + partial[first + 256 + v] + partial[first + 512 + v] + partial[first + 768 + v] }
+            (0..<bins).map { v in
+                partial[first + v] + partial[first + bins + v] + partial[first + 2 * bins + v] + partial[first + 3 * bins + v]
+            }
         }
-        return (merged(0), merged(1024), merged(2048))
+        return (merged(0), merged(4 * bins), merged(8 * bins))
     }
 
-    /// The foreground of the flattened image: `flat ≤ threshold` for dark objects, `flat > threshold` for bright ones.
-    func threshold(_ smoothed: [UInt8], at threshold: Int, dark: Bool) -> BitPlane {
+    /// The foreground of the flattened image: `⌊flat⌋ ≤ threshold` for dark objects, `⌊flat⌋ > threshold`
+    /// for bright ones (threshold in working levels).
+    func threshold<S: FixedWidthInteger & UnsignedInteger>(_ smoothed: [S], at threshold: Int, dark: Bool) -> BitPlane {
         // every word is written below (bits past the width from the zeroed flags' tail)
         var plane = BitPlane(uninitializedWidth: width, height: height)
         let n = plane.wordsPerRow
@@ -234,4 +292,32 @@ struct FlatteningMap {
         }
         return plane
     }
+}
+
+/// How working levels (integers) fall into histogram bins: `bins` bins of `2^shift` levels each,
+/// the first starting at `low`. 8-bit images use 256 bins of one level; 16-bit ones at most 4096
+/// bins over the range their smoothed samples actually span.
+struct HistogramScale: Equatable {
+    let low: Int
+    let shift: Int
+    let bins: Int
+
+    /// The last level of the last bin.
+    var high: Int { low + (bins << shift) - 1 }
+
+    static let eightBit = HistogramScale(low: 0, shift: 0, bins: 256)
+
+    /// At most `maxBins` bins of a power-of-two width covering `low...high`.
+    static func covering(low: Int, high: Int, maxBins: Int = 4096) -> HistogramScale {
+        let span = max(0, high - low) + 1
+        var shift = 0
+        while (span + (1 << shift) - 1) >> shift > maxBins { shift += 1 }
+        return HistogramScale(low: low, shift: shift, bins: (span + (1 << shift) - 1) >> shift)
+    }
+
+    /// The last working level of bin `b`: objects of a threshold at bin `b` are `⌊flat⌋ ≤` it (dark) or `>` it (bright).
+    func level(ofBin b: Int) -> Int { low + ((b + 1) << shift) - 1 }
+
+    /// The bin of working level `v` (clamped).
+    func bin(ofLevel v: Double) -> Int { min(bins - 1, max(0, (Int(v.rounded(.down)) - low) >> shift)) }
 }

@@ -1,25 +1,34 @@
-/// Settings of the ``BuiltinSegmenter``. Every property has a default that works on brightfield
-/// spheroids (dark on a lighter, unevenly lit background) and on fluorescence (bright on dark).
+/// Settings of the ``BuiltinSegmenter``. Every property has a default; the defaults are the
+/// ``Preset/spheroid`` preset, which works on brightfield spheroids (dark on a lighter, unevenly
+/// lit background), on phase contrast (dark cells in bright halos) and on fluorescence (bright on
+/// dark). ``Preset/nuclei`` suits fluorescent nuclei that touch.
 ///
-/// JSON (missing keys take their defaults; invalid values fail to decode with a message):
+/// JSON (a missing key takes the preset's value, the preset defaults to `spheroid`; invalid values
+/// fail to decode with a message):
 /// ```json
-/// {"threshold": "otsu", "polarity": "auto", "sigma": 2, "background": "divide",
-///  "openingRadius": 2, "closingRadius": 2, "minArea": 50, "fillHoles": false,
-///  "removeBorderObjects": false, "scale": 0.65}
+/// {"preset": "nuclei", "threshold": "li", "polarity": "auto", "sigma": 1, "background": "subtract",
+///  "openingRadius": 1, "closingRadius": 1, "minArea": 50, "fillHoles": true,
+///  "removeBorderObjects": false, "declump": true, "scale": 0.65, "page": 2}
 /// ```
-/// `threshold` is `"otsu"`, `"triangle"` or an integer 0–255; `scale` is omitted when unset.
+/// `threshold` is `"otsu"`, `"triangle"`, `"li"` or a number in the image's own sample units;
+/// `scale` is omitted when unset; `page`, `channel`, `z` and `t` choose the plane of a multi-page
+/// TIFF (see ``ImageSelection``) and are omitted when unset.
 public struct SegmenterParameters: Sendable, Equatable {
     /// How the global threshold is chosen.
     public enum Threshold: Sendable, Equatable {
         /// Otsu's method on the flattened image's histogram, moved a third of the way towards the
-        /// level where the edges are steepest (the default): Otsu alone cuts too deep into objects
-        /// with a darker core or a bright halo.
+        /// level where the edges are steepest (the `spheroid` default): Otsu alone cuts too deep
+        /// into objects with a darker core or a bright halo.
         case otsu
         /// The triangle method (better when objects cover only a small part of the image).
         case triangle
-        /// A fixed grey level of the smoothed, flattened image (whose background sits near the
-        /// image's mean background level).
-        case fixed(UInt8)
+        /// Li's minimum cross-entropy method (the `nuclei` default): unlike Otsu it is not pulled
+        /// up by a few very bright objects.
+        case li
+        /// A fixed level in the image's own sample units, compared with the smoothed, flattened
+        /// image (whose background sits at the image's mean background level): objects are the
+        /// pixels at or below it (dark) or above it (bright).
+        case fixed(Double)
     }
 
     /// Whether objects are darker or brighter than the background.
@@ -34,14 +43,36 @@ public struct SegmenterParameters: Sendable, Equatable {
 
     /// How the large-scale illumination estimate is removed before thresholding.
     public enum BackgroundCorrection: String, Sendable, Equatable, Codable, CaseIterable {
-        /// Divide by the estimate (multiplicative shading such as vignetting; the default).
+        /// Divide by the estimate (multiplicative shading such as vignetting; the `spheroid` default).
         case divide
-        /// Subtract the estimate (additive offsets).
+        /// Subtract the estimate (additive offsets and glow; the `nuclei` default).
         case subtract
         /// No flattening.
         case none
     }
 
+    /// Named bundles of parameters; explicit parameters override the preset's.
+    public enum Preset: String, Sendable, Equatable, Codable, CaseIterable {
+        /// One object per spheroid or cell, no declumping (the default).
+        case spheroid
+        /// Fluorescent nuclei: Li's threshold, light smoothing, holes filled, touching nuclei split.
+        case nuclei
+
+        /// The preset's parameters.
+        public var parameters: SegmenterParameters {
+            switch self {
+            case .spheroid:
+                return SegmenterParameters()
+            case .nuclei:
+                return SegmenterParameters(
+                    preset: .nuclei, threshold: .li, sigma: 1, background: .subtract, openingRadius: 1, closingRadius: 1,
+                    fillHoles: true, declump: true)
+            }
+        }
+    }
+
+    /// The preset these parameters started from; default ``Preset/spheroid``.
+    public var preset: Preset
     /// Threshold method; default ``Threshold/otsu``.
     public var threshold: Threshold
     /// Object polarity; default ``Polarity/auto``.
@@ -60,15 +91,22 @@ public struct SegmenterParameters: Sendable, Equatable {
     public var fillHoles: Bool
     /// Whether objects touching the image border are removed; default `false`.
     public var removeBorderObjects: Bool
+    /// Whether touching objects are split (marker-controlled watershed; see ``Declumper``); default `false`.
+    public var declump: Bool
     /// µm per pixel for the polygon metrics, or `nil` for pixel units; default `nil`.
     public var scale: Double?
+    /// The plane of a multi-page file the caller decodes (the segmenter itself gets the image);
+    /// default: the first.
+    public var selection: ImageSelection
 
-    /// Creates parameters; every argument defaults to the documented default.
+    /// Creates parameters; every argument defaults to the `spheroid` preset's value.
     public init(
-        threshold: Threshold = .otsu, polarity: Polarity = .auto, sigma: Double = 2, background: BackgroundCorrection = .divide,
-        openingRadius: Int = 2, closingRadius: Int = 2, minArea: Double = 50, fillHoles: Bool = false,
-        removeBorderObjects: Bool = false, scale: Double? = nil
+        preset: Preset = .spheroid, threshold: Threshold = .otsu, polarity: Polarity = .auto, sigma: Double = 2,
+        background: BackgroundCorrection = .divide, openingRadius: Int = 2, closingRadius: Int = 2, minArea: Double = 50,
+        fillHoles: Bool = false, removeBorderObjects: Bool = false, declump: Bool = false, scale: Double? = nil,
+        selection: ImageSelection = .first
     ) {
+        self.preset = preset
         self.threshold = threshold
         self.polarity = polarity
         self.sigma = sigma
@@ -78,7 +116,14 @@ public struct SegmenterParameters: Sendable, Equatable {
         self.minArea = minArea
         self.fillHoles = fillHoles
         self.removeBorderObjects = removeBorderObjects
+        self.declump = declump
         self.scale = scale
+        self.selection = selection
+    }
+
+    /// The parameters of `preset`.
+    public init(preset: Preset) {
+        self = preset.parameters
     }
 
     /// Largest accepted ``sigma``.
@@ -89,16 +134,28 @@ public struct SegmenterParameters: Sendable, Equatable {
     /// Checks every value's range.
     /// - Throws: ``SegCoreError/invalidArgument(_:)`` naming the first bad value.
     public func validate() throws(SegCoreError) {
-        if let message = problem { throw .invalidArgument(message) }
+        if let problem { throw .invalidArgument(problem.message) }
     }
 
-    /// A description of the first out-of-range value, or `nil` when all are usable.
-    var problem: String? {
-        if !(sigma.isFinite && sigma >= 0 && sigma <= Self.maxSigma) { return "sigma must be between 0 and \(Self.maxSigma), got \(sigma)" }
-        if !(0...Self.maxRadius).contains(openingRadius) { return "openingRadius must be between 0 and \(Self.maxRadius), got \(openingRadius)" }
-        if !(0...Self.maxRadius).contains(closingRadius) { return "closingRadius must be between 0 and \(Self.maxRadius), got \(closingRadius)" }
-        if !(minArea.isFinite && minArea >= 0) { return "minArea must be a finite number ≥ 0, got \(minArea)" }
-        if let scale, !(scale.isFinite && scale > 0) { return "scale must be a finite number > 0, got \(scale)" }
+    /// The first out-of-range value: its key and a description, or `nil` when all are usable.
+    var problem: (key: String, message: String)? {
+        if !(sigma.isFinite && sigma >= 0 && sigma <= Self.maxSigma) {
+            return ("sigma", "sigma must be between 0 and \(Self.maxSigma), got \(sigma)")
+        }
+        if !(0...Self.maxRadius).contains(openingRadius) {
+            return ("openingRadius", "openingRadius must be between 0 and \(Self.maxRadius), got \(openingRadius)")
+        }
+        if !(0...Self.maxRadius).contains(closingRadius) {
+            return ("closingRadius", "closingRadius must be between 0 and \(Self.maxRadius), got \(closingRadius)")
+        }
+        if !(minArea.isFinite && minArea >= 0) { return ("minArea", "minArea must be a finite number ≥ 0, got \(minArea)") }
+        if let scale, !(scale.isFinite && scale > 0) { return ("scale", "scale must be a finite number > 0, got \(scale)") }
+        if case .fixed(let value) = threshold, !value.isFinite { return ("threshold", "a fixed threshold must be a finite number") }
+        do {
+            try selection.validate()
+        } catch {
+            if case .invalidArgument(let message) = error { return ("page", message) }
+        }
         return nil
     }
 }

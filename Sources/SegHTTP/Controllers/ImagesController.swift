@@ -2,10 +2,12 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import NIOPosix
 import SegCore
 import SegStorage
 
-/// `/api/v1/projects/:id/images` and `/api/v1/images/:id`: upload, list, read, delete, original bytes and thumbnail.
+/// `/api/v1/projects/:id/images` and `/api/v1/images/:id`: upload, list, read, delete, original bytes, thumbnail and the
+/// display rendition.
 ///
 /// Uploads stream: the multipart body is parsed as it arrives and each file goes to a temporary file, never the whole
 /// request into memory. Formats are recognised by their first bytes only; every file is decoded once, off the
@@ -28,6 +30,7 @@ struct ImagesController {
         var width: Int
         var height: Int
         var format: String
+        var pages: Int
         var bytes: Int64
         var status: String
         var createdAt: Date
@@ -39,6 +42,7 @@ struct ImagesController {
             width = image.width
             height = image.height
             format = image.format.rawValue
+            pages = image.pages
             bytes = image.bytes
             status = image.status.rawValue
             createdAt = image.createdAt
@@ -67,6 +71,7 @@ struct ImagesController {
         routes.add(.delete, "/api/v1/images/:id") { _, context in try await delete(context) }
         routes.add(.get, "/api/v1/images/:id/original") { _, context in try await original(context) }
         routes.add(.get, "/api/v1/images/:id/thumbnail") { _, context in try await thumbnail(context) }
+        routes.add(.get, "/api/v1/images/:id/display") { request, context in try await display(request, context) }
     }
 
     func upload(_ request: Request, _ context: AppRequestContext) async throws -> UploadBody {
@@ -109,8 +114,8 @@ struct ImagesController {
                 }
                 let image = try await services.images.create(
                     projectID: projectID, name: UploadFilename.storedName(upload.clientFilename, format: stored.format),
-                    objectKey: stored.objectKey, thumbnailKey: stored.thumbnailKey, width: stored.width, height: stored.height,
-                    format: format, bytes: Int64(stored.bytes))
+                    objectKey: stored.objectKey, thumbnailKey: stored.thumbnailKey, displayKey: stored.displayKey, width: stored.width,
+                    height: stored.height, format: format, pages: stored.pages, bytes: Int64(stored.bytes))
                 items.append(ImageBody(image))
             }
         }
@@ -188,6 +193,50 @@ struct ImagesController {
         return Response(status: .ok, headers: headers, body: body)
     }
 
+    /// `GET /api/v1/images/:id/display[?page=&channel=&z=&t=]`: what a browser shows of the image. The first plane is the
+    /// stored PNG rendition for TIFFs and deep images, else the original bytes (an 8-bit JPEG or PNG, which browsers
+    /// show as they are). Another plane of a multi-page TIFF is rendered on request (8-bit PNG, percentile stretch).
+    func display(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let identity = try context.requireIdentity()
+        let (image, _) = try await services.requireImage(try context.pathID(naming: "image"), role: .viewer, for: identity)
+        var selection = ImageSelection()
+        let keys: [(String, WritableKeyPath<ImageSelection, Int?>)] = [("page", \.page), ("channel", \.channel), ("z", \.z), ("t", \.t)]
+        for (name, keyPath) in keys {
+            guard let text = request.uri.queryParameters[Substring(name)], !text.isEmpty else { continue }
+            guard let value = Int(String(text)), value >= 0 else {
+                throw Problem.validation("\(name) must be a whole number from 0", errors: [.init(field: name, detail: "must be ≥ 0")])
+            }
+            selection[keyPath: keyPath] = value
+        }
+        do {
+            try selection.validate()
+        } catch {
+            throw Problem.validation(error.description, errors: [.init(field: "page", detail: error.description)])
+        }
+        let plane = selection
+        var headers = HTTPFields()
+        headers[.xContentTypeOptions] = "nosniff"
+        headers[.cacheControl] = "private, max-age=3600"
+        if selection.isFirst {
+            let key = image.displayKey ?? image.objectKey
+            let body = try await FileIO().loadFile(path: services.files.url(for: key).path, context: context)
+            headers[.contentType] = image.displayKey == nil ? Self.mimeType(image.format) : "image/png"
+            return Response(status: .ok, headers: headers, body: body)
+        }
+        let files = services.files
+        let objectKey = image.objectKey
+        let png: [UInt8]
+        do {
+            png = try await NIOThreadPool.singleton.runIfActive {
+                try DisplayRendition.png(of: try files.read(objectKey), selection: plane)
+            }
+        } catch let error as SegCoreError {
+            throw Problem(.badRequest, code: error.code == "INVALID_ARGUMENT" ? "VALIDATION_FAILED" : error.code, detail: error.description)
+        }
+        headers[.contentType] = "image/png"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: png)))
+    }
+
     /// Records an audit entry; a failure is logged, never the request's failure (the change is already made).
     private func audit(
         _ identity: Identity, action: String, targetType: String, targetID: UUID, details: String, context: AppRequestContext
@@ -210,6 +259,8 @@ struct ImagesController {
         switch format {
         case .png: return ImageFormat.png.mimeType
         case .jpeg: return ImageFormat.jpeg.mimeType
+        case .tiff: return ImageFormat.tiff.mimeType
+        case .bmp: return ImageFormat.bmp.mimeType
         }
     }
 }

@@ -229,10 +229,17 @@ struct SegmentationsController {
             encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
             return Array(try encoder.encode(polygons))
         }
+        // A correction stays on the plane (page, channel, z, t) of the version it corrects, so the editor keeps
+        // showing the image it was drawn on; otherwise its parameters are `{}`.
+        var planeJSON = Array("{}".utf8)
+        if image.pages > 1, let latest = try? await services.segmentations.latest(imageID: imageID) {
+            planeJSON = Self.planeKeys(of: latest.parameters)
+        }
+        let parametersJSON = planeJSON
         let logger = context.logger
         let record = try await transaction(logger: logger) { connection in
             let record = try await SegmentationPostgresRepository.addVersion(
-                imageID: imageID, polygons: polygonsJSON, parameters: Array("{}".utf8), segmenter: "manual", authorID: identity.userID,
+                imageID: imageID, polygons: polygonsJSON, parameters: parametersJSON, segmenter: "manual", authorID: identity.userID,
                 on: connection, logger: logger)
             // The image row is locked by addVersion. A pending job will set the status itself when it finishes.
             var status: String?
@@ -267,6 +274,20 @@ struct SegmentationsController {
     }
 
     // MARK: Support
+
+    /// The `page`, `channel`, `z` and `t` keys of stored parameters, as a JSON object (`{}` when there are none).
+    static func planeKeys(of parameters: [UInt8]) -> [UInt8] {
+        struct Plane: Codable {
+            var page: Int?
+            var channel: Int?
+            var z: Int?
+            var t: Int?
+        }
+        guard let plane = try? JSONDecoder().decode(Plane.self, from: Data(parameters)),
+            let encoded = try? JSONEncoder().encode(plane)
+        else { return Array("{}".utf8) }
+        return Array(encoded)
+    }
 
     /// `{imageId, version, polygons, parameters, segmenter, createdAt, author}` with the stored JSON passed through.
     static func response(_ record: SegmentationRecord) throws -> Response {
@@ -336,14 +357,9 @@ struct ParametersInput: Decodable {
         init?(intValue: Int) { nil }
     }
 
-    /// The keys SegCore's parameters encode (`scale` only when set), so the list follows SegCore.
-    static let knownKeys: Set<String> = {
-        let encoder = JSONEncoder()
-        guard let data = try? encoder.encode(SegmenterParameters(scale: 1)),
-            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
-        else { return [] }
-        return Set(object.keys)
-    }()
+    /// The keys of SegCore's parameters, plus `outcome`: stored segmentations carry what the segmenter chose under it
+    /// (read-only, ignored here), so parameters read from a segmentation can be sent back as they are.
+    static let knownKeys: Set<String> = SegmenterParameters.jsonKeys.union([SegmentationOutcome.key])
 
     init(from decoder: any Decoder) throws {
         let container: KeyedDecodingContainer<AnyKey>

@@ -3,8 +3,10 @@ import NIOPosix
 import SegCore
 import SegStorage
 
-/// Turns a received file into file-store objects: the format sniffed from its first bytes, its size from the header,
-/// the JPEG thumbnail (longest side 256, re-encoded so no metadata survives) from one decode.
+/// Turns a received file into file-store objects: the format sniffed from its first bytes, its size and pages from the
+/// header, and from one decode of the first plane's 8-bit view the JPEG thumbnail (longest side 256, re-encoded so no
+/// metadata survives) and, for originals a browser cannot show as stored (TIFF, more than 8 bits per sample), the PNG
+/// display rendition.
 enum ImageIngest {
     /// A file that is a decodable image, stored with its thumbnail.
     struct Stored: Sendable {
@@ -12,15 +14,17 @@ enum ImageIngest {
         var width: Int
         var height: Int
         var bytes: Int
+        var pages: Int
         var objectKey: ObjectKey
         var thumbnailKey: ObjectKey
+        var displayKey: ObjectKey?
     }
 
     /// What became of a file.
     enum Outcome: Sendable {
         /// Stored in the file store.
         case stored(Stored)
-        /// Not a (decodable) JPEG or PNG; nothing was stored.
+        /// Not a (decodable) JPEG, PNG, TIFF or BMP; nothing was stored.
         case rejected(SegCoreError)
     }
 
@@ -36,19 +40,25 @@ enum ImageIngest {
             }
             let info: ImageInfo
             let thumbnail: [UInt8]
+            var rendition: [UInt8]?
             do throws(SegCoreError) {
-                // The header gives the size (limits checked before any pixel buffer); the thumbnail is the one decode.
+                // The header gives the size (limits checked before any pixel buffer); the 8-bit view is the one decode.
                 info = try ImageDecoder.info(bytes, limits: limits)
-                thumbnail = try Thumbnailer.jpegThumbnail(of: bytes, maxSide: 256, limits: limits)
+                let view = try DisplayRendition.pixels(of: bytes, limits: limits)
+                thumbnail = try Thumbnailer.jpegThumbnail(of: view, maxSide: 256)
+                if DisplayRendition.isNeeded(for: info) {
+                    rendition = try PNGEncoder.encode(pixels: view.pixels, width: view.width, height: view.height, channels: view.channels)
+                }
             } catch {
                 return .rejected(error)
             }
             let objectKey = try files.put(bytes)
             let thumbnailKey = try files.put(thumbnail)
+            let displayKey = try rendition.map { try files.put($0) }
             return .stored(
                 Stored(
-                    format: info.format, width: info.width, height: info.height, bytes: bytes.count, objectKey: objectKey,
-                    thumbnailKey: thumbnailKey))
+                    format: info.format, width: info.width, height: info.height, bytes: bytes.count, pages: info.pages,
+                    objectKey: objectKey, thumbnailKey: thumbnailKey, displayKey: displayKey))
         }
     }
 }

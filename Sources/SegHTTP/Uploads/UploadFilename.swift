@@ -31,13 +31,16 @@ enum UploadFilename {
         return result
     }
 
-    /// The stored name of an image: the sanitised client name, or `image.png` / `image.jpg` when that is empty.
+    /// The stored name of an image: the sanitised client name, or `image.png` / `image.jpg` / `image.tif` / `image.bmp`
+    /// when that is empty.
     static func storedName(_ raw: String, format: ImageFormat) -> String {
         let name = sanitized(raw)
         guard name.isEmpty else { return name }
         switch format {
         case .png: return "image.png"
         case .jpeg: return "image.jpg"
+        case .tiff: return "image.tif"
+        case .bmp: return "image.bmp"
         }
     }
 

@@ -73,11 +73,16 @@ struct SegmentationJobHandler: JobHandler {
                     if case .notFound = error { throw PermanentJobError("the image's file is missing from the file store") }
                     throw error
                 }
-                let gray = try ImageDecoder.decodeGray(bytes)
-                let result = try BuiltinSegmenter(parameters: parameters).segment(gray)
+                // At the image's own precision, on the plane the parameters name.
+                let image = try ImageDecoder.decode(bytes, selection: parameters.selection)
+                let result = try BuiltinSegmenter(parameters: parameters).segment(image)
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
-                return (Array(try encoder.encode(result.polygons)), Array(try encoder.encode(result.parameters)), result.polygons.count)
+                // The stored parameters carry what the segmenter chose (threshold, polarity, objects split) as `outcome`.
+                return (
+                    Array(try encoder.encode(result.polygons)), Array(try encoder.encode(ParametersWithOutcome(result))),
+                    result.polygons.count
+                )
             }
         } catch let error as SegCoreError {
             throw PermanentJobError(error.description)

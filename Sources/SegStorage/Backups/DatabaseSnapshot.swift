@@ -9,7 +9,7 @@ public struct DatabaseSnapshot: Sendable, Equatable {
     public var schemaVersion: Int
     /// Rows per table of the `public` schema.
     public var rowCounts: [String: Int64]
-    /// The distinct object keys referred to by `images.object_key`, `images.thumbnail_key` and `exports.object_key`,
+    /// The distinct object keys referred to by `images.object_key`, `images.thumbnail_key`, `images.display_key` and `exports.object_key`,
     /// sorted.
     public var objectKeys: [String]
 
@@ -57,6 +57,7 @@ public struct DatabaseSnapshot: Sendable, Equatable {
         if tables.contains("images") {
             parts.append("SELECT object_key FROM images")
             parts.append("SELECT thumbnail_key FROM images WHERE thumbnail_key IS NOT NULL")
+            parts.append("SELECT display_key FROM images WHERE display_key IS NOT NULL")
         }
         if tables.contains("exports") { parts.append("SELECT object_key FROM exports WHERE object_key IS NOT NULL") }
         guard !parts.isEmpty else { return [] }

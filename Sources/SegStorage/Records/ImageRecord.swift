@@ -22,6 +22,10 @@ public struct ImageRecord: Sendable, Equatable, Identifiable {
         case png
         /// JPEG.
         case jpeg
+        /// TIFF.
+        case tiff
+        /// Windows bitmap.
+        case bmp
     }
 
     /// The image's id.
@@ -34,12 +38,17 @@ public struct ImageRecord: Sendable, Equatable, Identifiable {
     public var objectKey: ObjectKey
     /// The JPEG thumbnail in the file store, when one was made.
     public var thumbnailKey: ObjectKey?
+    /// The 8-bit PNG rendition browsers are shown, for originals they cannot show as stored (TIFF,
+    /// more than 8 bits per sample); `nil` when the original itself is displayed.
+    public var displayKey: ObjectKey?
     /// Width in pixels.
     public var width: Int
     /// Height in pixels.
     public var height: Int
     /// The sniffed format.
     public var format: Format
+    /// Pages in the file (TIFF directories; 1 for the other formats).
+    public var pages: Int
     /// Size of the uploaded file in bytes.
     public var bytes: Int64
     /// Segmentation status.
@@ -56,9 +65,11 @@ public struct ImageRecord: Sendable, Equatable, Identifiable {
         name: String,
         objectKey: ObjectKey,
         thumbnailKey: ObjectKey?,
+        displayKey: ObjectKey? = nil,
         width: Int,
         height: Int,
         format: Format,
+        pages: Int = 1,
         bytes: Int64,
         status: ImageStatus,
         createdAt: Date,
@@ -69,9 +80,11 @@ public struct ImageRecord: Sendable, Equatable, Identifiable {
         self.name = name
         self.objectKey = objectKey
         self.thumbnailKey = thumbnailKey
+        self.displayKey = displayKey
         self.width = width
         self.height = height
         self.format = format
+        self.pages = pages
         self.bytes = bytes
         self.status = status
         self.createdAt = createdAt

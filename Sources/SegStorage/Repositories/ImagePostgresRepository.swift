@@ -22,9 +22,11 @@ public struct ImagePostgresRepository: ImageRepository {
         name: String,
         objectKey: ObjectKey,
         thumbnailKey: ObjectKey?,
+        displayKey: ObjectKey? = nil,
         width: Int,
         height: Int,
         format: ImageRecord.Format,
+        pages: Int = 1,
         bytes: Int64
     ) async throws(StorageError) -> ImageRecord {
         try await withStorageErrors {
@@ -34,9 +36,11 @@ public struct ImagePostgresRepository: ImageRepository {
                     name: name,
                     objectKey: objectKey,
                     thumbnailKey: thumbnailKey,
+                    displayKey: displayKey,
                     width: width,
                     height: height,
                     format: format,
+                    pages: pages,
                     bytes: bytes,
                     on: connection,
                     logger: logger
@@ -52,9 +56,11 @@ public struct ImagePostgresRepository: ImageRepository {
         name: String,
         objectKey: ObjectKey,
         thumbnailKey: ObjectKey?,
+        displayKey: ObjectKey? = nil,
         width: Int,
         height: Int,
         format: ImageRecord.Format,
+        pages: Int = 1,
         bytes: Int64,
         on connection: PostgresConnection,
         logger: Logger
@@ -62,8 +68,11 @@ public struct ImagePostgresRepository: ImageRepository {
         let record = try await withStorageErrors {
             try await connection.query(
                 """
-                INSERT INTO images (project_id, name, object_key, thumbnail_key, width, height, format, bytes)
-                VALUES (\(projectID), \(name), \(objectKey), \(thumbnailKey), \(width), \(height), \(format.rawValue), \(bytes))
+                INSERT INTO images (project_id, name, object_key, thumbnail_key, display_key, width, height, format, pages, bytes)
+                VALUES (
+                    \(projectID), \(name), \(objectKey), \(thumbnailKey), \(displayKey), \(width), \(height), \(format.rawValue),
+                    \(pages), \(bytes)
+                )
                 RETURNING \(unescaped: columns)
                 """,
                 logger: logger
@@ -188,12 +197,13 @@ public struct ImagePostgresRepository: ImageRepository {
     /// - Throws: `StorageError.notFound(entity: "image", id:)` when there is no such image.
     public static func delete(id: UUID, on connection: PostgresConnection, logger: Logger) async throws(StorageError) -> [ObjectKey] {
         let keys = try await withStorageErrors {
-            try await connection.query("DELETE FROM images WHERE id = \(id) RETURNING object_key, thumbnail_key", logger: logger)
-                .decodeFirst { try $0.decode((ObjectKey, ObjectKey?).self) }
+            try await connection.query(
+                "DELETE FROM images WHERE id = \(id) RETURNING object_key, thumbnail_key, display_key", logger: logger
+            ).decodeFirst { try $0.decode((ObjectKey, ObjectKey?, ObjectKey?).self) }
         }
         guard let keys else { throw StorageError.notFound(entity: "image", id: id.uuidString) }
         logger.debug("image deleted", metadata: ["image.id": "\(id)"])
-        return [keys.0] + (keys.1.map { [$0] } ?? [])
+        return [keys.0] + [keys.1, keys.2].compactMap { $0 }
     }
 
     /// Deletes a project's images and returns their distinct object keys.
@@ -210,13 +220,15 @@ public struct ImagePostgresRepository: ImageRepository {
     /// - Throws: `StorageError`.
     public static func deleteAll(projectID: UUID, on connection: PostgresConnection, logger: Logger) async throws(StorageError) -> [ObjectKey] {
         let rows = try await withStorageErrors {
-            try await connection.query("DELETE FROM images WHERE project_id = \(projectID) RETURNING object_key, thumbnail_key", logger: logger)
-                .decodeAll { try $0.decode((ObjectKey, ObjectKey?).self) }
+            try await connection.query(
+                "DELETE FROM images WHERE project_id = \(projectID) RETURNING object_key, thumbnail_key, display_key", logger: logger
+            ).decodeAll { try $0.decode((ObjectKey, ObjectKey?, ObjectKey?).self) }
         }
         var keys = Set<ObjectKey>()
-        for (objectKey, thumbnailKey) in rows {
+        for (objectKey, thumbnailKey, displayKey) in rows {
             keys.insert(objectKey)
             if let thumbnailKey { keys.insert(thumbnailKey) }
+            if let displayKey { keys.insert(displayKey) }
         }
         logger.debug("project images deleted", metadata: ["project.id": "\(projectID)", "image.count": "\(rows.count)"])
         return keys.sorted()
@@ -289,21 +301,24 @@ public struct ImagePostgresRepository: ImageRepository {
 
     // MARK: - Rows
 
-    static let columns = "id, project_id, name, object_key, thumbnail_key, width, height, format, bytes, status, created_at, updated_at"
+    static let columns =
+        "id, project_id, name, object_key, thumbnail_key, display_key, width, height, format, pages, bytes, status, created_at, updated_at"
 
     /// A row of `columns` as a record, with its keyset position.
     static func decode(_ row: PostgresRow) throws -> (record: ImageRecord, position: PageCursor) {
-        let (id, projectID, name, objectKey, thumbnailKey, width, height, format, bytes, status, createdAt, updatedAt) =
-            try row.decode((UUID, UUID, String, ObjectKey, ObjectKey?, Int, Int, String, Int64, String, Timestamp, Date).self)
+        let (id, projectID, name, objectKey, thumbnailKey, displayKey, width, height, format, pages, bytes, status, createdAt, updatedAt) =
+            try row.decode((UUID, UUID, String, ObjectKey, ObjectKey?, ObjectKey?, Int, Int, String, Int, Int64, String, Timestamp, Date).self)
         let record = ImageRecord(
             id: id,
             projectID: projectID,
             name: name,
             objectKey: objectKey,
             thumbnailKey: thumbnailKey,
+            displayKey: displayKey,
             width: width,
             height: height,
             format: try storedValue(format, as: ImageRecord.Format.self),
+            pages: pages,
             bytes: bytes,
             status: try storedValue(status, as: ImageStatus.self),
             createdAt: createdAt.date,

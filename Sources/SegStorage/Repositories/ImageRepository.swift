@@ -13,16 +13,18 @@ import Foundation
 /// ```
 /// Every method throws `StorageError` only; a missing image is `.notFound(entity: "image", id:)`.
 public protocol ImageRepository: Sendable {
-    /// Stores a new image with status `new`.
+    /// Stores a new image with status `new` (`displayKey`: its display rendition, if it needs one).
     /// - Throws: `.invalidReference` for an unknown project, `.constraintViolation` for a bad size or empty name.
     func create(
         projectID: UUID,
         name: String,
         objectKey: ObjectKey,
         thumbnailKey: ObjectKey?,
+        displayKey: ObjectKey?,
         width: Int,
         height: Int,
         format: ImageRecord.Format,
+        pages: Int,
         bytes: Int64
     ) async throws(StorageError) -> ImageRecord
 

@@ -8,9 +8,11 @@ extension SegCtl {
         static let configuration = CommandConfiguration(
             abstract: "Time one processing step on one thread and print JSON.",
             discussion: """
-                decode: bytes in memory → 8-bit gray pixels (colour JPEGs decoded straight to gray by libjpeg); \
+                decode: bytes in memory → gray pixels at the file's own precision (colour JPEGs decoded straight to gray \
+                by libjpeg, 16-bit TIFFs and PNGs to 16-bit samples); \
                 trace: mask in memory → contours (CCOMP, SIMPLE); simplify: every contour of a mask \
-                (CCOMP, NONE) → Douglas-Peucker with ε = 2 px; segment: decoded image → polygons with metrics. \
+                (CCOMP, NONE) → Douglas-Peucker with ε = 2 px; segment: decoded image → polygons with metrics (with \
+                --preset and --declump as for `segctl segment`). \
                 Prints {"operation", "file", "width", "height", "repeat", "medianSeconds", "megapixelsPerSecond"}.
                 """
         )
@@ -28,6 +30,12 @@ extension SegCtl {
         @Option(help: "How many timed runs (the median is reported).")
         var `repeat`: Int = 10
 
+        @Option(help: "Segmenter preset for `segment`.")
+        var preset: SegmenterParameters.Preset = .spheroid
+
+        @Flag(name: .customLong("declump"), inversion: .prefixedNo, help: "Split touching objects in `segment` (default: the preset's).")
+        var declump: Bool?
+
         func validate() throws {
             if `repeat` < 1 { throw ValidationError("--repeat must be at least 1") }
         }
@@ -44,9 +52,9 @@ extension SegCtl {
             do {
                 switch operation {
                 case .decode:
-                    let first = try ImageDecoder.decodeGray(bytes)
+                    let first = try ImageDecoder.decode(bytes)
                     (width, height) = (first.width, first.height)
-                    samples = try time(`repeat`) { _ = try ImageDecoder.decodeGray(bytes) }
+                    samples = try time(`repeat`) { _ = try ImageDecoder.decode(bytes) }
                 case .trace:
                     let mask = BinaryMask(anyChannelOf: try ImageDecoder.decodeRaster(bytes))
                     (width, height) = (mask.width, mask.height)
@@ -59,9 +67,11 @@ extension SegCtl {
                         for ring in rings { _ = PolygonSimplifier.simplifyClosed(ring, epsilon: 2) }
                     }
                 case .segment:
-                    let image = try ImageDecoder.decodeGray(bytes)
+                    let image = try ImageDecoder.decode(bytes)
                     (width, height) = (image.width, image.height)
-                    let segmenter = BuiltinSegmenter()
+                    var parameters = preset.parameters
+                    if let declump { parameters.declump = declump }
+                    let segmenter = BuiltinSegmenter(parameters: parameters)
                     samples = try time(`repeat`) { _ = try segmenter.segment(image) }
                 }
             } catch {

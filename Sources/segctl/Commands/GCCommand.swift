@@ -15,7 +15,7 @@ extension SegCtl {
             commandName: "gc",
             abstract: "List objects no image or export refers to; remove them with --delete.",
             discussion: """
-                An object is an orphan when no images.object_key, images.thumbnail_key or exports.object_key refers \
+                An object is an orphan when no images.object_key, images.thumbnail_key, images.display_key or exports.object_key refers \
                 to it (an expired export no longer refers to its archive). Only orphans last modified more than \
                 --min-age-minutes ago are listed or removed: an upload stores its object before it inserts its row. \
                 With --delete, temporary files older than that are removed too.

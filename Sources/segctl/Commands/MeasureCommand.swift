@@ -13,7 +13,7 @@ extension SegCtl {
                 """
         )
 
-        @Argument(help: "PNG or JPEG masks.")
+        @Argument(help: "PNG, TIFF, BMP or JPEG masks (8-, 16- or 32-bit labels).")
         var masks: [String] = []
 
         @OptionGroup var output: OutputOptions
@@ -21,16 +21,20 @@ extension SegCtl {
         @Option(name: .customLong("min-area"), help: "Leave out objects smaller than this many px².")
         var minArea: Double = 0
 
+        @OptionGroup var plane: PlaneOptions
+
         func validate() throws {
             try output.validate(inputs: masks)
+            _ = try plane.selection()
             if !(minArea.isFinite && minArea >= 0) { throw ValidationError("--min-area must be a non-negative number") }
         }
 
         func run() throws {
             let scale = output.scale
             let minArea = minArea
+            let selection = try plane.selection()
             let results = BatchRunner.run(paths: masks, jobs: output.jobs, label: "measure") { path in
-                let raster = try ImageDecoder.decodeRaster(try FileInput.read(path))
+                let raster = try ImageDecoder.decodeRaster(try FileInput.read(path), selection: selection)
                 // One label map serves binary masks too: a single non-zero value is a single label.
                 let polygons = PolygonExtractor.polygons(fromLabels: raster, minArea: minArea, scale: scale)
                 return FileResult(

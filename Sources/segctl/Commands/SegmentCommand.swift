@@ -10,50 +10,89 @@ extension SegCtl {
             discussion: """
                 One result per image: to stdout for a single image (JSON Lines for several with --format json), or one \
                 file per image with --out DIR. A bad image is named on stderr with the reason, the others are still \
-                processed, and the exit code is 1.
+                processed, and the exit code is 1. Images are segmented at their own precision (16-bit and float TIFFs \
+                are not reduced to 8 bits). Options given explicitly override the preset's values.
                 """
         )
 
-        @Argument(help: "JPEG or PNG images.")
+        @Argument(help: "JPEG, PNG, TIFF or BMP images.")
         var images: [String] = []
 
         @OptionGroup var output: OutputOptions
 
-        @Option(help: "Threshold: otsu, triangle, or a fixed gray value 0–255 (applied to the flattened image).")
-        var threshold: String = "otsu"
+        @Option(help: "Parameter preset: spheroid (the default: one object per spheroid or cell) or nuclei (touching nuclei split).")
+        var preset: SegmenterParameters.Preset = .spheroid
+
+        @Option(help: "Threshold: otsu, triangle, li, or a fixed level in the image's sample units (applied to the flattened image).")
+        var threshold: String?
 
         @Option(help: "Objects darker (dark) or brighter (bright) than the background, or auto-detect.")
-        var polarity: String = "auto"
+        var polarity: SegmenterParameters.Polarity?
+
+        @Option(help: "Gaussian smoothing in px (0–16).")
+        var sigma: Double?
+
+        @Option(name: .customLong("opening-radius"), help: "Radius in px of the morphological opening (0–32).")
+        var openingRadius: Int?
+
+        @Option(name: .customLong("closing-radius"), help: "Radius in px of the morphological closing (0–32).")
+        var closingRadius: Int?
+
+        @Option(help: "Background flattening: divide, subtract or none.")
+        var background: SegmenterParameters.BackgroundCorrection?
 
         @Option(name: .customLong("min-area"), help: "Leave out objects smaller than this many px².")
-        var minArea: Double = 50
+        var minArea: Double?
 
-        @Flag(name: .customLong("fill-holes"), help: "Fill holes inside objects.")
-        var fillHoles = false
+        @Flag(name: .customLong("fill-holes"), inversion: .prefixedNo, help: "Fill holes inside objects.")
+        var fillHoles: Bool?
+
+        @Flag(name: .customLong("declump"), inversion: .prefixedNo, help: "Split touching objects.")
+        var declump: Bool?
 
         @Flag(name: .customLong("remove-border-objects"), help: "Leave out objects that touch the image border.")
         var removeBorderObjects = false
 
+        @OptionGroup var plane: PlaneOptions
+
         func parameters() throws -> SegmenterParameters {
-            var p = SegmenterParameters()
-            switch threshold.lowercased() {
-            case "otsu": p.threshold = .otsu
-            case "triangle": p.threshold = .triangle
-            default:
-                guard let v = Int(threshold), (0...255).contains(v) else {
-                    throw ValidationError("--threshold must be otsu, triangle or a gray value 0–255, not '\(threshold)'")
+            var p = preset.parameters
+            if let threshold {
+                switch threshold.lowercased() {
+                case "otsu": p.threshold = .otsu
+                case "triangle": p.threshold = .triangle
+                case "li": p.threshold = .li
+                default:
+                    guard let v = Double(threshold), v.isFinite else {
+                        throw ValidationError("--threshold must be otsu, triangle, li or a number (the image's sample units), not '\(threshold)'")
+                    }
+                    p.threshold = .fixed(v)
                 }
-                p.threshold = .fixed(UInt8(v))
             }
-            guard let pol = SegmenterParameters.Polarity(rawValue: polarity.lowercased()) else {
-                throw ValidationError("--polarity must be auto, dark or bright, not '\(polarity)'")
+            if let polarity { p.polarity = polarity }
+            if let sigma {
+                guard sigma.isFinite, (0...SegmenterParameters.maxSigma).contains(sigma) else {
+                    throw ValidationError("--sigma must be between 0 and \(SegmenterParameters.maxSigma)")
+                }
+                p.sigma = sigma
             }
-            p.polarity = pol
-            guard minArea.isFinite, minArea >= 0 else { throw ValidationError("--min-area must be a non-negative number") }
-            p.minArea = minArea
-            p.fillHoles = fillHoles
-            p.removeBorderObjects = removeBorderObjects
+            if let background { p.background = background }
+            for (name, value) in [("opening", openingRadius), ("closing", closingRadius)] {
+                if let value, !(0...SegmenterParameters.maxRadius).contains(value) {
+                    throw ValidationError("--\(name)-radius must be between 0 and \(SegmenterParameters.maxRadius)")
+                }
+            }
+            if let openingRadius { p.openingRadius = openingRadius }
+            if let closingRadius { p.closingRadius = closingRadius }
+            if let minArea {
+                guard minArea.isFinite, minArea >= 0 else { throw ValidationError("--min-area must be a non-negative number") }
+                p.minArea = minArea
+            }
+            if let fillHoles { p.fillHoles = fillHoles }
+            if let declump { p.declump = declump }
+            if removeBorderObjects { p.removeBorderObjects = true }
             p.scale = output.scale
+            p.selection = try plane.selection()
             return p
         }
 
@@ -66,13 +105,42 @@ extension SegCtl {
             let parameters = try parameters()
             let segmenter = BuiltinSegmenter(parameters: parameters)
             let results = BatchRunner.run(paths: images, jobs: output.jobs, label: "segment") { path in
-                let image = try ImageDecoder.decodeGray(try FileInput.read(path))
+                let image = try ImageDecoder.decode(try FileInput.read(path), selection: parameters.selection)
                 let result = try segmenter.segment(image)
                 return FileResult(
                     path: path, name: (path as NSString).lastPathComponent, width: image.width, height: image.height,
-                    polygons: result.polygons, segmenter: .builtin(parameters))
+                    polygons: result.polygons, segmenter: .builtin(parameters, SegmentationOutcome(result)))
             }
             if try !ResultWriter.write(results, paths: images, options: output) { throw ExitCode(1) }
         }
     }
 }
+
+/// `--page`, or `--channel`/`--z`/`--t`: which plane of a multi-page TIFF to read.
+struct PlaneOptions: ParsableArguments {
+    @Option(help: "Page (image directory) of a multi-page TIFF, from 0 (default: the first plane).")
+    var page: Int?
+
+    @Option(help: "Channel of an OME-TIFF or ImageJ hyperstack, from 0.")
+    var channel: Int?
+
+    @Option(help: "Z-slice of an OME-TIFF or ImageJ hyperstack, from 0.")
+    var z: Int?
+
+    @Option(help: "Time point of an OME-TIFF or ImageJ hyperstack, from 0.")
+    var t: Int?
+
+    func selection() throws -> ImageSelection {
+        let selection = ImageSelection(page: page, channel: channel, z: z, t: t)
+        do {
+            try selection.validate()
+        } catch {
+            throw ValidationError(error.description.replacingOccurrences(of: "invalid argument: ", with: ""))
+        }
+        return selection
+    }
+}
+
+extension SegmenterParameters.Preset: ExpressibleByArgument {}
+extension SegmenterParameters.Polarity: ExpressibleByArgument {}
+extension SegmenterParameters.BackgroundCorrection: ExpressibleByArgument {}

@@ -15,7 +15,7 @@ extension SegCtl {
                 """
         )
 
-        @Argument(help: "A PNG or JPEG mask.")
+        @Argument(help: "A PNG, TIFF, BMP or JPEG mask.")
         var mask: String
 
         @Option(help: "Vertices to keep: none (every boundary pixel) or simple (run ends), like CHAIN_APPROX_NONE/SIMPLE.")
@@ -27,11 +27,13 @@ extension SegCtl {
         @Flag(help: "Treat every non-zero pixel as one foreground, even in a label mask.")
         var binary = false
 
+        @OptionGroup var plane: PlaneOptions
+
         func run() throws {
             let retrieval: ContourRetrieval = tree ? .tree : .ccomp
             let raster: RasterImage
             do {
-                raster = try ImageDecoder.decodeRaster(try FileInput.read(mask))
+                raster = try ImageDecoder.decodeRaster(try FileInput.read(mask), selection: try plane.selection())
             } catch let error as SegCoreError {
                 Terminal.warn("segctl: \(mask): \(error)")
                 throw ExitCode(1)

@@ -78,21 +78,22 @@ final class BatchState: @unchecked Sendable {
 
 /// What produced a file's polygons: the `segmenter` object of the JSON output.
 enum SegmenterInfo: Sendable, Encodable {
-    /// The built-in segmenter with these parameters.
-    case builtin(SegmenterParameters)
+    /// The built-in segmenter with these parameters, and what it chose for this image.
+    case builtin(SegmenterParameters, SegmentationOutcome)
     /// `segctl measure` on a mask made elsewhere.
     case measure(minArea: Double, scale: Double?)
 
     private enum Keys: String, CodingKey {
-        case name, parameters, minArea, scale
+        case name, parameters, minArea, scale, outcome
     }
 
     func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: Keys.self)
         switch self {
-        case .builtin(let parameters):
+        case .builtin(let parameters, let outcome):
             try c.encode("builtin", forKey: .name)
             try c.encode(parameters, forKey: .parameters)
+            try c.encode(outcome, forKey: .outcome)
         case .measure(let minArea, let scale):
             try c.encode("measure", forKey: .name)
             try c.encode(minArea, forKey: .minArea)

@@ -205,7 +205,7 @@ async function projectView(id) {
   }
 
   // uploads
-  const picker = h('input', { type: 'file', id: 'file-input', multiple: true, accept: 'image/png,image/jpeg', 'aria-label': 'Choose images' });
+  const picker = h('input', { type: 'file', id: 'file-input', multiple: true, accept: 'image/png,image/jpeg,image/tiff,image/bmp,.tif,.tiff,.bmp', 'aria-label': 'Choose images' });
   const drop = h('div', { class: 'drop', id: 'drop' }, 'Drop PNG or JPEG images here, or ', picker);
   async function upload(files) {
     const queue = [...files];
@@ -248,13 +248,22 @@ async function projectView(id) {
   drop.addEventListener('drop', (e) => { e.preventDefault(); drop.classList.remove('over'); upload(e.dataTransfer.files); });
 
   // segmentation
-  const threshold = h('select', { id: 'threshold', 'aria-label': 'Threshold' }, h('option', { value: 'otsu' }, 'Otsu'), h('option', { value: 'triangle' }, 'Triangle'));
+  const preset = h('select', { id: 'preset', 'aria-label': 'Preset' },
+    h('option', { value: 'spheroid' }, 'Spheroids'), h('option', { value: 'nuclei' }, 'Nuclei (split touching)'));
+  const threshold = h('select', { id: 'threshold', 'aria-label': 'Threshold' }, h('option', { value: '' }, 'preset threshold'),
+    h('option', { value: 'otsu' }, 'Otsu'), h('option', { value: 'li' }, 'Li'), h('option', { value: 'triangle' }, 'Triangle'));
   const polarity = h('select', { id: 'polarity', 'aria-label': 'Polarity' }, ['auto', 'dark', 'bright'].map((p) => h('option', { value: p }, p)));
   const minArea = h('input', { id: 'min-area', type: 'number', min: '0', value: '50', class: 'num', 'aria-label': 'Minimum area (px)' });
   const fillHoles = h('input', { id: 'fill-holes', type: 'checkbox' });
+  const page = h('input', { id: 'page', type: 'number', min: '0', placeholder: '0', class: 'num', 'aria-label': 'Page of multi-page TIFFs' });
   function selected() { return [...grid.querySelectorAll('input[type=checkbox]:checked')].map((b) => b.value); }
   async function queue(all) {
-    const body = { parameters: { threshold: threshold.value, polarity: polarity.value, minArea: Number(minArea.value || 0), fillHoles: fillHoles.checked } };
+    // Only what the user chose: the preset supplies the rest.
+    const parameters = { preset: preset.value, polarity: polarity.value, minArea: Number(minArea.value || 0) };
+    if (threshold.value) parameters.threshold = threshold.value;
+    if (fillHoles.checked) parameters.fillHoles = true;
+    if (page.value !== '') parameters.page = Number(page.value);
+    const body = { parameters };
     if (!all) {
       body.imageIds = selected();
       if (!body.imageIds.length) { toast('Select images first.'); return; }
@@ -268,7 +277,8 @@ async function projectView(id) {
     try { const r = await api('DELETE', `/api/v1/projects/${id}/segmentations`); toast(`${r.cancelled} cancelled.`); } catch (err) { error.textContent = message(err); }
   }
   const segmentBar = h('div', { class: 'row card', id: 'segment-bar' },
-    h('strong', {}, 'Segment'), threshold, polarity, h('label', { class: 'inline' }, 'min area', minArea), h('label', { class: 'inline' }, fillHoles, 'fill holes'),
+    h('strong', {}, 'Segment'), preset, threshold, polarity, h('label', { class: 'inline' }, 'min area', minArea),
+    h('label', { class: 'inline' }, fillHoles, 'fill holes'), h('label', { class: 'inline' }, 'page', page),
     h('button', { class: 'primary', id: 'segment-all', onclick: () => queue(true) }, 'Segment all new'),
     h('button', { id: 'segment-selected', onclick: () => queue(false) }, 'Segment selected'),
     h('button', { id: 'cancel-queue', onclick: cancel }, 'Cancel queued'));

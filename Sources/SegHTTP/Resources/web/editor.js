@@ -33,7 +33,13 @@ export async function openEditor(imageId, ui) {
 
   const svg = s('svg', { id: 'canvas', role: 'img', 'aria-label': `${image.name} with its polygons`, tabindex: '0' });
   const layer = s('g', { id: 'layer' });
-  const img = s('image', { href: `/api/v1/images/${imageId}/original`, width: image.width, height: image.height });
+  // The display rendition (browsers cannot show TIFF or deep samples), of the plane the segmentation was made on.
+  const img = s('image', { href: `/api/v1/images/${imageId}/display`, width: image.width, height: image.height });
+  function showPlane(parameters) {
+    const plane = ['page', 'channel', 'z', 't'].filter((k) => parameters && Number.isInteger(parameters[k]) && parameters[k] > 0)
+      .map((k) => `${k}=${parameters[k]}`).join('&');
+    img.setAttribute('href', `/api/v1/images/${imageId}/display${plane ? `?${plane}` : ''}`);
+  }
   const shapes = s('g', { id: 'shapes' });
   const handles = s('g', { id: 'handles' });
   const draft = s('polyline', { class: 'draft' });
@@ -264,6 +270,7 @@ export async function openEditor(imageId, ui) {
       const seg = await api('GET', `/api/v1/images/${imageId}/segmentation${v ? `?version=${v}` : ''}`);
       polygons = seg.polygons.map((p) => ({ ...p, holes: p.holes || [] }));
       version = seg.version;
+      showPlane(seg.parameters);
     } catch (err) {
       if (err.status !== 404) toast(message(err));
       polygons = [];
