@@ -322,12 +322,14 @@ int seg_tiff_read(seg_tiff_decoder *d, uint8_t *dst, size_t row_bytes) {
     }
     const uint32_t rps = in->rows_per_strip;
     const size_t strip_row = ((size_t)in->width * per_pixel * (size_t)bits + 7) / 8;
-    tmsize_t strip_size = TIFFStripSize(tif);
-    if (rps == 0 || strip_size <= 0 || (size_t)strip_size < strip_row || (size_t)strip_size > d->max_alloc) {
+    // The buffer holds what we ask libtiff for (rows × our row size), whatever it computes for
+    // the strip itself (subsampling or odd tags can make that smaller).
+    const size_t strip_bytes = strip_row * (size_t)rps;
+    if (rps == 0 || strip_row == 0 || strip_bytes / rps != strip_row || strip_bytes > d->max_alloc) {
         seg_tiff_fail(d, SEG_ERR_LIMIT, "the TIFF's strips are larger than allowed");
         return -1;
     }
-    uint8_t *strip = malloc((size_t)strip_size);
+    uint8_t *strip = malloc(strip_bytes);
     if (!strip) {
         seg_tiff_fail(d, SEG_ERR_MEMORY, "out of memory for a TIFF strip");
         return -1;

@@ -9,7 +9,8 @@ public enum SegCoreError: Error, Sendable, Equatable {
     case truncatedImage(String)
     /// The file is damaged (bad markers, checksums, Huffman codes, …).
     case corruptImage(String)
-    /// A JPEG or PNG feature SegHub does not decode (12-bit or lossless JPEG, for example).
+    /// A variant of a known format SegHub does not decode (12-bit or lossless JPEG, a TIFF compression
+    /// libtiff was built without, for example).
     case unsupportedImageFeature(String)
     /// The header declares more pixels or a longer side than the limits allow.
     case imageTooLarge(width: Int, height: Int, limits: ImageLimits)
@@ -25,7 +26,7 @@ extension SegCoreError: CustomStringConvertible {
     /// A one-line message suitable for logs and CLI output.
     public var description: String {
         switch self {
-        case .unsupportedImageFormat: return "unsupported image format (not a JPEG or PNG)"
+        case .unsupportedImageFormat: return "unsupported image format (not a JPEG, PNG, TIFF or BMP)"
         case .emptyInput: return "the file is empty"
         case .truncatedImage(let message): return "truncated image: \(message)"
         case .corruptImage(let message): return "corrupt image: \(message)"

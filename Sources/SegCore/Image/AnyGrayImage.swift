@@ -180,14 +180,24 @@ public struct DisplayStretch: Sendable, Equatable {
         return v > low ? 255 : 0
     }
 
-    /// The 8-bit view of a 16-bit image (through a 65 536-entry table).
+    /// The 8-bit view of a 16-bit image, through a table of the values between the two percentiles
+    /// (those outside map to 0 or 255); small images are mapped sample by sample instead.
     public func apply(_ image: GrayImage16) -> GrayImage {
-        let table = (0..<65536).map { map(Double($0)) }
         var out = GrayImage(width: image.width, height: image.height)
+        let lo = Int(low)
+        let span = Int(high) - lo
         image.pixels.withUnsafeBufferPointer { src in
             out.pixels.withUnsafeMutableBufferPointer { dst in
+                guard span > 0, span < src.count else {
+                    for i in 0..<src.count { dst[i] = map(Double(src[i])) }
+                    return
+                }
+                let table = (0...span).map { map(Double(lo + $0)) }
                 table.withUnsafeBufferPointer { lut in
-                    for i in 0..<src.count { dst[i] = lut[Int(src[i])] }
+                    for i in 0..<src.count {
+                        let k = Int(src[i]) &- lo
+                        dst[i] = k <= 0 ? 0 : k >= span ? 255 : lut[k]
+                    }
                 }
             }
         }

@@ -9,7 +9,7 @@ enum TIFFDecoder {
 
     private final class Handle {
         let decoder: OpaquePointer
-        let pageCount: Int
+        private(set) var pageCount = 0
         private(set) var info = seg_tiff_info()
 
         init(_ base: UnsafePointer<UInt8>, _ count: Int, limits: ImageLimits) throws(SegCoreError) {
@@ -17,20 +17,16 @@ enum TIFFDecoder {
             // largest allowed image needs: a 100 MP image of 8-byte pixels, at most 1 GiB.
             let cap = min(limits.maxPixels.multipliedReportingOverflow(by: 8).partialValue, 1 << 30) + (1 << 20)
             guard let d = seg_tiff_create(cap) else { throw .corruptImage("out of memory creating the TIFF decoder") }
+            // Every stored property is set from here on, so a throw below still runs deinit (which
+            // destroys the decoder exactly once).
             decoder = d
             var pages: UInt32 = 0
             guard seg_tiff_open(d, base, count) == 0, seg_tiff_count_pages(d, TIFFDecoder.maxPages, &pages) == 0 else {
-                let error = Self.error(d)
-                seg_tiff_destroy(d)
-                throw error
+                throw Self.error(d)
             }
             pageCount = Int(pages)
             // The first page's description says whether the file is a hyperstack.
-            guard seg_tiff_select(d, 0, &info) == 0 else {
-                let error = Self.error(d)
-                seg_tiff_destroy(d)
-                throw error
-            }
+            guard seg_tiff_select(d, 0, &info) == 0 else { throw Self.error(d) }
         }
         deinit { seg_tiff_destroy(decoder) }
 
