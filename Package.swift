@@ -130,6 +130,7 @@ var package = Package(
         .executableTarget(
             name: "segserver",
             dependencies: [
+                "SegCore",
                 "SegHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

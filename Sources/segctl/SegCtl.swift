@@ -19,4 +19,19 @@ struct SegCtl: AsyncParsableCommand {
 
     /// The SegHub release this segctl belongs to (written into backup manifests).
     static let version = "0.1.0"
+
+    static func main() async {
+        // Images of tens of megapixels: keep their buffers between images (docs/decisions.md).
+        AllocatorTuning.keepLargeBuffers()
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }

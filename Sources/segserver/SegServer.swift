@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import SegCore
 import SegHTTP
 import ServiceLifecycle
 
@@ -14,6 +15,9 @@ struct SegServer: AsyncParsableCommand {
     var role: String = "all"
 
     func run() async throws {
+        // Workers segment images of tens of megapixels: keep their buffers between images
+        // (docs/decisions.md). Before any other thread allocates.
+        AllocatorTuning.keepLargeBuffers()
         guard let role = ServerRole(rawValue: role) else { throw ValidationError("--role must be api, worker or all") }
         let (configuration, warnings): (ServerConfiguration, [String])
         do {

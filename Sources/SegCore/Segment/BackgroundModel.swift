@@ -81,17 +81,25 @@ struct BackgroundModel {
         _ pixels: [S], width: Int, height: Int, blockSize b: Int, gridWidth gw: Int, gridHeight gh: Int
     ) -> [Double] {
         var sums = [Int](repeating: 0, count: gw * gh)
+        // Column sums over each block row (a contiguous add per row that vectorises), then the
+        // columns of each block added up once per block row.
+        var columns = [UInt32](repeating: 0, count: width)
         pixels.withUnsafeBufferPointer { src in
             sums.withUnsafeMutableBufferPointer { sum in
-                guard let base = src.baseAddress else { return }
-                for y in 0..<height {
-                    let row = base + y * width
-                    let base = (y / b) * gw
-                    for j in 0..<gw {
-                        // a block row segment is at most 625 px (40 000 / 64) of at most 65 535: 32 bits are enough
-                        var s: UInt32 = 0
-                        for x in (j * b)..<min((j + 1) * b, width) { s &+= UInt32(truncatingIfNeeded: row[x]) }
-                        sum[base + j] &+= Int(s)
+                columns.withUnsafeMutableBufferPointer { col in
+                    guard let base = src.baseAddress, let c = col.baseAddress else { return }
+                    for i in 0..<gh {
+                        for x in 0..<width { c[x] = 0 }
+                        // a block is at most 625 rows (40 000 / 64) of at most 65 535: 32 bits are enough
+                        for y in (i * b)..<min((i + 1) * b, height) {
+                            let row = base + y * width
+                            for x in 0..<width { c[x] &+= UInt32(truncatingIfNeeded: row[x]) }
+                        }
+                        for j in 0..<gw {
+                            var total = 0
+                            for x in (j * b)..<min((j + 1) * b, width) { total &+= Int(c[x]) }
+                            sum[i * gw + j] = total
+                        }
                     }
                 }
             }

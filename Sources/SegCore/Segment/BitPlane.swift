@@ -135,6 +135,47 @@ struct BitPlane {
         }
     }
 
+    /// Whether pixel (`x`, `y`) is set.
+    @inline(__always) func isSet(x: Int, y: Int) -> Bool {
+        (words[y * wordsPerRow + x / 64] >> UInt64(x % 64)) & 1 != 0
+    }
+
+    /// The plane reduced by `factor`: a cell is set when more than half of its pixels (those
+    /// inside the image) are.
+    func reduced(by factor: Int) -> BitPlane {
+        let w = (width + factor - 1) / factor
+        let h = (height + factor - 1) / factor
+        var counts = [Int32](repeating: 0, count: w)
+        var out = BitPlane(width: w, height: h)
+        for cy in 0..<h {
+            for i in 0..<w { counts[i] = 0 }
+            let rows = min(factor, height - cy * factor)
+            for y in (cy * factor)..<(cy * factor + rows) {
+                let row = y * wordsPerRow
+                for cx in 0..<w {
+                    // the set bits of columns cx·f ..< min((cx + 1)·f, width), a word at a time
+                    var x = cx * factor
+                    let end = min(x + factor, width)
+                    var n = 0
+                    while x < end {
+                        let i = x / 64
+                        let lo = x % 64
+                        let hi = min(64, end - i * 64)
+                        let bits: UInt64 = (hi == 64 ? ~0 : (UInt64(1) << UInt64(hi)) &- 1) & ~((UInt64(1) << UInt64(lo)) &- 1)
+                        n += (words[row + i] & bits).nonzeroBitCount
+                        x = (i + 1) * 64
+                    }
+                    counts[cx] += Int32(n)
+                }
+            }
+            for cx in 0..<w {
+                let cols = min(factor, width - cx * factor)
+                if 2 * Int(counts[cx]) > rows * cols { out.setRun(y: cy, start: cx, end: cx + 1, true) }
+            }
+        }
+        return out
+    }
+
     // MARK: Conversion
 
     /// Expands to a byte mask (foreground 255).

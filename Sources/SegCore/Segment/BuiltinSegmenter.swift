@@ -86,9 +86,9 @@ public struct BuiltinSegmenter: Segmenter {
                 let flat = map.flattenedRange(low: r.low, high: r.high)
                 return HistogramScale.covering(low: flat.low, high: flat.high)
             } ?? .eightBit
-        // The histograms are statistics: about a million samples are plenty, half a million for the edges.
-        let rowStep = min(max(1, (width * height) / 1_000_000), max(1, height / 64))
-        let gradientStep = max(1, (width * (height / rowStep)) / 500_000)
+        // The histograms are statistics: half a million samples are plenty, a quarter of a million for the edges.
+        let rowStep = min(max(1, (width * height) / 500_000), max(1, height / 64))
+        let gradientStep = max(1, (width * (height / rowStep)) / 250_000)
         let (histogram, gradientCounts, gradients) = map.histogram(
             of: smoothed, scale: scale, rowStep: rowStep, gradientStep: gradientStep)
         let level = scale.bin(ofLevel: model.level)
@@ -191,7 +191,7 @@ public struct BuiltinSegmenter: Segmenter {
             // Objects are `flat ≥ threshold + 1` (bright) or `flat < threshold + 1` (dark): in the
             // declumper's units (dark negated) they start at `base`.
             let base = dark ? -Float(threshold + 1) : Float(threshold + 1)
-            var declumper = Declumper(base: base, dark: dark, noise: noise)
+            let declumper = Declumper(base: base, dark: dark, noise: noise)
             split = declumper.split(&plane, smoothed: smoothed, map: map)
         }
         plane.removeObjects(minArea: parameters.minArea, touchingBorder: parameters.removeBorderObjects)

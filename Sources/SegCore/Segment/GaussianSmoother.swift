@@ -26,6 +26,12 @@ enum GaussianSmoother {
 
     /// Smooths `source` (`width * height` samples) with a Gaussian of standard deviation `sigma`;
     /// `sigma == 0` copies.
+    ///
+    /// Each source row is widened to 16 bits once, into a ring of the rows the vertical kernel
+    /// spans; the vertical pass writes its rounded results as 16-bit samples into a padded row
+    /// that the horizontal pass reads as they are. Both passes keep sixteen outputs in registers
+    /// while they add up every tap; the kernel is symmetric, so mirrored taps share one multiply
+    /// (exact: totals stay ≤ 255·256).
     static func smooth(_ source: [UInt8], width: Int, height: Int, sigma: Double) -> [UInt8] {
         guard sigma > 0, width > 0, height > 0 else { return source }
         let weights = kernel(sigma: sigma)
@@ -34,41 +40,53 @@ enum GaussianSmoother {
         if taps == 1 { return source }
         // Every sample is written below, so the output skips the zero fill.
         var output = [UInt8](unsafeUninitializedCapacity: width * height) { _, count in count = width * height }
-        // A vertically smoothed row, padded by `radius` replicated samples on each side.
-        var padded = [UInt8](repeating: 0, count: width + 2 * radius)
-        var acc = [UInt16](repeating: 0, count: width)
+        // Source rows widened to 16 bits: slot k % taps holds row k once loaded.
+        var ring = [UInt16](repeating: 0, count: taps * width)
+        var slotRow = [Int](repeating: -1, count: taps)
+        // The vertically smoothed row, padded by `radius` replicated samples on each side.
+        var padded = [UInt16](repeating: 0, count: width + 2 * radius)
+        // For each tap pair, the ring offsets of the rows above and below the current one.
+        var above = [Int](repeating: 0, count: radius)
+        var below = [Int](repeating: 0, count: radius)
         source.withUnsafeBufferPointer { src in
             output.withUnsafeMutableBufferPointer { dst in
-                padded.withUnsafeMutableBufferPointer { pad in
-                    acc.withUnsafeMutableBufferPointer { acc in
+                ring.withUnsafeMutableBufferPointer { ringBuffer in
+                    padded.withUnsafeMutableBufferPointer { pad in
                         weights.withUnsafeBufferPointer { k in
-                            guard let s = src.baseAddress, let d = dst.baseAddress, let p = pad.baseAddress, let a = acc.baseAddress,
+                            guard let s = src.baseAddress, let d = dst.baseAddress, let r = ringBuffer.baseAddress, let p = pad.baseAddress,
                                 let kw = k.baseAddress
                             else { return }
-                            for y in 0..<height {
-                                // vertical pass into the padded row; the kernel is symmetric, so
-                                // mirrored taps share one multiply (exact: the total stays ≤ 255·256)
-                                let centre = s + min(max(y, 0), height - 1) * width
-                                let wc = kw[radius]
-                                for x in 0..<width { a[x] = wc &* UInt16(truncatingIfNeeded: centre[x]) }
-                                for i in 0..<radius {
-                                    let above = s + max(y + i - radius, 0) * width
-                                    let below = s + min(y + radius - i, height - 1) * width
-                                    foldedTap(a, above, below, weight: kw[i], count: width)
+                            /// The ring offset of source row `row` (clamped to the image), widening it on first use.
+                            func slot(_ row: Int) -> Int {
+                                let clamped = min(max(row, 0), height - 1)
+                                let index = clamped % taps
+                                if slotRow[index] != clamped {
+                                    let from = s + clamped * width
+                                    let to = r + index * width
+                                    for x in 0..<width { to[x] = UInt16(truncatingIfNeeded: from[x]) }
+                                    slotRow[index] = clamped
                                 }
-                                let mid = p + radius
-                                for x in 0..<width { mid[x] = UInt8(truncatingIfNeeded: (a[x] &+ 128) >> 8) }
+                                return index * width
+                            }
+                            let wc = kw[radius]
+                            let mid = p + radius
+                            for y in 0..<height {
+                                let centre = slot(y)
+                                for i in 0..<radius {
+                                    above[i] = slot(y + i - radius)
+                                    below[i] = slot(y + radius - i)
+                                }
+                                above.withUnsafeBufferPointer { up in
+                                    below.withUnsafeBufferPointer { down in
+                                        guard let up = up.baseAddress, let down = down.baseAddress else { return }
+                                        verticalRow(r, centre, up, down, kw, wc, radius: radius, width: width, into: mid)
+                                    }
+                                }
                                 for i in 0..<radius {
                                     p[i] = mid[0]
                                     mid[width + i] = mid[width - 1]
                                 }
-                                // horizontal pass into the output row, mirrored taps folded the same way
-                                for x in 0..<width { a[x] = wc &* UInt16(truncatingIfNeeded: mid[x]) }
-                                for i in 0..<radius {
-                                    foldedTap(a, p + i, p + taps - 1 - i, weight: kw[i], count: width)
-                                }
-                                let out = d + y * width
-                                for x in 0..<width { out[x] = UInt8(truncatingIfNeeded: (a[x] &+ 128) >> 8) }
+                                horizontalRow(p, kw, wc, radius: radius, width: width, into: d + y * width)
                             }
                         }
                     }
@@ -76,6 +94,60 @@ enum GaussianSmoother {
             }
         }
         return output
+    }
+
+    /// One row of the vertical pass over widened rows: `out[x] = round(Σ w·row[x] / 256)`.
+    @inline(__always)
+    private static func verticalRow(
+        _ ring: UnsafePointer<UInt16>, _ centre: Int, _ above: UnsafePointer<Int>, _ below: UnsafePointer<Int>,
+        _ kw: UnsafePointer<UInt16>, _ wc: UInt16, radius: Int, width: Int, into out: UnsafeMutablePointer<UInt16>
+    ) {
+        let half = SIMD16<UInt16>(repeating: 128)
+        let centreWeight = SIMD16<UInt16>(repeating: wc)
+        var x = 0
+        while x + 16 <= width {
+            var acc = centreWeight &* UnsafeRawPointer(ring + centre + x).loadUnaligned(as: SIMD16<UInt16>.self)
+            for i in 0..<radius {
+                let f = UnsafeRawPointer(ring + above[i] + x).loadUnaligned(as: SIMD16<UInt16>.self)
+                let g = UnsafeRawPointer(ring + below[i] + x).loadUnaligned(as: SIMD16<UInt16>.self)
+                acc &+= SIMD16<UInt16>(repeating: kw[i]) &* (f &+ g)
+            }
+            UnsafeMutableRawPointer(out + x).storeBytes(of: (acc &+ half) &>> 8, as: SIMD16<UInt16>.self)
+            x += 16
+        }
+        while x < width {
+            var acc = wc &* ring[centre + x]
+            for i in 0..<radius { acc &+= kw[i] &* (ring[above[i] + x] &+ ring[below[i] + x]) }
+            out[x] = (acc &+ 128) >> 8
+            x += 1
+        }
+    }
+
+    /// One row of the horizontal pass over a 16-bit row padded by `radius` replicated samples on each side.
+    @inline(__always)
+    private static func horizontalRow(
+        _ p: UnsafePointer<UInt16>, _ kw: UnsafePointer<UInt16>, _ wc: UInt16, radius: Int, width: Int, into out: UnsafeMutablePointer<UInt8>
+    ) {
+        let half = SIMD16<UInt16>(repeating: 128)
+        let centreWeight = SIMD16<UInt16>(repeating: wc)
+        let taps = 2 * radius + 1
+        var x = 0
+        while x + 16 <= width {
+            var acc = centreWeight &* UnsafeRawPointer(p + radius + x).loadUnaligned(as: SIMD16<UInt16>.self)
+            for i in 0..<radius {
+                let f = UnsafeRawPointer(p + i + x).loadUnaligned(as: SIMD16<UInt16>.self)
+                let g = UnsafeRawPointer(p + taps - 1 - i + x).loadUnaligned(as: SIMD16<UInt16>.self)
+                acc &+= SIMD16<UInt16>(repeating: kw[i]) &* (f &+ g)
+            }
+            UnsafeMutableRawPointer(out + x).storeBytes(of: SIMD16<UInt8>(truncatingIfNeeded: (acc &+ half) &>> 8), as: SIMD16<UInt8>.self)
+            x += 16
+        }
+        while x < width {
+            var acc = wc &* p[radius + x]
+            for i in 0..<radius { acc &+= kw[i] &* (p[i + x] &+ p[taps - 1 - i + x]) }
+            out[x] = UInt8(truncatingIfNeeded: (acc &+ 128) >> 8)
+            x += 1
+        }
     }
 
     /// `acc[x] += weight · (first[x] + second[x])` for `count` samples, sixteen lanes at a time.
