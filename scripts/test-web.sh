@@ -11,8 +11,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/common.sh
 
-seg_apt_install libjpeg-dev libpng-dev pkg-config postgresql curl python3 chromium chromium-driver
-seg_venv numpy opencv-python-headless selenium
+seg_apt_install libjpeg-dev libpng-dev libtiff-dev pkg-config postgresql curl python3 chromium chromium-driver
+seg_venv numpy opencv-python-headless selenium tifffile
 
 artifacts="${SEG_WEB_ARTIFACTS:-/tmp/seghub-web-artifacts}"
 rm -rf "$artifacts"

@@ -5,7 +5,8 @@ Usage: test_ui.py BASE_URL IMAGE1 IMAGE2 ARTIFACT_DIR
 
 Steps: sign up -> create a project -> upload two spheroid images -> wait for the live status
 "segmented" (event socket, no reload) -> open one, see its polygons drawn -> move a vertex and
-save -> the API returns the new version with changed metrics -> export COCO and download it.
+save -> the API returns the new version with changed metrics -> export COCO and download it -> a
+16-bit two-page TIFF: its pages shown, page 1 segmented with the nuclei preset and displayed as PNG.
 A screenshot and the page source of the failing step are saved in ARTIFACT_DIR. Prints
 "N passed, N failed" at the end and exits non-zero on any failure.
 """
@@ -21,7 +22,7 @@ from selenium import webdriver
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 BASE, IMAGE1, IMAGE2, ARTIFACTS = sys.argv[1:5]
 DOWNLOADS = os.path.join(ARTIFACTS, "downloads")
@@ -255,7 +256,6 @@ def tools():
 
 @step("switch versions and zoom")
 def versions_and_zoom():
-    from selenium.webdriver.support.ui import Select
     before = driver.execute_script("return document.getElementById('layer').getAttribute('transform')")
     driver.find_element(By.CSS_SELECTOR, "button[aria-label='Zoom in']").click()
     assert driver.execute_script("return document.getElementById('layer').getAttribute('transform')") != before
@@ -302,6 +302,49 @@ def export():
         assert "coco/annotations.json" in names, names
         coco = json.loads(archive.read("coco/annotations.json"))
     assert len(coco["images"]) == 2 and any(a.get("iscrowd") == 1 for a in coco["annotations"]), (len(coco["images"]), len(coco["annotations"]))
+
+
+@step("a 16-bit TIFF stack: pages, page choice, display")
+def tiff_stack():
+    # Two pages of 16-bit samples: a disc of 3000 on a background of about 1000, left on page 0, right on page 1.
+    import numpy
+    import tifffile
+    path = os.path.join(ARTIFACTS, "stack.tif")
+    y, x = numpy.mgrid[0:192, 0:256]
+    noise = numpy.random.default_rng(7).integers(0, 50, size=(192, 256))
+    pages = [numpy.where((x - cx) ** 2 + (y - 96) ** 2 <= 40 ** 2, 3000, 1000 + noise).astype(numpy.uint16) for cx in (70, 186)]
+    tifffile.imwrite(path, numpy.stack(pages), photometric="minisblack")
+    driver.execute_script("document.querySelector('dialog[open]') && document.querySelector('dialog[open]').close()")
+    css("#file-input").send_keys(path)
+    tile = wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#images li.tile[data-name='stack.tif']"))[0]
+    assert tile.find_element(By.CSS_SELECTOR, ".pages").text == "2 pages"
+    # the thumbnail (a JPEG made from the stretched first page) loads
+    wait.until(lambda d: d.execute_script("const i = arguments[0].querySelector('img'); return i.complete && i.naturalWidth > 0", tile))
+    # segment page 1 of this image only, with the nuclei preset
+    tile.find_element(By.CSS_SELECTOR, "input[type=checkbox]").click()
+    Select(css("#preset")).select_by_value("nuclei")
+    css("#page").send_keys("1")
+    css("#segment-selected").click()
+    WebDriverWait(driver, SEGMENT_WAIT).until(lambda d: tile.find_element(By.CSS_SELECTOR, ".badge").text == "segmented")
+    tile.find_element(By.CSS_SELECTOR, "a").click()
+    wait.until(lambda d: d.execute_script("const s = document.getElementById('canvas'); return s && s.dataset.ready === 'true'"))
+    # the editor shows page 1 as a PNG the browser can decode, at the image's size
+    href = driver.execute_script("return document.querySelector('#canvas image').getAttribute('href')")
+    assert href.endswith("/display?page=1"), href
+    shown = driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "fetch(arguments[0]).then(r => r.blob().then(b => createImageBitmap(b).then(i => done([r.headers.get('Content-Type'), i.width, i.height]))))"
+        ".catch(e => done(String(e)))", href)
+    assert shown == ["image/png", 256, 192], shown
+    # one polygon, on the right half (page 1's disc)
+    paths = driver.find_elements(By.CSS_SELECTOR, "#shapes path.poly")
+    assert len(paths) == 1, len(paths)
+    picture = driver.find_element(By.CSS_SELECTOR, "#canvas image").rect
+    box = paths[0].rect
+    middle = (box["x"] + box["width"] / 2 - picture["x"]) / picture["width"]
+    assert 0.6 < middle < 0.85, middle
+    driver.get(f"{BASE}/#/projects/{state['project']}")
+    wait.until(EC.presence_of_element_located((By.ID, "drop")))
 
 
 @step("share link, rename and delete the project")

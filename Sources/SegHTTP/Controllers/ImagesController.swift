@@ -194,7 +194,7 @@ struct ImagesController {
     }
 
     /// `GET /api/v1/images/:id/display[?page=&channel=&z=&t=]`: what a browser shows of the image. The first plane is the
-    /// stored PNG rendition for TIFFs and deep images, else the original bytes (an 8-bit JPEG or PNG, which browsers
+    /// stored PNG rendition for TIFFs and deep images, else the original bytes (an 8-bit JPEG, PNG or BMP, which browsers
     /// show as they are). Another plane of a multi-page TIFF is rendered on request (8-bit PNG, percentile stretch).
     func display(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let identity = try context.requireIdentity()

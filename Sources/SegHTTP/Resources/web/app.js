@@ -171,7 +171,8 @@ async function projectView(id) {
     const li = h('li', { class: 'tile', dataset: { id: image.id, name: image.name } }, box,
       h('a', { href: `#/images/${image.id}`, 'aria-label': `Open ${image.name}` },
         h('img', { src: `/api/v1/images/${image.id}/thumbnail`, alt: image.name, loading: 'lazy' })),
-      h('div', { class: 'meta' }, h('span', { class: 'name', title: image.name }, image.name), badge));
+      h('div', { class: 'meta' }, h('span', { class: 'name', title: image.name }, image.name),
+        image.pages > 1 ? h('span', { class: 'muted pages', title: 'Pages of the TIFF (choose one with "page")' }, `${image.pages} pages`) : null, badge));
     images.set(image.id, { image, li, badge });
     return li;
   }
