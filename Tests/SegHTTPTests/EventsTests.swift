@@ -570,7 +570,7 @@ enum RawUpgrade {
     /// Sends the upgrade request with `origin` (none when nil) and returns what the server answered: the head of a
     /// 101, or a whole refusal (the server closes after it).
     static func exchange(port: Int, origin: String?) async throws -> String {
-        try await NIOThreadPool.singleton.runIfActive {
+        try await RawHTTP.onOwnThread {
             let descriptor = try RawHTTP.connect(port: port)
             defer { close(descriptor) }
             var request = """

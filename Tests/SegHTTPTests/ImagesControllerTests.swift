@@ -614,7 +614,7 @@ enum RawHTTP {
     private static func exchange(
         port: Int, path: String, framing: String, headers: [String: String], body: [UInt8]
     ) async throws -> String {
-        try await NIOThreadPool.singleton.runIfActive {
+        try await RawHTTP.onOwnThread {
             let descriptor = try connect(port: port)
             defer { close(descriptor) }
             var request = "POST \(path) HTTP/1.1\r\nHost: localhost\r\n\(framing)\r\nConnection: close\r\n"
@@ -638,14 +638,14 @@ enum RawHTTP {
         }
     }
 
-    /// POSTs `body` with `Expect: 100-continue`: sends the head, waits (up to 10 s) for an interim answer, then sends
+    /// POSTs `body` with `Expect: 100-continue`: sends the head, waits (up to 60 s) for an interim answer, then sends
     /// the body unless the server already answered finally. Returns the interim answer ("" when none came) and the rest.
     static func postExpectingContinue(
         port: Int, path: String, headers: [String: String], body: [UInt8]
     ) async throws -> (
         interim: String, answer: String
     ) {
-        try await NIOThreadPool.singleton.runIfActive {
+        try await RawHTTP.onOwnThread {
             let descriptor = try connect(port: port)
             defer { close(descriptor) }
             var request = "POST \(path) HTTP/1.1\r\nHost: localhost\r\nContent-Length: \(body.count)\r\n"
@@ -678,9 +678,19 @@ enum RawHTTP {
 
     struct ConnectFailed: Error {}
 
-    /// A TCP connection to localhost (IPv4, else IPv6) with a 10-second receive timeout.
+    /// Runs blocking socket I/O on a thread of its own. Not on `NIOThreadPool.singleton`: the server under test uses
+    /// that pool (upload files, image decoding), and a test blocked in `recv` on it could starve the very request it
+    /// waits for (two such tests at once hold both threads of a 2-core machine).
+    static func onOwnThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            let thread = Thread { continuation.resume(with: Result { try work() }) }
+            thread.start()
+        }
+    }
+
+    /// A TCP connection to localhost (IPv4, else IPv6) with a 60-second receive timeout (a hang guard only).
     static func connect(port: Int) throws -> Int32 {
-        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        var timeout = timeval(tv_sec: 60, tv_usec: 0)
         var v4 = sockaddr_in()
         v4.sin_family = sa_family_t(AF_INET)
         v4.sin_port = in_port_t(UInt16(port).bigEndian)

@@ -91,8 +91,14 @@ import Testing
             // setup: a request, so that the request series exist
             _ = try await app.request(.get, "/health")
 
-            // MUT: the series segserver exports
-            let scrape = String(buffer: try await app.request(.get, "/metrics").body)
+            // MUT: the series segserver exports. A scrape whose database query timed out (a loaded machine) leaves the
+            // job and pool gauges out by design: scrape until it has them.
+            var scrape = ""
+            let complete = try await app.eventually {
+                scrape = String(buffer: try await app.request(.get, "/metrics").body)
+                return scrape.contains("seghub_jobs{") && scrape.contains("seghub_db_pool_connections{state=\"in_use\"}")
+            }
+            #expect(complete, "no scrape had the job and pool gauges")
             let exported = Set(
                 scrape.split(separator: "\n").filter { !$0.hasPrefix("#") }
                     .compactMap { $0.split(whereSeparator: { $0 == "{" || $0 == " " }).first.map(String.init) })
