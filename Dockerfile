@@ -3,7 +3,7 @@
 
 # --- build: the official Swift image of the version we use (Debian bookworm) ---
 FROM swift:6.3.1-bookworm AS build
-RUN apt-get update && apt-get install -y --no-install-recommends libjpeg-dev libpng-dev pkg-config \
+RUN apt-get update && apt-get install -y --no-install-recommends libjpeg-dev libpng-dev libtiff-dev pkg-config \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Dependencies first, so a source change does not fetch them again.
@@ -21,7 +21,7 @@ RUN swift build -c release --static-swift-stdlib --product segserver \
 # --- runtime: only the runtime libraries, the PostgreSQL client for backups, certificates ---
 FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends \
-        libjpeg62-turbo libpng16-16 postgresql-client ca-certificates tzdata \
+        libjpeg62-turbo libpng16-16 libtiff6 postgresql-client ca-certificates tzdata \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --gid 1001 seghub \
     && useradd --uid 1001 --gid 1001 --home-dir /var/lib/seghub --shell /usr/sbin/nologin seghub \

@@ -22,7 +22,7 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-seg_apt_install libjpeg-dev libpng-dev pkg-config postgresql curl python3 wrk
+seg_apt_install libjpeg-dev libpng-dev libtiff-dev pkg-config postgresql curl python3 wrk
 seg_venv numpy opencv-python-headless
 cores="$(nproc)"
 

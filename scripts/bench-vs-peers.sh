@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Measures SegHub against its peers on the same files in one run, on one pinned core:
-# tracing vs cv2.findContours, decoding vs cv2.imdecode / Pillow / djpeg, simplification vs
-# cv2.approxPolyDP, segmentation vs an OpenCV blur+Otsu+contours pipeline, segmenter accuracy vs
-# that pipeline, and peak memory. Prints a table with ratios (>1 means SegHub is faster).
+# tracing vs cv2.findContours, decoding vs cv2.imdecode / Pillow / djpeg, 16-bit TIFF decoding vs
+# tifffile.imread / cv2.imdecode(IMREAD_UNCHANGED), simplification vs cv2.approxPolyDP,
+# segmentation vs an OpenCV blur+Otsu+contours pipeline (and against SegHub's own decode time, with
+# the spheroid and nuclei presets), segmenter accuracy vs that pipeline, and peak memory. Prints a
+# table with ratios (>1 means SegHub is faster).
 # Usage: scripts/bench-vs-peers.sh [REPEAT]   (results also in bench-out/results.jsonl)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,22 +13,22 @@ REPEAT="${1:-10}"
 OUT=bench-out
 CORPUS="$OUT/corpus"
 
-seg_apt_install libjpeg-dev libpng-dev pkg-config libjpeg-turbo-progs time util-linux
-seg_venv opencv-python-headless numpy Pillow
+seg_apt_install libjpeg-dev libpng-dev libtiff-dev pkg-config libjpeg-turbo-progs time util-linux
+seg_venv opencv-python-headless numpy Pillow tifffile imagecodecs
 PY="$SEG_VENV/bin/python"
 
 seg_step "building segctl (release)"
 swift build -c release --product segctl >/dev/null
 SEGCTL="$(swift build -c release --show-bin-path)/segctl"
 
-if [ ! -f "$CORPUS/mask-many-8192.png" ]; then
+if [ ! -f "$CORPUS/mask-many-8192.png" ] || [ ! -f "$CORPUS/nuclei-4096-u16-lzw.tif" ]; then
     seg_step "generating the corpus in $CORPUS"
     "$PY" scripts/bench/make_corpus.py "$CORPUS"
 fi
 : > "$OUT/results.jsonl"
 PIN=(taskset -c 0)
 
-ours() { "${PIN[@]}" "$SEGCTL" bench "$1" "$2" --repeat "$REPEAT"; }
+ours() { "${PIN[@]}" "$SEGCTL" bench "$1" "$2" --repeat "$REPEAT" "${@:3}"; }
 peer() { "${PIN[@]}" "$PY" scripts/bench/peers.py "$1" "$2" "$3" "$REPEAT"; }
 seconds() { "$PY" -c 'import json,sys; print(json.loads(sys.argv[1])["medianSeconds"])' "$1"; }
 ratio() { "$PY" -c 'import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print(f"{b/a:6.2f}x")' "$1" "$2"; }
@@ -59,12 +61,29 @@ for f in spheroids-1024.jpg spheroids-4096.jpg spheroids-1024-color.jpg spheroid
         row decode "$f" "djpeg (process)" "$so" "$("$PY" scripts/bench/djpeg_time.py "$CORPUS/$f" "$REPEAT")"
     fi
 done
+# 16-bit TIFF (4096², a nuclei field): decoded at full precision by all three.
+for f in nuclei-4096-u16.tif nuclei-4096-u16-lzw.tif; do
+    o=$(ours decode "$CORPUS/$f"); so=$(seconds "$o"); echo "$o" >> "$OUT/results.jsonl"
+    p=$(peer tifffile decode "$CORPUS/$f"); echo "$p" >> "$OUT/results.jsonl"
+    row decode "$f" "tifffile.imread" "$so" "$(seconds "$p")"
+    p=$(peer opencv decode-unchanged "$CORPUS/$f"); echo "$p" >> "$OUT/results.jsonl"
+    row decode "$f" "cv2.imdecode UNCHANGED" "$so" "$(seconds "$p")"
+done
+quotient() { "$PY" -c 'import sys; print(f"{float(sys.argv[1])/float(sys.argv[2]):.2f}")' "$1" "$2"; }
 for f in spheroids-1024.jpg spheroids-4096.jpg; do
     o=$(ours segment "$CORPUS/$f"); p=$(peer opencv segment "$CORPUS/$f")
     echo "$o" >> "$OUT/results.jsonl"; echo "$p" >> "$OUT/results.jsonl"
     row segment "$f" "cv2 blur+Otsu+contours" "$(seconds "$o")" "$(seconds "$p")"
-    dec=$(ours decode "$CORPUS/$f")
-    printf '%-10s %-32s segment/decode time: %s\n' ratio "$f" "$("$PY" -c 'import sys; print(f"{float(sys.argv[1])/float(sys.argv[2]):.2f}")' "$(seconds "$o")" "$(seconds "$dec")")"
+done
+# Segmenting against the same image's own decode (goals: spheroid preset < 2x, declumping < 4x).
+for f in spheroids-4096.jpg nuclei-4096-u16.tif nuclei-4096-u16-lzw.tif; do
+    dec=$(seconds "$(ours decode "$CORPUS/$f")")
+    for run in "--preset spheroid" "--preset spheroid --declump" "--preset nuclei"; do
+        # shellcheck disable=SC2086
+        o=$(ours segment "$CORPUS/$f" $run); echo "$o" >> "$OUT/results.jsonl"
+        printf '%-10s %-32s %-28s segment %8.1f ms  decode %7.1f ms  segment/decode %s\n' ratio "$f" "$run" \
+            "$(awk "BEGIN{print $(seconds "$o")*1000}")" "$(awk "BEGIN{print $dec*1000}")" "$(quotient "$(seconds "$o")" "$dec")"
+    done
 done
 
 seg_step "peak memory: segctl segment on the 8192² mask"

@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/common.sh
 
-seg_apt_install libjpeg-dev libpng-dev pkg-config postgresql curl python3
+seg_apt_install libjpeg-dev libpng-dev libtiff-dev pkg-config postgresql curl python3
 
 work="$(mktemp -d /tmp/seghub-e2e.XXXXXX)"
 # The cluster gets a folder of its own, which postgres.sh hands to the server's user.

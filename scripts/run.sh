@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/common.sh
 
-seg_apt_install libjpeg-dev libpng-dev pkg-config postgresql curl
+seg_apt_install libjpeg-dev libpng-dev libtiff-dev pkg-config postgresql curl
 
 root="$(pwd)/.seghub"
 mkdir -p "$root/data"

@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/common.sh
 
-seg_apt_install libjpeg-dev libpng-dev pkg-config postgresql curl python3
+seg_apt_install libjpeg-dev libpng-dev libtiff-dev pkg-config postgresql curl python3
 seg_venv schemathesis
 
 work="$(mktemp -d /tmp/seghub-st.XXXXXX)"

@@ -15,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/common.sh
 
-seg_apt_install libjpeg-dev libpng-dev pkg-config postgresql curl python3 nginx hey openssl gettext-base
+seg_apt_install libjpeg-dev libpng-dev libtiff-dev pkg-config postgresql curl python3 nginx hey openssl gettext-base
 seg_venv numpy opencv-python-headless
 
 work="$(mktemp -d /tmp/seghub-deploy.XXXXXX)"

@@ -3,7 +3,8 @@
 # packages machine-wide, idempotently), checks formatting, builds once in debug, runs every test.
 # A throwaway PostgreSQL cluster (scripts/postgres.sh) serves the run: its URL is exported as
 # SEG_TEST_DATABASE_URL, and it is stopped and removed on exit, whether the tests pass or not.
-# Then scripts/e2e.sh runs segserver for real against its own throwaway cluster, and
+# Then scripts/eval-real.sh judges the segmenter on real microscopy images against its goals,
+# scripts/e2e.sh runs segserver for real against its own throwaway cluster, and
 # scripts/test-web.sh drives the web UI in headless chromium, scripts/schemathesis.sh fuzzes the live API against its OpenAPI document, and
 # scripts/test-deploy.sh deploys, rolls back and redeploys under load through real nginx.
 # Usage: scripts/test.sh [extra `swift test` arguments, e.g. --filter ContourTracerTests]
@@ -12,13 +13,14 @@ cd "$(dirname "$0")/.."
 source scripts/lib/common.sh
 
 seg_step "installing missing system packages"
-seg_apt_install libjpeg-dev libpng-dev pkg-config
+seg_apt_install libjpeg-dev libpng-dev libtiff-dev pkg-config
 
 seg_step "starting a throwaway PostgreSQL cluster"
 pg_dir="$(mktemp -d /tmp/seghub-pg.XXXXXX)"
+eval_dir="$(mktemp -d /tmp/seghub-eval.XXXXXX)"
 stop_postgres() {
     bash scripts/postgres.sh stop "$pg_dir" >/dev/null 2>&1 || true
-    rm -rf "$pg_dir"
+    rm -rf "$pg_dir" "$eval_dir"
 }
 trap stop_postgres EXIT
 trap 'exit 130' INT
@@ -37,6 +39,9 @@ seg_step "running tests"
 # Line-buffered, so a log shows every finished test even if the run is stopped; the suites that use the
 # database carry a 5-minute time limit and the whole run a 40-minute one, so a hang fails instead of blocking CI.
 timeout --signal=KILL 40m stdbuf -oL swift test --skip-build --parallel "$@"
+
+seg_step "segmentation quality on real microscopy images (scripts/eval-real.sh)"
+bash scripts/eval-real.sh "$(swift build --show-bin-path)/segctl" "$eval_dir"
 
 seg_step "end-to-end: a real segserver on a throwaway PostgreSQL (scripts/e2e.sh)"
 bash scripts/e2e.sh

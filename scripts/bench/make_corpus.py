@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Writes the benchmark corpus: spheroid images and masks at 1024² and 4096², an 8192² mask
-with many objects, and a 1024² one-pixel checkerboard mask (the worst case for hierarchy
-building). Deterministic (fixed seeds). Usage: make_corpus.py OUT_DIR"""
+with many objects, a 1024² one-pixel checkerboard mask (the worst case for hierarchy
+building), and 16-bit microscopy-like TIFFs at 4096² (a nuclei field with touching nuclei on a
+camera offset, uncompressed and LZW). Deterministic (fixed seeds). Usage: make_corpus.py OUT_DIR"""
 import pathlib
 import sys
 
@@ -50,6 +51,27 @@ def many_objects_mask(size: int, seed: int):
     return mask
 
 
+def nuclei_field(size: int, seed: int):
+    """A 16-bit fluorescence field: about one nucleus per 2000 px² (radius 8-14 px, a quarter of
+    them touching a neighbour), texture, blur, a camera offset of 1000 and Poisson-like noise."""
+    rng = np.random.default_rng(seed)
+    signal = np.zeros((size, size), np.float32)
+    count = size * size // 2000
+    centres = rng.uniform(16, size - 16, (count, 2))
+    for i, (cx, cy) in enumerate(centres):
+        if i % 4 == 1:  # a touching neighbour of the previous nucleus
+            px, py = centres[i - 1]
+            ang = rng.uniform(0, 2 * np.pi)
+            cx, cy = px + 20 * np.cos(ang), py + 20 * np.sin(ang)
+        a = rng.uniform(8, 14)
+        b = a * rng.uniform(0.6, 1.0)
+        cv2.ellipse(signal, (int(cx), int(cy)), (int(a), int(b)), float(rng.uniform(0, 180)), 0, 360,
+                    float(rng.uniform(600, 3000)), -1)
+    signal = cv2.GaussianBlur(signal, (0, 0), 1.5)
+    image = 1000 + signal + rng.normal(0, 1, signal.shape).astype(np.float32) * np.sqrt(signal + 25)
+    return np.clip(image, 0, 65535).astype(np.uint16)
+
+
 def main(out: pathlib.Path):
     out.mkdir(parents=True, exist_ok=True)
     for size, count, seed in ((1024, 12, 1), (4096, 40, 2)):
@@ -65,6 +87,12 @@ def main(out: pathlib.Path):
     cv2.imwrite(str(out / "mask-checkerboard-1024.png"), (((xx + yy) % 2) * 255).astype(np.uint8))
     noise = (np.random.default_rng(4).uniform(size=(2048, 2048)) < 0.5).astype(np.uint8) * 255
     cv2.imwrite(str(out / "mask-noise-2048.png"), noise)
+    import tifffile  # the TIFF corpus needs tifffile and imagecodecs (LZW)
+
+    nuclei = nuclei_field(4096, 5)
+    tifffile.imwrite(out / "nuclei-4096-u16.tif", nuclei, rowsperstrip=64)
+    tifffile.imwrite(out / "nuclei-4096-u16-lzw.tif", nuclei, compression="lzw", rowsperstrip=64)
+    cv2.imwrite(str(out / "nuclei-4096-u16.png"), nuclei)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,9 @@
 
 Usage: peers.py PEER OPERATION FILE [REPEAT]
   PEER/OPERATION: opencv decode | pillow decode | opencv trace | opencv simplify |
-                  opencv segment (GaussianBlur + Otsu + findContours + per-contour metrics)
+                  opencv segment (GaussianBlur + Otsu + findContours + per-contour metrics) |
+                  opencv decode-unchanged (cv2.imdecode IMREAD_UNCHANGED: 16-bit TIFFs as stored) |
+                  tifffile decode (tifffile.imread from memory; imagecodecs for LZW)
 """
 import io
 import json
@@ -34,7 +36,13 @@ def main():
     buf = np.frombuffer(data, np.uint8)
     gray = cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE)
     h, w = gray.shape
-    if peer == "opencv" and op == "decode":
+    if peer == "opencv" and op == "decode-unchanged":
+        sec = timed(lambda: cv2.imdecode(buf, cv2.IMREAD_UNCHANGED), repeat)
+    elif peer == "tifffile" and op == "decode":
+        import tifffile
+
+        sec = timed(lambda: tifffile.imread(io.BytesIO(data)), repeat)
+    elif peer == "opencv" and op == "decode":
         sec = timed(lambda: cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE), repeat)
     elif peer == "pillow" and op == "decode":
         from PIL import Image
