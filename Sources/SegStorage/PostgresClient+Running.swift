@@ -23,3 +23,24 @@ extension PostgresClient {
         }
     }
 }
+
+extension PostgresClient {
+    /// Runs the client and `work` side by side until `work` returns (or the task is cancelled), then stops the client.
+    ///
+    /// For a service that owns a client of its own (the database monitor, the event listener). `work` runs in a child
+    /// task beside the client's run task, never in the task that owns it: postgres-nio's pool fails its waiting requests
+    /// from its cancellation handler, and the Swift runtime then locks each waiting task. Were a waiting task an
+    /// ancestor of the pool's task, a graceful shutdown that reaches both the pool's own `cancelWhenGracefulShutdown`
+    /// and the service's could leave two threads each holding a task lock the other needs; a full parallel test run
+    /// hung that way while the database refused connections.
+    /// - Parameter work: What uses the client; it should return when its task is cancelled.
+    public func run(alongside work: @escaping @Sendable () async -> Void) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.run() }
+            group.addTask { await work() }
+            // Whichever ends first (the work, or the client at graceful shutdown) ends the other.
+            _ = await group.next()
+            group.cancelAll()
+        }
+    }
+}

@@ -35,6 +35,28 @@ public func withTestDatabaseURL<Result: Sendable>(
     migrated: Bool = true,
     _ body: (PostgresClient, String) async throws -> Result
 ) async throws -> Result {
+    // Nested calls (a test database made inside another test's body) already hold a permit: taking a second one
+    // could wait for ever once every permit is held by an outer call.
+    if TestDatabasePermits.held {
+        return try await withFreshTestDatabase(migrated: migrated, body)
+    }
+    await TestDatabasePermits.shared.acquire()
+    do {
+        let result = try await TestDatabasePermits.$held.withValue(true) {
+            try await withFreshTestDatabase(migrated: migrated, body)
+        }
+        await TestDatabasePermits.shared.release()
+        return result
+    } catch {
+        await TestDatabasePermits.shared.release()
+        throw error
+    }
+}
+
+private func withFreshTestDatabase<Result: Sendable>(
+    migrated: Bool,
+    _ body: (PostgresClient, String) async throws -> Result
+) async throws -> Result {
     let server = try TestDatabaseServer.configuration()
     let template = migrated ? try await TestDatabaseServer.shared.migratedTemplate() : "template0"
     let name = "seg_test_\(UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: ""))"
@@ -53,6 +75,45 @@ public func withTestDatabaseURL<Result: Sendable>(
     }
     try await TestDatabaseServer.dropDatabase(name, server: server)
     return result
+}
+
+/// How many test databases may be in use at once (`SEG_TEST_DATABASE_LIMIT`, default 24).
+///
+/// Swift Testing starts every test at once; each test database brings a pool, and an application under test adds its
+/// own pool, database monitor and event listener. Unbounded, a full run opened about 500 sessions and met
+/// PostgreSQL's `max_connections` ("sorry, too many clients already"), which failed whichever test was unlucky. The
+/// tests past the limit wait for a permit before their database is made.
+actor TestDatabasePermits {
+    static let shared = TestDatabasePermits(
+        limit: ProcessInfo.processInfo.environment["SEG_TEST_DATABASE_LIMIT"].flatMap { Int($0) }.map { max(1, $0) } ?? 24)
+
+    /// Whether the current task already holds a permit.
+    @TaskLocal static var held = false
+
+    private var available: Int
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    init(limit: Int) {
+        self.available = limit
+    }
+
+    /// Waits until a permit is free and takes it.
+    func acquire() async {
+        if available > 0 {
+            available -= 1
+            return
+        }
+        await withCheckedContinuation { waiters.append($0) }
+    }
+
+    /// Returns a permit, handing it straight to the longest waiter if there is one.
+    func release() {
+        if waiters.isEmpty {
+            available += 1
+        } else {
+            waiters.removeFirst().resume()
+        }
+    }
 }
 
 /// The server named by `SEG_TEST_DATABASE_URL`, and the migrated template made once per process.

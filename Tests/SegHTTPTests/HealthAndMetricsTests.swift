@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import PostgresNIO
 import SegHTTP
 import Testing
 
@@ -72,16 +73,21 @@ import Testing
     /// The pool gauge counts this process's pool only (the scrape's own query is in use), not other sessions.
     @Test func poolGaugeCountsOnlyThisProcesssConnections() async throws {
         try await withTestApp { app in
-            // setup: five sessions of another client (as another process would hold) stay busy during the scrape
+            // setup: five sessions of another client (as another process would hold) stay busy during the scrape; they
+            // sleep far longer than the test needs and are cancelled at the end, so a loaded machine cannot let them
+            // finish before all five are seen (an idle pooled connection that then ran the counting query would drop
+            // out of the count)
+            let sleep = "SELECT pg_sleep(120)"
             let busy = Task {
                 try await withThrowingTaskGroup(of: Void.self) { group in
-                    for _ in 0..<5 { group.addTask { try await app.database.query("SELECT pg_sleep(3)") } }
+                    for _ in 0..<5 { group.addTask { try await app.database.query(PostgresQuery(unsafeSQL: sleep)) } }
                     try await group.waitForAll()
                 }
             }
             defer { busy.cancel() }
             let busySessions = try await app.eventually {
-                let rows = try await app.database.query("SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(3)'")
+                let rows = try await app.database.query(
+                    "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query = \(sleep)")
                 return try await rows.collect().first?.decode(Int64.self) == 5
             }
             try #require(busySessions)
@@ -104,7 +110,8 @@ import Testing
             let idle = try #require(value("idle"))
             #expect(inUse >= 1)
             #expect(inUse + idle <= 4)
-            try await busy.value
+            try await app.database.query("SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query = \(sleep)")
+            _ = await busy.result
         }
     }
 

@@ -1,6 +1,7 @@
 import Hummingbird
 import Logging
 import PostgresNIO
+import SegStorage
 import ServiceLifecycle
 import Synchronization
 
@@ -36,11 +37,7 @@ public final class DatabaseMonitor: Service, Sendable {
     /// Probes until graceful shutdown: every 5 s while up, every second while down.
     public func run() async throws {
         try await cancelWhenGracefulShutdown {
-            await withDiscardingTaskGroup { group in
-                group.addTask { await self.client.run() }
-                await self.watch()
-                group.cancelAll()
-            }
+            await self.client.run(alongside: { await self.watch() })
         }
     }
 

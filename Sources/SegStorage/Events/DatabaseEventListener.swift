@@ -50,11 +50,7 @@ public final class DatabaseEventListener: Sendable {
 
     /// Listens until the task is cancelled, passing every event of ours to `handler`.
     public func run(handler: some DatabaseEventHandler) async {
-        await withDiscardingTaskGroup { group in
-            group.addTask { await self.client.run() }
-            await self.listen(handler: handler)
-            group.cancelAll()
-        }
+        await client.run(alongside: { await self.listen(handler: handler) })
     }
 
     private func listen(handler: some DatabaseEventHandler) async {
