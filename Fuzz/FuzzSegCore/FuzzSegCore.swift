@@ -1,9 +1,12 @@
 // libFuzzer target for SegCore's image input path (RELIABILITY.md F1–F4); see Fuzz/README.md.
 //
 // The first input byte selects the mode:
-//   0xFF or 0x89 (the first byte of a JPEG or PNG): the whole input goes through every decoder
-//     entry point with OSS-Fuzz-like limits (≤ 1 MP), the results are checked against each other,
-//     re-encoded as PNG and decoded back exactly, and (with -DSEGHUB_FUZZ_TRACER) traced;
+//   0xFF, 0x89, 0x49, 0x4D or 0x42 (the first byte of a JPEG, PNG, little- or big-endian TIFF,
+//     BMP): the whole input goes through every decoder entry point with OSS-Fuzz-like limits
+//     (≤ 1 MP), the results are checked against each other, re-encoded as PNG and decoded back
+//     exactly, and (with -DSEGHUB_FUZZ_TRACER) traced; the full-precision image (any page of a
+//     TIFF, and its display rendition) is decoded, and small ones (≤ 64 K pixels) are segmented
+//     with the nuclei preset (declumping included);
 //   anything else: byte 1 and 2 give a mask size (1–64 each), the remaining bytes its pixels
 //     (non-zero = foreground), and the mask is traced (with -DSEGHUB_FUZZ_TRACER); the decoders
 //     also see the bytes (they must refuse them cleanly).
@@ -20,7 +23,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         precondition((try? ImageDecoder.info(bytes)) == nil, "empty input decoded")
         return 0
     }
-    if first == 0xFF || first == 0x89 {
+    if [0xFF, 0x89, 0x49, 0x4D, 0x42].contains(first) {
         fuzzDecoders(bytes)
     } else {
         fuzzMask(bytes)
@@ -56,8 +59,34 @@ func fuzzDecoders(_ bytes: [UInt8]) {
         switch raster.samples {
         case .uint8(let s): count = s.count
         case .uint16(let s): count = s.count
+        case .uint32(let s): count = s.count
         }
         precondition(count == raster.width * raster.height * raster.channels)
+    }
+    fuzzPlanes(bytes, info: info)
+}
+
+/// The full-precision decode of the first and the last page, its display rendition, and the
+/// segmenter on small images.
+func fuzzPlanes(_ bytes: [UInt8], info: ImageInfo) {
+    let pages = info.pages > 1 ? [0, info.pages - 1] : [0]
+    for page in pages {
+        let selection = ImageSelection(page: page)
+        guard let image = try? ImageDecoder.decode(bytes, selection: selection, limits: fuzzLimits) else { continue }
+        precondition(image.width == info.width && image.height == info.height || page > 0, "a plane of another size")
+        if let view = try? DisplayRendition.pixels(of: bytes, selection: selection, limits: fuzzLimits) {
+            precondition(view.width == image.width && view.height == image.height, "display rendition of another size")
+        }
+        if image.width * image.height <= 1 << 16,
+            let result = try? BuiltinSegmenter(parameters: SegmenterParameters(preset: .nuclei)).segment(image)
+        {
+            precondition(result.mask.width == image.width && result.mask.height == image.height, "mask of another size")
+            for polygon in result.polygons {
+                for p in polygon.exterior {
+                    precondition(p.x >= 0 && p.y >= 0 && p.x <= Double(image.width) && p.y <= Double(image.height), "vertex outside")
+                }
+            }
+        }
     }
 }
 

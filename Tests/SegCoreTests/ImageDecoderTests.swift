@@ -359,5 +359,17 @@ func decodeErrors(_ bytes: [UInt8], limits: ImageLimits = .default) -> [SegCoreE
         #expect(ImageFormat.sniff([0xFF, 0xD8, 0xFF]) == .jpeg)
         #expect(ImageFormat.sniff([0xFF, 0xD8]) == nil)
         #expect(ImageFormat.sniff([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A]) == nil)
+        // TIFF (classic and BigTIFF, both byte orders) and BMP by content; a TIFF named .bmp is a TIFF.
+        #expect(ImageFormat.sniff([0x49, 0x49, 42, 0]) == .tiff && ImageFormat.sniff([0x4D, 0x4D, 0, 42]) == .tiff)
+        #expect(ImageFormat.sniff([0x49, 0x49, 43, 0]) == .tiff && ImageFormat.sniff([0x4D, 0x4D, 0, 43]) == .tiff)
+        #expect(ImageFormat.sniff([0x49, 0x49, 42, 1]) == nil && ImageFormat.sniff([0x49, 0x49, 42]) == nil)
+        #expect(try ImageDecoder.info(ImageFixtures.bytes(of: "tiff-gray16-lzw")).format == .tiff)
+        #expect(try ImageDecoder.info(ImageFixtures.bytes(of: "bmp-rgb24")).format == .bmp)
+        // "BM" followed by text is not a bitmap: the reserved words and the header size must fit.
+        #expect(ImageFormat.sniff(Array("BMW drivers: see the attached list".utf8)) == nil)
+        let bmp = try ImageFixtures.bytes(of: "bmp-rgb24")
+        var badHeaderSize = bmp
+        badHeaderSize[14] = 41
+        #expect(ImageFormat.sniff(badHeaderSize) == nil)
     }
 }

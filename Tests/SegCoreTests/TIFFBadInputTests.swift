@@ -32,21 +32,22 @@ func grayTIFFTags(width: Int64, height: Int64, rowsPerStrip: Int64? = nil, bytes
         "tiff-gray16-lzw", "tiff-gray8-tiles", "tiff-rgb8-lzw", "tiff-pages-p2", "tiff-float32", "bmp-rgb24", "bmp-rle8",
     ]
 
-    /// Offsets to damage: every byte of the headers and directories (the first 512 bytes, where
+    /// Offsets to flip: every byte of the headers and directories (the first 512 bytes, where
     /// tifffile and Pillow put them) and every 7th byte of the rest (compressed data, which the
     /// codecs' own fuzzing covers byte by byte).
     static func offsets(_ count: Int) -> [Int] {
         Array(0..<min(512, count)) + Array(stride(from: 512, to: count, by: 7))
     }
 
-    /// Every strict prefix is refused, or (when only trailing bytes are missing, or later pages)
-    /// decodes to exactly what the whole file gives: never a partial image.
+    /// Every strict prefix (the file cut at every offset) is refused, or (when only trailing
+    /// bytes are missing, or later pages) decodes to exactly what the whole file gives: never a
+    /// partial image.
     @Test(arguments: truncationFixtures)
     func everyTruncationIsRefusedOrComplete(name: String) throws {
         let file = try ImageFixtures.bytes(of: name)
         let whole = try ImageDecoder.decode(file)
         let signature = ImageFormat.sniff(file) == .bmp ? 18 : 4
-        for cut in Self.offsets(file.count) {
+        for cut in 0..<file.count {
             let prefix = Array(file[0..<cut])
             do {
                 let image = try ImageDecoder.decode(prefix)
@@ -112,6 +113,26 @@ func grayTIFFTags(width: Int64, height: Int64, rowsPerStrip: Int64? = nil, bytes
         for error in decodeErrors(bytes) {
             #expect(isKind(error, "truncatedImage") || isKind(error, "corruptImage"), "\(String(describing: error))")
         }
+    }
+
+    /// Found by the fuzzer: a 16-bit BMP whose red mask has a gap (0xF807) made the field scaling
+    /// overflow. A mask must be one run of bits; a gapped one is corrupt, and a contiguous one
+    /// still decodes.
+    @Test func aGappedBitFieldMaskIsCorrupt() throws {
+        func le16(_ v: Int) -> [UInt8] { [UInt8(v & 0xFF), UInt8(v >> 8 & 0xFF)] }
+        func le32(_ v: Int) -> [UInt8] { le16(v & 0xFFFF) + le16(v >> 16) }
+        func bmp(red: Int) -> [UInt8] {
+            // 2×1 pixels of 16 bits (one 4-byte row), BI_BITFIELDS with the masks after a 40-byte header
+            let header = le32(40) + le32(2) + le32(1) + le16(1) + le16(16) + le32(3) + le32(4) + le32(2835) + le32(2835) + le32(0) + le32(0)
+            let masks = le32(red) + le32(0x07E0) + le32(0x001F)
+            return [0x42, 0x4D] + le32(14 + 40 + 12 + 4) + le32(0) + le32(14 + 40 + 12) + header + masks + [0xFF, 0xFF, 0x1F, 0x00]
+        }
+        for error in decodeErrors(bmp(red: 0xF807)) {
+            #expect(isKind(error, "corruptImage"), "\(String(describing: error))")
+        }
+        let good = try ImageDecoder.decodeRaster(bmp(red: 0xF800))
+        guard case .uint8(let samples) = good.samples else { throw SegCoreError.invalidArgument("not 8-bit") }
+        #expect(good.channels == 3 && samples == [255, 255, 255, 0, 0, 255])
     }
 
     @Test func aLoopingPageChainEndsAtTheLoop() throws {

@@ -64,6 +64,11 @@ enum BMPDecoder {
             guard b.count >= at + 4 * count else { throw .truncatedImage("the BMP's colour masks are missing") }
             masks = (0..<count).map { u32(b, at + 4 * $0) }
             if count == 3, dibSize >= 56 { masks.append(u32(b, 66)) }
+            // Each mask is one run of set bits (or none): a gapped one has no meaning.
+            for m in masks where m != 0 {
+                let run = m >> UInt32(m.trailingZeroBitCount)
+                guard run & (run &+ 1) == 0 else { throw .corruptImage("a BMP colour mask is not a contiguous run of bits") }
+            }
         } else if bitCount == 16 {
             masks = [0x7C00, 0x03E0, 0x001F]
         } else if bitCount == 32 {
