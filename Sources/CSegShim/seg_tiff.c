@@ -329,6 +329,20 @@ int seg_tiff_read(seg_tiff_decoder *d, uint8_t *dst, size_t row_bytes) {
         seg_tiff_fail(d, SEG_ERR_LIMIT, "the TIFF's strips are larger than allowed");
         return -1;
     }
+    if (planes == 1 && bits % 8 == 0 && row_bytes == strip_row) {
+        // Whole-byte samples, one plane, rows as the caller lays them out: each strip is decoded
+        // straight into its rows (an uncompressed file is then copied once, as libtiff reads it).
+        for (uint32_t y0 = 0; y0 < in->height; y0 += rps) {
+            uint32_t rows = in->height - y0 < rps ? in->height - y0 : rps;
+            tmsize_t want = (tmsize_t)(strip_row * rows);
+            tmsize_t got = TIFFReadEncodedStrip(tif, TIFFComputeStrip(tif, y0, 0), dst + (size_t)y0 * row_bytes, want);
+            if (got < want || d->kind != SEG_ERR_NONE) {
+                seg_tiff_fail(d, got < 0 ? SEG_ERR_CORRUPT : SEG_ERR_TRUNCATED, "a TIFF strip is incomplete");
+                return -1;
+            }
+        }
+        return 0;
+    }
     uint8_t *strip = malloc(strip_bytes);
     if (!strip) {
         seg_tiff_fail(d, SEG_ERR_MEMORY, "out of memory for a TIFF strip");

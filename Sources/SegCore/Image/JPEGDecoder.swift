@@ -98,13 +98,11 @@ enum JPEGDecoder {
         throws(SegCoreError) -> [UInt8]
     {
         var failed = false
-        let pixels = [UInt8](unsafeUninitializedCapacity: width * height * channels) { buffer, initialized in
-            if let base = buffer.baseAddress, seg_jpeg_decode(handle.decoder, output, base, width * channels) == 0 {
-                initialized = width * height * channels
-            } else {
+        let count = width * height * channels
+        let pixels = LargeBuffer.make(count: count) { (base: UnsafeMutablePointer<UInt8>) in
+            if seg_jpeg_decode(handle.decoder, output, base, width * channels) != 0 {
                 // Hand back zeroed memory so the array is always fully initialised.
-                if let base = buffer.baseAddress { base.initialize(repeating: 0, count: buffer.count) }
-                initialized = buffer.count
+                base.initialize(repeating: 0, count: count)
                 failed = true
             }
         }

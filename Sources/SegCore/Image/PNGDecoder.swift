@@ -82,16 +82,11 @@ enum PNGDecoder {
             }
             var failed = false
             let total = rowBytes * h
-            let pixels = [UInt8](unsafeUninitializedCapacity: total) { buffer, initialized in
-                guard let dst = buffer.baseAddress else {
-                    initialized = 0
-                    return
-                }
+            let pixels = LargeBuffer.make(count: total) { (dst: UnsafeMutablePointer<UInt8>) in
                 if seg_png_decode(handle.decoder, dst, rowBytes) != 0 {
                     dst.initialize(repeating: 0, count: total)
                     failed = true
                 }
-                initialized = total
             }
             if failed { throw handle.error() }
             return Decoded(width: w, height: h, channels: Int(channels), bitDepth: Int(depth), bytes: pixels)
@@ -120,13 +115,10 @@ enum PNGDecoder {
     /// Reinterprets host-order 16-bit samples (the shim asked libpng to swap them).
     private static func toUInt16(_ bytes: [UInt8]) -> [UInt16] {
         let n = bytes.count / 2
-        return [UInt16](unsafeUninitializedCapacity: n) { out, initialized in
+        return LargeBuffer.make(count: n) { (dst: UnsafeMutablePointer<UInt16>) in
             bytes.withUnsafeBytes { raw in
-                if let src = raw.baseAddress, let dst = out.baseAddress {
-                    UnsafeMutableRawPointer(dst).copyMemory(from: src, byteCount: n * 2)
-                }
+                if let src = raw.baseAddress { UnsafeMutableRawPointer(dst).copyMemory(from: src, byteCount: n * 2) }
             }
-            initialized = n
         }
     }
 }

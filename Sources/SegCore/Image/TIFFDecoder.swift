@@ -157,17 +157,12 @@ enum TIFFDecoder {
         let bytesPerSample = max(1, bits / 8)
         func read<T>(_ type: T.Type) throws(SegCoreError) -> [T] {
             var failed = false
-            let out = [T](unsafeUninitializedCapacity: count) { buffer, initialized in
-                guard let base = buffer.baseAddress else {
-                    initialized = 0
-                    return
-                }
+            let out = LargeBuffer.make(count: count) { (base: UnsafeMutablePointer<T>) in
                 let raw = UnsafeMutableRawPointer(base).assumingMemoryBound(to: UInt8.self)
                 if seg_tiff_read(handle.decoder, raw, w * spp * bytesPerSample) != 0 {
                     raw.initialize(repeating: 0, count: count * bytesPerSample)
                     failed = true
                 }
-                initialized = count
             }
             if failed { throw handle.error() }
             return out

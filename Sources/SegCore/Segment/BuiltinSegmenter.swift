@@ -55,15 +55,32 @@ public struct BuiltinSegmenter: Segmenter {
             return run(smoothed, width: g.width, height: g.height, sampleMap: .identity, range: nil)
         case .uint16(let g, let map):
             let smoothed = GaussianSmoother.smooth(g.pixels, width: g.width, height: g.height, sigma: parameters.sigma)
-            var low = Int(UInt16.max)
-            var high = 0
-            smoothed.withUnsafeBufferPointer { s in
-                for v in s {
-                    low = min(low, Int(v))
-                    high = max(high, Int(v))
-                }
-            }
+            let (low, high) = Self.range(smoothed)
             return run(smoothed, width: g.width, height: g.height, sampleMap: map, range: (min(low, high), high))
+        }
+    }
+
+    /// The smallest and largest sample (sixteen lanes at a time).
+    static func range(_ samples: [UInt16]) -> (low: Int, high: Int) {
+        samples.withUnsafeBufferPointer { s -> (low: Int, high: Int) in
+            guard let base = s.baseAddress else { return (Int(UInt16.max), 0) }
+            var low = SIMD16<UInt16>(repeating: .max)
+            var high = SIMD16<UInt16>(repeating: 0)
+            var i = 0
+            while i + 16 <= s.count {
+                let v = UnsafeRawPointer(base + i).loadUnaligned(as: SIMD16<UInt16>.self)
+                low = pointwiseMin(low, v)
+                high = pointwiseMax(high, v)
+                i += 16
+            }
+            var lo = Int(low.min())
+            var hi = Int(high.max())
+            while i < s.count {
+                lo = min(lo, Int(s[i]))
+                hi = max(hi, Int(s[i]))
+                i += 1
+            }
+            return (lo, hi)
         }
     }
 

@@ -2,9 +2,10 @@
 /// a time, inside its bounding box:
 ///
 /// 1. **Size.** The typical object radius `r` is the median, over the components (up to 256 of
-///    them, evenly spread; specks with an inscribed radius under 2 px left out), of the largest
-///    inscribed radius (the maximum of an exact Euclidean distance transform). Everything below
-///    scales with it, so the step needs no size parameter.
+///    them, evenly spread), of the largest inscribed radius (the maximum of an exact Euclidean
+///    distance transform). Specks are left out: components under a hundredth of the area most
+///    foreground belongs to (the area-weighted median area) or with an inscribed radius under
+///    2 px. Everything below scales with `r`, so the step needs no size parameter.
 /// 2. **Intensity.** The component is flooded from its brightest pixels down (darkest for dark
 ///    objects), on the flattened image, with union-find. Where two flooded regions meet, they stay
 ///    apart when both already cover a quarter of a typical object (`0.25·π·r²`) and both rise above
@@ -44,6 +45,8 @@ struct Declumper {
     static let singleSolidity = 0.95
     /// The typical radius, in px, at and below which the mask is declumped at full size.
     static let fullSizeRadius = 12.0
+    /// Components under the area-weighted median area divided by this are specks.
+    static let speckRatio = 100
     /// How many components the typical radius is measured on.
     static let radiusSample = 256
 
@@ -65,14 +68,17 @@ struct Declumper {
         let components = ComponentBoxes(plane)
         guard !components.boxes.isEmpty else { return 0 }
         let workspace = Workspace()
-        // A first guess of the size from the areas decides the grid; the radius is then measured on
-        // it. Specks (under a disc of radius 2 px) do not count.
-        let areaRadius = (Self.median(components.boxes.map { Double($0.area) }.filter { $0 >= 4 * Double.pi }) / Double.pi).squareRoot()
+        // Specks do not size the objects: components under a hundredth of the area most foreground
+        // belongs to (the area-weighted median), and under a disc of radius 2 px. A first guess of
+        // the size from the others' areas decides the grid; the radius is then measured on it.
+        let areas = components.boxes.map { Double($0.area) }
+        let speck = max(4 * Double.pi, Self.weightedMedian(areas.map { ($0, Int($0)) }) / Double(Self.speckRatio))
+        let areaRadius = (Self.median(areas.filter { $0 >= speck }) / Double.pi).squareRoot()
         let factor = max(1, Int(areaRadius / Self.fullSizeRadius))
         if factor == 1 {
             return smoothed.withUnsafeBufferPointer { src -> Int in
                 guard let s = src.baseAddress else { return 0 }
-                return splitComponents(components, workspace: workspace, scale: 1) { x0, y0, w, h, out, stride in
+                return splitComponents(components, workspace: workspace, scale: 1, speck: speck) { x0, y0, w, h, out, stride in
                     map.flattened(s, x0: x0, y0: y0, w: w, h: h, into: out, stride: stride)
                 } apply: { box in
                     workspace.cut(into: &plane)
@@ -91,7 +97,8 @@ struct Declumper {
         var splitBoxes: [(minX: Int, minY: Int, maxX: Int, maxY: Int)] = []
         let divided = samples.withUnsafeBufferPointer { values -> Int in
             guard let v = values.baseAddress else { return 0 }
-            return splitComponents(ComponentBoxes(reduced), workspace: workspace, scale: Double(factor)) { x0, y0, w, h, out, stride in
+            return splitComponents(ComponentBoxes(reduced), workspace: workspace, scale: Double(factor), speck: speck / Double(factor * factor)) {
+                x0, y0, w, h, out, stride in
                 for r in 0..<h {
                     for c in 0..<w { out[r * stride + c] = v[(y0 + r) * reduced.width + x0 + c] }
                 }
@@ -107,14 +114,16 @@ struct Declumper {
     /// Runs the intensity and shape stages on every component that may hold several objects;
     /// `apply` is called, with the workspace holding the regions, for each that split.
     private func splitComponents(
-        _ components: ComponentBoxes, workspace: Workspace, scale: Double,
+        _ components: ComponentBoxes, workspace: Workspace, scale: Double, speck: Double,
         values: (Int, Int, Int, Int, UnsafeMutablePointer<Float>, Int) -> Void, apply: (ComponentBoxes.Box) -> Void
     ) -> Int {
         // 1. the typical radius, on an even sample of the components
         let count = components.boxes.count
-        let stride = max(1, count / Self.radiusSample)
+        let sized = components.boxes.indices.filter { Double(components.boxes[$0].area) >= speck }
+        let stride = max(1, sized.count / Self.radiusSample)
         var radii: [Double] = []
-        for c in Swift.stride(from: 0, to: count, by: stride) {
+        for k in Swift.stride(from: 0, to: sized.count, by: stride) {
+            let c = sized[k]
             workspace.load(components, c)
             radii.append(Double(workspace.distances(barriers: false)) / 8)  // eighths of a pixel
         }
@@ -148,6 +157,18 @@ struct Declumper {
             }
         }
         return divided
+    }
+
+    /// The median of `values` where each counts `weight` times.
+    static func weightedMedian(_ values: [(value: Double, weight: Int)]) -> Double {
+        let sorted = values.sorted { $0.value < $1.value }
+        let total = sorted.reduce(0) { $0 + $1.weight }
+        var seen = 0
+        for (value, weight) in sorted {
+            seen += weight
+            if 2 * seen >= total { return value }
+        }
+        return sorted.last?.value ?? 0
     }
 
     /// The median of `values` (the upper one for an even count; 0 when empty).
@@ -453,11 +474,10 @@ struct Declumper {
             let f = column
             let d = distance  // locals: the loops must not reload them from the object
             // Features: outside the component, and seam pixels between regions.
-            @inline(__always) func feature(_ p: Int) -> Bool {
+            @inline(__always) func feature(_ p: Int, _ x: Int) -> Bool {
                 let a = g[p]
                 if a < 0 { return true }
                 guard barriers else { return false }
-                let x = p % w
                 return (x > 0 && g[p - 1] >= 0 && g[p - 1] != a) || (x < w - 1 && g[p + 1] >= 0 && g[p + 1] != a)
                     || (p >= w && g[p - w] >= 0 && g[p - w] != a) || (p + w < n && g[p + w] >= 0 && g[p + w] != a)
             }
@@ -466,7 +486,7 @@ struct Declumper {
                 var last = -1
                 for y in 0..<h {
                     let p = y * w + x
-                    if feature(p) {
+                    if feature(p, x) {
                         f[p] = 0
                         last = y
                     } else {
@@ -605,11 +625,14 @@ struct Declumper {
                         var uphillLevel = Int32.min
                         for o in 0..<8 {
                             let q = p &+ offsets[o]
-                            guard parent[q] >= 0, region[q] == own else { continue }
+                            let up = parent[q]
+                            guard up >= 0, region[q] == own else { continue }
                             if levels[q] > uphillLevel {
                                 uphill = q
                                 uphillLevel = levels[q]
                             }
+                            // Most flooded neighbours point straight at a root already listed.
+                            if m > 0, up == roots[0] || (m > 1 && up == roots[1]) { continue }
                             let root = find(Int32(q))
                             var seen = false
                             for i in 0..<m where roots[i] == root { seen = true }

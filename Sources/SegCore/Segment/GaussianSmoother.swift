@@ -39,7 +39,7 @@ enum GaussianSmoother {
         let radius = taps / 2
         if taps == 1 { return source }
         // Every sample is written below, so the output skips the zero fill.
-        var output = [UInt8](unsafeUninitializedCapacity: width * height) { _, count in count = width * height }
+        var output: [UInt8] = LargeBuffer.uninitialized(count: width * height)
         // Source rows widened to 16 bits: slot k % taps holds row k once loaded.
         var ring = [UInt16](repeating: 0, count: taps * width)
         var slotRow = [Int](repeating: -1, count: taps)
@@ -171,45 +171,42 @@ enum GaussianSmoother {
             x += 1
         }
     }
-    /// Smooths 16-bit `source` the same way (weights summing to 256, 32-bit accumulators).
+    /// Smooths 16-bit `source` the same way (weights summing to 256, 32-bit accumulators): the
+    /// vertical pass reads the source rows the kernel spans and writes a padded 16-bit row, the
+    /// horizontal pass reads that; both keep sixteen 32-bit sums in registers over every tap.
     static func smooth(_ source: [UInt16], width: Int, height: Int, sigma: Double) -> [UInt16] {
         guard sigma > 0, width > 0, height > 0 else { return source }
         let weights = kernel(sigma: sigma)
         let taps = weights.count
         let radius = taps / 2
         if taps == 1 { return source }
-        var output = [UInt16](unsafeUninitializedCapacity: width * height) { _, count in count = width * height }
-        var padded = [UInt16](repeating: 0, count: width + 2 * radius)
-        var acc = [UInt32](repeating: 0, count: width)
+        var output: [UInt16] = LargeBuffer.uninitialized(count: width * height)
+        // Padded by 16 samples beyond the right border as well, so the last block may read past the row.
+        var padded = [UInt16](repeating: 0, count: width + 2 * radius + 16)
+        var rowOffsets = [Int](repeating: 0, count: 2 * radius)
         source.withUnsafeBufferPointer { src in
             output.withUnsafeMutableBufferPointer { dst in
                 padded.withUnsafeMutableBufferPointer { pad in
-                    acc.withUnsafeMutableBufferPointer { acc in
+                    rowOffsets.withUnsafeMutableBufferPointer { offsets in
                         weights.withUnsafeBufferPointer { k in
-                            guard let s = src.baseAddress, let d = dst.baseAddress, let p = pad.baseAddress, let a = acc.baseAddress,
+                            guard let s = src.baseAddress, let d = dst.baseAddress, let p = pad.baseAddress, let rows = offsets.baseAddress,
                                 let kw = k.baseAddress
                             else { return }
                             let wc = UInt32(kw[radius])
+                            let above = rows
+                            let below = rows + radius
+                            let mid = p + radius
                             for y in 0..<height {
-                                let centre = s + y * width
-                                for x in 0..<width { a[x] = wc &* UInt32(centre[x]) }
                                 for i in 0..<radius {
-                                    let above = s + max(y + i - radius, 0) * width
-                                    let below = s + min(y + radius - i, height - 1) * width
-                                    foldedTap(a, above, below, weight: UInt32(kw[i]), count: width)
+                                    above[i] = max(y + i - radius, 0) * width
+                                    below[i] = min(y + radius - i, height - 1) * width
                                 }
-                                let mid = p + radius
-                                for x in 0..<width { mid[x] = UInt16(truncatingIfNeeded: (a[x] &+ 128) >> 8) }
+                                verticalRow16(s, y * width, above, below, kw, wc, radius: radius, width: width, into: mid)
                                 for i in 0..<radius {
                                     p[i] = mid[0]
                                     mid[width + i] = mid[width - 1]
                                 }
-                                for x in 0..<width { a[x] = wc &* UInt32(mid[x]) }
-                                for i in 0..<radius {
-                                    foldedTap(a, p + i, p + taps - 1 - i, weight: UInt32(kw[i]), count: width)
-                                }
-                                let out = d + y * width
-                                for x in 0..<width { out[x] = UInt16(truncatingIfNeeded: (a[x] &+ 128) >> 8) }
+                                horizontalRow16(p, kw, wc, radius: radius, width: width, into: d + y * width)
                             }
                         }
                     }
@@ -219,24 +216,78 @@ enum GaussianSmoother {
         return output
     }
 
-    /// `acc[x] += weight · (first[x] + second[x])` for 16-bit samples, eight lanes at a time.
+    /// One row of the 16-bit vertical pass: `out[x] = round(Σ w·src[row + x] / 256)`.
     @inline(__always)
-    private static func foldedTap(
-        _ acc: UnsafeMutablePointer<UInt32>, _ first: UnsafePointer<UInt16>, _ second: UnsafePointer<UInt16>, weight: UInt32,
-        count: Int
+    private static func verticalRow16(
+        _ src: UnsafePointer<UInt16>, _ centre: Int, _ above: UnsafePointer<Int>, _ below: UnsafePointer<Int>,
+        _ kw: UnsafePointer<UInt16>, _ wc: UInt32, radius: Int, width: Int, into out: UnsafeMutablePointer<UInt16>
     ) {
-        let w = SIMD8<UInt32>(repeating: weight)
-        var x = 0
-        while x + 8 <= count {
-            let f = SIMD8<UInt32>(truncatingIfNeeded: UnsafeRawPointer(first + x).loadUnaligned(as: SIMD8<UInt16>.self))
-            let g = SIMD8<UInt32>(truncatingIfNeeded: UnsafeRawPointer(second + x).loadUnaligned(as: SIMD8<UInt16>.self))
-            let raw = UnsafeMutableRawPointer(acc + x)
-            let sum = raw.loadUnaligned(as: SIMD8<UInt32>.self) &+ w &* (f &+ g)
-            raw.storeBytes(of: sum, as: SIMD8<UInt32>.self)
-            x += 8
+        // Split bytes: Σ w·a = 256·Σ w·hi + Σ w·lo, each sum ≤ 255·256, so both fit 16-bit lanes
+        // (16-bit multiplies; baseline x86-64 has no 32-bit vector multiply), and the rounded result
+        // is Σ w·hi + (Σ w·lo + 128) / 256 exactly.
+        let centreWeight = SIMD16<UInt16>(repeating: UInt16(truncatingIfNeeded: wc))
+        let lowMask = SIMD16<UInt16>(repeating: 0xFF)
+        let half = SIMD16<UInt16>(repeating: 128)
+        @inline(__always) func load(_ at: Int) -> SIMD16<UInt16> {
+            UnsafeRawPointer(src + at).loadUnaligned(as: SIMD16<UInt16>.self)
         }
-        while x < count {
-            acc[x] &+= weight &* (UInt32(first[x]) &+ UInt32(second[x]))
+        var x = 0
+        while x + 16 <= width {
+            let c = load(centre + x)
+            var high = centreWeight &* (c &>> 8)
+            var low = centreWeight &* (c & lowMask)
+            for i in 0..<radius {
+                let w = SIMD16<UInt16>(repeating: kw[i])
+                let f = load(above[i] + x)
+                let g = load(below[i] + x)
+                high &+= w &* ((f &>> 8) &+ (g &>> 8))
+                low &+= w &* ((f & lowMask) &+ (g & lowMask))
+            }
+            UnsafeMutableRawPointer(out + x).storeBytes(of: high &+ ((low &+ half) &>> 8), as: SIMD16<UInt16>.self)
+            x += 16
+        }
+        while x < width {
+            var acc = wc &* UInt32(src[centre + x])
+            for i in 0..<radius { acc &+= UInt32(kw[i]) &* (UInt32(src[above[i] + x]) &+ UInt32(src[below[i] + x])) }
+            out[x] = UInt16(truncatingIfNeeded: (acc &+ 128) >> 8)
+            x += 1
+        }
+    }
+
+    /// One row of the 16-bit horizontal pass over a row padded by `radius` replicated samples on
+    /// each side (and 16 more on the right, so whole blocks may be computed).
+    @inline(__always)
+    private static func horizontalRow16(
+        _ p: UnsafePointer<UInt16>, _ kw: UnsafePointer<UInt16>, _ wc: UInt32, radius: Int, width: Int,
+        into out: UnsafeMutablePointer<UInt16>
+    ) {
+        // Split bytes, as in `verticalRow16`.
+        let centreWeight = SIMD16<UInt16>(repeating: UInt16(truncatingIfNeeded: wc))
+        let lowMask = SIMD16<UInt16>(repeating: 0xFF)
+        let half = SIMD16<UInt16>(repeating: 128)
+        let taps = 2 * radius + 1
+        @inline(__always) func load(_ at: Int) -> SIMD16<UInt16> {
+            UnsafeRawPointer(p + at).loadUnaligned(as: SIMD16<UInt16>.self)
+        }
+        var x = 0
+        while x + 16 <= width {
+            let c = load(radius + x)
+            var high = centreWeight &* (c &>> 8)
+            var low = centreWeight &* (c & lowMask)
+            for i in 0..<radius {
+                let w = SIMD16<UInt16>(repeating: kw[i])
+                let f = load(i + x)
+                let g = load(taps - 1 - i + x)
+                high &+= w &* ((f &>> 8) &+ (g &>> 8))
+                low &+= w &* ((f & lowMask) &+ (g & lowMask))
+            }
+            UnsafeMutableRawPointer(out + x).storeBytes(of: high &+ ((low &+ half) &>> 8), as: SIMD16<UInt16>.self)
+            x += 16
+        }
+        while x < width {
+            var acc = wc &* UInt32(p[radius + x])
+            for i in 0..<radius { acc &+= UInt32(kw[i]) &* (UInt32(p[i + x]) &+ UInt32(p[taps - 1 - i + x])) }
+            out[x] = UInt16(truncatingIfNeeded: (acc &+ 128) >> 8)
             x += 1
         }
     }
