@@ -285,9 +285,12 @@ import Glibc
                 truncated.status == 1 && truncated.stdoutText.contains("pg_restore into a scratch database failed"), "stdout: \(truncated.stdoutText)"
             )
 
-            // no scratch database is left behind
-            var scratch = 0
-            for try await count in try await client.query("SELECT count(*)::int8 FROM pg_database WHERE datname LIKE 'seghub_verify_%'").decode(
+            // the scratch database it named is not left behind (other tests verify their backups on the same server at
+            // the same time, so only this run's own scratch database is looked for)
+            let named = truncated.stdoutText.firstMatch(of: /seghub_verify_[0-9a-f]{16}/).map { String($0.output) }
+            let scratchName = try #require(named, "stdout: \(truncated.stdoutText)")
+            var scratch = -1
+            for try await count in try await client.query("SELECT count(*)::int8 FROM pg_database WHERE datname = \(scratchName)").decode(
                 Int64.self)
             {
                 scratch = Int(count)

@@ -41,7 +41,8 @@ struct BackupVerifier {
                 ["--exit-on-error", "--single-transaction", "--no-owner", "--no-acl", "--dbname=\(scratch)", "\(folder)/\(manifest.database.file)"],
                 environment: PostgresTools.environment(for: configuration, database: scratch))
             if outcome.status != 0 {
-                problems.append("pg_restore into a scratch database failed (exit \(outcome.status)):\n\(ExternalTool.tail(outcome.stderr))")
+                problems.append(
+                    "pg_restore into a scratch database failed (\(scratch), exit \(outcome.status)):\n\(ExternalTool.tail(outcome.stderr))")
             } else {
                 // The scratch client's own warnings (a lease requested while it starts) are noise here.
                 var quiet = logger
