@@ -46,24 +46,27 @@ import Testing
 
     static let shapes = [(1, 1), (3, 2), (15, 9), (16, 16), (17, 5), (33, 31), (70, 3), (5, 70), (130, 47)]
 
+    /// Every shape, smoothed by `smooth` (SegCore's pass for `T`) and by the scalar reference, at `sigma`.
+    static func expectEveryShapeMatches<T: FixedWidthInteger & UnsignedInteger>(
+        _ smooth: ([T], _ width: Int, _ height: Int, _ sigma: Double) -> [T], sigma: Double
+    ) {
+        for (w, h) in shapes {
+            let source = samples(T.self, width: w, height: h, seed: UInt64(w * 1000 + h))
+            let smoothed = smooth(source, w, h, sigma)
+            #expect(smoothed == reference(source, width: w, height: h, sigma: sigma), "\(T.self) \(w)×\(h), σ \(sigma)")
+        }
+    }
+
     @Test(arguments: [0.6, 1, 2, 3.5])
     func eightBitMatchesTheScalarReference(sigma: Double) {
-        for (w, h) in Self.shapes {
-            let source = Self.samples(UInt8.self, width: w, height: h, seed: UInt64(w * 1000 + h))
-            let smoothed = GaussianSmoother.smooth(source, width: w, height: h, sigma: sigma)
-            #expect(smoothed == Self.reference(source, width: w, height: h, sigma: sigma), "\(w)×\(h), σ \(sigma)")
-        }
+        Self.expectEveryShapeMatches({ (s: [UInt8], w, h, σ) in GaussianSmoother.smooth(s, width: w, height: h, sigma: σ) }, sigma: sigma)
     }
 
     /// 16-bit sums are split into high and low bytes to stay in 16-bit lanes: exact for every
     /// value, 65535 included.
     @Test(arguments: [0.6, 1, 2, 3.5])
     func sixteenBitMatchesTheScalarReference(sigma: Double) {
-        for (w, h) in Self.shapes {
-            let source = Self.samples(UInt16.self, width: w, height: h, seed: UInt64(w * 1000 + h))
-            let smoothed = GaussianSmoother.smooth(source, width: w, height: h, sigma: sigma)
-            #expect(smoothed == Self.reference(source, width: w, height: h, sigma: sigma), "\(w)×\(h), σ \(sigma)")
-        }
+        Self.expectEveryShapeMatches({ (s: [UInt16], w, h, σ) in GaussianSmoother.smooth(s, width: w, height: h, sigma: σ) }, sigma: sigma)
         let white = [UInt16](repeating: .max, count: 40 * 20)
         #expect(GaussianSmoother.smooth(white, width: 40, height: 20, sigma: sigma) == white)
     }
