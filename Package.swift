@@ -213,6 +213,14 @@ var package = Package(
     swiftLanguageModes: [.v6]
 )
 
+// A container build copies only Package.swift, Sources and Benchmarks (.dockerignore), and SwiftPM
+// refuses a manifest whose target folders are missing: test targets are declared only when their
+// folder is there (`scripts/test-image.sh` builds the image from exactly that context).
+package.targets.removeAll { target in
+    target.type == .test
+        && !FileManager.default.fileExists(atPath: Context.packageDirectory + "/Tests/" + target.name)
+}
+
 // package-benchmark is only resolved when benchmarks are wanted (SEGHUB_BENCHMARKS=1), so plain
 // builds and CI do not build it (the same gate Hummingbird uses).
 if ProcessInfo.processInfo.environment["SEGHUB_BENCHMARKS"] != nil {

@@ -6,7 +6,8 @@
 # Then scripts/eval-real.sh judges the segmenter on real microscopy images against its goals,
 # scripts/e2e.sh runs segserver for real against its own throwaway cluster, and
 # scripts/test-web.sh drives the web UI in headless chromium, scripts/schemathesis.sh fuzzes the live API against its OpenAPI document, and
-# scripts/test-deploy.sh deploys, rolls back and redeploys under load through real nginx.
+# scripts/test-deploy.sh deploys, rolls back and redeploys under load through real nginx, and
+# scripts/test-image.sh builds the container image from the Dockerfile with buildah and runs it.
 # Usage: scripts/test.sh [extra `swift test` arguments, e.g. --filter ContourTracerTests]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -54,3 +55,11 @@ bash scripts/schemathesis.sh
 
 seg_step "blue-green deployment under load through real nginx (scripts/test-deploy.sh)"
 bash scripts/test-deploy.sh
+
+seg_step "the container image, built from the Dockerfile and run (scripts/test-image.sh)"
+if [ "${SEGHUB_IMAGE_TEST:-}" = "docker" ]; then
+    # Set only by the GitHub workflow, whose docker job builds the image with a real engine.
+    echo "SEGHUB_IMAGE_TEST=docker: the image is built and tested by the workflow's docker job, not here" >&2
+else
+    bash scripts/test-image.sh
+fi
