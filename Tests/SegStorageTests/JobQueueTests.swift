@@ -351,14 +351,27 @@ import Testing
             let queue = JobQueue(client: client, logger: Self.logger)
             _ = try await queue.enqueue(images.map { NewJob(kind: .segment, userID: user, projectID: project, imageID: $0) })
             let running = try #require(try await queue.claim(worker: "w"))
+            // as the API leaves them: queued, the running job's image processing, one image segmented earlier
+            let repository = ImagePostgresRepository(client: client, logger: Self.logger)
+            let runningImage = try #require(running.imageID)
+            let waiting = images.filter { $0 != runningImage }
+            _ = try await repository.setStatus(.queued, ids: waiting, projectID: project)
+            _ = try await repository.setStatus(.processing, ids: [runningImage], projectID: project)
+            let segmentations = SegmentationPostgresRepository(client: client, logger: Self.logger)
+            _ = try await segmentations.addVersion(
+                imageID: waiting[0], polygons: Array("[]".utf8), parameters: Array("{}".utf8), segmenter: "manual", authorID: nil)
 
             // MUT
             let cancelled = try await client.withTransaction(logger: Self.logger) { connection in
                 try await JobQueue.cancelQueuedSegmentations(project: project, on: connection, logger: Self.logger)
             }
 
-            // validate
-            #expect(Set(cancelled) == Set(images).subtracting([running.imageID].compactMap { $0 }))
+            // validate: the queued ones are cancelled and back to what they were before queueing; the running one is
+            // left alone
+            #expect(Set(cancelled) == Set(waiting))
+            #expect(try await repository.get(id: waiting[0]).status == .segmented)
+            #expect(try await repository.get(id: waiting[1]).status == .new)
+            #expect(try await repository.get(id: runningImage).status == .processing)
             #expect(try await queue.stats(projects: [project]) == QueueStats(queued: 0, running: 1, failed: 0))
             #expect(try await queue.stats(projects: [UUID()]) == QueueStats())
         }

@@ -20,27 +20,19 @@ struct MetricsController {
     func scrape(_ context: AppRequestContext) async throws -> Response {
         do {
             try await withTimeout(.seconds(3)) {
-                let rows = try await services.client.query(
-                    "SELECT kind, state, count(*) FROM jobs WHERE state IN ('queued', 'running', 'failed') GROUP BY kind, state",
-                    logger: context.logger)
-                var counts: [String: Int] = [:]
-                for try await (kind, state, count) in rows.decode((String, String, Int64).self) {
-                    counts["\(kind) \(state)"] = Int(count)
-                }
+                let stats = try await services.queue.statsByKind()
                 for kind in JobKind.allCases {
-                    for state in ["queued", "running", "failed"] {
-                        metrics.setJobs(kind: kind.rawValue, state: state, count: counts["\(kind.rawValue) \(state)"] ?? 0)
-                    }
+                    let counts = stats[kind] ?? QueueStats()
+                    metrics.setJobs(kind: kind.rawValue, state: "queued", count: counts.queued)
+                    metrics.setJobs(kind: kind.rawValue, state: "running", count: counts.running)
+                    metrics.setJobs(kind: kind.rawValue, state: "failed", count: counts.failed)
                 }
                 // This process's pool, as the server sees it: `idle` connections wait in the pool, the others (this
                 // query's own included) are in use.
-                let sessions = try await services.client.query(
-                    "SELECT count(*) FILTER (WHERE state = 'idle'), count(*) FILTER (WHERE state IS DISTINCT FROM 'idle') FROM pg_stat_activity WHERE application_name = \(applicationName)",
-                    logger: context.logger)
-                for try await (idle, inUse) in sessions.decode((Int64, Int64).self) {
-                    setPool(state: "idle", to: Double(idle))
-                    setPool(state: "in_use", to: Double(inUse))
-                }
+                let sessions = try await DatabaseSessions.count(
+                    applicationName: applicationName, client: services.client, logger: context.logger)
+                setPool(state: "idle", to: Double(sessions.idle))
+                setPool(state: "in_use", to: Double(sessions.inUse))
             }
         } catch {
             context.logger.warning("metrics: cannot read the job and connection counts", metadata: ["error": "\(error)"])

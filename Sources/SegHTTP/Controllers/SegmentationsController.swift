@@ -149,37 +149,8 @@ struct SegmentationsController {
         try await services.requireRole(.editor, in: projectID, for: identity)
         let logger = context.logger
         let count = try await transaction(logger: logger) { connection in
-            // Lock the images first, in id order, as queueing does (images, then jobs), so that a cancel and a
-            // request for the same images wait for each other instead of deadlocking.
-            let locked = try await connection.query(
-                """
-                SELECT i.id FROM images i
-                WHERE i.project_id = \(projectID) AND EXISTS (
-                    SELECT 1 FROM jobs j WHERE j.image_id = i.id AND j.kind = 'segment' AND j.state = 'queued')
-                ORDER BY i.id
-                FOR NO KEY UPDATE OF i
-                """,
-                logger: logger
-            )
-            for try await _ in locked {}
+            // Locks the images, cancels their queued jobs and gives them back their earlier status.
             let images = try await JobQueue.cancelQueuedSegmentations(project: projectID, on: connection, logger: logger)
-            if !images.isEmpty {
-                // Back to what they were before queueing: `segmented` with a stored version, else `new`; an image
-                // whose earlier job is still running stays `processing` (that job will finish it).
-                let rows = try await connection.query(
-                    """
-                    UPDATE images SET status = CASE
-                        WHEN EXISTS (SELECT 1 FROM jobs j WHERE j.image_id = images.id AND j.kind = 'segment' AND j.state = 'running')
-                            THEN 'processing'
-                        WHEN EXISTS (SELECT 1 FROM segmentations s WHERE s.image_id = images.id) THEN 'segmented'
-                        ELSE 'new' END,
-                        updated_at = now()
-                    WHERE id = ANY(\(images)) AND project_id = \(projectID)
-                    """,
-                    logger: logger
-                )
-                for try await _ in rows {}
-            }
             _ = try await AuditLogPostgresRepository.record(
                 actorID: identity.userID, action: "segmentation.cancel", targetType: "project", targetID: projectID,
                 details: Array(#"{"cancelled": \#(images.count)}"#.utf8), on: connection, logger: logger)
@@ -242,15 +213,7 @@ struct SegmentationsController {
                 imageID: imageID, polygons: polygonsJSON, parameters: parametersJSON, segmenter: "manual", authorID: identity.userID,
                 on: connection, logger: logger)
             // The image row is locked by addVersion. A pending job will set the status itself when it finishes.
-            var status: String?
-            for try await value in try await connection.query("SELECT status FROM images WHERE id = \(imageID)", logger: logger)
-                .decode(String.self)
-            {
-                status = value
-            }
-            if status != ImageStatus.queued.rawValue, status != ImageStatus.processing.rawValue {
-                _ = try await ImagePostgresRepository.setStatus(.segmented, id: imageID, on: connection, logger: logger)
-            }
+            try await ImagePostgresRepository.markEdited(id: imageID, on: connection, logger: logger)
             _ = try await AuditLogPostgresRepository.record(
                 actorID: identity.userID, action: "segmentation.edit", targetType: "image", targetID: imageID,
                 details: Array(#"{"version": \#(record.version), "polygons": \#(inputs.count)}"#.utf8), on: connection, logger: logger)

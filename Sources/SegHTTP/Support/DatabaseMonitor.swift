@@ -73,7 +73,7 @@ public final class DatabaseMonitor: Service, Sendable {
         let logger = logger
         do {
             try await withTimeout(.seconds(3)) {
-                try await client.query("SELECT 1", logger: logger).collect()
+                try await client.ping(logger: logger)
                 return true
             }
             return true

@@ -95,11 +95,7 @@ struct SegmentationJobHandler: JobHandler {
                 imageID: imageID, polygons: polygons, parameters: storedParameters, segmenter: Self.segmenterName, authorID: nil,
                 on: connection, logger: logger)
             // A newer request queued while this one ran keeps the image `queued` for its own job.
-            var newerQueued = false
-            let rows = try await connection.query(
-                "SELECT 1 FROM jobs WHERE image_id = \(imageID) AND kind = 'segment' AND state = 'queued'", logger: logger)
-            for try await _ in rows { newerQueued = true }
-            _ = try await ImagePostgresRepository.setStatus(newerQueued ? .queued : .segmented, id: imageID, on: connection, logger: logger)
+            _ = try await ImagePostgresRepository.finishSegmentation(id: imageID, on: connection, logger: logger)
             return record.version
         }
         logger.debug(

@@ -42,20 +42,7 @@ extension JobQueue {
                     count += 1
                     if let image { images.append(image) }
                 }
-                if !images.isEmpty {
-                    try await connection.query(
-                        """
-                        UPDATE images SET status = CASE
-                            WHEN EXISTS (SELECT 1 FROM jobs j WHERE j.image_id = images.id AND j.kind = 'segment' AND j.state = 'running')
-                                THEN 'processing'
-                            WHEN EXISTS (SELECT 1 FROM segmentations s WHERE s.image_id = images.id) THEN 'segmented'
-                            ELSE 'new' END,
-                            updated_at = now()
-                        WHERE id = ANY(\(images)) AND status IN ('queued', 'processing')
-                        """,
-                        logger: logger
-                    )
-                }
+                try await ImagePostgresRepository.restoreStatusAfterCancel(ids: images, on: connection, logger: logger)
                 logger.info("jobs cancelled", metadata: ["jobs.count": "\(count)"])
                 return count
             }

@@ -482,14 +482,28 @@ public struct JobQueue: Sendable {
         }
     }
 
-    /// Cancels the queued (not yet running) segmentation jobs of a project inside the caller's transaction.
-    /// - Returns: The images whose jobs were cancelled (their status should go back in the same transaction).
+    /// Cancels the queued (not yet running) segmentation jobs of a project inside the caller's transaction, and gives
+    /// their images back the status they had before queueing (`ImagePostgresRepository.restoreStatusAfterCancel`).
+    ///
+    /// The images are locked first, in id order, as queueing does (images, then jobs), so that a cancel and a request
+    /// for the same images wait for each other instead of deadlocking.
+    /// - Returns: The images whose jobs were cancelled.
     public static func cancelQueuedSegmentations(
         project: UUID,
         on connection: PostgresConnection,
         logger: Logger
     ) async throws(StorageError) -> [UUID] {
-        try await withStorageErrors {
+        let images = try await withStorageErrors {
+            try await connection.query(
+                """
+                SELECT i.id FROM images i
+                WHERE i.project_id = \(project) AND EXISTS (
+                    SELECT 1 FROM jobs j WHERE j.image_id = i.id AND j.kind = 'segment' AND j.state = 'queued')
+                ORDER BY i.id
+                FOR NO KEY UPDATE OF i
+                """,
+                logger: logger
+            ).drain()
             let rows = try await connection.query(
                 """
                 UPDATE jobs SET state = 'cancelled', finished_at = now(), updated_at = now()
@@ -502,6 +516,8 @@ public struct JobQueue: Sendable {
             for try await image in rows.decode(UUID?.self) { if let image { images.append(image) } }
             return images
         }
+        try await ImagePostgresRepository.restoreStatusAfterCancel(ids: images, projectID: project, on: connection, logger: logger)
+        return images
     }
 
     /// Puts a failed or cancelled job back in the queue for a fresh set of attempts.
@@ -567,6 +583,25 @@ public struct JobQueue: Sendable {
             return try await Self.countByState(
                 client.query(
                     "SELECT state, count(*) FROM jobs WHERE state IN ('queued', 'running', 'failed') GROUP BY state", logger: logger))
+        }
+    }
+
+    /// Counts jobs by kind and state over the whole queue (`/metrics`); kinds without jobs are absent.
+    public func statsByKind() async throws(StorageError) -> [JobKind: QueueStats] {
+        try await withStorageErrors {
+            let rows = try await client.query(
+                "SELECT kind, state, count(*) FROM jobs WHERE state IN ('queued', 'running', 'failed') GROUP BY kind, state",
+                logger: logger)
+            var stats: [JobKind: QueueStats] = [:]
+            for try await (kind, state, count) in rows.decode((String, String, Int64).self) {
+                guard let kind = JobKind(rawValue: kind) else { continue }
+                switch state {
+                case "queued": stats[kind, default: QueueStats()].queued = Int(count)
+                case "running": stats[kind, default: QueueStats()].running = Int(count)
+                default: stats[kind, default: QueueStats()].failed = Int(count)
+                }
+            }
+            return stats
         }
     }
 

@@ -183,6 +183,71 @@ public struct ImagePostgresRepository: ImageRepository {
         return ids.filter { set.contains($0) && seen.insert($0).inserted }
     }
 
+    /// Gives cancelled images back the status they had before queueing, on `connection`: `processing` while another
+    /// segmentation of the image still runs, `segmented` with a stored version, else `new`. Only images still
+    /// `queued` or `processing` (and of `projectID`, when given) change.
+    /// - Throws: `StorageError`.
+    public static func restoreStatusAfterCancel(
+        ids: [UUID],
+        projectID: UUID? = nil,
+        on connection: PostgresConnection,
+        logger: Logger
+    ) async throws(StorageError) {
+        guard !ids.isEmpty else { return }
+        try await withStorageErrors {
+            try await connection.query(
+                """
+                UPDATE images SET status = CASE
+                    WHEN EXISTS (SELECT 1 FROM jobs j WHERE j.image_id = images.id AND j.kind = 'segment' AND j.state = 'running')
+                        THEN 'processing'
+                    WHEN EXISTS (SELECT 1 FROM segmentations s WHERE s.image_id = images.id) THEN 'segmented'
+                    ELSE 'new' END,
+                    updated_at = now()
+                WHERE id = ANY(\(ids)) AND status IN ('queued', 'processing')
+                  AND (\(projectID)::uuid IS NULL OR project_id = \(projectID))
+                """,
+                logger: logger
+            ).drain()
+        }
+    }
+
+    /// After a segmentation job stored its version, on `connection`: the image is `segmented`, or `queued` when a
+    /// newer request for it waits in the queue (its own job will finish it).
+    /// - Returns: The status set.
+    /// - Throws: `StorageError.notFound(entity: "image", id:)` when there is no such image.
+    public static func finishSegmentation(id: UUID, on connection: PostgresConnection, logger: Logger) async throws(StorageError) -> ImageStatus {
+        let status = try await withStorageErrors {
+            try await connection.query(
+                """
+                UPDATE images SET status = CASE
+                    WHEN EXISTS (SELECT 1 FROM jobs j WHERE j.image_id = images.id AND j.kind = 'segment' AND j.state = 'queued')
+                        THEN 'queued' ELSE 'segmented' END,
+                    updated_at = now()
+                WHERE id = \(id)
+                RETURNING status
+                """,
+                logger: logger
+            ).decodeFirst { try $0.decode(String.self) }
+        }
+        guard let status, let value = ImageStatus(rawValue: status) else { throw StorageError.notFound(entity: "image", id: id.uuidString) }
+        return value
+    }
+
+    /// After a manual edit stored its version, on `connection`: the image is `segmented` unless a segmentation of it
+    /// is queued or running (that job sets the status when it finishes).
+    /// - Throws: `StorageError`.
+    public static func markEdited(id: UUID, on connection: PostgresConnection, logger: Logger) async throws(StorageError) {
+        try await withStorageErrors {
+            try await connection.query(
+                """
+                UPDATE images SET status = 'segmented', updated_at = now()
+                WHERE id = \(id) AND status NOT IN ('queued', 'processing')
+                """,
+                logger: logger
+            ).drain()
+        }
+    }
+
     /// Deletes an image and returns its object keys.
     public func delete(id: UUID) async throws(StorageError) -> [ObjectKey] {
         try await withStorageErrors {
