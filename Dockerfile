@@ -15,7 +15,7 @@ RUN swift build -c release --static-swift-stdlib --product segserver \
     && swift build -c release --static-swift-stdlib --product segctl \
     && mkdir -p /staging \
     && cp "$(swift build -c release --show-bin-path)/segserver" "$(swift build -c release --show-bin-path)/segctl" /staging/ \
-    # DWARF out, symbols kept: crash backtraces still name functions, and each binary loses ~2/3 of its size.
+    # DWARF out, the symbol table kept (functions keep their names in backtraces and profiles); each binary loses ~2/3 of its size.
     && llvm-objcopy --strip-debug /staging/segserver \
     && llvm-objcopy --strip-debug /staging/segctl \
     # The SwiftPM resource bundles (migrations, the OpenAPI document) live beside the binaries.

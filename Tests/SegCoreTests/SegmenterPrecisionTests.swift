@@ -24,19 +24,6 @@ private func rendered(width: Int, height: Int, noise: Double = 3, seed: UInt64 =
     return image
 }
 
-/// Intersection over union of two masks' foregrounds.
-private func overlap(_ a: BinaryMask, _ b: BinaryMask) -> Double {
-    var inter = 0
-    var union = 0
-    for i in a.pixels.indices {
-        let p = a.pixels[i] != 0
-        let q = b.pixels[i] != 0
-        if p && q { inter += 1 }
-        if p || q { union += 1 }
-    }
-    return union == 0 ? 1 : Double(inter) / Double(union)
-}
-
 private func fixture(_ name: String) throws -> GrayImage {
     let root = try #require(Bundle.module.url(forResource: "Fixtures", withExtension: nil))
     return try ImageDecoder.decodeGray([UInt8](Data(contentsOf: root.appending(path: "segment").appending(path: name + ".png"))))
@@ -61,10 +48,10 @@ private func fixture(_ name: String) throws -> GrayImage {
         let r16 = try segmenter.segmentMask(.uint16(narrow))
         let rf = try segmenter.segmentMask(.float32(float))
         // validate: the high byte of `narrow` is 0 everywhere, so anything reading it would find nothing
-        let iou8 = overlap(r8.mask, truth)
+        let iou8 = foregroundIoU(r8.mask, truth)
         #expect(iou8 >= 0.9)
-        #expect(abs(overlap(r16.mask, truth) - iou8) <= 0.01, "16-bit \(overlap(r16.mask, truth)) vs 8-bit \(iou8)")
-        #expect(abs(overlap(rf.mask, truth) - iou8) <= 0.02, "float \(overlap(rf.mask, truth)) vs 8-bit \(iou8)")
+        #expect(abs(foregroundIoU(r16.mask, truth) - iou8) <= 0.01, "16-bit \(foregroundIoU(r16.mask, truth)) vs 8-bit \(iou8)")
+        #expect(abs(foregroundIoU(rf.mask, truth) - iou8) <= 0.02, "float \(foregroundIoU(rf.mask, truth)) vs 8-bit \(iou8)")
         #expect(r16.polarity == r8.polarity && rf.polarity == r8.polarity)
         let t8 = try #require(r8.threshold)
         #expect(abs(try #require(r16.threshold) - t8) <= 2)
@@ -79,7 +66,7 @@ private func fixture(_ name: String) throws -> GrayImage {
         let deep = try GrayImage16(width: eight.width, height: eight.height, pixels: eight.pixels.map { 33_000 + UInt16($0) * 7 })
         let r8 = try BuiltinSegmenter().segmentMask(.uint8(eight))
         let r16 = try BuiltinSegmenter().segmentMask(.uint16(deep))
-        #expect(abs(overlap(r16.mask, truth) - overlap(r8.mask, truth)) <= 0.01)
+        #expect(abs(foregroundIoU(r16.mask, truth) - foregroundIoU(r8.mask, truth)) <= 0.01)
         // The same level within four 8-bit steps (each 7 units in the deep copy; the 16-bit histogram's
         // finer bins move Otsu's level a little).
         let t8 = try #require(r8.threshold)

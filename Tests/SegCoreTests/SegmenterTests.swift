@@ -58,20 +58,6 @@ private enum SegmentFixtures {
     }
 }
 
-/// Intersection over union of two masks' foregrounds (1 when both are empty).
-private func iou(_ a: BinaryMask, _ b: BinaryMask) -> Double {
-    precondition(a.width == b.width && a.height == b.height)
-    var inter = 0
-    var union = 0
-    for i in a.pixels.indices {
-        let p = a.pixels[i] != 0
-        let q = b.pixels[i] != 0
-        if p && q { inter += 1 }
-        if p || q { union += 1 }
-    }
-    return union == 0 ? 1 : Double(inter) / Double(union)
-}
-
 /// A light background with dark filled shapes drawn by `inside(x, y)`.
 private func drawn(width: Int, height: Int, background: UInt8 = 200, object: UInt8 = 60, _ inside: (Int, Int) -> Bool) -> GrayImage {
     var image = GrayImage(width: width, height: height, filledWith: background)
@@ -92,7 +78,7 @@ private func drawn(width: Int, height: Int, background: UInt8 = 200, object: UIn
         var scores: [Double] = []
         for entry in entries {
             let result = try BuiltinSegmenter().segmentMask(try SegmentFixtures.image(entry.name))
-            let score = iou(result.mask, try SegmentFixtures.truth(entry.name))
+            let score = foregroundIoU(result.mask, try SegmentFixtures.truth(entry.name))
             scores.append(score)
             // validate: every hard-case image on its own reaches 0.90
             if SegmentFixtures.hardSets.contains(set) { #expect(score >= 0.90, "\(entry.name): IoU \(score)") }
@@ -107,7 +93,7 @@ private func drawn(width: Int, height: Int, background: UInt8 = 200, object: UIn
         for set in SegmentFixtures.standardSets {
             for entry in try SegmentFixtures.entries(in: set) {
                 let result = try BuiltinSegmenter().segmentMask(try SegmentFixtures.image(entry.name))
-                scores.append(iou(result.mask, try SegmentFixtures.truth(entry.name)))
+                scores.append(foregroundIoU(result.mask, try SegmentFixtures.truth(entry.name)))
             }
         }
         try #require(scores.count >= 6)
@@ -130,8 +116,8 @@ private func drawn(width: Int, height: Int, background: UInt8 = 200, object: UIn
             let truth = try SegmentFixtures.truth(entry.name)
             let flat = try BuiltinSegmenter().segmentMask(image)
             let raw = try BuiltinSegmenter(parameters: .init(background: .none)).segmentMask(image)
-            #expect(iou(flat.mask, truth) >= 0.9)
-            #expect(iou(raw.mask, truth) < 0.8, "\(entry.name): vignetting should defeat an unflattened global threshold")
+            #expect(foregroundIoU(flat.mask, truth) >= 0.9)
+            #expect(foregroundIoU(raw.mask, truth) < 0.8, "\(entry.name): vignetting should defeat an unflattened global threshold")
         }
     }
 
@@ -169,7 +155,7 @@ private func drawn(width: Int, height: Int, background: UInt8 = 200, object: UIn
         let result = try BuiltinSegmenter(parameters: .init(background: .subtract)).segmentMask(inverted)
         // validate
         #expect(result.polarity == .bright)
-        #expect(iou(result.mask, truth) >= 0.95)
+        #expect(foregroundIoU(result.mask, truth) >= 0.95)
     }
 
     @Test func forcedWrongPolarityFindsTheBackgroundInstead() throws {
@@ -177,7 +163,7 @@ private func drawn(width: Int, height: Int, background: UInt8 = 200, object: UIn
         let truth = try SegmentFixtures.truth("fluorescence_0")
         let result = try BuiltinSegmenter(parameters: .init(polarity: .dark)).segmentMask(image)
         #expect(result.polarity == .dark)
-        #expect(iou(result.mask, truth) < 0.2)
+        #expect(foregroundIoU(result.mask, truth) < 0.2)
     }
 
     // MARK: A real image

@@ -597,17 +597,7 @@ struct Declumper {
             }
             let total = counts[buckets - 2]
             parent.update(repeating: -1, count: n)
-            @inline(__always) func find(_ i: Int32) -> Int32 {
-                var root = i
-                while parent[Int(root)] != root { root = parent[Int(root)] }
-                var j = i
-                while parent[Int(j)] != root {
-                    let next = parent[Int(j)]
-                    parent[Int(j)] = root
-                    j = next
-                }
-                return root
-            }
+            @inline(__always) func find(_ i: Int32) -> Int32 { UnionFind.root(of: i, in: parent) }
             let offsets = (-w - 1, -w, -w + 1, -1, 1, w - 1, w, w + 1)
             var roots: (Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32) = (0, 0, 0, 0, 0, 0, 0, 0)
             withUnsafeMutableBytes(of: &roots) { rootBytes in

@@ -150,30 +150,10 @@ enum GaussianSmoother {
         }
     }
 
-    /// `acc[x] += weight · (first[x] + second[x])` for `count` samples, sixteen lanes at a time.
-    @inline(__always)
-    private static func foldedTap(
-        _ acc: UnsafeMutablePointer<UInt16>, _ first: UnsafePointer<UInt8>, _ second: UnsafePointer<UInt8>, weight: UInt16,
-        count: Int
-    ) {
-        let w = SIMD16<UInt16>(repeating: weight)
-        var x = 0
-        while x + 16 <= count {
-            let f = SIMD16<UInt16>(truncatingIfNeeded: UnsafeRawPointer(first + x).loadUnaligned(as: SIMD16<UInt8>.self))
-            let g = SIMD16<UInt16>(truncatingIfNeeded: UnsafeRawPointer(second + x).loadUnaligned(as: SIMD16<UInt8>.self))
-            let raw = UnsafeMutableRawPointer(acc + x)
-            let sum = raw.loadUnaligned(as: SIMD16<UInt16>.self) &+ w &* (f &+ g)
-            raw.storeBytes(of: sum, as: SIMD16<UInt16>.self)
-            x += 16
-        }
-        while x < count {
-            acc[x] &+= weight &* (UInt16(truncatingIfNeeded: first[x]) &+ UInt16(truncatingIfNeeded: second[x]))
-            x += 1
-        }
-    }
-    /// Smooths 16-bit `source` the same way (weights summing to 256, 32-bit accumulators): the
-    /// vertical pass reads the source rows the kernel spans and writes a padded 16-bit row, the
-    /// horizontal pass reads that; both keep sixteen 32-bit sums in registers over every tap.
+    /// Smooths 16-bit `source` the same way (weights summing to 256): the vertical pass reads the
+    /// source rows the kernel spans and writes a padded 16-bit row, the horizontal pass reads that;
+    /// both keep sixteen sums in registers over every tap, split into the samples' high and low
+    /// bytes so that 16-bit lanes hold them exactly (`verticalRow16`).
     static func smooth(_ source: [UInt16], width: Int, height: Int, sigma: Double) -> [UInt16] {
         guard sigma > 0, width > 0, height > 0 else { return source }
         let weights = kernel(sigma: sigma)

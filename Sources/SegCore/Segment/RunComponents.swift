@@ -67,15 +67,10 @@ struct RunComponents {
     }
 
     private mutating func find(_ i: Int32) -> Int32 {
-        var root = i
-        while labels[Int(root)] != root { root = labels[Int(root)] }
-        var j = i
-        while labels[Int(j)] != root {
-            let next = labels[Int(j)]
-            labels[Int(j)] = root
-            j = next
+        labels.withUnsafeMutableBufferPointer { buffer in
+            guard let base = buffer.baseAddress else { return i }
+            return UnionFind.root(of: i, in: base)
         }
-        return root
     }
 
     private mutating func union(_ a: Int, _ b: Int) {
