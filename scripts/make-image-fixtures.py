@@ -723,6 +723,25 @@ def tiff_fixtures():
     assert np.array_equal(read_back(data), np.moveaxis(rgb16, -1, 0))
     expect("tiff-rgb16-planar", "tiff", data, width=W, height=H, channels=3, bit_depth=16, full=luma16(rgb16),
            raster=rgb16, note="16-bit RGB in separate planes: luma at 16 bits")
+    data = tiff_bytes(rgb, compression="lzw", photometric="rgb", predictor=True)
+    assert np.array_equal(read_back(data), rgb)
+    expect("tiff-rgb8-lzw-predictor", "tiff", data, width=W, height=H, channels=3, bit_depth=8, full=luma8(rgb),
+           raster=rgb, note="8-bit RGB, LZW with the horizontal predictor (differences per channel)")
+
+    # LZW strips long enough for every code width (9-12 bits) and table resets, which the 37x29
+    # files never reach: a ramp with 10 bits of noise, 16-bit, strips of 32 rows (the last one
+    # 24), with and without the horizontal predictor. SegHub decodes these with its own LZW
+    # decoder; tifffile (imagecodecs) wrote them.
+    wide_rng = np.random.default_rng(12)
+    wy, wx = np.mgrid[0:120, 0:160]
+    wide = (wx * 300 + wy * 97 + wide_rng.integers(0, 1024, (120, 160))).astype(np.uint16)
+    for name, predictor in (("tiff-gray16-lzw-wide", False), ("tiff-gray16-lzw-wide-predictor", True)):
+        data = tiff_bytes(wide, compression="lzw", predictor=predictor, rowsperstrip=32)
+        assert np.array_equal(read_back(data), wide), name
+        expect(name, "tiff", data, width=160, height=120, channels=1, bit_depth=16, full=wide, raster=wide,
+               note=f"16-bit gray 160x120, LZW {'with' if predictor else 'without'} predictor, 32-row strips "
+                    "(12-bit codes and table resets)")
+
     rgba = np.concatenate([rgb, alpha[:, :, None]], -1)
     data = tiff_bytes(rgba, photometric="rgb", extrasamples=["unassalpha"])
     expect("tiff-rgba8", "tiff", data, width=W, height=H, channels=4, bit_depth=8, full=luma8(rgb), raster=rgba,

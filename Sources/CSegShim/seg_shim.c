@@ -11,10 +11,14 @@
 
 int seg_keep_large_buffers(void) {
 #if defined(__GLIBC__)
-    // Serve buffers up to 32 MiB (a 4096² image of 16-bit samples, twice over) from the heap
-    // instead of fresh mappings, and keep up to 256 MiB of freed heap instead of handing it back
-    // to the kernel after every image; both only move memory between the process and the kernel.
-    int ok = mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    // Serve large buffers from the heap instead of fresh mappings, and keep up to 256 MiB of freed
+    // heap instead of handing it back to the kernel after every image: a mapping is zero-filled
+    // by the kernel page by page as it is first touched, which costs as much as decoding an
+    // uncompressed image. glibc caps M_MMAP_THRESHOLD at 32 MiB, and a 4096² image of 16-bit
+    // samples is 32 MiB plus the array's header, so mappings are turned off instead (M_MMAP_MAX
+    // 0); glibc still maps a request that no heap can hold. Both only move memory between the
+    // process and the kernel.
+    int ok = mallopt(M_MMAP_MAX, 0);
     ok &= mallopt(M_TRIM_THRESHOLD, 256 << 20);
     return ok ? 0 : -1;
 #else

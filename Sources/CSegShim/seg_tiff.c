@@ -1,4 +1,5 @@
 // libtiff from memory, with per-handle error handlers and capped allocations: see seg_shim.h.
+#include "seg_lzw.h"
 #include "seg_shim.h"
 
 #include <stdarg.h>
@@ -17,6 +18,8 @@ struct seg_tiff_decoder {
     size_t max_alloc;
     seg_tiff_info info;
     int selected;
+    int own_lzw; // our LZW decoder for the strips it handles (1 unless a test compares it with libtiff's)
+    uint64_t own_lzw_strips; // strips our LZW decoder has read
     char message[256];
     seg_error_kind kind;
 };
@@ -122,6 +125,7 @@ seg_tiff_decoder *seg_tiff_create(size_t max_alloc) {
         return NULL;
     }
     d->max_alloc = max_alloc;
+    d->own_lzw = 1;
     TIFFOpenOptionsSetMaxSingleMemAlloc(d->options, (tmsize_t)max_alloc);
     TIFFOpenOptionsSetErrorHandlerExtR(d->options, seg_tiff_error, d);
     TIFFOpenOptionsSetWarningHandlerExtR(d->options, seg_tiff_warning, d);
@@ -134,6 +138,10 @@ void seg_tiff_destroy(seg_tiff_decoder *d) {
     if (d->options) TIFFOpenOptionsFree(d->options);
     free(d);
 }
+
+void seg_tiff_use_own_lzw(seg_tiff_decoder *d, int enabled) { d->own_lzw = enabled ? 1 : 0; }
+
+uint64_t seg_tiff_own_lzw_strips(const seg_tiff_decoder *d) { return d->own_lzw_strips; }
 
 int seg_tiff_open(seg_tiff_decoder *d, const uint8_t *data, size_t size) {
     d->data = data;
@@ -265,6 +273,47 @@ static void seg_tiff_copy_samples(const uint8_t *src, uint8_t *dst, size_t count
     }
 }
 
+// Whether the current page's strips can go through our LZW decoder (seg_lzw.c), and with which
+// predictor: 0 when they cannot, PREDICTOR_NONE or PREDICTOR_HORIZONTAL when they can. Our decoder
+// takes MSB-first LZW with no predictor, or horizontal differencing on 8-bit samples or on 16-
+// and 32-bit ones in host byte order; libtiff reads everything else (bit-reversed fill order,
+// the floating-point predictor, byte-swapped wide samples).
+static int seg_tiff_own_lzw_predictor(seg_tiff_decoder *d) {
+    TIFF *tif = d->tif;
+    if (!d->own_lzw || d->info.compression != COMPRESSION_LZW || !TIFFIsCODECConfigured(COMPRESSION_LZW)) return 0;
+    const int bits = d->info.bits_per_sample;
+    if (bits != 8 && bits != 16 && bits != 32) return 0;
+    if (bits > 8 && TIFFIsByteSwapped(tif)) return 0;
+    uint16_t fill = FILLORDER_MSB2LSB, predictor = PREDICTOR_NONE;
+    TIFFGetFieldDefaulted(tif, TIFFTAG_FILLORDER, &fill);
+    TIFFGetFieldDefaulted(tif, TIFFTAG_PREDICTOR, &predictor);
+    if (fill != FILLORDER_MSB2LSB) return 0;
+    if (predictor != PREDICTOR_NONE && predictor != PREDICTOR_HORIZONTAL) return 0;
+    return predictor;
+}
+
+// Decodes strip `strip` with our LZW decoder straight from the file's bytes into `out` (`want`
+// bytes). Returns 0 when it did, 1 when the file ends inside the strip (an error is recorded:
+// libtiff refuses such a strip too, but names a row it has not set), or -1 whenever
+// libtiff should read the strip instead (our decoder met anything it does not handle, see
+// seg_lzw.h, or the strip's table entries are odd).
+static int seg_tiff_own_lzw_strip(seg_tiff_decoder *d, uint32_t strip, uint8_t *out, size_t want) {
+    int error = 0;
+    uint64_t offset = TIFFGetStrileOffsetWithErr(d->tif, strip, &error);
+    if (error) return -1;
+    uint64_t bytes = TIFFGetStrileByteCountWithErr(d->tif, strip, &error);
+    // A count larger than the whole file is a damaged table, not a cut file: libtiff's to judge.
+    if (error || bytes == 0 || bytes > d->size) return -1;
+    if (offset >= d->size || bytes > d->size - offset) {
+        char text[160];
+        snprintf(text, sizeof text, "TIFF strip %u ends beyond the file: %llu of its %llu bytes are present", strip,
+                 (unsigned long long)(offset >= d->size ? 0 : d->size - offset), (unsigned long long)bytes);
+        seg_tiff_fail(d, SEG_ERR_TRUNCATED, text);
+        return 1;
+    }
+    return seg_lzw_decode_strip(d->data + offset, (size_t)bytes, out, want);
+}
+
 int seg_tiff_read(seg_tiff_decoder *d, uint8_t *dst, size_t row_bytes) {
     if (!d->tif || !d->selected) return -1;
     const seg_tiff_info *in = &d->info;
@@ -332,10 +381,23 @@ int seg_tiff_read(seg_tiff_decoder *d, uint8_t *dst, size_t row_bytes) {
     if (planes == 1 && bits % 8 == 0 && row_bytes == strip_row) {
         // Whole-byte samples, one plane, rows as the caller lays them out: each strip is decoded
         // straight into its rows (an uncompressed file is then copied once, as libtiff reads it).
+        const int predictor = seg_tiff_own_lzw_predictor(d);
         for (uint32_t y0 = 0; y0 < in->height; y0 += rps) {
             uint32_t rows = in->height - y0 < rps ? in->height - y0 : rps;
             tmsize_t want = (tmsize_t)(strip_row * rows);
-            tmsize_t got = TIFFReadEncodedStrip(tif, TIFFComputeStrip(tif, y0, 0), dst + (size_t)y0 * row_bytes, want);
+            uint32_t strip = TIFFComputeStrip(tif, y0, 0);
+            uint8_t *out = dst + (size_t)y0 * row_bytes;
+            if (predictor) {
+                int own = seg_tiff_own_lzw_strip(d, strip, out, (size_t)want);
+                if (own > 0) return -1;
+                if (own == 0) {
+                    d->own_lzw_strips++;
+                    if (predictor == PREDICTOR_HORIZONTAL)
+                        seg_lzw_undo_horizontal_predictor(out, rows, strip_row, spp, bits);
+                    continue;
+                }
+            }
+            tmsize_t got = TIFFReadEncodedStrip(tif, strip, out, want);
             if (got < want || d->kind != SEG_ERR_NONE) {
                 seg_tiff_fail(d, got < 0 ? SEG_ERR_CORRUPT : SEG_ERR_TRUNCATED, "a TIFF strip is incomplete");
                 return -1;

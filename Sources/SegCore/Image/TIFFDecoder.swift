@@ -7,6 +7,10 @@ enum TIFFDecoder {
     /// Pages are counted up to this many (a page count past it is reported as it).
     static let maxPages: UInt32 = 1_000_000
 
+    /// Whether LZW strips go through the shim's own decoder where it applies (`seg_lzw.c`); tests
+    /// turn it off to compare it with libtiff's.
+    @TaskLocal static var ownLZW = true
+
     private final class Handle {
         let decoder: OpaquePointer
         private(set) var pageCount = 0
@@ -20,6 +24,7 @@ enum TIFFDecoder {
             // Every stored property is set from here on, so a throw below still runs deinit (which
             // destroys the decoder exactly once).
             decoder = d
+            seg_tiff_use_own_lzw(d, TIFFDecoder.ownLZW ? 1 : 0)
             var pages: UInt32 = 0
             guard seg_tiff_open(d, base, count) == 0, seg_tiff_count_pages(d, TIFFDecoder.maxPages, &pages) == 0 else {
                 throw Self.error(d)
@@ -107,6 +112,14 @@ enum TIFFDecoder {
 
     static func decodeRaster(_ bytes: [UInt8], selection: ImageSelection, limits: ImageLimits) throws(SegCoreError) -> RasterImage {
         try withPage(bytes, selection, limits: limits) { handle throws(SegCoreError) in try raster(handle) }
+    }
+
+    /// Decodes page 0 and says how many of its strips the shim's own LZW decoder read (for tests).
+    static func stripsReadByOwnLZW(_ bytes: [UInt8]) throws(SegCoreError) -> Int {
+        try withPage(bytes, .first, limits: .default) { handle throws(SegCoreError) in
+            _ = try gray(handle)
+            return Int(seg_tiff_own_lzw_strips(handle.decoder))
+        }
     }
 
     // MARK: Layouts
