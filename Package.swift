@@ -83,7 +83,6 @@ var package = Package(
         .target(
             name: "SegAuth",
             dependencies: [
-                "SegStorage",
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Crypto", package: "swift-crypto"),

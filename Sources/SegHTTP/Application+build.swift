@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import PostgresNIO
+import SegCore
 import SegStorage
 import ServiceLifecycle
 import Synchronization
@@ -15,9 +16,6 @@ public enum ServerRole: String, Sendable, CaseIterable {
     /// Both (the default).
     case all
 }
-
-/// The SegHub version reported by `/api/health` and the metrics.
-public let segHubVersion = "0.3.0"
 
 /// Builds the segserver application: routes, middleware, the database client, migrations and workers.
 ///
@@ -80,7 +78,7 @@ public func buildApplication(
         events = EventsRuntime(
             services: services, monitor: monitor, workers: configuration.workers, database: clientConfiguration, logger: logger)
     }
-    HealthController(services: services, monitor: monitor, workers: workers, version: segHubVersion, events: events).addRoutes(to: routes)
+    HealthController(services: services, monitor: monitor, workers: workers, version: SegHubRelease.version, events: events).addRoutes(to: routes)
     MetricsController(services: services, metrics: metrics, applicationName: applicationName).addRoutes(to: routes)
     try OpenAPIController().addRoutes(to: routes)
     if role != .worker {

@@ -10,15 +10,12 @@ struct SegCtl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "segctl",
         abstract: "SegHub command-line tool: offline segmentation, tracing, measuring, benchmarks and administration.",
-        version: version,
+        version: SegHubRelease.version,
         subcommands: [
             Segment.self, Measure.self, Trace.self, Bench.self, QueueBench.self, Migrate.self, GC.self, Check.self, Stats.self,
             Users.self, Projects.self, Queue.self, Backup.self,
         ]
     )
-
-    /// The SegHub release this segctl belongs to (written into backup manifests).
-    static let version = "0.1.0"
 
     static func main() async {
         // Images of tens of megapixels: keep their buffers between images (docs/decisions.md).

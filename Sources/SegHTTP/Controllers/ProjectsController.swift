@@ -153,30 +153,8 @@ struct ProjectsController {
         do {
             return try JSONDecoder().decode(Body.self, from: Data(buffer.readableBytesView))
         } catch let error as DecodingError {
-            throw validationProblem(for: error)
+            throw Problem.validation(for: error)
         }
-    }
-
-    /// A 400 `VALIDATION_FAILED` naming the field a decoding error is about (`body` for the whole document).
-    static func validationProblem(for error: DecodingError) -> Problem {
-        func field(_ path: [any CodingKey]) -> String {
-            let text = path.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
-            return text.isEmpty ? "body" : String(text.drop { $0 == "." })
-        }
-        let problem: Problem.FieldError
-        switch error {
-        case .keyNotFound(let key, let context):
-            problem = .init(field: field(context.codingPath + [key]), detail: "is required")
-        case .typeMismatch(_, let context):
-            problem = .init(field: field(context.codingPath), detail: "has the wrong type")
-        case .valueNotFound(_, let context):
-            problem = .init(field: field(context.codingPath), detail: "must not be null")
-        case .dataCorrupted(let context):
-            problem = .init(field: field(context.codingPath), detail: context.codingPath.isEmpty ? "is not valid JSON" : "has an invalid value")
-        @unknown default:
-            problem = .init(field: "body", detail: "is not valid JSON")
-        }
-        return .validation("\(problem.field) \(problem.detail)", errors: [problem])
     }
 }
 

@@ -39,7 +39,7 @@ struct ErrorMappingMiddleware: RouterMiddleware {
         case let error as HTTPError:
             return problem(for: error, request: request)
         case let error as DecodingError:
-            return .validation("the request body does not match the expected JSON: \(Self.describe(error))")
+            return .validation(for: error)
         default:
             context.logger.error("unhandled error", metadata: ["error": "\(String(reflecting: error))"])
             return Problem(.internalServerError, code: "INTERNAL_ERROR", detail: "an unexpected error occurred; it was logged")
@@ -122,21 +122,6 @@ struct ErrorMappingMiddleware: RouterMiddleware {
             return .unauthorized("the refresh token was already used; please sign in again", code: "REFRESH_TOKEN_REUSED")
         case .invalidConfiguration:
             return Problem(.internalServerError, code: "INTERNAL_ERROR", detail: "an unexpected error occurred; it was logged")
-        }
-    }
-
-    static func describe(_ error: DecodingError) -> String {
-        func path(_ context: DecodingError.Context) -> String {
-            let text = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
-            return text.isEmpty ? "the body" : String(text.drop { $0 == "." })
-        }
-        switch error {
-        case .keyNotFound(let key, let context):
-            return "\(path(context)).\(key.stringValue) is missing".replacingOccurrences(of: "the body.", with: "")
-        case .typeMismatch(_, let context): return "\(path(context)) has the wrong type"
-        case .valueNotFound(_, let context): return "\(path(context)) is null"
-        case .dataCorrupted(let context): return "\(path(context)) is not valid JSON or has an invalid value"
-        @unknown default: return "invalid JSON"
         }
     }
 }

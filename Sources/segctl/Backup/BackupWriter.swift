@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import Logging
 import PostgresNIO
+import SegCore
 import SegStorage
 
 #if canImport(Glibc)
@@ -121,7 +122,7 @@ struct BackupWriter {
 
         let formatter = ISO8601DateFormatter()
         let manifest = BackupManifest(
-            format: BackupManifest.currentFormat, name: name, seghubVersion: SegCtl.version, schemaVersion: snapshot.schemaVersion,
+            format: BackupManifest.currentFormat, name: name, seghubVersion: SegHubRelease.version, schemaVersion: snapshot.schemaVersion,
             createdAt: formatter.string(from: startedAt),
             database: .init(file: BackupManifest.dumpFileName, bytes: dump.bytes, sha256: dump.hex),
             tables: snapshot.rowCounts, objects: objects)
