@@ -42,9 +42,12 @@ import Testing
 
     @Test func classNamesMustBeOneToAHundredCharacters() {
         let ring = Self.p([(1, 1), (5, 1), (5, 5)])
-        #expect(PolygonValidation.problem(in: Polygon(id: "", className: " ", exterior: ring), width: 10, height: 10) != nil)
-        #expect(PolygonValidation.problem(in: Polygon(id: "", className: String(repeating: "é", count: 100), exterior: ring), width: 10, height: 10) == nil)
-        #expect(PolygonValidation.problem(in: Polygon(id: "", className: String(repeating: "a", count: 101), exterior: ring), width: 10, height: 10) != nil)
+        func problem(_ name: String) -> String? {
+            PolygonValidation.problem(in: Polygon(id: "", className: name, exterior: ring), width: 10, height: 10)
+        }
+        #expect(problem(" ") != nil)
+        #expect(problem(String(repeating: "é", count: 100)) == nil)
+        #expect(problem(String(repeating: "a", count: 101)) != nil)
     }
 
     @Test func containsFollowsTheEvenOddRule() {
