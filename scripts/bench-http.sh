@@ -26,17 +26,8 @@ seg_apt_install libjpeg-dev libpng-dev libtiff-dev pkg-config postgresql curl py
 seg_venv numpy opencv-python-headless
 cores="$(nproc)"
 
-work="$(mktemp -d /tmp/seghub-bench.XXXXXX)"
-pg_dir="$(mktemp -d /tmp/seghub-bench-pg.XXXXXX)"
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true; done
-    bash scripts/postgres.sh stop "$pg_dir" >/dev/null 2>&1 || true
-    rm -rf "$work" "$pg_dir"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+seg_workspace bench
+work="$SEG_WORK"
 now() { date +%s.%N; }
 # cpu_seconds PID...: user+system CPU seconds of the processes (with their reaped children's).
 cpu_seconds() {
@@ -55,16 +46,13 @@ PY
 }
 postgres_pids() {  # the postmaster and its live children (backends, writers)
     local postmaster
-    postmaster="$(head -n 1 "$pg_dir/data/postmaster.pid")"
+    postmaster="$(head -n 1 "$SEG_PG_DIR/data/postmaster.pid")"
     echo "$postmaster" $(pgrep -P "$postmaster" || true)
 }
 elapsed() { python3 -c "print(f'{$2 - $1:.3f}')"; }
 
 seg_step "bench-http: building release binaries (segserver, segctl, seg-bare-http)"
-for product in segserver segctl seg-bare-http; do
-    swift build -c release --scratch-path .build-release --product "$product" 2>&1 | grep -E "error|Compiling|Build" >&2 || true
-done
-bin="$(swift build -c release --scratch-path .build-release --show-bin-path)"
+seg_build -c release --scratch-path .build-release -- segserver segctl seg-bare-http
 
 seg_step "bench-http: generating $images spheroid images of about 5 MB"
 "$SEG_VENV/bin/python" scripts/make-synthetic.py "$work/base" --size 2900 --sets brightfield >/dev/null
@@ -84,20 +72,15 @@ PY
 total_bytes="$(cat "$work"/images/*.png | wc -c)"
 
 seg_step "bench-http: starting PostgreSQL, segserver ($cores workers) and seg-bare-http"
-seg_start_database "$pg_dir"
-port="$(seg_free_port)"
+seg_start_database "$SEG_PG_DIR"
+seg_start_segserver SEG_WORKERS="$cores" SEG_LOG_LEVEL=error SEG_RATE_AUTH=0 SEG_RATE_API=0
+url="$SEG_URL"
+server_pid="$SEG_SERVER_PID"
 bare_port="$(seg_free_port)"
-mkdir -p "$work/data"
-SEG_DATABASE_URL="$SEG_DB_URL" SEG_DATA_DIR="$work/data" \
-    SEG_JWT_SECRET="bench-secret-$(head -c 24 /dev/urandom | base64)" SEG_HTTP_HOST=127.0.0.1 SEG_HTTP_PORT="$port" \
-    SEG_WORKERS="$cores" SEG_LOG_LEVEL=error SEG_RATE_AUTH=0 SEG_RATE_API=0 \
-    "$bin/segserver" >"$work/segserver.log" 2>&1 &
-pids+=($!)
-"$bin/seg-bare-http" "$bare_port" >"$work/bare.log" 2>&1 &
-pids+=($!)
-url="http://127.0.0.1:$port"
-seg_wait_http "$url/api/health" 200 60 "${pids[0]}" "$work/segserver.log"
-seg_wait_http "http://127.0.0.1:$bare_port/health" 200 30 "${pids[1]}" "$work/bare.log"
+"$SEG_BIN/seg-bare-http" "$bare_port" >"$work/bare.log" 2>&1 &
+bare_pid=$!
+seg_track "$bare_pid"
+seg_wait_http "http://127.0.0.1:$bare_port/health" 200 30 "$bare_pid" "$work/bare.log"
 json() { python3 -c "import json, sys; print(json.load(sys.stdin)$1)"; }
 token="$(curl -sf -X POST "$url/api/v1/auth/register" -H 'Content-Type: application/json' \
     -d '{"email": "bench@example.org", "password": "benchmark password"}' | json '["accessToken"]')"
@@ -115,7 +98,7 @@ stored="$(json '["items"].__len__()' <"$work/upload.json")"
 image="$(json '["items"][0]["id"]' <"$work/upload.json")"
 
 seg_step "bench-http: segmenting $images images with $cores workers"
-server_cpu_before="$(cpu_seconds "${pids[0]}")"
+server_cpu_before="$(cpu_seconds "$server_pid")"
 postgres_cpu_before="$(cpu_seconds $(postgres_pids))"
 start="$(now)"
 queued="$(curl -sf -X POST -H "$auth" -H 'Content-Type: application/json' -d '{}' "$url/api/v1/projects/$project/segmentations" | json '["queued"]')"
@@ -126,14 +109,14 @@ while :; do
     sleep 0.1
 done
 server_seconds="$(elapsed "$start" "$(now)")"
-server_cpu="$(elapsed "$server_cpu_before" "$(cpu_seconds "${pids[0]}")")"
+server_cpu="$(elapsed "$server_cpu_before" "$(cpu_seconds "$server_pid")")"
 postgres_cpu="$(elapsed "$postgres_cpu_before" "$(cpu_seconds $(postgres_pids))")"
 failed="$(echo "$stats" | json '["failed"]')"
 [ "$failed" = "0" ] || { echo "bench-http: $failed segmentations failed" >&2; exit 1; }
 
 seg_step "bench-http: segctl segment --jobs $cores on the same files"
 start="$(now)"
-/usr/bin/time -f "%U %S" -o "$work/cli.time" "$bin/segctl" segment --jobs "$cores" --out "$work/cli" "$work"/images/*.png >/dev/null 2>&1
+/usr/bin/time -f "%U %S" -o "$work/cli.time" "$SEG_BIN/segctl" segment --jobs "$cores" --out "$work/cli" "$work"/images/*.png >/dev/null 2>&1
 cli_seconds="$(elapsed "$start" "$(now)")"
 cli_cpu="$(awk '{printf "%.2f", $1 + $2}' "$work/cli.time")"
 

@@ -18,8 +18,8 @@ seg_venv opencv-python-headless numpy Pillow tifffile imagecodecs
 PY="$SEG_VENV/bin/python"
 
 seg_step "building segctl (release)"
-swift build -c release --product segctl >/dev/null
-SEGCTL="$(swift build -c release --show-bin-path)/segctl"
+seg_build -c release -- segctl
+SEGCTL="$SEG_BIN/segctl"
 
 if [ ! -f "$CORPUS/mask-many-8192.png" ] || [ ! -f "$CORPUS/nuclei-4096-u16-lzw.tif" ]; then
     seg_step "generating the corpus in $CORPUS"

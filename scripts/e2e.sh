@@ -12,50 +12,28 @@ source scripts/lib/common.sh
 
 seg_apt_install libjpeg-dev libpng-dev libtiff-dev pkg-config postgresql curl python3
 
-work="$(mktemp -d /tmp/seghub-e2e.XXXXXX)"
-# The cluster gets a folder of its own, which postgres.sh hands to the server's user.
-pg_dir="$(mktemp -d /tmp/seghub-e2e-pg.XXXXXX)"
-server_pid=""
-cleanup() {
-    [ -n "$server_pid" ] && kill -TERM "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
-    bash scripts/postgres.sh stop "$pg_dir" >/dev/null 2>&1 || true
-    rm -rf "$work" "$pg_dir"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
+seg_workspace e2e
+work="$SEG_WORK"
 
 seg_step "e2e: building segserver (debug)"
-swift build --product segserver 2>&1 | grep -v "^warning:\|CMakeLists" >&2 || true
-bin="$(swift build --show-bin-path)"
+seg_build segserver
 
-seg_step "e2e: starting PostgreSQL"
-seg_start_database "$pg_dir"
-db_port="$SEG_DB_PORT"
-
-port="$(seg_free_port)"
-mkdir -p "$work/data"
-seg_step "e2e: starting segserver on 127.0.0.1:$port"
-SEG_DATABASE_URL="$SEG_DB_URL" \
-    SEG_DATA_DIR="$work/data" \
-    SEG_JWT_SECRET="e2e-secret-$(head -c 24 /dev/urandom | base64)" \
-    SEG_HTTP_HOST=127.0.0.1 SEG_HTTP_PORT="$port" SEG_WORKERS=2 SEG_LOG_LEVEL=warning \
-    "$bin/segserver" >"$work/segserver.log" 2>&1 &
-server_pid=$!
-url="http://127.0.0.1:$port"
+seg_step "e2e: starting PostgreSQL and segserver"
+seg_start_database "$SEG_PG_DIR"
+seg_start_segserver SEG_WORKERS=2
+url="$SEG_URL"
+server_pid="$SEG_SERVER_PID"
 wait_for() { seg_wait_http "$url$1" "$2" "$3" "$server_pid" "$work/segserver.log"; }  # wait_for PATH STATUS SECONDS
-wait_for /api/health 200 60
 
 seg_step "e2e: driving the API"
 python3 scripts/e2e.py "$url" || { tail -n 40 "$work/segserver.log" >&2; exit 1; }
 
 seg_step "e2e: database outage"
-bash scripts/postgres.sh stop "$pg_dir" >/dev/null
+bash scripts/postgres.sh stop "$SEG_PG_DIR" >/dev/null
 wait_for /api/health 503 30
 wait_for /health 200 5
 echo "e2e: readiness is 503 and liveness 200 while the database is down" >&2
-bash scripts/postgres.sh start "$pg_dir" "$db_port" >/dev/null
+bash scripts/postgres.sh start "$SEG_PG_DIR" "$SEG_DB_PORT" >/dev/null
 wait_for /api/health 200 60
 echo "e2e: readiness is back to 200 without a restart" >&2
 listener_ok() {
@@ -69,51 +47,45 @@ done
 echo "e2e: the event listener is listening again" >&2
 
 seg_step "e2e: graceful stop"
-kill -TERM "$server_pid"
-if wait "$server_pid"; then
+if seg_stop "$server_pid"; then
     echo "e2e: segserver stopped cleanly on SIGTERM" >&2
 else
     echo "e2e: segserver exited $? on SIGTERM" >&2
     exit 1
 fi
-server_pid=""
 
 seg_step "e2e: a worker killed with SIGKILL mid-job"
 # An API-only server, and a worker process with a short lease that is killed while it segments a large
 # image; a second worker process must take the job over after the lease and finish it exactly once.
-common_env=(SEG_DATABASE_URL="$SEG_DB_URL" SEG_DATA_DIR="$work/data"
-    SEG_JWT_SECRET="e2e-secret-for-the-kill-test-0123456789abcdef" SEG_HTTP_HOST=127.0.0.1 SEG_LOG_LEVEL=warning
-    SEG_JOB_LEASE_SECONDS=5 SEG_WORKERS=1)
-env "${common_env[@]}" SEG_HTTP_PORT="$port" "$bin/segserver" --role api >>"$work/segserver.log" 2>&1 &
-server_pid=$!
-wait_for /api/health 200 60
-first_port="$(seg_free_port)"
-env "${common_env[@]}" SEG_HTTP_PORT="$first_port" "$bin/segserver" --role worker >>"$work/worker1.log" 2>&1 &
-first_worker=$!
+# All three share one JWT secret.
+kill_test=(SEG_JWT_SECRET="e2e-secret-for-the-kill-test-0123456789abcdef" SEG_JOB_LEASE_SECONDS=5 SEG_WORKERS=1)
+seg_start_segserver "${kill_test[@]}" -- --role api
+url="$SEG_URL"
+seg_start_segserver "${kill_test[@]}" -- --role worker
+first_worker="$SEG_SERVER_PID"
 queued="$(python3 scripts/e2e.py "$url" queue-large)"
 image="${queued%% *}"
 kill_token="${queued#* }"
 # The event socket on the API process must hear of the result that a worker process writes.
 python3 scripts/e2e.py "$url" watch "$kill_token" "$image" "$work/watch-ready" >&2 &
 watcher=$!
+seg_track "$watcher"
 deadline=$((SECONDS + 60))
 until [ -e "$work/watch-ready" ]; do
     [ $SECONDS -lt $deadline ] || { echo "e2e: the event watcher did not authenticate" >&2; exit 1; }
     kill -0 "$watcher" 2>/dev/null || { echo "e2e: the event watcher failed" >&2; exit 1; }
     sleep 0.05
 done
-psql_q() { psql "postgres://postgres@127.0.0.1:$db_port/seghub" -tAc "$1"; }
+psql_q() { psql "$SEG_DB_URL" -tAc "$1"; }
 deadline=$((SECONDS + 120))
 until [ "$(psql_q "SELECT count(*) FROM jobs WHERE image_id = '$image' AND state = 'running' AND worker LIKE '%:$first_worker/%'")" = 1 ]; do
     [ $SECONDS -lt $deadline ] || { echo "e2e: the first worker never started the job" >&2; exit 1; }
     sleep 0.05
 done
-kill -KILL "$first_worker"
-wait "$first_worker" 2>/dev/null || true
+seg_stop "$first_worker" KILL || true
 echo "e2e: killed worker $first_worker while it held the job" >&2
-second_port="$(seg_free_port)"
-env "${common_env[@]}" SEG_HTTP_PORT="$second_port" "$bin/segserver" --role worker >>"$work/worker2.log" 2>&1 &
-second_worker=$!
+seg_start_segserver "${kill_test[@]}" -- --role worker
+second_worker="$SEG_SERVER_PID"
 deadline=$((SECONDS + 180))
 until [ "$(psql_q "SELECT status FROM images WHERE id = '$image'")" = segmented ]; do
     [ $SECONDS -lt $deadline ] || { echo "e2e: the job was not finished after the lease" >&2; psql_q "SELECT state, attempt, worker, last_error FROM jobs WHERE image_id = '$image'" >&2; exit 1; }
@@ -121,8 +93,7 @@ until [ "$(psql_q "SELECT status FROM images WHERE id = '$image'")" = segmented 
 done
 versions="$(psql_q "SELECT count(*) FROM segmentations WHERE image_id = '$image'")"
 job="$(psql_q "SELECT state || ' attempt ' || attempt || ' by ' || worker FROM jobs WHERE image_id = '$image'")"
-kill -TERM "$second_worker"
-wait "$second_worker" 2>/dev/null || true
+seg_stop "$second_worker" || true
 [ "$versions" = 1 ] || { echo "e2e: expected one result version, found $versions" >&2; exit 1; }
 case "$job" in
     "succeeded attempt 2 by "*":$second_worker/"*) ;;

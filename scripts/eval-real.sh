@@ -50,8 +50,8 @@ if [ $# -ge 1 ] && [ -n "$1" ]; then
     SEGCTL="$1"
 else
     seg_step "building segctl (debug)"
-    swift build --product segctl >/dev/null
-    SEGCTL="$(swift build --show-bin-path)/segctl"
+    seg_build segctl
+    SEGCTL="$SEG_BIN/segctl"
 fi
 
 seg_step "segmenting real images: SegHub vs OpenCV and scikit-image (overlays in $OUT)"

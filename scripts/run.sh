@@ -25,8 +25,8 @@ if [ "$(id -u)" -eq 0 ]; then
 fi
 
 seg_step "building segserver (release; the first build takes several minutes)"
-swift build -c release --product segserver >/dev/null
-bin="$(swift build -c release --show-bin-path)"
+seg_build -c release -- segserver
+bin="$SEG_BIN"
 
 seg_step "starting PostgreSQL (data in .seghub/postgres)"
 db_port="${SEGHUB_DB_PORT:-55400}"

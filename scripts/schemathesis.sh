@@ -13,36 +13,16 @@ source scripts/lib/common.sh
 seg_apt_install libjpeg-dev libpng-dev libtiff-dev pkg-config postgresql curl python3
 seg_venv schemathesis
 
-work="$(mktemp -d /tmp/seghub-st.XXXXXX)"
-pg_dir="$(mktemp -d /tmp/seghub-st-pg.XXXXXX)"
-server_pid=""
-cleanup() {
-    [ -n "$server_pid" ] && kill -TERM "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
-    bash scripts/postgres.sh stop "$pg_dir" >/dev/null 2>&1 || true
-    rm -rf "$work" "$pg_dir"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
+seg_workspace st
+work="$SEG_WORK"
 
 seg_step "schemathesis: building segserver (debug)"
-swift build --product segserver 2>&1 | grep -v "^warning:\|CMakeLists" >&2 || true
-bin="$(swift build --show-bin-path)"
+seg_build segserver
 
 seg_step "schemathesis: starting PostgreSQL and segserver"
-seg_start_database "$pg_dir"
-port="$(seg_free_port)"
-mkdir -p "$work/data"
-SEG_DATABASE_URL="$SEG_DB_URL" \
-    SEG_DATA_DIR="$work/data" \
-    SEG_JWT_SECRET="st-secret-$(head -c 24 /dev/urandom | base64)" \
-    SEG_HTTP_HOST=127.0.0.1 SEG_HTTP_PORT="$port" SEG_WORKERS=1 SEG_LOG_LEVEL=warning \
-    SEG_RATE_AUTH=0 SEG_RATE_API=0 \
-    "$bin/segserver" >"$work/segserver.log" 2>&1 &
-server_pid=$!
-url="http://127.0.0.1:$port"
-seg_wait_http "$url/api/health" 200 60 "$server_pid" "$work/segserver.log"
+seg_start_database "$SEG_PG_DIR"
+seg_start_segserver SEG_RATE_AUTH=0 SEG_RATE_API=0
+url="$SEG_URL"
 
 token="$(curl -sf -X POST "$url/api/v1/auth/register" -H 'Content-Type: application/json' \
     -d '{"email": "fuzz@example.org", "password": "fuzzing password 1", "name": "Fuzz"}' |

@@ -18,24 +18,20 @@ source scripts/lib/common.sh
 seg_apt_install libjpeg-dev libpng-dev libtiff-dev pkg-config postgresql curl python3 nginx hey openssl gettext-base
 seg_venv numpy opencv-python-headless
 
-work="$(mktemp -d /tmp/seghub-deploy.XXXXXX)"
-pg_dir="$(mktemp -d /tmp/seghub-deploy-pg.XXXXXX)"
+seg_workspace deploy
+work="$SEG_WORK"
 load_pids=()
 export DEPLOY_RUNTIME=process DEPLOY_ENV_DIR="$work/env" DEPLOY_RUN_DIR="$work/run" DEPLOY_UPSTREAM_FILE="$work/nginx/active-upstream.conf"
 export DEPLOY_NGINX="nginx -p $work/nginx -c $work/nginx/nginx.conf -e $work/nginx/error.log"
-cleanup() {
+# Run by seg_cleanup before it stops the database and removes the folders.
+seg_on_exit() {
     for pid in "${load_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
     for colour in blue green; do
         [ -f "$work/run/$colour.pid" ] && kill -TERM "$(cat "$work/run/$colour.pid")" 2>/dev/null || true
     done
     [ -f "$work/nginx/nginx.pid" ] && $DEPLOY_NGINX -s stop 2>/dev/null || true
     sleep 1
-    bash scripts/postgres.sh stop "$pg_dir" >/dev/null 2>&1 || true
-    rm -rf "$work" "$pg_dir"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
 
 seg_step "test-deploy: the compose files parse (docker-compose config -q, with the example env files)"
 seg_apt_install docker-compose
@@ -49,9 +45,8 @@ for file in docker-compose.db.yml docker-compose.staging.yml docker-compose.prod
 done
 
 seg_step "test-deploy: building segserver and segctl (debug) and making three releases"
-swift build --product segserver 2>&1 | grep -E "error|Build" >&2 || true
-swift build --product segctl 2>&1 | grep -E "error|Build" >&2 || true
-bin="$(swift build --show-bin-path)"
+seg_build segserver segctl
+bin="$SEG_BIN"
 for release in r1 r2; do
     mkdir -p "$work/releases/$release"
     cp "$bin/segserver" "$bin/segctl" "$work/releases/$release/"
@@ -63,7 +58,7 @@ printf '#!/bin/sh\nexec sleep 3600\n' >"$work/releases/broken/segserver"
 chmod +x "$work/releases/broken/segserver"
 
 seg_step "test-deploy: PostgreSQL, env files, nginx with a self-signed certificate"
-seg_start_database "$pg_dir"
+seg_start_database "$SEG_PG_DIR"
 mkdir -p "$work/env" "$work/run" "$work/nginx" "$work/data" "$work/backups"
 secret="deploy-test-$(head -c 24 /dev/urandom | base64)"
 write_env() {  # write_env COLOUR PORT RELEASE

@@ -17,38 +17,19 @@ seg_venv numpy opencv-python-headless selenium tifffile
 artifacts="${SEG_WEB_ARTIFACTS:-/tmp/seghub-web-artifacts}"
 rm -rf "$artifacts"
 mkdir -p "$artifacts"
-work="$(mktemp -d /tmp/seghub-web.XXXXXX)"
-pg_dir="$(mktemp -d /tmp/seghub-web-pg.XXXXXX)"
-server_pid=""
-cleanup() {
-    [ -n "$server_pid" ] && kill -TERM "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
-    bash scripts/postgres.sh stop "$pg_dir" >/dev/null 2>&1 || true
-    rm -rf "$work" "$pg_dir"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
+seg_workspace web
+work="$SEG_WORK"
 
 seg_step "web: building segserver (debug)"
-swift build --product segserver 2>&1 | grep -v "^warning:\|CMakeLists" >&2 || true
-bin="$(swift build --show-bin-path)"
+seg_build segserver
 
 seg_step "web: generating two spheroid images"
 "$SEG_VENV/bin/python" scripts/make-synthetic.py "$work/images" --size 512 --sets brightfield >/dev/null
 
 seg_step "web: starting PostgreSQL and segserver"
-seg_start_database "$pg_dir"
-port="$(seg_free_port)"
-mkdir -p "$work/data"
-SEG_DATABASE_URL="$SEG_DB_URL" \
-    SEG_DATA_DIR="$work/data" \
-    SEG_JWT_SECRET="web-secret-$(head -c 24 /dev/urandom | base64)" \
-    SEG_HTTP_HOST=127.0.0.1 SEG_HTTP_PORT="$port" SEG_WORKERS=2 SEG_LOG_LEVEL=warning \
-    "$bin/segserver" >"$work/segserver.log" 2>&1 &
-server_pid=$!
-url="http://127.0.0.1:$port"
-seg_wait_http "$url/api/health" 200 60 "$server_pid" "$work/segserver.log"
+seg_start_database "$SEG_PG_DIR"
+seg_start_segserver SEG_WORKERS=2
+url="$SEG_URL"
 
 seg_step "web: driving headless chromium (Tests/Web/test_ui.py)"
 if timeout --signal=KILL 5m "$SEG_VENV/bin/python" Tests/Web/test_ui.py "$url" \

@@ -1,5 +1,10 @@
 #!/usr/bin/env bash
-# Shared helpers for SegHub's scripts: step banners and idempotent package installation.
+# Shared helpers for SegHub's scripts: step banners, idempotent package installation, the Python venv,
+# building Swift products (failing when the build fails), and the live-server harness: a temporary
+# workspace, a throwaway PostgreSQL, segserver on a free port, and teardown on exit.
+
+# The scripts folder, wherever the caller stands.
+SEG_SCRIPTS="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 seg_step() { printf '\n==> %s\n' "$*" >&2; }
 
@@ -48,7 +53,7 @@ seg_free_port() {
 seg_start_database() {
     SEG_DB_PORT="$(seg_free_port)"
     local admin_url
-    admin_url="$(bash scripts/postgres.sh start "$1" "$SEG_DB_PORT" | tail -n 1)"
+    admin_url="$(bash "$SEG_SCRIPTS/postgres.sh" start "$1" "$SEG_DB_PORT" | tail -n 1)"
     psql "$admin_url" -qc "CREATE DATABASE seghub"
     SEG_DB_URL="postgres://postgres@127.0.0.1:$SEG_DB_PORT/seghub?sslmode=disable"
 }
@@ -69,4 +74,134 @@ seg_wait_http() {
     done
     echo "$1 did not answer $2 within $3 s (last: ${code:-none})" >&2
     return 1
+}
+
+# seg_build [SWIFT_BUILD_OPTION... --] PRODUCT...: builds each product with `swift build OPTIONS --product
+# PRODUCT` (debug unless the options say otherwise, e.g. `-c release --scratch-path .build-release --`) and
+# sets SEG_BIN to the folder the binaries are in. While it builds it shows only the progress lines
+# (compiling, linking, "Build complete"); warnings are left out. When a build fails it prints the errors,
+# each with its source context (or the end of the output when no error line is found), and returns
+# non-zero, so an old binary from an earlier build never runs in place of a broken one.
+seg_build() {
+    local options=() products=()
+    if [[ " $* " == *" -- "* ]]; then
+        while [ "$1" != "--" ]; do
+            options+=("$1")
+            shift
+        done
+        shift
+    fi
+    products=("$@")
+    [ ${#products[@]} -gt 0 ] || { echo "seg_build: no product named" >&2; return 64; }
+    local log product status
+    log="$(mktemp /tmp/seghub-build.XXXXXX)"
+    for product in "${products[@]}"; do
+        # PIPESTATUS[0] is swift build's own status, whatever pipefail says; the filter always succeeds,
+        # also when it selects no line (grep's 1), and reads to the end, so tee never meets a closed pipe.
+        swift build "${options[@]}" --product "$product" 2>&1 | tee "$log" | seg_build_progress >&2 &&
+            status=${PIPESTATUS[0]} || status=${PIPESTATUS[0]}
+        if [ "$status" -ne 0 ]; then
+            echo "seg_build: swift build ${options[*]}${options[*]:+ }--product $product failed (exit $status):" >&2
+            seg_build_errors <"$log" >&2
+            rm -f "$log"
+            return "$status"
+        fi
+    done
+    rm -f "$log"
+    SEG_BIN="$(swift build "${options[@]}" --show-bin-path)"
+}
+
+# The lines of swift build's output worth seeing while it runs.
+seg_build_progress() {
+    grep --line-buffered -E '^(Building for |Build |Another instance of SwiftPM |Fetching |\[[0-9]+/[0-9]+\] (Compiling|Linking) )' || true
+}
+
+# The error diagnostics in swift build's output (stdin), each with the lines that follow it (source
+# context, notes, the linker's "referenced by") up to the next diagnostic or progress line, and each
+# once (swift build repeats a module's errors); the last 40 lines when there is no error line (a
+# crash, a resolution failure worded otherwise).
+seg_build_errors() {
+    local output
+    output="$(cat)"
+    awk '
+        function flush() {
+            sub(/\n\n+$/, "\n", block)
+            if (block != "" && !(block in seen)) { seen[block] = 1; printf "%s\n", block }
+            block = ""
+        }
+        /^\[[0-9]+\/[0-9]+\] / { flush(); keep = 0; next }
+        /(^|: )(fatal )?error: / { flush(); keep = 1; found = 1 }
+        /(^|: )(warning|remark): / { flush(); keep = 0 }
+        keep { block = block $0 "\n" }
+        END { flush(); exit found ? 0 : 1 }
+    ' <<<"$output" || tail -n 40 <<<"$output"
+}
+
+# seg_workspace NAME: a temporary folder for one run, SEG_WORK (/tmp/seghub-NAME.XXXXXX), and one for
+# its database cluster, SEG_PG_DIR (a folder of its own, which postgres.sh hands to the server's user).
+# On exit, whether the run passed or not, seg_cleanup stops what the run started and removes both.
+seg_workspace() {
+    SEG_WORK="$(mktemp -d "/tmp/seghub-$1.XXXXXX")"
+    SEG_PG_DIR="$(mktemp -d "/tmp/seghub-$1-pg.XXXXXX")"
+    trap seg_cleanup EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+}
+
+# Processes seg_cleanup stops: segservers from seg_start_segserver and whatever seg_track adds.
+SEG_PIDS=()
+
+# seg_track PID...: stop these processes (SIGTERM, then wait) when the run ends.
+seg_track() { SEG_PIDS+=("$@"); }
+
+# seg_stop PID [SIGNAL]: stops a tracked process now (SIGTERM unless SIGNAL says otherwise), forgets it,
+# and returns its exit status.
+seg_stop() {
+    local pid="$1" kept=() p status=0
+    for p in "${SEG_PIDS[@]}"; do
+        [ "$p" = "$pid" ] || kept+=("$p")
+    done
+    SEG_PIDS=("${kept[@]}")
+    kill -"${2:-TERM}" "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || status=$?
+    return "$status"
+}
+
+# seg_cleanup: the EXIT trap of seg_workspace. Runs the script's own seg_on_exit first when it defines
+# one (load generators, nginx, ...), then stops the tracked processes and the database cluster and
+# removes the run's folders.
+seg_cleanup() {
+    if declare -F seg_on_exit >/dev/null; then seg_on_exit || true; fi
+    local pid
+    for pid in "${SEG_PIDS[@]}"; do
+        if kill -TERM "$pid" 2>/dev/null; then wait "$pid" 2>/dev/null || true; fi
+    done
+    if [ -n "${SEG_PG_DIR:-}" ]; then
+        bash "$SEG_SCRIPTS/postgres.sh" stop "$SEG_PG_DIR" >/dev/null 2>&1 || true
+    fi
+    rm -rf "${SEG_WORK:-}" "${SEG_PG_DIR:-}"
+}
+
+# seg_start_segserver [NAME=VALUE...] [-- SEGSERVER_ARG...]: starts $SEG_BIN/segserver (seg_build) on a
+# free loopback port against SEG_DB_URL (seg_start_database), with its files in $SEG_WORK/data, a random
+# JWT secret, one worker and log level warning; NAME=VALUE settings add to these or replace them. Its
+# output is appended to $SEG_WORK/segserver.log. Waits up to 60 s for /api/health to answer 200 (the log
+# is printed if it dies first). Sets SEG_SERVER_PID (stopped on exit), SEG_PORT and SEG_URL.
+seg_start_segserver() {
+    local settings=()
+    while [ $# -gt 0 ] && [ "$1" != "--" ]; do
+        settings+=("$1")
+        shift
+    done
+    [ $# -gt 0 ] && shift
+    SEG_PORT="$(seg_free_port)"
+    SEG_URL="http://127.0.0.1:$SEG_PORT"
+    mkdir -p "$SEG_WORK/data"
+    env SEG_DATABASE_URL="$SEG_DB_URL" SEG_DATA_DIR="$SEG_WORK/data" \
+        SEG_JWT_SECRET="seghub-test-$(head -c 24 /dev/urandom | base64)" \
+        SEG_HTTP_HOST=127.0.0.1 SEG_HTTP_PORT="$SEG_PORT" SEG_WORKERS=1 SEG_LOG_LEVEL=warning \
+        "${settings[@]}" "$SEG_BIN/segserver" "$@" >>"$SEG_WORK/segserver.log" 2>&1 &
+    SEG_SERVER_PID=$!
+    seg_track "$SEG_SERVER_PID"
+    seg_wait_http "$SEG_URL/api/health" 200 60 "$SEG_SERVER_PID" "$SEG_WORK/segserver.log"
 }
