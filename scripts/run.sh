@@ -30,11 +30,11 @@ bin="$SEG_BIN"
 
 seg_step "starting PostgreSQL (data in .seghub/postgres)"
 db_port="${SEGHUB_DB_PORT:-55400}"
-admin_url="$(bash scripts/postgres.sh start "$root/postgres" "$db_port" | tail -n 1)"
+admin_url="$(bash scripts/dev/postgres.sh start "$root/postgres" "$db_port" | tail -n 1)"
 server_pid=""
 cleanup() {
     [ -n "$server_pid" ] && kill -TERM "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
-    bash scripts/postgres.sh stop "$root/postgres" >/dev/null 2>&1 || true
+    bash scripts/dev/postgres.sh stop "$root/postgres" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
 trap 'exit 130' INT

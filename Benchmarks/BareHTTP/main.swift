@@ -1,4 +1,4 @@
-// seg-bare-http: a bare Hummingbird 2 server, the baseline scripts/bench-http.sh measures segserver's
+// seg-bare-http: a bare Hummingbird 2 server, the baseline scripts/bench/bench-http.sh measures segserver's
 // middleware stack against. It answers `GET /health` with the same body as segserver's liveness
 // route, with no middleware at all, and `POST /sink` reads a request body to its end and answers
 // its size (the baseline for upload throughput).

@@ -1,6 +1,6 @@
 // package-benchmark suites for SegCore's hot paths. Inputs are generated here, in memory, so
 // the suite needs no files. Run: `SEGHUB_BENCHMARKS=1 swift package benchmark` (see
-// docs/benchmarks.md; the peer comparison is scripts/bench-vs-peers.sh).
+// docs/benchmarks.md; the peer comparison is scripts/bench/bench-vs-peers.sh).
 import Benchmark
 import SegCore
 

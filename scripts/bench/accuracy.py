@@ -3,7 +3,7 @@
 
 Usage: accuracy.py SEGCTL DIR   (DIR holds make-synthetic.py output: manifest.json, NAME.png, NAME_gt.png)
 Runs `segctl segment --format mask` with the defaults on every image and the OpenCV baseline of
-scripts/reference/segment_baseline.py (GaussianBlur + Otsu, given the better polarity for free),
+scripts/fixtures/reference/segment_baseline.py (GaussianBlur + Otsu, given the better polarity for free),
 and prints the IoU per set for both."""
 import json
 import pathlib
@@ -14,7 +14,7 @@ import tempfile
 import cv2
 import numpy as np
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "reference"))
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "fixtures" / "reference"))
 from segment_baseline import iou, segment  # noqa: E402
 
 

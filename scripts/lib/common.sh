@@ -48,12 +48,12 @@ seg_free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
-# seg_start_database DIR: a throwaway cluster (scripts/postgres.sh) in DIR on a free port, with an
+# seg_start_database DIR: a throwaway cluster (scripts/dev/postgres.sh) in DIR on a free port, with an
 # empty `seghub` database. Sets SEG_DB_PORT and SEG_DB_URL (the URL segserver and segctl take).
 seg_start_database() {
     SEG_DB_PORT="$(seg_free_port)"
     local admin_url
-    admin_url="$(bash "$SEG_SCRIPTS/postgres.sh" start "$1" "$SEG_DB_PORT" | tail -n 1)"
+    admin_url="$(bash "$SEG_SCRIPTS/dev/postgres.sh" start "$1" "$SEG_DB_PORT" | tail -n 1)"
     psql "$admin_url" -qc "CREATE DATABASE seghub"
     SEG_DB_URL="postgres://postgres@127.0.0.1:$SEG_DB_PORT/seghub?sslmode=disable"
 }
@@ -177,7 +177,7 @@ seg_cleanup() {
         if kill -TERM "$pid" 2>/dev/null; then wait "$pid" 2>/dev/null || true; fi
     done
     if [ -n "${SEG_PG_DIR:-}" ]; then
-        bash "$SEG_SCRIPTS/postgres.sh" stop "$SEG_PG_DIR" >/dev/null 2>&1 || true
+        bash "$SEG_SCRIPTS/dev/postgres.sh" stop "$SEG_PG_DIR" >/dev/null 2>&1 || true
     fi
     rm -rf "${SEG_WORK:-}" "${SEG_PG_DIR:-}"
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Shared steps of scripts/deploy-blue-green.sh and scripts/rollback-deployment.sh: settings, the
+# Shared steps of scripts/deploy/deploy-blue-green.sh and scripts/deploy/rollback-deployment.sh: settings, the
 # active colour from nginx's upstream file, starting and stopping a colour with Docker Compose or
 # as plain processes, health checks, and switching nginx with a way back.
 #
@@ -150,7 +150,7 @@ upstream_text() {
     local port extra
     port="$(colour_port "$1")"
     extra="$(env_value "$1" SEGHUB_EXTRA_API_PORTS || true)"
-    echo "# Written by scripts/deploy-blue-green.sh and scripts/rollback-deployment.sh; do not edit."
+    echo "# Written by scripts/deploy/deploy-blue-green.sh and scripts/deploy/rollback-deployment.sh; do not edit."
     echo "# colour: $1"
     echo "upstream seghub_api {"
     echo "    server 127.0.0.1:$port max_fails=0;"

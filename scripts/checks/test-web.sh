@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Browser test of the web UI: a throwaway PostgreSQL, segserver (the debug build scripts/test.sh
-# made, or a fresh one) with two workers, two generated spheroid images (scripts/make-synthetic.py),
+# made, or a fresh one) with two workers, two generated spheroid images (scripts/fixtures/make-synthetic.py),
 # then Tests/Web/test_ui.py drives Debian's headless chromium through chromium-driver with selenium
 # (PyPI, in the venv outside the checkout): sign up, project, upload, live segmentation status,
 # polygons, vertex edit and save, COCO export download. A screenshot of every step is taken; on
 # failure they are kept (with the page source of the failing step and segserver's log) in
 # ${SEG_WEB_ARTIFACTS:-/tmp/seghub-web-artifacts}, on success removed (kept with SEG_WEB_KEEP=1).
-# Usage: scripts/test-web.sh
+# Usage: scripts/checks/test-web.sh
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 source scripts/lib/common.sh
 
 seg_apt_install libjpeg-dev libpng-dev libtiff-dev pkg-config postgresql curl python3 chromium chromium-driver
@@ -24,7 +24,7 @@ seg_step "web: building segserver (debug)"
 seg_build segserver
 
 seg_step "web: generating two spheroid images"
-"$SEG_VENV/bin/python" scripts/make-synthetic.py "$work/images" --size 512 --sets brightfield >/dev/null
+"$SEG_VENV/bin/python" scripts/fixtures/make-synthetic.py "$work/images" --size 512 --sets brightfield >/dev/null
 
 seg_step "web: starting PostgreSQL and segserver"
 seg_start_database "$SEG_PG_DIR"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A throwaway PostgreSQL cluster for tests, in a directory of its own. Debian's default cluster is
 # never touched.
-# Usage: scripts/postgres.sh start|stop|status DIR [PORT]
+# Usage: scripts/dev/postgres.sh start|stop|status DIR [PORT]
 #   start   initdb into DIR/data (--data-checksums, superuser `postgres`, trust auth on the unix
 #           socket and loopback only) unless it exists, then start the server on 127.0.0.1:PORT
 #           (default: the first free port from 54329 up), unix socket in DIR, fsync on,
@@ -15,11 +15,11 @@
 # `mktemp -d`) is given to it, and its parents must be traversable by it. Otherwise it runs as the
 # caller.
 set -euo pipefail
-# shellcheck source-path=SCRIPTDIR source=lib/common.sh
-source "$(dirname "$0")/lib/common.sh"
+# shellcheck source-path=SCRIPTDIR source=../lib/common.sh
+source "$(dirname "$0")/../lib/common.sh"
 
 usage() {
-    echo "usage: scripts/postgres.sh start|stop|status DIR [PORT]" >&2
+    echo "usage: scripts/dev/postgres.sh start|stop|status DIR [PORT]" >&2
     exit 2
 }
 log() { printf 'postgres.sh: %s\n' "$*" >&2; }
@@ -142,7 +142,7 @@ if [ ! -f "$data/PG_VERSION" ]; then
     fi
     # Trust on the unix socket and loopback only; nothing else may connect.
     as_server tee "$data/pg_hba.conf" >/dev/null <<'EOF'
-# Throwaway test cluster (scripts/postgres.sh): trust on the unix socket and loopback only.
+# Throwaway test cluster (scripts/dev/postgres.sh): trust on the unix socket and loopback only.
 # TYPE  DATABASE  USER  ADDRESS       METHOD
 local   all       all                 trust
 host    all       all   127.0.0.1/32  trust

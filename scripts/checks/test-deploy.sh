@@ -10,9 +10,9 @@
 # address. Passes when every answer across all switches is 2xx with no connection errors, the
 # failed deploy never got traffic, and each switch verified; prints switch times and the p99
 # latency of the load around each switch. Everything lives in temporary folders removed on exit.
-# Usage: scripts/test-deploy.sh
+# Usage: scripts/checks/test-deploy.sh
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 source scripts/lib/common.sh
 
 seg_apt_install libjpeg-dev libpng-dev libtiff-dev pkg-config postgresql curl python3 nginx hey openssl gettext-base
@@ -92,7 +92,7 @@ SEGHUB_NGINX_USER="$(id -un)" SEGHUB_NGINX_PREFIX="$work/nginx" SEGHUB_UPSTREAM_
     SEGHUB_HTTP_PORT="$(seg_free_port)" SEGHUB_HTTPS_PORT="$https_port" SEGHUB_SERVER_NAME=localhost \
     SEGHUB_TLS_CERTIFICATE="$work/nginx/cert.pem" SEGHUB_TLS_CERTIFICATE_KEY="$work/nginx/key.pem" \
     SEGHUB_RATE_API=100000r/s SEGHUB_RATE_AUTH=100000r/s SEGHUB_RATE_UPLOADS=100000r/s \
-    bash scripts/render-nginx-conf.sh >"$work/nginx/nginx.conf"
+    bash scripts/deploy/render-nginx-conf.sh >"$work/nginx/nginx.conf"
 export DEPLOY_PUBLIC_URL="https://127.0.0.1:$https_port"
 
 seg_step "test-deploy: first deployment (blue), then nginx"
@@ -100,7 +100,7 @@ seg_step "test-deploy: first deployment (blue), then nginx"
 printf 'upstream seghub_api { server 127.0.0.1:%s; }\n' "$blue_port" >"$DEPLOY_UPSTREAM_FILE"
 $DEPLOY_NGINX
 rm "$DEPLOY_UPSTREAM_FILE"
-bash scripts/deploy-blue-green.sh blue
+bash scripts/deploy/deploy-blue-green.sh blue
 
 seg_step "test-deploy: a user, a project and a 5 MB image for the load"
 json() { python3 -c "import json, sys; print(json.load(sys.stdin)$1)"; }
@@ -152,19 +152,19 @@ timed() {  # timed NAME COMMAND...: runs COMMAND, records "NAME START END STATUS
     return 0
 }
 seg_step "test-deploy: deploy green under load"
-timed deploy-green bash scripts/deploy-blue-green.sh
+timed deploy-green bash scripts/deploy/deploy-blue-green.sh
 sleep 3
 seg_step "test-deploy: roll back to blue under load"
-timed rollback bash scripts/rollback-deployment.sh
+timed rollback bash scripts/deploy/rollback-deployment.sh
 sleep 3
 seg_step "test-deploy: deploy a green that never becomes ready"
 write_env green "$green_port" broken
-DEPLOY_HEALTH_TIMEOUT=15 timed deploy-broken bash scripts/deploy-blue-green.sh
+DEPLOY_HEALTH_TIMEOUT=15 timed deploy-broken bash scripts/deploy/deploy-blue-green.sh
 active_after_broken="$(sed -n 's/^# colour: //p' "$DEPLOY_UPSTREAM_FILE")"
 sleep 3
 seg_step "test-deploy: deploy green again under load"
 write_env green "$green_port" r2
-timed deploy-green-again bash scripts/deploy-blue-green.sh
+timed deploy-green-again bash scripts/deploy/deploy-blue-green.sh
 sleep 4
 touch "$work/load/stop"
 for pid in "${load_pids[@]}"; do wait "$pid" 2>/dev/null || true; done

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # End-to-end test of segserver for real: a throwaway PostgreSQL, segserver (the debug build that
-# scripts/test.sh made, or a fresh one) with two workers, then scripts/e2e.py drives the API
+# scripts/test.sh made, or a fresh one) with two workers, then scripts/checks/e2e.py drives the API
 # (register, upload generated spheroids, segment while waiting for the results on the event socket,
 # correct polygons, health, metrics). Finally the
 # database is stopped (readiness must turn 503, liveness stay 200) and started again (readiness
 # back to 200 and the event listener listening again, without restarting segserver). Everything lives in a temporary folder removed on exit.
-# Usage: scripts/e2e.sh
+# Usage: scripts/checks/e2e.sh
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 source scripts/lib/common.sh
 
 seg_apt_install libjpeg-dev libpng-dev libtiff-dev pkg-config postgresql curl python3
@@ -26,14 +26,14 @@ server_pid="$SEG_SERVER_PID"
 wait_for() { seg_wait_http "$url$1" "$2" "$3" "$server_pid" "$work/segserver.log"; }  # wait_for PATH STATUS SECONDS
 
 seg_step "e2e: driving the API"
-python3 scripts/e2e.py "$url" || { tail -n 40 "$work/segserver.log" >&2; exit 1; }
+python3 scripts/checks/e2e.py "$url" || { tail -n 40 "$work/segserver.log" >&2; exit 1; }
 
 seg_step "e2e: database outage"
-bash scripts/postgres.sh stop "$SEG_PG_DIR" >/dev/null
+bash scripts/dev/postgres.sh stop "$SEG_PG_DIR" >/dev/null
 wait_for /api/health 503 30
 wait_for /health 200 5
 echo "e2e: readiness is 503 and liveness 200 while the database is down" >&2
-bash scripts/postgres.sh start "$SEG_PG_DIR" "$SEG_DB_PORT" >/dev/null
+bash scripts/dev/postgres.sh start "$SEG_PG_DIR" "$SEG_DB_PORT" >/dev/null
 wait_for /api/health 200 60
 echo "e2e: readiness is back to 200 without a restart" >&2
 listener_ok() {
@@ -63,11 +63,11 @@ seg_start_segserver "${kill_test[@]}" -- --role api
 url="$SEG_URL"
 seg_start_segserver "${kill_test[@]}" -- --role worker
 first_worker="$SEG_SERVER_PID"
-queued="$(python3 scripts/e2e.py "$url" queue-large)"
+queued="$(python3 scripts/checks/e2e.py "$url" queue-large)"
 image="${queued%% *}"
 kill_token="${queued#* }"
 # The event socket on the API process must hear of the result that a worker process writes.
-python3 scripts/e2e.py "$url" watch "$kill_token" "$image" "$work/watch-ready" >&2 &
+python3 scripts/checks/e2e.py "$url" watch "$kill_token" "$image" "$work/watch-ready" >&2 &
 watcher=$!
 seg_track "$watcher"
 deadline=$((SECONDS + 60))

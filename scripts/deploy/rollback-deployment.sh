@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Rollback: sends traffic back to the other colour in seconds. The other colour normally still runs
-# (scripts/deploy-blue-green.sh keeps it); when it is down it is started and must become ready first.
+# (scripts/deploy/deploy-blue-green.sh keeps it); when it is down it is started and must become ready first.
 # Then nginx is switched (checked, reloaded, previous file restored on failure) and the answer
 # through nginx verified; exits non-zero when any of it fails.
-# Settings: see scripts/lib/deploy.sh. Usage: scripts/rollback-deployment.sh
+# Settings: see scripts/lib/deploy.sh. Usage: scripts/deploy/rollback-deployment.sh
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 source scripts/lib/deploy.sh
 
 active="$(active_colour)"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Times `segctl backup create`, `verify` and `restore` on a generated data set and prints the sizes.
-# Usage: scripts/bench-backup.sh [IMAGES] [IMAGE_KIB] [PORT]
+# Usage: scripts/bench/bench-backup.sh [IMAGES] [IMAGE_KIB] [PORT]
 #   IMAGES     images to generate (default 1000), each with its own original of IMAGE_KIB KiB of random bytes
 #              (default 256; compressed image data does not compress further), an 8 KiB thumbnail and one
 #              segmentation version of 20 polygons of 40 vertices.
@@ -8,8 +8,8 @@
 # segctl is $SEGCTL if set, else .build/release/segctl, else .build/debug/segctl (say which in the figures).
 # Everything lives in a temporary folder that is removed at the end, cluster included.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-# shellcheck source-path=SCRIPTDIR source=lib/common.sh
+cd "$(dirname "$0")/../.."
+# shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 source scripts/lib/common.sh
 
 images="${1:-1000}"
@@ -24,14 +24,14 @@ fi
 work="$(mktemp -d /tmp/seghub-bench-backup.XXXXXX)"
 chmod 755 "$work"
 cleanup() {
-    scripts/postgres.sh stop "$work/pg" >/dev/null 2>&1 || true
+    scripts/dev/postgres.sh stop "$work/pg" >/dev/null 2>&1 || true
     rm -rf "$work"
 }
 trap cleanup EXIT
 
 seg_step "starting a throwaway PostgreSQL cluster"
 mkdir -p "$work/pg"
-url="$(scripts/postgres.sh start "$work/pg" $port | tail -n 1)"
+url="$(scripts/dev/postgres.sh start "$work/pg" $port | tail -n 1)"
 base="${url%/postgres}"
 psql_bin="$(command -v psql)"
 "$psql_bin" -X -q "$url" -c "CREATE DATABASE bench" -c "CREATE DATABASE bench_restored"

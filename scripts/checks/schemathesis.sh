@@ -5,9 +5,9 @@
 # operation through schemathesis' coverage, fuzzing and stateful (OpenAPI links) phases. It fails on
 # any 5xx, an undocumented status code, a content type, header or body that breaks the document.
 # Rate limits are off for the run (429 is documented, but the fuzzer would spend its budget on it).
-# Usage: scripts/schemathesis.sh [extra `schemathesis run` arguments, e.g. --max-examples 200]
+# Usage: scripts/checks/schemathesis.sh [extra `schemathesis run` arguments, e.g. --max-examples 200]
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 source scripts/lib/common.sh
 
 seg_apt_install libjpeg-dev libpng-dev libtiff-dev pkg-config postgresql curl python3

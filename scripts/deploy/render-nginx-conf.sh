@@ -2,9 +2,9 @@
 # Renders deploy/nginx/nginx.prod.conf: replaces its ${SEGHUB_*} variables (and nothing else, so
 # nginx's own $variables stay) with the environment's values or the defaults below, and prints the
 # result. Every variable must end up set; a missing one is an error.
-# Usage: SEGHUB_TLS_CERTIFICATE=... SEGHUB_TLS_CERTIFICATE_KEY=... scripts/render-nginx-conf.sh > /etc/nginx/nginx.conf
+# Usage: SEGHUB_TLS_CERTIFICATE=... SEGHUB_TLS_CERTIFICATE_KEY=... scripts/deploy/render-nginx-conf.sh > /etc/nginx/nginx.conf
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 
 export SEGHUB_NGINX_USER="${SEGHUB_NGINX_USER:-www-data}"
 export SEGHUB_NGINX_PREFIX="${SEGHUB_NGINX_PREFIX:-/var/lib/nginx/seghub}"

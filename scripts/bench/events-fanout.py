@@ -23,7 +23,7 @@ import threading
 import time
 import uuid
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "checks"))
 import e2e  # noqa: E402  (EventSocket, call)
 
 BASE, DATABASE = sys.argv[1].rstrip("/"), sys.argv[2]

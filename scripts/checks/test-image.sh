@@ -18,10 +18,10 @@
 #    wrote in the data volume belong to 1001:1001. The image size is printed.
 # 4. The checker is checked: the runtime stage without libtiff6 must fail step 3's library check.
 #
-# Usage: scripts/test-image.sh [--keep]   (--keep leaves the built image in the cache's storage)
+# Usage: scripts/checks/test-image.sh [--keep]   (--keep leaves the built image in the cache's storage)
 # Needs root (buildah with chroot isolation and overlay storage); installs mmdebstrap and buildah.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 source scripts/lib/common.sh
 
 started=$SECONDS
@@ -29,7 +29,7 @@ keep=0
 [ "${1:-}" = "--keep" ] && keep=1
 
 if [ "$(id -u)" -ne 0 ]; then
-    echo "scripts/test-image.sh needs root: buildah builds and runs the image with chroot isolation" >&2
+    echo "scripts/checks/test-image.sh needs root: buildah builds and runs the image with chroot isolation" >&2
     exit 1
 fi
 
@@ -87,7 +87,7 @@ cleanup() {
     fi
     bh rmi --prune >/dev/null 2>&1 || true
     if [ -n "${pg_dir:-}" ]; then
-        bash scripts/postgres.sh stop "$pg_dir" >/dev/null 2>&1 || true
+        bash scripts/dev/postgres.sh stop "$pg_dir" >/dev/null 2>&1 || true
         rm -rf "$pg_dir"
     fi
     bh unshare true >/dev/null 2>&1 || true

@@ -10,14 +10,14 @@
 #      either fails); verify through nginx that the new colour answers.
 # Any failure before the switch leaves traffic where it was and exits non-zero; each step is logged
 # with its time. Settings: see scripts/lib/deploy.sh (DEPLOY_RUNTIME=compose|process, ...).
-# Usage: scripts/deploy-blue-green.sh [blue|green]   (default: the inactive colour)
+# Usage: scripts/deploy/deploy-blue-green.sh [blue|green]   (default: the inactive colour)
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 source scripts/lib/deploy.sh
 
 active="$(active_colour)"
 if [ $# -ge 1 ]; then
-    case "$1" in blue | green) target="$1" ;; *) echo "usage: scripts/deploy-blue-green.sh [blue|green]" >&2; exit 64 ;; esac
+    case "$1" in blue | green) target="$1" ;; *) echo "usage: scripts/deploy/deploy-blue-green.sh [blue|green]" >&2; exit 64 ;; esac
     [ "$target" != "$active" ] || { echo "$target is the active colour; deploy to the other one" >&2; exit 64; }
 else
     target="$(other_colour "${active:-green}")"
@@ -53,5 +53,5 @@ deploy_log "warmed up"
 
 switch_nginx "$target" || deploy_fail "nginx refused the new upstream file (previous file restored); traffic stays on ${active:-nothing}"
 deploy_log "nginx: switched to $target"
-verify_public "$target" || deploy_fail "nginx does not answer from $target; run scripts/rollback-deployment.sh"
+verify_public "$target" || deploy_fail "nginx does not answer from $target; run scripts/deploy/rollback-deployment.sh"
 deploy_log "verified through nginx: $target is live${active:+; $active keeps running for a rollback}"

@@ -1,1 +1,0 @@
-"""OpenCV reference fixtures for SegCore's tests; see scripts/make-reference.py."""
