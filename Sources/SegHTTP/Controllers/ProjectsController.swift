@@ -105,19 +105,8 @@ struct ProjectsController {
         let identity = try context.requireIdentity()
         let id = try context.pathID(naming: "project")
         try await services.requireRole(.owner, in: id, for: identity)
-        let name = try await services.projects.find(id: id)?.name ?? ""
-        let keys = try await services.projects.delete(id: id)
-        // The rows are gone; a file that cannot be removed now is an orphan that `segctl gc` removes later.
-        var removed = 0
-        do {
-            let objectKeys = keys.compactMap { try? ObjectKey($0) }
-            removed = try await services.files.removeUnreferenced(objectKeys, referencedBy: services.client, logger: context.logger).count
-        } catch {
-            context.logger.warning("project files not removed; gc will", metadata: ["project.id": "\(id)", "error": "\(error)"])
-        }
-        await services.recordAudit(
-            "project.delete", by: identity, targetType: "project", targetID: id,
-            details: ["name": name, "objects": "\(keys.count)", "objectsRemoved": "\(removed)"], logger: context.logger)
+        _ = try await ProjectPostgresRepository(client: services.client, logger: context.logger).deleteWithFiles(
+            id: id, files: services.files, actorID: identity.userID)
         return .noContent
     }
 

@@ -51,6 +51,46 @@ public struct DatabaseSnapshot: Sendable, Equatable {
         }
     }
 
+    /// Opens a REPEATABLE READ, READ ONLY transaction on one connection, exports its snapshot
+    /// (`pg_export_snapshot()`, for `pg_dump --snapshot`), reads this record in it, and keeps the
+    /// transaction open while `body` runs with the snapshot's id and the record: what `pg_dump` then
+    /// dumps is exactly what the record counted. The transaction ends when `body` returns or throws.
+    /// - Throws: `StorageError`, or what `body` throws.
+    public static func exported<Result: Sendable>(
+        from client: PostgresClient, logger: Logger, _ body: (_ snapshotID: String, DatabaseSnapshot) async throws -> Result
+    ) async throws -> (snapshot: DatabaseSnapshot, result: Result) {
+        do {
+            return try await client.withConnection { connection in
+                try await connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
+                do {
+                    var snapshotID = ""
+                    for try await id in try await connection.query("SELECT pg_export_snapshot()", logger: logger).decode(String.self) {
+                        snapshotID = id
+                    }
+                    let snapshot = try await read(on: connection, logger: logger)
+                    let result = try await body(snapshotID, snapshot)
+                    try await connection.query("COMMIT", logger: logger)
+                    return (snapshot, result)
+                } catch {
+                    _ = try? await connection.query("ROLLBACK", logger: logger)
+                    throw error
+                }
+            }
+        } catch let error as PSQLError {
+            throw StorageError(mapping: error)
+        }
+    }
+
+    /// How many tables the database has outside PostgreSQL's own schemas: 0 for an empty database
+    /// (a restore's target), whatever schema the tables are in.
+    public static func tableCount(client: PostgresClient, logger: Logger) async throws(StorageError) -> Int {
+        try await withStorageErrors {
+            let rows = try await client.query(
+                "SELECT count(*)::int8 FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')", logger: logger)
+            return try await rows.collect().first?.decode(Int.self) ?? 0
+        }
+    }
+
     /// The object keys rows refer to (the same references `segctl gc` honours), sorted.
     static func referencedObjectKeys(on connection: PostgresConnection, tables: Set<String>, logger: Logger) async throws -> [String] {
         var parts: [String] = []

@@ -586,6 +586,14 @@ public struct JobQueue: Sendable {
         }
     }
 
+    /// How many jobs are in `state` (finished ones included, until `deleteFinished` removes them).
+    public func count(state: JobState) async throws(StorageError) -> Int {
+        try await withStorageErrors {
+            let rows = try await client.query("SELECT count(*)::int8 FROM jobs WHERE state = \(state.rawValue)", logger: logger)
+            return try await rows.collect().first?.decode(Int.self) ?? 0
+        }
+    }
+
     /// Counts jobs by kind and state over the whole queue (`/metrics`); kinds without jobs are absent.
     public func statsByKind() async throws(StorageError) -> [JobKind: QueueStats] {
         try await withStorageErrors {

@@ -68,6 +68,14 @@ public struct ProjectMemberPostgresRepository: ProjectMemberRepository {
         }
     }
 
+    /// How many members the project has (its owner included).
+    public func count(projectID: UUID) async throws(StorageError) -> Int {
+        try await withStorageErrors {
+            let rows = try await client.query("SELECT count(*)::int8 FROM project_members WHERE project_id = \(projectID)", logger: logger)
+            return try await rows.collect().first?.decode(Int.self) ?? 0
+        }
+    }
+
     /// A keyset page of members joined with `users`, by `(created_at, user_id)`.
     public func list(projectID: UUID, page: PageRequest) async throws(StorageError) -> Page<ProjectMemberRecord> {
         let bound = page.ascendingBound

@@ -161,6 +161,16 @@ public struct UserPostgresRepository: UserRepository {
         }
     }
 
+    /// The ids of the projects this user owns, oldest first.
+    public func ownedProjectIDs(id: UUID) async throws(StorageError) -> [UUID] {
+        try await withStorageErrors {
+            let rows = try await client.query("SELECT id FROM projects WHERE owner_id = \(id) ORDER BY created_at, id", logger: logger)
+            var ids: [UUID] = []
+            for try await projectID in rows.decode(UUID.self) { ids.append(projectID) }
+            return ids
+        }
+    }
+
     /// Deletes the account; `ON DELETE RESTRICT` on `projects.owner_id` refuses an owner, which is reported plainly.
     public func delete(id: UUID) async throws(StorageError) {
         do throws(StorageError) {

@@ -39,12 +39,7 @@ struct BackupRestorer {
         let psql = try PostgresTools.locate("psql")
         let environment = PostgresTools.environment(for: configuration)
 
-        var tableCount: Int64 = 0
-        for try await count in try await client.query(
-            "SELECT count(*)::int8 FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')", logger: logger
-        ).decode(Int64.self) {
-            tableCount = count
-        }
+        let tableCount = try await DatabaseSnapshot.tableCount(client: client, logger: logger)
         if tableCount > 0 && !force {
             throw CLIError.failed(
                 "the target database is not empty (\(tableCount) tables); nothing was restored. "
@@ -108,10 +103,8 @@ struct BackupRestorer {
         }
 
         // 4. The database, in one transaction with the removal of the old schema.
-        var arguments = ["-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction", "-c", "SET lock_timeout = '10s'"]
-        if tableCount > 0 {
-            arguments += ["-c", "DROP SCHEMA public CASCADE", "-c", "CREATE SCHEMA public"]
-        }
+        var arguments = ["-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction"]
+        arguments += RestorePreamble.statements(replacingExistingSchema: tableCount > 0).flatMap { ["-c", $0] }
         arguments += ["-f", script]
         let outcome = try await ExternalTool.run(psql, arguments, environment: environment)
         guard outcome.status == 0 else {

@@ -33,7 +33,7 @@ struct BackupVerifier {
 
         let pgRestore = try PostgresTools.locate("pg_restore")
         let scratch = "seghub_verify_\(UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).lowercased())"
-        try await client.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(scratch) TEMPLATE template0"), logger: logger)
+        try await ScratchDatabase.create(scratch, pristine: true, on: client, logger: logger)
         var restoredRows: Int64 = 0
         do {
             let outcome = try await ExternalTool.run(
@@ -59,7 +59,7 @@ struct BackupVerifier {
             problems.append("restore check: \(StorageError(mapping: error))")
         }
         do {
-            try await client.query(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(scratch) WITH (FORCE)"), logger: logger)
+            try await ScratchDatabase.drop(scratch, on: client, logger: logger)
         } catch {
             problems.append("the scratch database \(scratch) could not be dropped: \(StorageError(mapping: error))")
         }

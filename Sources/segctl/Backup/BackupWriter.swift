@@ -69,25 +69,12 @@ struct BackupWriter {
     ) async throws -> (manifest: BackupManifest, bytes: Int64) {
         let dumpPath = "\(folder)/\(BackupManifest.dumpFileName)"
         let environment = PostgresTools.environment(for: configuration)
-        // One connection holds the snapshot open until pg_dump has dumped it.
-        let snapshot: DatabaseSnapshot = try await client.withConnection { connection in
-            try await connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
-            do {
-                var snapshotID = ""
-                for try await id in try await connection.query("SELECT pg_export_snapshot()", logger: logger).decode(String.self) {
-                    snapshotID = id
-                }
-                let snapshot = try await DatabaseSnapshot.read(on: connection, logger: logger)
-                let outcome = try await ExternalTool.run(
-                    pgDump, ["--format=custom", "--snapshot=\(snapshotID)", "--file=\(dumpPath)"], environment: environment)
-                guard outcome.status == 0 else {
-                    throw CLIError.failed("pg_dump failed (exit \(outcome.status)):\n\(ExternalTool.tail(outcome.stderr))")
-                }
-                try await connection.query("COMMIT", logger: logger)
-                return snapshot
-            } catch {
-                _ = try? await connection.query("ROLLBACK", logger: logger)
-                throw error
+        // The snapshot's transaction stays open until pg_dump has dumped it.
+        let (snapshot, _) = try await DatabaseSnapshot.exported(from: client, logger: logger) { snapshotID, _ in
+            let outcome = try await ExternalTool.run(
+                pgDump, ["--format=custom", "--snapshot=\(snapshotID)", "--file=\(dumpPath)"], environment: environment)
+            guard outcome.status == 0 else {
+                throw CLIError.failed("pg_dump failed (exit \(outcome.status)):\n\(ExternalTool.tail(outcome.stderr))")
             }
         }
         guard chmod(dumpPath, 0o600) == 0 else { throw CLIError.failed("\(dumpPath): cannot set mode 0600") }

@@ -71,12 +71,7 @@ extension SegCtl.Projects {
                 guard let project = try await repository.find(id: id) else { throw CLIError.failed("no project \(id.uuidString.lowercased())") }
                 let counts = try await repository.imageCounts(projectID: id)
                 let owner = try await UserPostgresRepository(client: client, logger: logger).find(id: project.ownerID)
-                var members = 0
-                for try await count in try await client.query("SELECT count(*)::int8 FROM project_members WHERE project_id = \(id)", logger: logger)
-                    .decode(Int64.self)
-                {
-                    members = Int(count)
-                }
+                let members = try await ProjectMemberPostgresRepository(client: client, logger: logger).count(projectID: id)
                 return ProjectSummary(
                     id: project.id, name: project.name, description: project.description, ownerID: project.ownerID,
                     ownerEmail: owner?.email ?? "-", createdAt: project.createdAt, imageCounts: counts, members: members)

@@ -50,7 +50,7 @@ extension SegCtl {
             let batch = batch
             let users = users
             try await database.withClient { admin, logger in
-                try await admin.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: logger)
+                try await ScratchDatabase.create(name, on: admin, logger: logger)
                 do {
                     var configuration = server.with(database: name)
                     configuration.tls = server.tls
@@ -59,12 +59,12 @@ extension SegCtl {
                         return try await Self.measure(
                             client: client, jobs: jobs, workers: workers, batch: batch, users: users, logger: logger)
                     }
-                    try await admin.query(PostgresQuery(unsafeSQL: "DROP DATABASE \(name) WITH (FORCE)"), logger: logger)
+                    try await ScratchDatabase.drop(name, on: admin, logger: logger)
                     let encoder = JSONEncoder()
                     encoder.outputFormatting = [.sortedKeys]
                     print(String(decoding: try encoder.encode(result), as: UTF8.self))
                 } catch {
-                    _ = try? await admin.query(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)"), logger: logger)
+                    try? await ScratchDatabase.drop(name, on: admin, logger: logger)
                     throw error
                 }
             }
@@ -84,11 +84,11 @@ extension SegCtl {
             client: PostgresClient, jobs: Int, workers: Int, batch: Int, users: Int, logger: Logger
         ) async throws -> Result {
             var userIDs: [UUID] = []
+            let accounts = UserPostgresRepository(client: client, logger: logger)
             for index in 0..<users {
-                let rows = try await client.query(
-                    "INSERT INTO users (email, password_hash) VALUES (\("bench\(index)@example.org"), 'x') RETURNING id",
-                    logger: logger)
-                for try await id in rows.decode(UUID.self) { userIDs.append(id) }
+                // Job owners only: nobody signs in with them ("x" is no bcrypt hash).
+                let user = try await accounts.create(NewUser(email: "bench\(index)@example.org", name: "bench \(index)", passwordHash: "x"))
+                userIDs.append(user.id)
             }
             let queue = JobQueue(client: client, configuration: .init(leaseDuration: .seconds(60)), logger: logger)
             let clock = ContinuousClock()
@@ -131,12 +131,7 @@ extension SegCtl {
                 try await group.waitForAll()
             }
             let elapsed = seconds(clock.now - start)
-            var succeeded = 0
-            for try await count in try await client.query("SELECT count(*) FROM jobs WHERE state = 'succeeded'", logger: logger)
-                .decode(Int64.self)
-            {
-                succeeded = Int(count)
-            }
+            let succeeded = try await queue.count(state: .succeeded)
             let total = completed.value
             return Result(
                 jobs: jobs, workers: workers, batch: batch, enqueueSeconds: enqueueSeconds, seconds: elapsed,

@@ -32,26 +32,13 @@ extension SegCtl {
         func run() async throws {
             let dataDirectory = try? data.resolved()
             var report = try await database.withAdminClient { client, logger in
-                let rows = try await client.query(
-                    """
-                    SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM users WHERE role = 'admin'),
-                        (SELECT count(*) FROM users WHERE disabled_at IS NOT NULL), (SELECT count(*) FROM projects),
-                        (SELECT coalesce(sum(bytes), 0)::int8 FROM images), (SELECT count(*) FROM segmentations)
-                    """,
-                    logger: logger)
-                var totals: (Int64, Int64, Int64, Int64, Int64, Int64) = (0, 0, 0, 0, 0, 0)
-                for try await row in rows.decode((Int64, Int64, Int64, Int64, Int64, Int64).self) { totals = row }
-                var images = ImageStatusCounts()
-                for try await (status, count) in try await client.query("SELECT status, count(*) FROM images GROUP BY status", logger: logger)
-                    .decode((String, Int64).self)
-                {
-                    if let status = ImageStatus(rawValue: status) { images[status] = Int(count) }
-                }
+                let totals = try await InstallationTotals.read(from: client, logger: logger)
                 let jobs = try await JobQueue(client: client, logger: logger).stats()
                 let lastBackup = try await BackupPostgresRepository(client: client, logger: logger).latestFinishedAt()
                 return Report(
-                    users: Int(totals.0), admins: Int(totals.1), disabledUsers: Int(totals.2), projects: Int(totals.3), images: images,
-                    imageBytes: totals.4, segmentations: Int(totals.5), jobs: jobs, lastBackupAt: lastBackup)
+                    users: totals.users, admins: totals.admins, disabledUsers: totals.disabledUsers, projects: totals.projects,
+                    images: totals.images, imageBytes: totals.imageBytes, segmentations: totals.segmentations, jobs: jobs,
+                    lastBackupAt: lastBackup)
             }
             if let dataDirectory, let store = try? FileStore(root: URL(fileURLWithPath: dataDirectory, isDirectory: true)) {
                 var count = 0

@@ -308,13 +308,7 @@ extension SegCtl.Users {
                 let projects = ProjectPostgresRepository(client: client, logger: logger)
                 let record = try await UserLookup.find(user, in: users)
                 try await UserLookup.ensureAnotherAdmin(besides: record, users: users)
-                var owned: [UUID] = []
-                for try await id in try await client.query(
-                    "SELECT id FROM projects WHERE owner_id = \(record.id) ORDER BY created_at", logger: logger
-                )
-                .decode(UUID.self) {
-                    owned.append(id)
-                }
+                let owned = try await users.ownedProjectIDs(id: record.id)
                 var note = ""
                 if !owned.isEmpty {
                     if let transferTo {
@@ -324,12 +318,17 @@ extension SegCtl.Users {
                         note = ", \(owned.count) project(s) transferred to \(heir.email)"
                     } else if deleteProjects, let dataDirectory {
                         let store = try FileStore(root: URL(fileURLWithPath: dataDirectory, isDirectory: true))
+                        var objects = 0
                         var removedFiles = 0
                         for project in owned {
-                            let keys = try await projects.delete(id: project).compactMap { try? ObjectKey($0) }
-                            removedFiles += try await store.removeUnreferenced(keys, referencedBy: client, youngerThan: .zero, logger: logger).count
+                            let deletion = try await projects.deleteWithFiles(id: project, files: store, actorID: nil)
+                            objects += deletion.objects
+                            removedFiles += deletion.removedFiles
                         }
-                        note = ", \(owned.count) project(s) deleted (\(removedFiles) file(s) removed)"
+                        let kept = objects - removedFiles
+                        note =
+                            ", \(owned.count) project(s) deleted (\(removedFiles) file(s) removed"
+                            + (kept > 0 ? "; \(kept) shared, recent or not removable, left for segctl gc)" : ")")
                     } else {
                         throw CLIError.failed(
                             "\(record.email) owns \(owned.count) project(s); pass --transfer-to EMAIL or --delete-projects")
