@@ -90,28 +90,10 @@ struct ExportsController {
         try await services.requireRole(.viewer, in: projectID, for: identity)
         let body = try await ProjectsController.decodeBody(request, as: CreateRequest.self, context: context)
         let (formats, options) = try Self.validated(body)
-        let logger = context.logger
-        let channel = services.queue.configuration.notificationChannel
-        let record: ExportRecord
-        do {
-            record = try await services.client.withTransaction(logger: logger) { connection in
-                let export = try await ExportPostgresRepository.create(
-                    projectID: projectID, userID: identity.userID, formats: formats, options: options, jobID: nil, on: connection,
-                    logger: logger)
-                let job = try NewJob(
-                    kind: .export, encoding: ExportJobHandler.Payload(exportId: export.id), userID: identity.userID, projectID: projectID)
-                let enqueued = try await JobQueue.enqueue([job], on: connection, notificationChannel: channel, logger: logger)
-                guard let jobID = enqueued.first?.id else { throw StorageError.database(sqlState: nil) }
-                return try await ExportPostgresRepository.attachJob(id: export.id, jobID: jobID, on: connection, logger: logger)
-            }
-        } catch let error as StorageError {
-            throw error
-        } catch {
-            throw StorageError(mapping: error)
-        }
-        await services.recordAudit(
-            "export.create", by: identity, targetType: "project", targetID: projectID,
-            details: ["exportId": record.id.uuidString.lowercased(), "formats": formats.map(\.rawValue).joined(separator: ",")],
+        let userID = identity.userID
+        let record = try await services.queue.createExport(
+            projectID: projectID, userID: userID, formats: formats, options: options,
+            payload: { exportID in try NewJob(kind: .export, encoding: ExportJobHandler.Payload(exportId: exportID), userID: userID).payload },
             logger: context.logger)
         return ExportBody(record)
     }

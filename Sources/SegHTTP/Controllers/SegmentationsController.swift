@@ -4,7 +4,6 @@ import Hummingbird
 import Logging
 import NIOCore
 import NIOPosix
-import PostgresNIO
 import SegCore
 import SegStorage
 
@@ -103,43 +102,21 @@ struct SegmentationsController {
             requested = ids.filter { seen.insert($0).inserted }
         }
         let payload = try NewJob(kind: .segment, encoding: JobPayload(parameters: parameters)).payload
-        let parametersJSON = Array(try JSONEncoder().encode(parameters))
-        let logger = context.logger
-        let channel = services.queue.configuration.notificationChannel
-        let count = try await transaction(logger: logger) { connection in
-            let images: [UUID]
-            if let requested {
-                let updated = try await ImagePostgresRepository.setStatus(
-                    .queued, ids: requested, projectID: projectID, on: connection, logger: logger)
-                guard updated.count == requested.count else {
-                    // Unknown ids and another project's images get the same answer; the transaction rolls back.
-                    let found = Set(updated)
-                    let errors = requested.enumerated().filter { !found.contains($0.element) }.prefix(100).map { index, id in
-                        Problem.FieldError(field: "imageIds[\(index)]", detail: "\(id.uuidString.lowercased()) is not an image of this project")
-                    }
-                    throw Problem(
-                        .badRequest, code: "UNKNOWN_IMAGE", detail: "\(requested.count - updated.count) of the images are not in this project",
-                        errors: Array(errors))
-                }
-                images = updated
-            } else {
-                let candidates = try await ImagePostgresRepository.unsegmentedIDs(projectID: projectID, on: connection, logger: logger)
-                images = try await ImagePostgresRepository.setStatus(
-                    .queued, ids: candidates, projectID: projectID, on: connection, logger: logger)
+        let outcome = try await services.queue.queueSegmentations(
+            projectID: projectID, imageIDs: requested, payload: payload, parameters: Array(try JSONEncoder().encode(parameters)),
+            priority: priority, actorID: identity.userID, logger: context.logger)
+        switch outcome {
+        case .queued(let images):
+            return QueuedBody(queued: images.count)
+        case .unknownImages(let unknown):
+            // Unknown ids and another project's images get the same answer.
+            let missing = Set(unknown)
+            let errors = (requested ?? []).enumerated().filter { missing.contains($0.element) }.prefix(100).map { index, id in
+                Problem.FieldError(field: "imageIds[\(index)]", detail: "\(id.uuidString.lowercased()) is not an image of this project")
             }
-            let jobs = images.map { image in
-                NewJob(kind: .segment, payload: payload, priority: priority, userID: identity.userID, projectID: projectID, imageID: image)
-            }
-            if !jobs.isEmpty {
-                _ = try await JobQueue.enqueue(jobs, on: connection, notificationChannel: channel, logger: logger)
-            }
-            let details = Array(#"{"queued": \#(images.count), "priority": \#(priority), "parameters": "#.utf8) + parametersJSON + Array("}".utf8)
-            _ = try await AuditLogPostgresRepository.record(
-                actorID: identity.userID, action: "segmentation.queue", targetType: "project", targetID: projectID,
-                details: details, on: connection, logger: logger)
-            return images.count
+            throw Problem(
+                .badRequest, code: "UNKNOWN_IMAGE", detail: "\(unknown.count) of the images are not in this project", errors: Array(errors))
         }
-        return QueuedBody(queued: count)
     }
 
     /// `DELETE /api/v1/projects/:id/segmentations`: cancels the project's queued (not yet running) segmentations.
@@ -147,15 +124,8 @@ struct SegmentationsController {
         let identity = try context.requireIdentity()
         let projectID = try context.pathID(naming: "project")
         try await services.requireRole(.editor, in: projectID, for: identity)
-        let logger = context.logger
-        let count = try await transaction(logger: logger) { connection in
-            // Locks the images, cancels their queued jobs and gives them back their earlier status.
-            let images = try await JobQueue.cancelQueuedSegmentations(project: projectID, on: connection, logger: logger)
-            _ = try await AuditLogPostgresRepository.record(
-                actorID: identity.userID, action: "segmentation.cancel", targetType: "project", targetID: projectID,
-                details: Array(#"{"cancelled": \#(images.count)}"#.utf8), on: connection, logger: logger)
-            return images.count
-        }
+        // Locks the images, cancels their queued jobs and gives them back their earlier status.
+        let count = try await services.queue.cancelSegmentations(projectID: projectID, actorID: identity.userID, logger: context.logger).count
         return CancelledBody(cancelled: count)
     }
 
@@ -206,19 +176,9 @@ struct SegmentationsController {
         if image.pages > 1, let latest = try? await services.segmentations.latest(imageID: imageID) {
             planeJSON = Self.planeKeys(of: latest.parameters)
         }
-        let parametersJSON = planeJSON
-        let logger = context.logger
-        let record = try await transaction(logger: logger) { connection in
-            let record = try await SegmentationPostgresRepository.addVersion(
-                imageID: imageID, polygons: polygonsJSON, parameters: parametersJSON, segmenter: "manual", authorID: identity.userID,
-                on: connection, logger: logger)
-            // The image row is locked by addVersion. A pending job will set the status itself when it finishes.
-            try await ImagePostgresRepository.markEdited(id: imageID, on: connection, logger: logger)
-            _ = try await AuditLogPostgresRepository.record(
-                actorID: identity.userID, action: "segmentation.edit", targetType: "image", targetID: imageID,
-                details: Array(#"{"version": \#(record.version), "polygons": \#(inputs.count)}"#.utf8), on: connection, logger: logger)
-            return record
-        }
+        let record = try await services.segmentations.storeManualVersion(
+            imageID: imageID, polygons: polygonsJSON, polygonCount: inputs.count, parameters: planeJSON, authorID: identity.userID,
+            logger: context.logger)
         return try Self.response(record)
     }
 
@@ -287,22 +247,5 @@ struct SegmentationsController {
         var headers = HTTPFields()
         headers[.contentType] = "application/json; charset=utf-8"
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
-    }
-
-    /// Runs `body` in a transaction; a `Problem` thrown inside rolls it back and is answered as it is.
-    func transaction<Result: Sendable>(
-        logger: Logger,
-        _ body: (PostgresConnection) async throws -> Result
-    ) async throws -> Result {
-        do {
-            return try await services.client.withTransaction(logger: logger) { connection in try await body(connection) }
-        } catch let error as PostgresTransactionError {
-            if let problem = error.closureError as? Problem { throw problem }
-            throw StorageError(mapping: error)
-        } catch let problem as Problem {
-            throw problem
-        } catch {
-            throw StorageError(mapping: error)
-        }
     }
 }

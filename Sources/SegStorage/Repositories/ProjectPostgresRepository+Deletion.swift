@@ -34,21 +34,12 @@ extension ProjectPostgresRepository {
             logger.warning("project files not removed; gc will", metadata: ["project.id": "\(id)", "error": "\(error)"])
         }
         do {
-            let details = try JSONEncoder.sortedKeys.encode(["name": name, "objects": "\(keys.count)", "objectsRemoved": "\(removed)"])
+            let details = try JSONEncoder.sortedKeysEncoder.encode(["name": name, "objects": "\(keys.count)", "objectsRemoved": "\(removed)"])
             _ = try await AuditLogPostgresRepository(client: client, logger: logger).record(
                 actorID: actorID, action: "project.delete", targetType: "project", targetID: id, details: Array(details))
         } catch {
             logger.warning("audit entry not recorded", metadata: ["audit.action": "project.delete", "error": "\(error)"])
         }
         return ProjectDeletion(name: name, objects: keys.count, removedFiles: removed)
-    }
-}
-
-extension JSONEncoder {
-    /// An encoder with sorted keys (stable audit details).
-    fileprivate static var sortedKeys: JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return encoder
     }
 }

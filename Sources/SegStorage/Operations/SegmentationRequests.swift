@@ -1,0 +1,115 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// What queueing segmentations did.
+public enum SegmentationQueueOutcome: Sendable, Equatable {
+    /// These images are now `queued`, each with its `segment` job.
+    case queued([UUID])
+    /// Some of the named images are not in the project (or do not exist): nothing was queued.
+    /// The ids are the unknown ones, in the order they were named.
+    case unknownImages([UUID])
+}
+
+/// The cross-table requests of segmentation, each one transaction: queue, cancel, and store a
+/// person's corrected version. SegHTTP's routes call these; nothing above SegStorage opens a
+/// transaction for them.
+extension JobQueue {
+    /// Marks images `queued` and adds their `segment` jobs in one transaction (RELIABILITY Q6: never
+    /// a queued image without a job), with the audit entry `segmentation.queue`.
+    /// - Parameters:
+    ///   - imageIDs: The images (duplicates already removed), or `nil` for every image of the
+    ///     project that is not segmented yet.
+    ///   - payload: The jobs' JSON payload; `parameters` its segmenter parameters, for the audit entry.
+    ///   - logger: The request's logger.
+    /// - Returns: `.unknownImages` (and nothing changed) when an id is not an image of the project.
+    public func queueSegmentations(
+        projectID: UUID, imageIDs: [UUID]?, payload: String, parameters: [UInt8], priority: Int, actorID: UUID, logger: Logger
+    ) async throws(StorageError) -> SegmentationQueueOutcome {
+        struct Unknown: Error { var ids: [UUID] }
+        let channel = configuration.notificationChannel
+        do {
+            let images = try await client.withTransaction(logger: logger) { connection in
+                let images: [UUID]
+                if let imageIDs {
+                    images = try await ImagePostgresRepository.setStatus(.queued, ids: imageIDs, projectID: projectID, on: connection, logger: logger)
+                    if images.count != imageIDs.count {
+                        let found = Set(images)
+                        throw Unknown(ids: imageIDs.filter { !found.contains($0) })  // rolls the statuses back
+                    }
+                } else {
+                    let candidates = try await ImagePostgresRepository.unsegmentedIDs(projectID: projectID, on: connection, logger: logger)
+                    images = try await ImagePostgresRepository.setStatus(.queued, ids: candidates, projectID: projectID, on: connection, logger: logger)
+                }
+                let jobs = images.map { image in
+                    NewJob(kind: .segment, payload: payload, priority: priority, userID: actorID, projectID: projectID, imageID: image)
+                }
+                if !jobs.isEmpty { _ = try await Self.enqueue(jobs, on: connection, notificationChannel: channel, logger: logger) }
+                let details = Array(#"{"queued": \#(images.count), "priority": \#(priority), "parameters": "#.utf8) + parameters + Array("}".utf8)
+                _ = try await AuditLogPostgresRepository.record(
+                    actorID: actorID, action: "segmentation.queue", targetType: "project", targetID: projectID, details: details,
+                    on: connection, logger: logger)
+                return images
+            }
+            return .queued(images)
+        } catch let error as PostgresTransactionError {
+            if let unknown = error.closureError as? Unknown { return .unknownImages(unknown.ids) }
+            throw StorageError(mapping: error)
+        } catch {
+            throw StorageError(mapping: error)
+        }
+    }
+
+    /// Cancels the project's queued (not yet running) segmentations and gives their images back
+    /// their earlier status, with the audit entry `segmentation.cancel`, in one transaction.
+    /// - Returns: The images whose jobs were cancelled.
+    public func cancelSegmentations(projectID: UUID, actorID: UUID, logger: Logger) async throws(StorageError) -> [UUID] {
+        try await inTransaction(logger: logger) { connection in
+            let images = try await Self.cancelQueuedSegmentations(project: projectID, on: connection, logger: logger)
+            _ = try await AuditLogPostgresRepository.record(
+                actorID: actorID, action: "segmentation.cancel", targetType: "project", targetID: projectID,
+                details: Array(#"{"cancelled": \#(images.count)}"#.utf8), on: connection, logger: logger)
+            return images
+        }
+    }
+
+    /// Runs `body` in a transaction with `StorageError`s only.
+    func inTransaction<Result: Sendable>(
+        logger: Logger, _ body: (PostgresConnection) async throws -> Result
+    ) async throws(StorageError) -> Result {
+        do {
+            return try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+        } catch {
+            throw StorageError(mapping: error)
+        }
+    }
+}
+
+extension SegmentationPostgresRepository {
+    /// Stores a person's corrected polygons as a new `manual` version, marks the image edited (a
+    /// pending job sets its status itself when it finishes) and writes the audit entry
+    /// `segmentation.edit`, in one transaction.
+    /// - Parameters:
+    ///   - polygons: The validated, measured polygons as JSON; `polygonCount` how many.
+    ///   - parameters: The plane keys the correction belongs to, as a JSON object (`{}` for none).
+    ///   - logger: The request's logger.
+    public func storeManualVersion(
+        imageID: UUID, polygons: [UInt8], polygonCount: Int, parameters: [UInt8], authorID: UUID, logger: Logger
+    ) async throws(StorageError) -> SegmentationRecord {
+        do {
+            return try await client.withTransaction(logger: logger) { connection in
+                let record = try await Self.addVersion(
+                    imageID: imageID, polygons: polygons, parameters: parameters, segmenter: "manual", authorID: authorID,
+                    on: connection, logger: logger)
+                // The image row is locked by addVersion.
+                try await ImagePostgresRepository.markEdited(id: imageID, on: connection, logger: logger)
+                _ = try await AuditLogPostgresRepository.record(
+                    actorID: authorID, action: "segmentation.edit", targetType: "image", targetID: imageID,
+                    details: Array(#"{"version": \#(record.version), "polygons": \#(polygonCount)}"#.utf8), on: connection, logger: logger)
+                return record
+            }
+        } catch {
+            throw StorageError(mapping: error)
+        }
+    }
+}
