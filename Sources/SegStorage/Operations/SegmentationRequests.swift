@@ -39,7 +39,8 @@ extension JobQueue {
                     }
                 } else {
                     let candidates = try await ImagePostgresRepository.unsegmentedIDs(projectID: projectID, on: connection, logger: logger)
-                    images = try await ImagePostgresRepository.setStatus(.queued, ids: candidates, projectID: projectID, on: connection, logger: logger)
+                    images = try await ImagePostgresRepository.setStatus(
+                        .queued, ids: candidates, projectID: projectID, on: connection, logger: logger)
                 }
                 let jobs = images.map { image in
                     NewJob(kind: .segment, payload: payload, priority: priority, userID: actorID, projectID: projectID, imageID: image)
