@@ -112,8 +112,10 @@ seg_build() {
 }
 
 # The lines of swift build's output worth seeing while it runs.
+# SwiftPM's "waiting" notice has no line end: whatever follows it on that line is cut off.
 seg_build_progress() {
-    grep --line-buffered -E '^(Building for |Build |Another instance of SwiftPM |Fetching |\[[0-9]+/[0-9]+\] (Compiling|Linking) )' || true
+    { grep --line-buffered -E '^(Building for |Build |Another instance of SwiftPM |Fetching |\[[0-9]+/[0-9]+\] (Compiling|Linking) )' || true; } |
+        sed -u 's/\(finished execution\.\.\.\).*/\1/'
 }
 
 # The error diagnostics in swift build's output (stdin), each with the lines that follow it (source
