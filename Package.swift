@@ -75,6 +75,9 @@ var package = Package(
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "_NIOFileSystem", package: "swift-nio"),
             ],
             resources: [.copy("Migrations/SQL")],
             swiftSettings: [.enableUpcomingFeature("ExistentialAny")]
@@ -202,7 +205,7 @@ var package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
-        // The baseline of scripts/bench-http.sh: a bare Hummingbird route without our middleware.
+        // The baseline of scripts/bench/bench-http.sh: a bare Hummingbird route without our middleware.
         .executableTarget(
             name: "seg-bare-http",
             dependencies: [.product(name: "Hummingbird", package: "hummingbird")],
@@ -214,7 +217,7 @@ var package = Package(
 
 // A container build copies only Package.swift, Sources and Benchmarks (.dockerignore), and SwiftPM
 // refuses a manifest whose target folders are missing: test targets are declared only when their
-// folder is there (`scripts/test-image.sh` builds the image from exactly that context).
+// folder is there (`scripts/checks/test-image.sh` builds the image from exactly that context).
 package.targets.removeAll { target in
     target.type == .test
         && !FileManager.default.fileExists(atPath: Context.packageDirectory + "/Tests/" + target.name)

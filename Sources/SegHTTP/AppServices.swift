@@ -13,7 +13,7 @@ public struct AppServices: Sendable {
     /// The database.
     public let client: PostgresClient
     /// Content-addressed files under `SEG_DATA_DIR`.
-    public let files: FileStore
+    public let files: any ObjectStore
     /// Accounts.
     public let users: UserPostgresRepository
     /// Refresh tokens (hashes only).
@@ -61,7 +61,7 @@ public struct AppServices: Sendable {
     ) async throws {
         self.configuration = configuration
         self.client = client
-        self.files = try FileStore(root: configuration.dataDirectory)
+        self.files = try LocalObjectStore(root: configuration.dataDirectory)
         self.users = UserPostgresRepository(client: client, logger: logger)
         self.refreshTokens = RefreshTokenPostgresRepository(client: client, logger: logger)
         self.projects = ProjectPostgresRepository(client: client, logger: logger)

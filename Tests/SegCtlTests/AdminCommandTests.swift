@@ -1,9 +1,10 @@
 import Foundation
 import PostgresNIO
 import SegAuth
-import SegStorage
 import SegTestSupport
 import Testing
+
+@testable import SegStorage
 
 /// `segctl users|projects|queue|check|stats` against real PostgreSQL.
 @Suite(.timeLimit(.minutes(10))) struct AdminCommandTests {
@@ -180,7 +181,7 @@ import Testing
     @Test func deleteRefusesAnOwnerUnlessProjectsAreTransferredOrDeleted() async throws {
         let root = try SegCtlRunner.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
-        let store = try FileStore(root: root)
+        let store = try LocalObjectStore(root: root)
         try await withTestDatabaseURL { client, url in
             let first = try await AdminFixtures.seed(client: client, store: store, images: 2, tag: "a")
             let second = try await AdminFixtures.seed(client: client, store: store, images: 2, tag: "b")
@@ -226,7 +227,7 @@ import Testing
     @Test func projectsListShowAndTransfer() async throws {
         let root = try SegCtlRunner.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
-        let store = try FileStore(root: root)
+        let store = try LocalObjectStore(root: root)
         try await withTestDatabaseURL { client, url in
             let seeded = try await AdminFixtures.seed(client: client, store: store, images: 3)
             let listed = try await AdminFixtures.run(["projects", "list", "--database-url", url, "--json"])
@@ -256,7 +257,7 @@ import Testing
     @Test func queueStatsRetryAndCancel() async throws {
         let root = try SegCtlRunner.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
-        let store = try FileStore(root: root)
+        let store = try LocalObjectStore(root: root)
         try await withTestDatabaseURL { client, url in
             // setup: three queued segmentations, one of which fails for good
             let seeded = try await AdminFixtures.seed(client: client, store: store, images: 3)
@@ -332,7 +333,7 @@ import Testing
     @Test func statsCountsUsersProjectsImagesAndStorage() async throws {
         let root = try SegCtlRunner.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
-        let store = try FileStore(root: root)
+        let store = try LocalObjectStore(root: root)
         try await withTestDatabaseURL { client, url in
             let seeded = try await AdminFixtures.seed(client: client, store: store, images: 4)
             _ = try await ImagePostgresRepository(client: client, logger: AdminFixtures.logger).setStatus(.failed, id: seeded.images[0].id)
@@ -344,7 +345,7 @@ import Testing
             #expect(stats["imageBytes"] as? Int == 4 * 2048)
             #expect(stats["storedObjects"] as? Int == 8)
             var onDisk = 0
-            for key in try store.allKeys() { onDisk += try store.read(key).count }
+            for key in try store.allKeys() { onDisk += try store.readBlocking(key).count }
             #expect(stats["storedBytes"] as? Int == onDisk)
             #expect(stats["lastBackupAt"] == nil)
         }

@@ -21,7 +21,7 @@ enum AdminFixtures {
 
     /// An owner, a project and `images` images (each with its own original and thumbnail object), every second one
     /// with a segmentation, plus a member and an audit entry.
-    static func seed(client: PostgresClient, store: FileStore, images count: Int, tag: String = "a") async throws -> Seeded {
+    static func seed(client: PostgresClient, store: LocalObjectStore, images count: Int, tag: String = "a") async throws -> Seeded {
         let users = UserPostgresRepository(client: client, logger: logger)
         let owner = try await users.create(NewUser(email: "owner-\(tag)@example.org", name: "Owner \(tag)", passwordHash: "$2b$04$x"))
         let viewer = try await users.create(NewUser(email: "viewer-\(tag)@example.org", passwordHash: "$2b$04$y"))
@@ -38,10 +38,10 @@ enum AdminFixtures {
     }
 
     /// One image with distinct original and thumbnail bytes; even indexes also get a segmentation version.
-    static func addImage(client: PostgresClient, store: FileStore, project: UUID, index: Int, tag: String) async throws -> ImageRecord {
-        let original = try store.put(
+    static func addImage(client: PostgresClient, store: LocalObjectStore, project: UUID, index: Int, tag: String) async throws -> ImageRecord {
+        let original = try store.putBlocking(
             Array("original \(tag) \(index) \(UUID().uuidString)".utf8) + [UInt8](repeating: UInt8(index % 251), count: 2048))
-        let thumbnail = try store.put(Array("thumbnail \(tag) \(index) \(UUID().uuidString)".utf8))
+        let thumbnail = try store.putBlocking(Array("thumbnail \(tag) \(index) \(UUID().uuidString)".utf8))
         let image = try await ImagePostgresRepository(client: client, logger: logger).create(
             projectID: project, name: "image-\(index).png", objectKey: original, thumbnailKey: thumbnail, width: 64 + index, height: 48,
             format: .png, bytes: 2048)

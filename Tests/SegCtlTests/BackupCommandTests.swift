@@ -1,8 +1,9 @@
 import Foundation
 import PostgresNIO
-import SegStorage
 import SegTestSupport
 import Testing
+
+@testable import SegStorage
 
 #if canImport(Glibc)
 import Glibc
@@ -15,7 +16,7 @@ import Glibc
     @Test func backupWhileWritingThenRestoreGivesEveryRowAndFile() async throws {
         let root = try SegCtlRunner.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
-        let store = try FileStore(root: root.appendingPathComponent("data"))
+        let store = try LocalObjectStore(root: root.appendingPathComponent("data"))
         let dest = root.appendingPathComponent("backups").path
 
         try await withTestDatabaseURL { client, url in
@@ -107,11 +108,11 @@ import Glibc
                 // validate: every file the restored rows refer to is there with its hash, byte for byte the source's
                 let keys = try await AdminFixtures.referencedKeys(target)
                 #expect(keys.count == 2 * backedUpImages)
-                let restoredStore = try FileStore(root: restoredData)
+                let restoredStore = try LocalObjectStore(root: restoredData)
                 for key in keys {
                     let objectKey = try ObjectKey(key)
                     #expect(try AdminFixtures.sha256(restoredStore.url(for: objectKey)) == key)
-                    #expect(try restoredStore.read(objectKey) == store.read(objectKey))
+                    #expect(try restoredStore.readBlocking(objectKey) == store.readBlocking(objectKey))
                 }
             }
         }
@@ -120,7 +121,7 @@ import Glibc
     @Test func restoreRefusesANonEmptyDatabaseAndForceReplacesItAfterDumpingIt() async throws {
         let root = try SegCtlRunner.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
-        let store = try FileStore(root: root.appendingPathComponent("data"))
+        let store = try LocalObjectStore(root: root.appendingPathComponent("data"))
         let dest = root.appendingPathComponent("backups").path
 
         try await withTestDatabaseURL { client, url in
@@ -176,7 +177,7 @@ import Glibc
     @Test func failedForcedRestoreLeavesTheTargetAsItWas() async throws {
         let root = try SegCtlRunner.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
-        let store = try FileStore(root: root.appendingPathComponent("data"))
+        let store = try LocalObjectStore(root: root.appendingPathComponent("data"))
         let dest = root.appendingPathComponent("backups").path
 
         try await withTestDatabaseURL { source, sourceURL in
@@ -214,7 +215,7 @@ import Glibc
     @Test func verifyCatchesACorruptedObjectADamagedDumpAndAnEditedManifest() async throws {
         let root = try SegCtlRunner.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
-        let store = try FileStore(root: root.appendingPathComponent("data"))
+        let store = try LocalObjectStore(root: root.appendingPathComponent("data"))
         let dest = root.appendingPathComponent("backups").path
 
         try await withTestDatabaseURL { client, url in
@@ -303,12 +304,12 @@ import Glibc
     @Test func failedBackupLeavesNothingComplete() async throws {
         let root = try SegCtlRunner.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
-        let store = try FileStore(root: root.appendingPathComponent("data"))
+        let store = try LocalObjectStore(root: root.appendingPathComponent("data"))
         let dest = root.appendingPathComponent("backups").path
 
         try await withTestDatabaseURL { client, url in
             let seeded = try await AdminFixtures.seed(client: client, store: store, images: 6)
-            _ = try store.remove(seeded.images[5].objectKey)
+            _ = try store.removeBlocking(seeded.images[5].objectKey)
 
             let failed = try await AdminFixtures.run(["backup", "create", "--database-url", url, "--data-dir", store.root.path, "--dest", dest])
 
@@ -325,7 +326,7 @@ import Glibc
     @Test func killedBackupIsNotListedAsComplete() async throws {
         let root = try SegCtlRunner.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
-        let store = try FileStore(root: root.appendingPathComponent("data"))
+        let store = try LocalObjectStore(root: root.appendingPathComponent("data"))
         let dest = root.appendingPathComponent("backups")
         try FileManager.default.createDirectory(at: dest, withIntermediateDirectories: true)
 
@@ -373,7 +374,7 @@ import Glibc
     @Test func pruneKeepsTheNewestAndTheNewestVerified() async throws {
         let root = try SegCtlRunner.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
-        let store = try FileStore(root: root.appendingPathComponent("data"))
+        let store = try LocalObjectStore(root: root.appendingPathComponent("data"))
         let dest = root.appendingPathComponent("backups").path
 
         try await withTestDatabaseURL { client, url in

@@ -1,8 +1,9 @@
 import Foundation
 import PostgresNIO
-import SegStorage
 import SegTestSupport
 import Testing
+
+@testable import SegStorage
 
 /// `segctl gc` against a test database and a file store in a temporary directory.
 @Suite struct GCCommandTests {
@@ -10,10 +11,10 @@ import Testing
         // setup: one referenced object, one old orphan, one young orphan, one stale temporary file
         let root = try SegCtlRunner.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
-        let store = try FileStore(root: root)
-        let referenced = try store.put(Array("referenced image".utf8))
-        let orphan = try store.put(Array("orphaned image".utf8))
-        let young = try store.put(Array("just uploaded".utf8))
+        let store = try LocalObjectStore(root: root)
+        let referenced = try store.putBlocking(Array("referenced image".utf8))
+        let orphan = try store.putBlocking(Array("orphaned image".utf8))
+        let young = try store.putBlocking(Array("just uploaded".utf8))
         let twoHoursAgo = Date().addingTimeInterval(-7200)
         try Self.setModificationDate(twoHoursAgo, of: store.url(for: referenced))
         try Self.setModificationDate(twoHoursAgo, of: store.url(for: orphan))
@@ -57,11 +58,11 @@ import Testing
         // setup: old objects referenced as a thumbnail and as a done export's archive, and one old orphan
         let root = try SegCtlRunner.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
-        let store = try FileStore(root: root)
-        let original = try store.put(Array("original".utf8))
-        let thumbnail = try store.put(Array("thumbnail".utf8))
-        let archive = try store.put(Array("export archive".utf8))
-        let orphan = try store.put(Array("orphan".utf8))
+        let store = try LocalObjectStore(root: root)
+        let original = try store.putBlocking(Array("original".utf8))
+        let thumbnail = try store.putBlocking(Array("thumbnail".utf8))
+        let archive = try store.putBlocking(Array("export archive".utf8))
+        let orphan = try store.putBlocking(Array("orphan".utf8))
         for key in [original, thumbnail, archive, orphan] {
             try Self.setModificationDate(Date().addingTimeInterval(-7200), of: store.url(for: key))
         }
@@ -92,8 +93,8 @@ import Testing
     @Test func youngOrphanIsSpared() async throws {
         let root = try SegCtlRunner.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
-        let store = try FileStore(root: root)
-        let young = try store.put(Array("just uploaded".utf8))
+        let store = try LocalObjectStore(root: root)
+        let young = try store.putBlocking(Array("just uploaded".utf8))
         try Self.setModificationDate(Date().addingTimeInterval(-600), of: store.url(for: young))
 
         try await withTestDatabaseURL { _, url in

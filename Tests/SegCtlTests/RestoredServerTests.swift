@@ -7,9 +7,10 @@ import Logging
 import PostgresNIO
 import SegAuth
 import SegHTTP
-import SegStorage
 import SegTestSupport
 import Testing
+
+@testable import SegStorage
 
 /// After `segctl backup restore`, segserver serves the same projects, images, files and polygons as before.
 @Suite(.timeLimit(.minutes(10))) struct RestoredServerTests {
@@ -18,7 +19,7 @@ import Testing
     @Test func restoredDatabaseServesTheSameProjectsImagesAndPolygons() async throws {
         let root = try SegCtlRunner.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
-        let store = try FileStore(root: root.appendingPathComponent("data"))
+        let store = try LocalObjectStore(root: root.appendingPathComponent("data"))
         let dest = root.appendingPathComponent("backups").path
 
         try await withTestDatabaseURL { client, url in

@@ -225,7 +225,7 @@ import ZIPFoundation
             let queue = services.queue
             _ = try await services.exports.markRunning(id: export.id)
             _ = try await services.exports.updateProgress(id: export.id, progress: 0.4)
-            let stray = services.files.temporaryFileURL()
+            let stray = services.files.scratch.newFileURL()
             try Data("half an archive".utf8).write(to: stray)
             // Wait (on the database's clock) until the dead worker's lease has run out.
             let expired = try await app.eventually {
@@ -321,8 +321,8 @@ import ZIPFoundation
             #expect(failed)
             #expect(try await app.exportStatus(export.id, as: owner).error?.contains("missing") == true)
             #expect(try await app.exportJobs(project: project).map(\.state) == ["failed"])
-            #expect(try services.files.allKeys().isEmpty)
-            let temporary = services.files.root.appendingPathComponent("tmp").path
+            #expect(try await services.files.list().isEmpty)
+            let temporary = services.files.scratch.directory.path
             #expect(try FileManager.default.contentsOfDirectory(atPath: temporary).isEmpty)
         }
     }
@@ -350,7 +350,7 @@ import ZIPFoundation
             }
             #expect(done)
             let keys = try await ids.asyncMap { try #require(try await services.exports.get(id: $0).objectKey) }
-            #expect(keys.allSatisfy { services.files.exists($0) })
+            for key in keys { #expect(try await services.files.object(key) != nil) }
             // The first is past its retention period; the sweep has not run yet.
             try await app.execute("UPDATE exports SET expires_at = now() - interval '1 minute' WHERE id = \(ids[0])")
             let early = try await app.request(.get, "/api/v1/exports/\(ids[0])/download", as: owner)
@@ -364,8 +364,8 @@ import ZIPFoundation
             // validate
             #expect(pass.expired == [ids[0]])
             #expect(pass.removed == [keys[0]])
-            #expect(!services.files.exists(keys[0]))
-            #expect(services.files.exists(keys[1]))
+            #expect(try await services.files.object(keys[0]) == nil)
+            #expect(try await services.files.object(keys[1]) != nil)
             #expect(try await app.exportStatus(ids[0], as: owner).status == "expired")
             #expect(try await app.exportStatus(ids[1], as: owner).status == "done")
             let gone = try await app.request(.get, "/api/v1/exports/\(ids[0])/download", as: owner)
@@ -388,8 +388,8 @@ import ZIPFoundation
             #expect(try await services.queue.cancel(jobID))
 
             // and two leftovers in tmp/: a half-built archive of a worker killed two days ago, and a file being written now
-            let old = services.files.temporaryFileURL()
-            let fresh = services.files.temporaryFileURL()
+            let old = services.files.scratch.newFileURL()
+            let fresh = services.files.scratch.newFileURL()
             for url in [old, fresh] { try Data("partial".utf8).write(to: url) }
             try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: -2 * 86_400)], ofItemAtPath: old.path)
 

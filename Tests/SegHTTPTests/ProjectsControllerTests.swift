@@ -4,8 +4,9 @@ import HummingbirdTesting
 import NIOCore
 import PostgresNIO
 import SegHTTP
-import SegStorage
 import Testing
+
+@testable import SegStorage
 
 @Suite(.timeLimit(.minutes(5))) struct ProjectsControllerTests {
     @Test func createReadRenameAndDelete() async throws {
@@ -278,9 +279,9 @@ import Testing
             let doomed = try await app.createProject(as: owner, name: "doomed")
             let kept = try await app.createProject(as: owner, name: "kept")
             try await app.addMember(member, role: "editor", to: doomed.id, as: owner)
-            let store = try FileStore(root: app.configuration.dataDirectory)
-            let own = try store.put(Array("only in doomed".utf8))
-            let shared = try store.put(Array("in both projects".utf8))
+            let store = try LocalObjectStore(root: app.configuration.dataDirectory)
+            let own = try store.putBlocking(Array("only in doomed".utf8))
+            let shared = try store.putBlocking(Array("in both projects".utf8))
             // removal spares objects younger than an upload takes; make these old
             for key in [own, shared] {
                 try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: -3_600)], ofItemAtPath: store.url(for: key).path)
@@ -312,7 +313,7 @@ import Testing
             // setup: a directory where the object should be makes unlink fail
             let owner = try await app.register()
             let project = try await app.createProject(as: owner)
-            let store = try FileStore(root: app.configuration.dataDirectory)
+            let store = try LocalObjectStore(root: app.configuration.dataDirectory)
             let key = try ObjectKey(TestApp.randomKey())
             let blocker = store.url(for: key)
             try FileManager.default.createDirectory(at: blocker, withIntermediateDirectories: true)

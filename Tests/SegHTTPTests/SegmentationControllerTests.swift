@@ -442,7 +442,7 @@ extension TestApp {
 
     /// Stores `bytes` in the app's file store and inserts the image row (status `new`).
     func addImage(to project: UUID, bytes: [UInt8], width: Int, height: Int, name: String = "image.png") async throws -> UUID {
-        let key = try FileStore(root: configuration.dataDirectory).put(bytes)
+        let key = try LocalObjectStore(root: configuration.dataDirectory).putBlocking(bytes)
         return try await ImagePostgresRepository(client: database, logger: TestApp.logger).create(
             projectID: project, name: name, objectKey: key, thumbnailKey: nil, width: width, height: height, format: .png,
             bytes: Int64(bytes.count)

@@ -1,8 +1,9 @@
 import Foundation
 import PostgresNIO
-import SegStorage
 import SegTestSupport
 import Testing
+
+@testable import SegStorage
 
 #if canImport(Glibc)
 import Glibc
@@ -18,25 +19,25 @@ import Darwin
     @Test func roundTrip() throws {
         try Self.withStore { store, _ in
             let bytes: [UInt8] = (0..<200_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
-            let key = try store.put(bytes)
+            let key = try store.putBlocking(bytes)
             #expect(store.exists(key))
-            #expect(try store.read(key) == bytes)
+            #expect(try store.readBlocking(key) == bytes)
             #expect(try store.allKeys() == [key])
         }
     }
 
     @Test func emptyContentRoundTrips() throws {
         try Self.withStore { store, _ in
-            let key = try store.put([])
+            let key = try store.putBlocking([])
             #expect(key.hex == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
-            #expect(try store.read(key) == [])
+            #expect(try store.readBlocking(key) == [])
         }
     }
 
     @Test func identicalContentIsStoredOnce() throws {
         try Self.withStore { store, root in
-            let first = try store.put(Array("same bytes".utf8))
-            let second = try store.put(Array("same bytes".utf8))
+            let first = try store.putBlocking(Array("same bytes".utf8))
+            let second = try store.putBlocking(Array("same bytes".utf8))
             #expect(first == second)
             #expect(try store.allKeys() == [first])
             let fanOut = try FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent("objects/\(first.prefix)").path)
@@ -48,12 +49,12 @@ import Darwin
     @Test func storingOldContentAgainMakesItYoung() throws {
         // setup: an object last written two hours ago (gc spares only young orphans)
         try Self.withStore { store, _ in
-            let key = try store.put(Array("old upload".utf8))
+            let key = try store.putBlocking(Array("old upload".utf8))
             let old = Date().addingTimeInterval(-7200)
             try FileManager.default.setAttributes([.modificationDate: old], ofItemAtPath: store.url(for: key).path)
 
             // MUT: a new upload of the same bytes
-            _ = try store.put(Array("old upload".utf8))
+            _ = try store.putBlocking(Array("old upload".utf8))
 
             // validate: its age restarts, so gc cannot remove it before the new row is inserted
             let attributes = try FileManager.default.attributesOfItem(atPath: store.url(for: key).path)
@@ -64,7 +65,7 @@ import Darwin
 
     @Test func keyPathIsTheSHA256OfTheContent() throws {
         try Self.withStore { store, root in
-            let key = try store.put(Array("abc".utf8))
+            let key = try store.putBlocking(Array("abc".utf8))
             #expect(key.hex == Self.abcDigest)
             let expected = root.appendingPathComponent("objects/ba/7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
             #expect(store.url(for: key).standardizedFileURL.path == expected.standardizedFileURL.path)
@@ -93,7 +94,7 @@ import Darwin
 
     @Test func filesAreOwnerOnly() throws {
         try Self.withStore { store, root in
-            let key = try store.put(Array("private".utf8))
+            let key = try store.putBlocking(Array("private".utf8))
             #expect(try Self.mode(store.url(for: key)) == 0o600)
             for directory in ["objects", "tmp", "objects/\(key.prefix)"] {
                 #expect(try Self.mode(root.appendingPathComponent(directory)) == 0o700, "\(directory)")
@@ -105,17 +106,17 @@ import Darwin
         try Self.withStore { store, _ in
             let key = try ObjectKey(Self.abcDigest)
             #expect(!store.exists(key))
-            #expect(throws: StorageError.notFound(entity: "object", id: Self.abcDigest)) { try store.read(key) }
+            #expect(throws: StorageError.notFound(entity: "object", id: Self.abcDigest)) { try store.readBlocking(key) }
         }
     }
 
     @Test func removeDeletesTheObject() throws {
         try Self.withStore { store, _ in
-            let kept = try store.put(Array("kept".utf8))
-            let removed = try store.put(Array("removed".utf8))
-            #expect(try store.remove(removed))
+            let kept = try store.putBlocking(Array("kept".utf8))
+            let removed = try store.putBlocking(Array("removed".utf8))
+            #expect(try store.removeBlocking(removed))
             #expect(!store.exists(removed))
-            #expect(try store.remove(removed) == false)
+            #expect(try store.removeBlocking(removed) == false)
             #expect(try store.allKeys() == [kept])
         }
     }
@@ -130,23 +131,23 @@ import Darwin
             // validate: the partial content is not visible as an object
             #expect(!store.exists(key))
             #expect(try store.allKeys().isEmpty)
-            #expect(try store.cleanTemporaryFiles(olderThan: .seconds(3600)) == 0)
+            #expect(try store.scratch.clean(olderThan: .seconds(3600)) == 0)
             #expect(FileManager.default.fileExists(atPath: leftover.path))
 
             // MUT
-            let removed = try store.cleanTemporaryFiles(olderThan: .zero)
+            let removed = try store.scratch.clean(olderThan: .zero)
 
             // validate
             #expect(removed == 1)
             #expect(!FileManager.default.fileExists(atPath: leftover.path))
-            #expect(try store.put(Array("abc".utf8)) == key)
-            #expect(try store.read(key) == Array("abc".utf8))
+            #expect(try store.putBlocking(Array("abc".utf8)) == key)
+            #expect(try store.readBlocking(key) == Array("abc".utf8))
         }
     }
 
     @Test func strayFilesUnderObjectsAreNotKeys() throws {
         try Self.withStore { store, root in
-            let key = try store.put(Array("abc".utf8))
+            let key = try store.putBlocking(Array("abc".utf8))
             try Data("x".utf8).write(to: root.appendingPathComponent("objects/ba/not-a-key"))
             try FileManager.default.createDirectory(at: root.appendingPathComponent("objects/zz"), withIntermediateDirectories: false)
             try Data("x".utf8).write(to: root.appendingPathComponent("objects/zz/" + String(repeating: "0", count: 62)))
@@ -156,9 +157,9 @@ import Darwin
 
     @Test func reopeningAStoreKeepsItsObjects() throws {
         try Self.withStore { store, root in
-            let key = try store.put(Array("persisted".utf8))
-            let reopened = try FileStore(root: root)
-            #expect(try reopened.read(key) == Array("persisted".utf8))
+            let key = try store.putBlocking(Array("persisted".utf8))
+            let reopened = try LocalObjectStore(root: root)
+            #expect(try reopened.readBlocking(key) == Array("persisted".utf8))
         }
     }
 
@@ -167,7 +168,7 @@ import Darwin
             // A file where the fan-out directory should be makes `put` fail before anything is renamed.
             try Data("secret-content".utf8).write(to: root.appendingPathComponent("objects/ba"))
             do {
-                try store.put(Array("abc".utf8))
+                try store.putBlocking(Array("abc".utf8))
                 Issue.record("put succeeded")
             } catch let error as StorageError {
                 guard case .fileSystem(let message) = error else {
@@ -185,9 +186,9 @@ import Darwin
     @Test func orphanedKeysAreTheObjectsNoImageRefersTo() async throws {
         let root = try Self.makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
-        let store = try FileStore(root: root)
-        let referenced = try store.put(Array("referenced image".utf8))
-        let orphan = try store.put(Array("orphaned image".utf8))
+        let store = try LocalObjectStore(root: root)
+        let referenced = try store.putBlocking(Array("referenced image".utf8))
+        let orphan = try store.putBlocking(Array("orphaned image".utf8))
         try await withTestDatabase { client in
             // setup
             let user = try await SchemaTests.insertUser(email: "owner@example.org", client: client)
@@ -200,7 +201,7 @@ import Darwin
             )
 
             // MUT
-            let orphans = try await store.orphanedKeys(referencedBy: client, logger: Logger(label: "seg.test.files"))
+            let orphans = try await store.orphans(references: ObjectReferences(client: client, logger: Logger(label: "seg.test.files"))).map(\.key)
 
             // validate
             #expect(orphans == [orphan])
@@ -210,12 +211,12 @@ import Darwin
     @Test func thumbnailsAndExportArchivesAreNotOrphans() async throws {
         let root = try Self.makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
-        let store = try FileStore(root: root)
-        let original = try store.put(Array("original".utf8))
-        let thumbnail = try store.put(Array("thumbnail".utf8))
-        let archive = try store.put(Array("export archive".utf8))
-        let expiredArchive = try store.put(Array("expired export archive".utf8))
-        let orphan = try store.put(Array("orphaned image".utf8))
+        let store = try LocalObjectStore(root: root)
+        let original = try store.putBlocking(Array("original".utf8))
+        let thumbnail = try store.putBlocking(Array("thumbnail".utf8))
+        let archive = try store.putBlocking(Array("export archive".utf8))
+        let expiredArchive = try store.putBlocking(Array("expired export archive".utf8))
+        let orphan = try store.putBlocking(Array("orphaned image".utf8))
         try await withTestDatabase { client in
             // setup: an image with its thumbnail, a done export, and an expired export (which holds no key)
             let user = try await SchemaTests.insertUser(email: "owner@example.org", client: client)
@@ -231,7 +232,7 @@ import Darwin
             )
 
             // MUT
-            let orphans = try await store.orphanedKeys(referencedBy: client, logger: Logger(label: "seg.test.files"))
+            let orphans = try await store.orphans(references: ObjectReferences(client: client, logger: Logger(label: "seg.test.files"))).map(\.key)
 
             // validate
             #expect(orphans == [orphan, expiredArchive].sorted())
@@ -247,10 +248,10 @@ import Darwin
     }
 
     /// Runs `body` with a store in a fresh temporary directory, removed afterwards.
-    static func withStore(_ body: (FileStore, URL) throws -> Void) throws {
+    static func withStore(_ body: (LocalObjectStore, URL) throws -> Void) throws {
         let root = try makeTemporaryDirectory().appendingPathComponent("data", isDirectory: true)
         defer { try? FileManager.default.removeItem(at: root.deletingLastPathComponent()) }
-        try body(try FileStore(root: root), root)
+        try body(try LocalObjectStore(root: root), root)
     }
 
     /// The permission bits of `url`.
@@ -265,9 +266,9 @@ import Darwin
             // setup: two images share one object, a third has its own; both rows of the own one and one shared go
             let root = FileManager.default.temporaryDirectory.appendingPathComponent("seg-unref-\(UUID().uuidString)")
             defer { try? FileManager.default.removeItem(at: root) }
-            let store = try FileStore(root: root)
-            let shared = try store.put(Array("shared".utf8))
-            let own = try store.put(Array("own".utf8))
+            let store = try LocalObjectStore(root: root)
+            let shared = try store.putBlocking(Array("shared".utf8))
+            let own = try store.putBlocking(Array("own".utf8))
             let user = try await SchemaTests.insertUser(email: "f@example.org", client: client)
             let project = try await SchemaTests.insertProject(owner: user, client: client)
             for key in [shared, shared, own] {
@@ -280,11 +281,11 @@ import Darwin
             }
             try await client.query("DELETE FROM images WHERE object_key = \(own.hex)")
             try await client.query("DELETE FROM images WHERE id = (SELECT id FROM images WHERE object_key = \(shared.hex) LIMIT 1)")
-            let logger = Logger(label: "test")
+            let references = ObjectReferences(client: client, logger: Logger(label: "test"))
 
             // MUT + validate: young objects are spared by default; with no grace only the unreferenced one goes
-            #expect(try await store.removeUnreferenced([shared, own], referencedBy: client, logger: logger).isEmpty)
-            let removed = try await store.removeUnreferenced([shared, own], referencedBy: client, youngerThan: .zero, logger: logger)
+            #expect(try await store.removeUnreferenced([shared, own], references: references).isEmpty)
+            let removed = try await store.removeUnreferenced([shared, own], references: references, youngerThan: .zero)
             #expect(removed == [own])
             #expect(store.exists(shared))
             #expect(!store.exists(own))

@@ -146,12 +146,12 @@ struct ExportsController {
         }
         // Past its expiry but not yet swept: already gone for the client.
         guard let key = export.objectKey, let expiresAt = export.expiresAt, expiresAt > Date() else { throw Self.expired }
-        guard services.files.exists(key) else {
+        guard try await services.files.object(key) != nil else {
             context.logger.error("a done export's archive is missing", metadata: ["export.id": "\(export.id)"])
             throw Problem(.internalServerError, code: "INTERNAL_ERROR", detail: "the archive cannot be read")
         }
         let project = try await services.projects.find(id: export.projectID)
-        let body = try await FileIO().loadFile(path: services.files.url(for: key).path, context: context)
+        let body = try await services.files.responseBody(key)
         var headers = HTTPFields()
         headers[.contentType] = "application/zip"
         headers[.contentDisposition] = UploadFilename.contentDisposition(for: "\(project?.name ?? "project")-export.zip")

@@ -85,7 +85,7 @@ struct ImagesController {
             throw MultipartUploadReceiver.tooLarge(configuration.maxRequestBytes)
         }
         let receiver = MultipartUploadReceiver(
-            temporaryDirectory: services.files.root.appendingPathComponent("tmp", isDirectory: true),
+            temporaryDirectory: services.files.scratch.directory,
             limits: UploadLimits(
                 maxRequestBytes: configuration.maxRequestBytes, maxFileBytes: configuration.maxUploadBytes,
                 maxFiles: configuration.maxFilesPerRequest))
@@ -162,7 +162,7 @@ struct ImagesController {
         // objects no row refers to are removed (and none written in the last minutes: see `removeUnreferenced`);
         // `segctl gc` collects whatever is left.
         do {
-            try await services.files.removeUnreferenced(keys, referencedBy: services.client, logger: context.logger)
+            try await services.files.removeUnreferenced(keys, references: ObjectReferences(client: services.client, logger: context.logger))
         } catch {
             context.logger.warning("image files not removed", metadata: ["image.id": "\(image.id)", "error": "\(error)"])
         }
@@ -172,7 +172,7 @@ struct ImagesController {
     func original(_ context: AppRequestContext) async throws -> Response {
         let identity = try context.requireIdentity()
         let (image, _) = try await services.requireImage(try context.pathID(naming: "image"), role: .viewer, for: identity)
-        let body = try await FileIO().loadFile(path: services.files.url(for: image.objectKey).path, context: context)
+        let body = try await services.files.responseBody(image.objectKey)
         var headers = HTTPFields()
         headers[.contentType] = Self.mimeType(image.format)
         headers[.contentDisposition] = UploadFilename.contentDisposition(for: image.name)
@@ -185,7 +185,7 @@ struct ImagesController {
         let identity = try context.requireIdentity()
         let (image, _) = try await services.requireImage(try context.pathID(naming: "image"), role: .viewer, for: identity)
         guard let key = image.thumbnailKey else { throw Problem.notFound("thumbnail") }
-        let body = try await FileIO().loadFile(path: services.files.url(for: key).path, context: context)
+        let body = try await services.files.responseBody(key)
         var headers = HTTPFields()
         headers[.contentType] = "image/jpeg"
         headers[.xContentTypeOptions] = "nosniff"
@@ -219,16 +219,15 @@ struct ImagesController {
         headers[.cacheControl] = "private, max-age=3600"
         if selection.isFirst {
             let key = image.displayKey ?? image.objectKey
-            let body = try await FileIO().loadFile(path: services.files.url(for: key).path, context: context)
+            let body = try await services.files.responseBody(key)
             headers[.contentType] = image.displayKey == nil ? Self.mimeType(image.format) : "image/png"
             return Response(status: .ok, headers: headers, body: body)
         }
-        let files = services.files
-        let objectKey = image.objectKey
+        let original = try await services.files.read(image.objectKey)
         let png: [UInt8]
         do {
             png = try await NIOThreadPool.singleton.runIfActive {
-                try DisplayRendition.png(of: try files.read(objectKey), selection: plane)
+                try DisplayRendition.png(of: original, selection: plane)
             }
         } catch let error as SegCoreError {
             throw Problem(.badRequest, code: error.code == "INVALID_ARGUMENT" ? "VALIDATION_FAILED" : error.code, detail: error.description)

@@ -47,11 +47,8 @@ struct MetricsController {
         } catch {
             context.logger.warning("metrics: cannot read the last backup", metadata: ["error": "\(error)"])
         }
-        var info = statvfs()
-        if statvfs(services.configuration.dataDirectory.path, &info) == 0 {
-            metrics.setGauge(
-                "seghub_data_dir_free_bytes", help: "Free bytes in SEG_DATA_DIR's file system",
-                to: Double(info.f_bavail) * Double(info.f_frsize))
+        if let free = await services.files.freeBytes() {
+            metrics.setGauge("seghub_data_dir_free_bytes", help: "Free bytes in SEG_DATA_DIR's file system", to: Double(free))
         }
         setPool(state: "max", to: Double(services.configuration.databasePoolSize))
         var headers = HTTPFields()

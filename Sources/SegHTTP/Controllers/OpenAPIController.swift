@@ -5,7 +5,7 @@ import Hummingbird
 ///
 /// The document is written by hand and kept in step with the routes by `OpenAPITests` (every route has an entry and
 /// every entry a route, every problem code in the sources is listed) and by schemathesis against a live server
-/// (`scripts/schemathesis.sh`).
+/// (`scripts/checks/schemathesis.sh`).
 struct OpenAPIController {
     /// The document's bytes, read once.
     let document: ByteBuffer

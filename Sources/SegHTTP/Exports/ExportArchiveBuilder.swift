@@ -10,8 +10,8 @@ struct ExportArchiveItem: Sendable {
     var format: String
     var width: Int
     var height: Int
-    /// The original file, added under `images/` when the export includes images.
-    var originalURL: URL
+    /// A local file with the original's bytes, added under `images/` when the export includes images.
+    var originalURL: URL?
     /// The latest segmentation's polygons; `nil` when the image has none (it is skipped and named in README.txt).
     var polygons: [Polygon]?
 }
@@ -131,7 +131,8 @@ final class ExportArchiveBuilder: @unchecked Sendable {
             try addEntry("spheroseg/\(stem).json", bytes: try SpherosegExport.json(image), compressed: true)
         }
         if includeImages {
-            try addFile("images/\(fileName)", url: item.originalURL, compressed: false)
+            guard let original = item.originalURL else { throw StorageError.notFound(entity: "object", id: "original of \(item.name)") }
+            try addFile("images/\(fileName)", url: original, compressed: false)
         }
     }
 

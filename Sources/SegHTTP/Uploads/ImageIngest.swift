@@ -30,8 +30,8 @@ enum ImageIngest {
 
     /// Reads, checks, thumbnails and stores the file at `path`, on `NIOThreadPool.singleton` (never on the cooperative pool).
     /// - Throws: `StorageError` when the file cannot be read or stored.
-    static func ingest(path: String, into files: FileStore, limits: ImageLimits = .default) async throws -> Outcome {
-        try await NIOThreadPool.singleton.runIfActive {
+    static func ingest(path: String, into files: some ObjectStore, limits: ImageLimits = .default) async throws -> Outcome {
+        let checked = try await NIOThreadPool.singleton.runIfActive { () throws -> Checked in
             let bytes: [UInt8]
             do {
                 bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path, isDirectory: false)))
@@ -52,13 +52,26 @@ enum ImageIngest {
             } catch {
                 return .rejected(error)
             }
-            let objectKey = try files.put(bytes)
-            let thumbnailKey = try files.put(thumbnail)
-            let displayKey = try rendition.map { try files.put($0) }
+            return .accepted(bytes: bytes, info: info, thumbnail: thumbnail, rendition: rendition)
+        }
+        switch checked {
+        case .rejected(let error):
+            return .rejected(error)
+        case .accepted(let bytes, let info, let thumbnail, let rendition):
+            let objectKey = try await files.put(bytes)
+            let thumbnailKey = try await files.put(thumbnail)
+            var displayKey: ObjectKey?
+            if let rendition { displayKey = try await files.put(rendition) }
             return .stored(
                 Stored(
                     format: info.format, width: info.width, height: info.height, bytes: bytes.count, pages: info.pages,
                     objectKey: objectKey, thumbnailKey: thumbnailKey, displayKey: displayKey))
         }
+    }
+
+    /// What the thread pool found in the file: what to store, or why not.
+    private enum Checked: Sendable {
+        case accepted(bytes: [UInt8], info: ImageInfo, thumbnail: [UInt8], rendition: [UInt8]?)
+        case rejected(SegCoreError)
     }
 }

@@ -74,8 +74,8 @@ struct ExportJobHandler: JobHandler {
 
         let files = services.files
         let builder = try ExportArchiveBuilder(
-            zipURL: files.temporaryFileURL(), formats: export.formats, options: export.options, date: export.createdAt,
-            makeTemporaryURL: { files.temporaryFileURL() })
+            zipURL: files.scratch.newFileURL(prefix: "export-"), formats: export.formats, options: export.options, date: export.createdAt,
+            makeTemporaryURL: { files.scratch.newFileURL(prefix: "export-") })
         do {
             var done = 0
             var page = try PageRequest(limit: Self.pageSize)
@@ -83,7 +83,6 @@ struct ExportJobHandler: JobHandler {
                 try Task.checkCancellation()
                 let images = try await services.images.list(projectID: export.projectID, status: nil, page: page)
                 let latest = try await services.segmentations.latest(imageIDs: images.items.map(\.id))
-                var items: [ExportArchiveItem] = []
                 for image in images.items {
                     var polygons: [Polygon]?
                     if let segmentation = latest[image.id] {
@@ -93,20 +92,27 @@ struct ExportJobHandler: JobHandler {
                             throw PermanentJobError("the stored polygons of image \(image.id.uuidString.lowercased()) do not decode")
                         }
                     }
-                    let original = files.url(for: image.objectKey)
-                    if export.options.includeImages, polygons != nil, !files.exists(image.objectKey) {
+                    let item = ExportArchiveItem(
+                        name: image.name, format: image.format.rawValue, width: image.width, height: image.height, originalURL: nil,
+                        polygons: polygons)
+                    guard export.options.includeImages, polygons != nil else {
+                        try await NIOThreadPool.singleton.runIfActive { try builder.add(item) }
+                        continue
+                    }
+                    // The original goes into the archive from a local file the store provides.
+                    do {
+                        try await files.withLocalFile(image.objectKey) { url in
+                            var withOriginal = item
+                            withOriginal.originalURL = url
+                            let added = withOriginal
+                            try await NIOThreadPool.singleton.runIfActive { try builder.add(added) }
+                        }
+                    } catch let error as StorageError {
+                        guard case .notFound = error else { throw error }
                         throw PermanentJobError("the original of image \(image.id.uuidString.lowercased()) is missing from the file store")
                     }
-                    items.append(
-                        ExportArchiveItem(
-                            name: image.name, format: image.format.rawValue, width: image.width, height: image.height,
-                            originalURL: original, polygons: polygons))
                 }
-                let batch = items
-                try await NIOThreadPool.singleton.runIfActive {
-                    for item in batch { try builder.add(item) }
-                }
-                done += items.count
+                done += images.items.count
                 // The last 5 % are the files that cover every image and the store.
                 try await progress.report(0.95 * Double(done) / Double(max(total, done, 1)))
                 guard let cursor = images.nextCursor else { break }
@@ -124,10 +130,9 @@ struct ExportJobHandler: JobHandler {
             throw error
         }
         let zipURL = builder.zipURL
-        let (key, bytes) = try await NIOThreadPool.singleton.runIfActive {
-            let size = try FileManager.default.attributesOfItem(atPath: zipURL.path)[.size] as? NSNumber
-            return (try files.putFile(movingFrom: zipURL), size?.int64Value ?? 0)
-        }
+        let size = try FileManager.default.attributesOfItem(atPath: zipURL.path)[.size] as? NSNumber
+        let bytes = size?.int64Value ?? 0
+        let key = try await files.putFile(movingFrom: zipURL)
         builder.discard()
         let expiresAt = Date().addingTimeInterval(Double(services.configuration.exportRetentionHours) * 3600)
         let logger = logger

@@ -55,13 +55,14 @@ struct ExportSweeper: Sendable {
             let expired = try await services.exports.markExpired(asOf: date, limit: 500)
             pass.expired += expired.map(\.id)
             let removed = try await services.files.removeUnreferenced(
-                expired.map(\.objectKey), referencedBy: services.client, youngerThan: sparingYoungerThan, logger: logger)
+                expired.map(\.objectKey), references: ObjectReferences(client: services.client, logger: logger),
+                youngerThan: sparingYoungerThan)
             pass.removed += removed
             if expired.count < 500 { break }
         }
         pass.failed = try await services.exports.failAbandoned()
         // A worker killed mid-export leaves its half-built archive in tmp/; no upload or export takes a day.
-        pass.temporaryFiles = try services.files.cleanTemporaryFiles(olderThan: .seconds(86_400))
+        pass.temporaryFiles = try services.files.scratch.clean(olderThan: .seconds(86_400))
         if !pass.expired.isEmpty || !pass.failed.isEmpty {
             logger.info(
                 "export sweep",

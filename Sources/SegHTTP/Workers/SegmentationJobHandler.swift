@@ -18,7 +18,7 @@ struct SegmentationJobHandler: JobHandler {
     static let segmenterName = "builtin"
 
     let images: ImagePostgresRepository
-    let files: FileStore
+    let files: any ObjectStore
     let logger: Logger
     let metrics: AppMetrics
 
@@ -59,20 +59,18 @@ struct SegmentationJobHandler: JobHandler {
         }
         _ = try await images.setStatus(.processing, id: imageID)
         let parameters = payload.parameters
-        let files = files
-        let objectKey = image.objectKey
-        // Reading the file, decoding, segmenting and encoding the result are blocking work: one hop to the thread pool,
-        // none of it on the cooperative pool that serves requests.
+        let bytes: [UInt8]
+        do {
+            bytes = try await files.read(image.objectKey)
+        } catch let error as StorageError {
+            if case .notFound = error { throw PermanentJobError("the image's file is missing from the file store") }
+            throw error
+        }
+        // Decoding, segmenting and encoding the result are blocking work: one hop to the thread pool, none of it on the
+        // cooperative pool that serves requests.
         let encoded: (polygons: [UInt8], parameters: [UInt8], count: Int)
         do {
             encoded = try await NIOThreadPool.singleton.runIfActive {
-                let bytes: [UInt8]
-                do {
-                    bytes = try files.read(objectKey)
-                } catch let error as StorageError {
-                    if case .notFound = error { throw PermanentJobError("the image's file is missing from the file store") }
-                    throw error
-                }
                 // At the image's own precision, on the plane the parameters name.
                 let image = try ImageDecoder.decode(bytes, selection: parameters.selection)
                 let result = try BuiltinSegmenter(parameters: parameters).segment(image)

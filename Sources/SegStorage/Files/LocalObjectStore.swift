@@ -1,5 +1,8 @@
 import Crypto
 import Foundation
+import NIOCore
+import NIOPosix
+import _NIOFileSystem
 
 #if canImport(Glibc)
 import Glibc
@@ -7,17 +10,19 @@ import Glibc
 import Darwin
 #endif
 
-/// Content-addressed objects under a data directory (DESIGN.md section 4, "Files").
+/// The `ObjectStore` on a local file system: content-addressed objects under a data directory
+/// (DESIGN.md section 4, "Files").
 ///
 /// An object's bytes live at `objects/ab/cdef…`, named by their SHA-256 (`ObjectKey`). `put` writes to
 /// `tmp/<uuid>` (created exclusively, mode 0600), fsyncs it, renames it into place and fsyncs the directories,
 /// so a failure half-way (disk full, killed process) leaves at most a stray temporary file, never a partial
 /// object. Identical content is stored once; objects are never rewritten. Temporary files left by a killed
-/// writer are removed by `cleanTemporaryFiles(olderThan:)`; objects no row refers to are listed by
-/// `orphanedKeys(referencedBy:logger:)` and removed with `remove(_:)`.
-public struct FileStore: Sendable {
-    /// The data directory (`SEG_DATA_DIR`).
-    public let root: URL
+/// writer are removed by `scratch.clean(olderThan:)`; objects no row refers to are listed by
+/// `orphans(references:)` and removed with `remove(_:)`. The scratch space is `tmp/`, on the same
+/// file system as the objects, so storing a file made there is a rename.
+public struct LocalObjectStore: ObjectStore {
+    /// The data directory (`SEG_DATA_DIR`); nothing outside the store builds paths into it.
+    let root: URL
 
     private var objectsPath: String { root.appendingPathComponent("objects", isDirectory: true).path }
     private var temporaryPath: String { root.appendingPathComponent("tmp", isDirectory: true).path }
@@ -41,7 +46,13 @@ public struct FileStore: Sendable {
     /// - Returns: The SHA-256 key of `bytes`.
     /// - Throws: `StorageError.fileSystem` when writing, syncing or renaming fails; the temporary file is removed then.
     @discardableResult
-    public func put(_ bytes: [UInt8]) throws -> ObjectKey {
+    public func put(_ bytes: [UInt8]) async throws -> ObjectKey {
+        try await NIOThreadPool.singleton.runIfActive { try putBlocking(bytes) }
+    }
+
+    /// `put` on the calling thread (it writes and fsyncs: call it where blocking is allowed).
+    @discardableResult
+    public func putBlocking(_ bytes: [UInt8]) throws -> ObjectKey {
         let key = try ObjectKey(digest: SHA256.hash(data: bytes))
         if exists(key) {
             touch(key)
@@ -74,18 +85,26 @@ public struct FileStore: Sendable {
     }
 
     /// A fresh path under `tmp/` (nothing is created) for a file that `putFile(movingFrom:)` will store: on the
-    /// same file system as the objects, so storing it is a rename. A file left there by a killed writer is removed
-    /// by `cleanTemporaryFiles(olderThan:)`.
-    public func temporaryFileURL() -> URL {
+    /// same file system as the objects, so storing it is a rename.
+    func temporaryFileURL() -> URL {
         URL(fileURLWithPath: "\(temporaryPath)/\(UUID().uuidString.lowercased())", isDirectory: false)
     }
 
-    /// Stores the file at `url` (best made by `temporaryFileURL()`) as an object without reading it into memory, and
+    /// `tmp/` under the data directory.
+    public var scratch: ScratchSpace { ScratchSpace(directory: URL(fileURLWithPath: temporaryPath, isDirectory: true)) }
+
+    /// Stores the file at `url` (best made in `scratch`) as an object without reading it into memory, and
     /// removes `url`: the file is hashed in chunks, fsynced and renamed into place.
     /// - Returns: The SHA-256 key of the file's content.
     /// - Throws: `StorageError.fileSystem` when reading, syncing or renaming fails; `url` is removed either way.
     @discardableResult
-    public func putFile(movingFrom url: URL) throws -> ObjectKey {
+    public func putFile(movingFrom url: URL) async throws -> ObjectKey {
+        try await NIOThreadPool.singleton.runIfActive { try putFileBlocking(movingFrom: url) }
+    }
+
+    /// `putFile(movingFrom:)` on the calling thread.
+    @discardableResult
+    public func putFileBlocking(movingFrom url: URL) throws -> ObjectKey {
         let source = url.path
         defer { unlink(source) }
         let descriptor = open(source, O_RDONLY | O_CLOEXEC)
@@ -140,7 +159,12 @@ public struct FileStore: Sendable {
 
     /// The bytes of the object `key`.
     /// - Throws: `StorageError.notFound(entity: "object", …)` when it is absent, `StorageError.fileSystem` when reading fails.
-    public func read(_ key: ObjectKey) throws -> [UInt8] {
+    public func read(_ key: ObjectKey) async throws -> [UInt8] {
+        try await NIOThreadPool.singleton.runIfActive { try readBlocking(key) }
+    }
+
+    /// `read(_:)` on the calling thread.
+    public func readBlocking(_ key: ObjectKey) throws -> [UInt8] {
         let path = self.path(for: key)
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else {
@@ -177,17 +201,23 @@ public struct FileStore: Sendable {
     }
 
     /// The file URL of the object `key` (whether or not it exists), `root/objects/ab/cdef…`.
-    public func url(for key: ObjectKey) -> URL {
+    func url(for key: ObjectKey) -> URL {
         root.appendingPathComponent("objects", isDirectory: true)
             .appendingPathComponent(key.prefix, isDirectory: true)
             .appendingPathComponent(key.remainder, isDirectory: false)
     }
 
-    /// Removes the object `key`. Call it only when no row refers to the object (`orphanedKeys`).
+    /// Removes the object `key`. Call it only when no row refers to the object (`orphans(references:)`).
     /// - Returns: Whether an object was removed (`false` when it was already absent).
     /// - Throws: `StorageError.fileSystem` when the file cannot be removed.
     @discardableResult
-    public func remove(_ key: ObjectKey) throws -> Bool {
+    public func remove(_ key: ObjectKey) async throws -> Bool {
+        try await NIOThreadPool.singleton.runIfActive { try removeBlocking(key) }
+    }
+
+    /// `remove(_:)` on the calling thread.
+    @discardableResult
+    public func removeBlocking(_ key: ObjectKey) throws -> Bool {
         guard unlink(path(for: key)) == 0 else {
             if errno == ENOENT { return false }
             throw Self.failure("remove: unlink the object")
@@ -210,39 +240,52 @@ public struct FileStore: Sendable {
         return keys.sorted()
     }
 
-    /// Removes temporary files last modified more than `age` ago: what writers that were killed left behind.
-    ///
-    /// Pick an age longer than any upload takes, so a running `put` keeps its file.
-    /// - Parameter age: The minimum age of a removed file.
-    /// - Returns: How many files were removed.
-    /// - Throws: `StorageError.fileSystem` when `tmp/` cannot be listed or a file cannot be removed.
-    @discardableResult
-    public func cleanTemporaryFiles(olderThan age: Duration) throws -> Int {
-        let seconds = Double(age.components.seconds) + Double(age.components.attoseconds) / 1e18
-        let cutoff = Date().timeIntervalSince1970 - seconds
-        var removed = 0
-        for name in try Self.entries(of: temporaryPath, operation: "cleanTemporaryFiles: list tmp/") {
-            let path = "\(temporaryPath)/\(name)"
-            var info = stat()
-            guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { continue }
-            let modified = Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9
-            guard modified <= cutoff else { continue }
-            if unlink(path) == 0 {
-                removed += 1
-            } else if errno != ENOENT {
-                throw Self.failure("cleanTemporaryFiles: unlink a temporary file")
+    // MARK: - The rest of ObjectStore
+
+    /// Reads the object's file in chunks (NIO's file system, off the event loops).
+    public func read(_ key: ObjectKey, chunkSize: Int, into consumer: (ByteBuffer) async throws -> Void) async throws {
+        do {
+            try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(path(for: key))) { handle in
+                for try await chunk in handle.readChunks(chunkLength: .bytes(Int64(max(chunkSize, 4096)))) {
+                    try await consumer(chunk)
+                }
             }
+        } catch let error as FileSystemError where error.code == .notFound {
+            throw StorageError.notFound(entity: "object", id: key.hex)
+        } catch let error as FileSystemError {
+            throw StorageError.fileSystem("read: \(error.code)")
         }
-        return removed
+    }
+
+    /// The object's size and modification time, or `nil` when it is absent.
+    public func object(_ key: ObjectKey) -> StoredObject? {
+        var info = stat()
+        guard stat(path(for: key), &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
+        return StoredObject(key: key, bytes: Int64(info.st_size), modifiedAt: Self.date(info.st_mtim))
+    }
+
+    /// Every object with its size and modification time, sorted by key.
+    public func list() async throws -> [StoredObject] {
+        try await NIOThreadPool.singleton.runIfActive { try allKeys().compactMap { object($0) } }
+    }
+
+    /// Free bytes for an unprivileged writer on the data directory's file system.
+    public func freeBytes() -> Int64? {
+        var info = statvfs()
+        guard statvfs(root.path, &info) == 0 else { return nil }
+        return Int64(info.f_bavail) * Int64(info.f_frsize)
+    }
+
+    /// Runs `body` with the object's own file, which must exist.
+    public func withLocalFile<Result: Sendable>(_ key: ObjectKey, _ body: (URL) async throws -> Result) async throws -> Result {
+        guard exists(key) else { throw StorageError.notFound(entity: "object", id: key.hex) }
+        return try await body(url(for: key))
     }
 
     // MARK: - POSIX helpers
 
-    /// When the object was last written or refreshed; `nil` when it is absent.
-    func modificationDate(_ key: ObjectKey) -> Date? {
-        var info = stat()
-        guard stat(path(for: key), &info) == 0 else { return nil }
-        return Date(timeIntervalSince1970: Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9)
+    private static func date(_ time: timespec) -> Date {
+        Date(timeIntervalSince1970: Double(time.tv_sec) + Double(time.tv_nsec) / 1e9)
     }
 
     private func path(for key: ObjectKey) -> String { "\(objectsPath)/\(key.prefix)/\(key.remainder)" }

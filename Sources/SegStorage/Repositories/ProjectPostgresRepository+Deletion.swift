@@ -15,7 +15,7 @@ public struct ProjectDeletion: Sendable, Equatable {
 
 extension ProjectPostgresRepository {
     /// Deletes a project with everything in it: its rows in one transaction (`delete(id:)`), then
-    /// the files no row refers to any more (`FileStore.removeUnreferenced`, sparing objects younger
+    /// the files no row refers to any more (`ObjectStore.removeUnreferenced`, sparing objects younger
     /// than its grace period), then an audit entry `project.delete` by `actorID` (`nil` for an
     /// administrator's command). The one definition that `DELETE /api/v1/projects/{id}` and
     /// `segctl users delete --delete-projects` share.
@@ -24,12 +24,14 @@ extension ProjectPostgresRepository {
     /// entry that cannot be written, is logged and does not fail it.
     /// - Throws: `StorageError.notFound` for an unknown project, or the database's error; nothing
     ///   is deleted then.
-    public func deleteWithFiles(id: UUID, files: FileStore, actorID: UUID?) async throws(StorageError) -> ProjectDeletion {
+    public func deleteWithFiles(id: UUID, files: some ObjectStore, actorID: UUID?) async throws(StorageError) -> ProjectDeletion {
         let name = try await find(id: id)?.name ?? ""
         let keys = try await delete(id: id)
         var removed = 0
         do {
-            removed = try await files.removeUnreferenced(keys.compactMap { try? ObjectKey($0) }, referencedBy: client, logger: logger).count
+            removed = try await files.removeUnreferenced(
+                keys.compactMap { try? ObjectKey($0) }, references: ObjectReferences(client: client, logger: logger)
+            ).count
         } catch {
             logger.warning("project files not removed; gc will", metadata: ["project.id": "\(id)", "error": "\(error)"])
         }

@@ -46,14 +46,13 @@ struct BackupRestorer {
                     + "Pass --force to replace it (a pg_dump of it is written first)")
         }
 
-        let store: FileStore
+        let store: LocalObjectStore
         do {
-            store = try FileStore(root: URL(fileURLWithPath: dataDirectory, isDirectory: true))
+            store = try LocalObjectStore(root: URL(fileURLWithPath: dataDirectory, isDirectory: true))
         } catch {
             throw CLIError.failed("\(dataDirectory): \(error)")
         }
-        let temporaryDirectory = store.root.appendingPathComponent("tmp").path
-        let script = "\(temporaryDirectory)/restore-\(UUID().uuidString.lowercased()).sql"
+        let script = store.scratch.newFileURL(prefix: "restore-").path + ".sql"
         defer { try? FileManager.default.removeItem(atPath: script) }
 
         // 1. The restore script, before anything changes (pg_restore reads the whole archive here).
@@ -85,19 +84,17 @@ struct BackupRestorer {
         for object in manifest.objects {
             defer { progress.advance(failed: false) }
             let key = try ObjectKey(object.key)
-            if store.exists(key) { continue }
-            let temporary = "\(temporaryDirectory)/restore-\(UUID().uuidString.lowercased())"
+            if try await store.object(key) != nil { continue }
+            let temporary = store.scratch.newFileURL(prefix: "restore-")
             do {
-                let digest = try FileDigest.copy(from: "\(folder)/\(BackupLocation.objectPath(object.key))", to: temporary)
+                let digest = try FileDigest.copy(from: "\(folder)/\(BackupLocation.objectPath(object.key))", to: temporary.path)
                 guard digest.hex == object.key else { throw CLIError.failed("object \(object.key): changed while it was copied") }
-                let target = store.url(for: key).path
-                let directory = store.url(for: key).deletingLastPathComponent().path
-                try FileDigest.makeDirectory(directory)
-                guard rename(temporary, target) == 0 else { throw CLIError.failed("\(target): cannot rename into place") }
-                try FileDigest.sync(directory)
+                // Hashed again, fsynced and renamed into place by the store (which removes the copy).
+                let stored = try await store.putFile(movingFrom: temporary)
+                guard stored == key else { throw CLIError.failed("object \(object.key): changed while it was stored") }
                 copied += 1
             } catch {
-                unlink(temporary)
+                unlink(temporary.path)
                 throw error
             }
         }

@@ -84,18 +84,22 @@ struct BackupWriter {
         let progress = ProgressBar(total: snapshot.objectKeys.count, label: "objects")
         var objects: [BackupManifest.ObjectEntry] = []
         var directories = Set<String>()
+        let store = try LocalObjectStore(root: URL(fileURLWithPath: dataDirectory, isDirectory: true))
         for key in snapshot.objectKeys {
             let relative = BackupLocation.objectPath(key)
             let directory = "\(folder)/\(relative)".split(separator: "/").dropLast().joined(separator: "/")
             let absoluteDirectory = "/" + directory
             if directories.insert(absoluteDirectory).inserted { try FileDigest.makeDirectory(absoluteDirectory) }
-            let source = "\(dataDirectory)/\(relative)"
-            guard FileManager.default.fileExists(atPath: source) else {
+            let copied: (hex: String, bytes: Int64)
+            do {
+                copied = try await store.withLocalFile(try ObjectKey(key)) { source in
+                    try FileDigest.copy(from: source.path, to: "\(folder)/\(relative)")
+                }
+            } catch StorageError.notFound {
                 throw CLIError.failed(
                     "object \(key) is referred to by the database but missing from \(dataDirectory) "
                         + "(removed while the backup ran, or lost); the backup was not written")
             }
-            let copied = try FileDigest.copy(from: source, to: "\(folder)/\(relative)")
             guard copied.hex == key else {
                 throw CLIError.failed("object \(key) in \(dataDirectory) does not match its key (SHA-256 \(copied.hex)); the backup was not written")
             }

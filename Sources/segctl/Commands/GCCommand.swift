@@ -79,37 +79,27 @@ extension SegCtl {
                 Terminal.warn("segctl: \(path): no such directory")
                 throw ExitCode(1)
             }
-            let store: FileStore
+            let store: LocalObjectStore
             do {
-                store = try FileStore(root: URL(fileURLWithPath: path, isDirectory: true))
+                store = try LocalObjectStore(root: URL(fileURLWithPath: path, isDirectory: true))
             } catch {
                 Terminal.warn("segctl: \(error)")
                 throw ExitCode(1)
             }
 
-            let keys = try await database.withClient { client, logger in
-                try await store.orphanedKeys(referencedBy: client, logger: logger)
+            let unreferenced = try await database.withClient { client, logger in
+                try await store.orphans(references: ObjectReferences(client: client, logger: logger))
             }
 
             let now = Date()
             let minimumAge = TimeInterval(minAgeMinutes) * 60
             let formatter = ISO8601DateFormatter()
             var orphans: [(key: ObjectKey, orphan: Orphan)] = []
-            for key in keys {
-                var info = stat()
-                guard lstat(store.url(for: key).path, &info) == 0 else { continue }
-                let modified = Date(
-                    timeIntervalSince1970: Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9
-                )
-                let age = now.timeIntervalSince(modified)
+            for object in unreferenced {
+                let age = now.timeIntervalSince(object.modifiedAt)
                 guard age >= minimumAge else { continue }
-                let orphan = Orphan(
-                    key: key.hex,
-                    bytes: Int64(info.st_size),
-                    modifiedAt: formatter.string(from: modified),
-                    age: age
-                )
-                orphans.append((key, orphan))
+                orphans.append(
+                    (object.key, Orphan(key: object.key.hex, bytes: object.bytes, modifiedAt: formatter.string(from: object.modifiedAt), age: age)))
             }
             let totalBytes = orphans.reduce(Int64(0)) { $0 + $1.orphan.bytes }
 
@@ -119,12 +109,12 @@ extension SegCtl {
             if delete {
                 do {
                     for (key, orphan) in orphans {
-                        if try store.remove(key) {
+                        if try await store.remove(key) {
                             freed += orphan.bytes
                             removedCount += 1
                         }
                     }
-                    temporaryRemoved = try store.cleanTemporaryFiles(olderThan: .seconds(minAgeMinutes * 60))
+                    temporaryRemoved = try store.scratch.clean(olderThan: .seconds(minAgeMinutes * 60))
                 } catch {
                     Terminal.warn("segctl: \(error)")
                     throw ExitCode(1)

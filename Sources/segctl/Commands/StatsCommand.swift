@@ -40,16 +40,11 @@ extension SegCtl {
                     images: totals.images, imageBytes: totals.imageBytes, segmentations: totals.segmentations, jobs: jobs,
                     lastBackupAt: lastBackup)
             }
-            if let dataDirectory, let store = try? FileStore(root: URL(fileURLWithPath: dataDirectory, isDirectory: true)) {
-                var count = 0
-                var bytes: Int64 = 0
-                for key in (try? store.allKeys()) ?? [] {
-                    count += 1
-                    let attributes = try? FileManager.default.attributesOfItem(atPath: store.url(for: key).path)
-                    bytes += (attributes?[.size] as? NSNumber)?.int64Value ?? 0
-                }
-                report.storedObjects = count
-                report.storedBytes = bytes
+            if let dataDirectory, let store = try? LocalObjectStore(root: URL(fileURLWithPath: dataDirectory, isDirectory: true)),
+                let objects = try? await store.list()
+            {
+                report.storedObjects = objects.count
+                report.storedBytes = objects.reduce(0) { $0 + $1.bytes }
             }
             if json { return try Output.json(report) }
             let images = report.images

@@ -317,7 +317,7 @@ extension SegCtl.Users {
                         for project in owned { _ = try await projects.transferOwnership(projectID: project, to: heir.id) }
                         note = ", \(owned.count) project(s) transferred to \(heir.email)"
                     } else if deleteProjects, let dataDirectory {
-                        let store = try FileStore(root: URL(fileURLWithPath: dataDirectory, isDirectory: true))
+                        let store = try LocalObjectStore(root: URL(fileURLWithPath: dataDirectory, isDirectory: true))
                         var objects = 0
                         var removedFiles = 0
                         for project in owned {
