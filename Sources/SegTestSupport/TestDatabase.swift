@@ -134,7 +134,7 @@ actor TestDatabaseServer {
             throw TestDatabaseError(
                 description: """
                     \(environmentKey) is not set: these tests need PostgreSQL. Run them with `scripts/test.sh`, which starts \
-                    a throwaway cluster (scripts/postgres.sh) and sets it, or export it yourself \
+                    a throwaway cluster (scripts/dev/postgres.sh) and sets it, or export it yourself \
                     (postgres://postgres@127.0.0.1:55432/postgres).
                     """
             )

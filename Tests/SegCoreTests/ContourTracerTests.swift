@@ -4,7 +4,7 @@ import Testing
 @testable import SegCore
 
 /// One mask of `Fixtures/trace` with what OpenCV's `findContours` returns for it, written by
-/// `scripts/reference/trace.py` (see its docstring for the format).
+/// `scripts/fixtures/reference/trace.py` (see its docstring for the format).
 struct TraceFixture: Decodable {
     struct Entry: Decodable {
         let hole: Bool
@@ -101,7 +101,7 @@ struct SplitMix64 {
     static let fixtureNames = TraceFixture.index?.masks ?? []
 
     @Test func fixturesArePresent() throws {
-        let index = try #require(TraceFixture.index, "Fixtures/trace/index.json is missing: run scripts/make-reference.py")
+        let index = try #require(TraceFixture.index, "Fixtures/trace/index.json is missing: run scripts/fixtures/make-reference.py")
         #expect(index.masks.count >= 30)
         #expect(index.contours > 1_000)
     }

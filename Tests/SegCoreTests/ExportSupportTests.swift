@@ -174,7 +174,7 @@ enum ExportTestSupport {
     }
 
     /// Every format of the sample images is produced; with `SEGHUB_EXPORT_DUMP=<dir>` they are also written there for
-    /// `scripts/reference/export_check.py verify <dir>` (pycocotools, shapely, Python csv, Pillow).
+    /// `scripts/fixtures/reference/export_check.py verify <dir>` (pycocotools, shapely, Python csv, Pillow).
     @Test func sampleExportsForExternalCheck() throws {
         let images = ExportTestSupport.sampleImages()
         var files: [(String, [UInt8])] = [("coco.json", try COCOExport.json(images))]

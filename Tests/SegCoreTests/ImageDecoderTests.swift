@@ -3,7 +3,7 @@ import Testing
 
 @testable import SegCore
 
-/// The I8 fixture matrix written by `scripts/make-image-fixtures.py`: images plus the samples an
+/// The I8 fixture matrix written by `scripts/fixtures/make-image-fixtures.py`: images plus the samples an
 /// independent decoder (OpenCV's libjpeg-turbo 3.x / libpng 1.6.5x) produced from them, or for
 /// TIFF and BMP the arrays they were written from.
 enum ImageFixtures {

@@ -1,7 +1,7 @@
 import Foundation
 import SegCore
 
-/// The OpenCV reference polygons written by `scripts/reference/metrics.py`
+/// The OpenCV reference polygons written by `scripts/fixtures/reference/metrics.py`
 /// (`Fixtures/metrics/polygons.json`; see that script for what each field is).
 struct MetricsFixture: Decodable {
     struct Metrics: Decodable {

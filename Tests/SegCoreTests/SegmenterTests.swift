@@ -3,9 +3,9 @@ import Testing
 
 @testable import SegCore
 
-/// The synthetic fixtures of `scripts/make-synthetic.py` (ground truth from the generator), the
-/// OpenCV baseline of `scripts/reference/segment_baseline.py` and the real sample of
-/// `scripts/fetch-sample.py`, all under `Fixtures/segment/`.
+/// The synthetic fixtures of `scripts/fixtures/make-synthetic.py` (ground truth from the generator), the
+/// OpenCV baseline of `scripts/fixtures/reference/segment_baseline.py` and the real sample of
+/// `scripts/fixtures/fetch-sample.py`, all under `Fixtures/segment/`.
 private enum SegmentFixtures {
     struct Manifest: Decodable {
         struct Entry: Decodable {
