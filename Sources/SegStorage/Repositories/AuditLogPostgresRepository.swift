@@ -2,11 +2,21 @@ import Foundation
 import Logging
 import PostgresNIO
 
-/// `AuditLogRepository` on PostgreSQL (table `audit_log`).
+/// Records who did what, and lists it newest first.
+///
+/// ## Usage
+/// ```swift
+/// let audit = AuditLogPostgresRepository(client: client, logger: logger)
+/// _ = try await audit.record(actorID: user, action: "project.delete", targetType: "project", targetID: project, details: Array(#"{"name":"Spheroids"}"#.utf8))
+/// let page = try await audit.list(filter: AuditLogFilter(targetID: project), page: .first)
+/// ```
+/// Entries outlive their actor (its id becomes `nil`) and their target. Every method throws `StorageError` only.
+///
+/// On PostgreSQL (table `audit_log`).
 ///
 /// Use `record(…, on:logger:)` inside the transaction of the change it describes, so that both commit or neither.
 /// Entries are ordered by `(created_at, id)`; `id` is a `bigint`, which the page cursor carries in its id field.
-public struct AuditLogPostgresRepository: AuditLogRepository {
+public struct AuditLogPostgresRepository: Sendable {
     let client: PostgresClient
     let logger: Logger
 
@@ -17,6 +27,14 @@ public struct AuditLogPostgresRepository: AuditLogRepository {
     }
 
     /// Appends an entry on a pooled connection.
+    /// - Parameters:
+    ///   - actorID: Who acted; `nil` for the system.
+    ///   - action: What was done, a dotted name such as `project.delete`; not empty.
+    ///   - targetType: The kind of thing acted on.
+    ///   - targetID: The thing acted on.
+    ///   - details: A JSON object with more about the action (`{}` for none); never secrets.
+    /// - Throws: `.invalidArgument` when `details` is not JSON, `.constraintViolation` when it is not an object or the
+    ///   action is empty, `.invalidReference` for an unknown actor.
     public func record(
         actorID: UUID?,
         action: String,

@@ -2,10 +2,23 @@ import Foundation
 import Logging
 import PostgresNIO
 
-/// `ExportRepository` on PostgreSQL (table `exports`).
+/// Stores exports: what was asked for, the job's progress, and the archive until it expires.
+///
+/// ## Usage
+/// ```swift
+/// let exports = ExportPostgresRepository(client: client, logger: logger)
+/// let export = try await exports.create(projectID: project, userID: user, formats: [.coco, .csv], options: ExportOptions(), jobID: nil)
+/// _ = try await exports.markRunning(id: export.id)
+/// _ = try await exports.updateProgress(id: export.id, progress: 0.5)
+/// _ = try await exports.markDone(id: export.id, objectKey: zip, bytes: 4096, expiresAt: Date().addingTimeInterval(86_400))
+/// ```
+/// The status moves `queued` → `running` → `done` or `failed`, and `done` → `expired`. A step from any other status
+/// throws `.invalidState(entity: "export", id:, state:)`; a missing export is `.notFound(entity: "export", id:)`.
+///
+/// On PostgreSQL (table `exports`).
 ///
 /// The `static … on connection:` variants let an export job store its result and finish its job in one transaction.
-public struct ExportPostgresRepository: ExportRepository {
+public struct ExportPostgresRepository: Sendable {
     let client: PostgresClient
     let logger: Logger
 
@@ -16,6 +29,8 @@ public struct ExportPostgresRepository: ExportRepository {
     }
 
     /// Stores a new queued export.
+    /// - Throws: `.invalidArgument` for no formats or a scale that is not a positive number, `.invalidReference` for an
+    ///   unknown project, user or job.
     public func create(
         projectID: UUID,
         userID: UUID?,

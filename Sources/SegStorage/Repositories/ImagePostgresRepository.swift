@@ -2,11 +2,24 @@ import Foundation
 import Logging
 import PostgresNIO
 
-/// `ImageRepository` on PostgreSQL (table `images`).
+/// Stores images: their file-store keys, size, format and segmentation status.
+///
+/// ## Usage
+/// ```swift
+/// let images = ImagePostgresRepository(client: client, logger: logger)
+/// let image = try await images.create(
+///     projectID: project, name: "a.png", objectKey: key, thumbnailKey: thumb,
+///     width: 640, height: 480, format: .png, bytes: 1234
+/// )
+/// let page = try await images.list(projectID: project, status: .new, page: PageRequest(limit: 50))
+/// ```
+/// Every method throws `StorageError` only; a missing image is `.notFound(entity: "image", id:)`.
+///
+/// On PostgreSQL (table `images`).
 ///
 /// The `static … on connection:` variants run on a connection the caller holds, so a status change can commit
 /// together with a job or a segmentation in one transaction.
-public struct ImagePostgresRepository: ImageRepository {
+public struct ImagePostgresRepository: Sendable {
     let client: PostgresClient
     let logger: Logger
 
@@ -17,6 +30,7 @@ public struct ImagePostgresRepository: ImageRepository {
     }
 
     /// Stores a new image with status `new`.
+    /// - Throws: `.invalidReference` for an unknown project, `.constraintViolation` for a bad size or empty name.
     public func create(
         projectID: UUID,
         name: String,
@@ -390,5 +404,12 @@ public struct ImagePostgresRepository: ImageRepository {
             updatedAt: updatedAt
         )
         return (record, PageCursor(timestamp: createdAt, id: id))
+    }
+}
+
+extension ImagePostgresRepository {
+    /// Sets the status of every listed image that exists, whatever its project; returns the ids that were updated.
+    public func setStatus(_ status: ImageStatus, ids: [UUID]) async throws(StorageError) -> [UUID] {
+        try await setStatus(status, ids: ids, projectID: nil)
     }
 }

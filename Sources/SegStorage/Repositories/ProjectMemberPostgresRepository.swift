@@ -2,8 +2,13 @@ import Foundation
 import Logging
 import PostgresNIO
 
-/// `ProjectMemberRepository` on PostgreSQL (`project_members` joined with `users`).
-public struct ProjectMemberPostgresRepository: ProjectMemberRepository {
+/// The members of a project and their roles.
+///
+/// The owner is a member with role `.owner`; ownership moves only through `ProjectRepository.transferOwnership`,
+/// so these methods never make, change or remove an owner. Every method throws `StorageError` only.
+///
+/// On PostgreSQL (`project_members` joined with `users`).
+public struct ProjectMemberPostgresRepository: Sendable {
     let client: PostgresClient
     let logger: Logger
 
@@ -14,6 +19,8 @@ public struct ProjectMemberPostgresRepository: ProjectMemberRepository {
     }
 
     /// Upserts the membership; the owner's row is never touched (see `ProjectMemberRepository.setRole`).
+    /// - Throws: `.invalidArgument` for `.owner` or when `userID` owns the project; `.notFound(entity: "project", id:)`
+    ///   or `.notFound(entity: "user", id:)` when either does not exist.
     public func setRole(projectID: UUID, userID: UUID, role: ProjectRole) async throws(StorageError) -> ProjectMemberRecord {
         guard role != .owner else {
             throw .invalidArgument("a member's role must be editor or viewer; ownership moves by transferring it")
@@ -46,6 +53,7 @@ public struct ProjectMemberPostgresRepository: ProjectMemberRepository {
     }
 
     /// Deletes the membership after locking it, refusing the owner's (see `ProjectMemberRepository.remove`).
+    /// - Throws: `.invalidArgument` for the owner; `.notFound(entity: "project member", id:)` when the user is not a member.
     public func remove(projectID: UUID, userID: UUID) async throws(StorageError) {
         try await withStorageErrors {
             try await client.withTransaction(logger: logger) { connection in

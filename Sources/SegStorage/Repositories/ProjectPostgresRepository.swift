@@ -2,8 +2,21 @@ import Foundation
 import Logging
 import PostgresNIO
 
-/// `ProjectRepository` on PostgreSQL (`projects`, `project_members`, and `images` for the counts).
-public struct ProjectPostgresRepository: ProjectRepository {
+/// Projects: create them with their owner, read them as a member sees them, list, rename, delete, transfer.
+///
+/// Every method throws `StorageError` only. Reading a project for a user who is not a member is
+/// `.notFound(entity: "project", id:)`, exactly as for a project that does not exist, so callers answer 404 for
+/// both and never reveal which projects exist.
+///
+/// ## Usage
+/// ```swift
+/// let projects: some ProjectRepository = ProjectPostgresRepository(client: client, logger: logger)
+/// let project = try await projects.create(ownerID: user.id, name: "Spheroids", description: "")
+/// let mine = try await projects.list(memberID: user.id, page: try PageRequest(limit: 20, cursor: cursor))
+/// ```
+///
+/// On PostgreSQL (`projects`, `project_members`, and `images` for the counts).
+public struct ProjectPostgresRepository: Sendable {
     let client: PostgresClient
     let logger: Logger
 
@@ -14,6 +27,7 @@ public struct ProjectPostgresRepository: ProjectRepository {
     }
 
     /// Inserts the project and the owner's membership in one transaction.
+    /// - Throws: `.notFound(entity: "user", id:)` when the owner does not exist, `.constraintViolation` for an empty name.
     public func create(ownerID: UUID, name: String, description: String) async throws(StorageError) -> ProjectRecord {
         do throws(StorageError) {
             return try await withStorageErrors {
@@ -62,6 +76,7 @@ public struct ProjectPostgresRepository: ProjectRepository {
     }
 
     /// The project joined with the caller's membership and its image counts, in one query.
+    /// - Throws: `.notFound(entity: "project", id:)` when there is no such project or the user is not a member.
     public func get(id: UUID, memberID userID: UUID) async throws(StorageError) -> UserProjectRecord {
         try await withStorageErrors {
             let rows = try await client.query(
@@ -82,6 +97,7 @@ public struct ProjectPostgresRepository: ProjectRepository {
     }
 
     /// Counts the project's images per status in one query.
+    /// - Throws: `.notFound(entity: "project", id:)` when there is no such project.
     public func imageCounts(projectID: UUID) async throws(StorageError) -> ImageStatusCounts {
         try await withStorageErrors {
             let rows = try await client.query(
@@ -152,6 +168,7 @@ public struct ProjectPostgresRepository: ProjectRepository {
     }
 
     /// Updates name and/or description and sets `updated_at`.
+    /// - Throws: `.notFound(entity: "project", id:)`, `.constraintViolation` for an empty name.
     public func update(id: UUID, name: String?, description: String?) async throws(StorageError) -> ProjectRecord {
         try await withStorageErrors {
             let rows = try await client.query(
@@ -170,6 +187,10 @@ public struct ProjectPostgresRepository: ProjectRepository {
 
     /// Locks the project, deletes its images (collecting the keys of originals, thumbnails and export archives),
     /// then the project, in one transaction.
+    /// - Returns: The distinct object keys its images (originals and thumbnails) and export archives referred to, sorted,
+    ///   so the caller can remove the files that no other row refers to any more (another project may hold the same
+    ///   content).
+    /// - Throws: `.notFound(entity: "project", id:)`.
     public func delete(id: UUID) async throws(StorageError) -> [String] {
         try await withStorageErrors {
             try await client.withTransaction(logger: logger) { connection in
@@ -189,6 +210,7 @@ public struct ProjectPostgresRepository: ProjectRepository {
     }
 
     /// Demotes the old owner to editor and makes the new one owner, in one transaction on the locked project.
+    /// - Throws: `.notFound(entity: "project", id:)`, `.notFound(entity: "user", id:)` for an unknown new owner.
     public func transferOwnership(projectID: UUID, to newOwnerID: UUID) async throws(StorageError) -> ProjectRecord {
         do throws(StorageError) {
             return try await withStorageErrors {

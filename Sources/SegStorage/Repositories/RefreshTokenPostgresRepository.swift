@@ -2,11 +2,25 @@ import Foundation
 import Logging
 import PostgresNIO
 
-/// `RefreshTokenRepository` on PostgreSQL (`refresh_tokens`).
+/// Refresh tokens, stored only as SHA-256 hashes: issue, rotate with reuse detection, revoke, purge.
+///
+/// The caller hashes every token it hands out or receives (`Data(SHA256.hash(data: tokenBytes))`) and passes the
+/// 32-byte digest; any other length is `.invalidArgument`. Expiry is judged by the database's clock.
+///
+/// ## Usage
+/// ```swift
+/// let tokens: some RefreshTokenRepository = RefreshTokenPostgresRepository(client: client, logger: logger)
+/// switch try await tokens.rotate(presentedHash: old, newHash: new, newExpiresAt: .now + 7 * 86_400) {
+/// case .rotated(let userID, let token): …  // hand out the new token
+/// case .reused, .expired, .revoked, .unknown: …  // 401
+/// }
+/// ```
+///
+/// On PostgreSQL (`refresh_tokens`).
 ///
 /// `insert(…on:logger:)` and `revokeAll(userID:on:logger:)` work on a connection the caller holds, so the HTTP
 /// layer can combine them with other writes in one transaction (register and log in, change a password).
-public struct RefreshTokenPostgresRepository: RefreshTokenRepository {
+public struct RefreshTokenPostgresRepository: Sendable {
     let client: PostgresClient
     let logger: Logger
 
@@ -17,6 +31,12 @@ public struct RefreshTokenPostgresRepository: RefreshTokenRepository {
     }
 
     /// Inserts the token on a pooled connection (see `insert(…on:logger:)` for a transaction of the caller's).
+    /// - Parameters:
+    ///   - userID: Its user.
+    ///   - hash: The SHA-256 of the token (32 bytes).
+    ///   - family: The login it continues; `nil` starts a new family (a new login).
+    ///   - expiresAt: When this token expires (clamped to `absoluteExpiresAt`).
+    ///   - absoluteExpiresAt: When the family ends, however often it is rotated.
     public func issue(
         userID: UUID, hash: Data, family: UUID?, expiresAt: Date, absoluteExpiresAt: Date
     ) async throws(StorageError)
@@ -148,6 +168,7 @@ public struct RefreshTokenPostgresRepository: RefreshTokenRepository {
     }
 
     /// Sets `revoked_at` on the token with this hash unless already set.
+    /// - Returns: `true` when a token that was not yet revoked matched.
     @discardableResult
     public func revoke(hash: Data) async throws(StorageError) -> Bool {
         try Self.checkHash(hash)
@@ -161,6 +182,7 @@ public struct RefreshTokenPostgresRepository: RefreshTokenRepository {
     }
 
     /// Sets `revoked_at` on every token of the family that has none.
+    /// - Returns: How many tokens were revoked.
     @discardableResult
     public func revokeFamily(_ family: UUID) async throws(StorageError) -> Int {
         try await withStorageErrors {
@@ -171,6 +193,7 @@ public struct RefreshTokenPostgresRepository: RefreshTokenRepository {
     }
 
     /// Sets `revoked_at` on every token of the presented token's family that has none.
+    /// - Returns: How many tokens were revoked (0 for an unknown hash).
     @discardableResult
     public func revokeFamily(containingHash hash: Data) async throws(StorageError) -> Int {
         try Self.checkHash(hash)
@@ -188,6 +211,7 @@ public struct RefreshTokenPostgresRepository: RefreshTokenRepository {
     }
 
     /// Sets `revoked_at` on every token of the user that has none.
+    /// - Returns: How many tokens were revoked.
     @discardableResult
     public func revokeAll(userID: UUID) async throws(StorageError) -> Int {
         try await withStorageErrors {
@@ -219,6 +243,7 @@ public struct RefreshTokenPostgresRepository: RefreshTokenRepository {
     }
 
     /// Deletes the tokens whose `expires_at` has passed (by the database's clock).
+    /// - Returns: How many rows were deleted.
     @discardableResult
     public func deleteExpired() async throws(StorageError) -> Int {
         try await withStorageErrors {
@@ -258,5 +283,12 @@ public struct RefreshTokenPostgresRepository: RefreshTokenRepository {
 
     static func checkHash(_ hash: Data) throws(StorageError) {
         guard hash.count == 32 else { throw StorageError.invalidArgument("a token hash must be a SHA-256 digest (32 bytes)") }
+    }
+}
+
+extension RefreshTokenPostgresRepository {
+    /// Records the first token of a new login (a new family).
+    public func issue(userID: UUID, hash: Data, expiresAt: Date, absoluteExpiresAt: Date) async throws(StorageError) -> RefreshTokenRecord {
+        try await issue(userID: userID, hash: hash, family: nil, expiresAt: expiresAt, absoluteExpiresAt: absoluteExpiresAt)
     }
 }

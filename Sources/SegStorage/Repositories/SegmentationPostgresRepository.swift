@@ -2,11 +2,24 @@ import Foundation
 import Logging
 import PostgresNIO
 
-/// `SegmentationRepository` on PostgreSQL (table `segmentations`).
+/// Stores the versioned segmentations of images: a new version never overwrites an old one.
+///
+/// ## Usage
+/// ```swift
+/// let segmentations = SegmentationPostgresRepository(client: client, logger: logger)
+/// let stored = try await segmentations.addVersion(
+///     imageID: image, polygons: Array(polygonJSON), parameters: Array(parameterJSON), segmenter: "builtin", authorID: nil
+/// )
+/// let latest = try await segmentations.latest(imageID: image)   // stored.version == latest.version
+/// ```
+/// Polygons and parameters are JSON bytes (the polygon list of DESIGN.md section 2, and a JSON object), so this
+/// module needs no SegCore types. Every method throws `StorageError` only.
+///
+/// On PostgreSQL (table `segmentations`).
 ///
 /// A new version locks its image's row (`FOR NO KEY UPDATE`) before it reads the highest version, so concurrent
 /// writers for one image take turns and get consecutive numbers; writers for different images do not wait.
-public struct SegmentationPostgresRepository: SegmentationRepository {
+public struct SegmentationPostgresRepository: Sendable {
     let client: PostgresClient
     let logger: Logger
 
@@ -17,6 +30,14 @@ public struct SegmentationPostgresRepository: SegmentationRepository {
     }
 
     /// Stores the next version in a transaction of its own.
+    /// - Parameters:
+    ///   - imageID: The segmented image.
+    ///   - polygons: A JSON array of polygons.
+    ///   - parameters: A JSON object: the parameters that produced them (`{}` for a manual edit).
+    ///   - segmenter: What produced them (`builtin`, `manual`, a model name); not empty.
+    ///   - authorID: The user who stored them, `nil` for a worker.
+    /// - Throws: `.notFound(entity: "image", id:)`; `.invalidArgument` when the bytes are not JSON;
+    ///   `.constraintViolation` when `polygons` is not an array or `parameters` not an object.
     public func addVersion(
         imageID: UUID,
         polygons: [UInt8],
@@ -77,6 +98,7 @@ public struct SegmentationPostgresRepository: SegmentationRepository {
     }
 
     /// The image's newest version.
+    /// - Throws: `.notFound(entity: "segmentation", id: imageID)` when the image has none (or does not exist).
     public func latest(imageID: UUID) async throws(StorageError) -> SegmentationRecord {
         let record = try await withStorageErrors {
             try await client.query(
@@ -105,6 +127,7 @@ public struct SegmentationPostgresRepository: SegmentationRepository {
     }
 
     /// One version of the image's segmentation.
+    /// - Throws: `.notFound(entity: "segmentation", id: "<imageID>/<version>")`.
     public func version(_ version: Int, imageID: UUID) async throws(StorageError) -> SegmentationRecord {
         let record = try await withStorageErrors {
             try await client.query(

@@ -2,8 +2,20 @@ import Foundation
 import Logging
 import PostgresNIO
 
-/// `ShareLinkRepository` on PostgreSQL (`share_links`, and `project_members` when a link is accepted).
-public struct ShareLinkPostgresRepository: ShareLinkRepository {
+/// Single-use links that make whoever accepts them a member of a project.
+///
+/// Only the SHA-256 of a link's token is stored; the caller hashes the token it hands out and the one presented
+/// (32 bytes, else `.invalidArgument`). Expiry is judged by the database's clock. Every method throws `StorageError` only.
+///
+/// ## Usage
+/// ```swift
+/// let links: some ShareLinkRepository = ShareLinkPostgresRepository(client: client, logger: logger)
+/// _ = try await links.create(projectID: id, tokenHash: hash, role: .viewer, expiresAt: .now + 86_400, createdBy: me)
+/// if case .accepted(let projectID, let role) = try await links.accept(tokenHash: hash, userID: friend) { … }
+/// ```
+///
+/// On PostgreSQL (`share_links`, and `project_members` when a link is accepted).
+public struct ShareLinkPostgresRepository: Sendable {
     let client: PostgresClient
     let logger: Logger
 
@@ -14,6 +26,8 @@ public struct ShareLinkPostgresRepository: ShareLinkRepository {
     }
 
     /// Inserts the link (see `ShareLinkRepository.create`).
+    /// - Throws: `.invalidArgument` for `.owner` or a hash that is not 32 bytes; `.notFound(entity: "project", id:)`,
+    ///   `.notFound(entity: "user", id:)` for an unknown creator.
     public func create(
         projectID: UUID, tokenHash: Data, role: ProjectRole, expiresAt: Date, createdBy: UUID?
     ) async throws(StorageError)
@@ -60,6 +74,7 @@ public struct ShareLinkPostgresRepository: ShareLinkRepository {
     }
 
     /// Deletes the link if it belongs to the project.
+    /// - Throws: `.notFound(entity: "share link", id:)` when the project has no such link.
     public func revoke(id: UUID, projectID: UUID) async throws(StorageError) {
         try await withStorageErrors {
             let rows = try await client.query(
@@ -72,6 +87,8 @@ public struct ShareLinkPostgresRepository: ShareLinkRepository {
     }
 
     /// Accepts the link in one transaction under `SELECT … FOR UPDATE` (see `ShareLinkRepository.accept`).
+    /// - Returns: `.accepted` with the user's role afterwards, or why the link cannot be accepted.
+    /// - Throws: `.notFound(entity: "user", id:)` for an unknown user.
     public func accept(tokenHash: Data, userID: UUID) async throws(StorageError) -> ShareLinkAcceptance {
         try RefreshTokenPostgresRepository.checkHash(tokenHash)
         do throws(StorageError) {

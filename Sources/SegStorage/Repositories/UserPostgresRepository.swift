@@ -2,11 +2,22 @@ import Foundation
 import Logging
 import PostgresNIO
 
-/// `UserRepository` on PostgreSQL (`users`).
+/// Accounts: create, look up, list and change them.
+///
+/// Every method throws `StorageError` only; a missing account is `.notFound(entity: "user", id:)`.
+///
+/// ## Usage
+/// ```swift
+/// let users: some UserRepository = UserPostgresRepository(client: client, logger: logger)
+/// let user = try await users.create(NewUser(email: "Ada@Example.org", passwordHash: hash))
+/// let same = try await users.find(email: "ada@example.org")  // case-insensitive
+/// ```
+///
+/// On PostgreSQL (`users`).
 ///
 /// `insert(_:on:logger:)` creates an account on a connection the caller holds, so the HTTP layer can register a
 /// user and record its first refresh token in one transaction.
-public struct UserPostgresRepository: UserRepository {
+public struct UserPostgresRepository: Sendable {
     let client: PostgresClient
     let logger: Logger
 
@@ -17,6 +28,8 @@ public struct UserPostgresRepository: UserRepository {
     }
 
     /// Inserts the account on a pooled connection (see `insert(_:on:logger:)` for a transaction of the caller's).
+    /// - Throws: `.conflict(constraint: "users_email_lower_key")` when the email is taken in any letter case,
+    ///   `.constraintViolation` for an empty email.
     public func create(_ user: NewUser) async throws(StorageError) -> UserRecord {
         try await withStorageErrors {
             try await client.withConnection { connection in
@@ -172,6 +185,8 @@ public struct UserPostgresRepository: UserRepository {
     }
 
     /// Deletes the account; `ON DELETE RESTRICT` on `projects.owner_id` refuses an owner, which is reported plainly.
+    /// - Throws: `.invalidArgument("the user still owns projects; transfer or delete them first")` while the account
+    ///   owns projects (see `ownedProjectCount`); `.notFound` when there is no such account.
     public func delete(id: UUID) async throws(StorageError) {
         do throws(StorageError) {
             try await withStorageErrors {
@@ -221,5 +236,30 @@ public struct UserPostgresRepository: UserRepository {
             }
             return user
         }
+    }
+}
+
+extension UserPostgresRepository {
+    /// One page of every account, oldest first.
+    public func list(page: PageRequest) async throws(StorageError) -> Page<UserRecord> {
+        try await list(.all, page: page)
+    }
+
+    /// The number of accounts.
+    public func count() async throws(StorageError) -> Int {
+        try await count(.all)
+    }
+
+    /// Stores the password the user chose: like `setPasswordHash(id:passwordHash:mustChangePassword:)` with
+    /// `mustChangePassword` cleared.
+    public func setPasswordHash(id: UUID, passwordHash: String) async throws(StorageError) -> UserRecord {
+        try await setPasswordHash(id: id, passwordHash: passwordHash, mustChangePassword: false)
+    }
+
+    /// The account with this id.
+    /// - Throws: `.notFound(entity: "user", id:)` when there is none.
+    public func get(id: UUID) async throws(StorageError) -> UserRecord {
+        guard let user = try await find(id: id) else { throw StorageError.notFound(entity: "user", id: id.uuidString) }
+        return user
     }
 }
