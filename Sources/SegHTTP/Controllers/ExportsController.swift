@@ -162,22 +162,7 @@ struct ExportsController {
 
     /// The export named in the path, if the caller is a member of its project (else 404).
     private func requireExport(_ context: AppRequestContext) async throws -> ExportRecord {
-        let identity = try context.requireIdentity()
-        let id = try context.pathID(naming: "export")
-        guard let export = try await find(id) else { throw Problem.notFound("export") }
-        let role = try await services.members.role(projectID: export.projectID, userID: identity.userID)
-        guard role != nil else { throw Problem.notFound("export") }
-        return export
-    }
-
-    /// The export with this id, or `nil`.
-    private func find(_ id: UUID) async throws(StorageError) -> ExportRecord? {
-        do {
-            return try await services.exports.get(id: id)
-        } catch {
-            if case .notFound = error { return nil }
-            throw error
-        }
+        try await services.requireExport(try context.pathID(naming: "export"), for: try context.requireIdentity())
     }
 
     /// 410: the archive was removed after the retention period.

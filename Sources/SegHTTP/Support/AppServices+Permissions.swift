@@ -1,6 +1,10 @@
 import Foundation
 import SegStorage
 
+/// Every permission decision of the API, in one place: a project's role for a caller, and the
+/// image or export a caller may reach through it. Not being a member hides the resource (404); a
+/// role that is too low is 403 `FORBIDDEN`. (SegAuth proves who the caller is; what the caller may
+/// touch is a question for the stored memberships, answered here.)
 extension AppServices {
     /// The caller's role in `project`, which must be at least `minimum`.
     ///
@@ -36,5 +40,22 @@ extension AppServices {
             throw Problem.forbidden("this needs the \(minimum.rawValue) role in the project; you are \(role.rawValue)")
         }
         return (image, role)
+    }
+
+    /// The export `id`, if the caller is a member of its project (any role may read an export).
+    ///
+    /// An unknown export and another project's are both 404.
+    /// - Throws: `Problem` 404, `StorageError` when the database fails.
+    public func requireExport(_ id: UUID, for identity: Identity) async throws -> ExportRecord {
+        let export: ExportRecord
+        do {
+            export = try await exports.get(id: id)
+        } catch .notFound {
+            throw Problem.notFound("export")
+        }
+        guard try await members.role(projectID: export.projectID, userID: identity.userID) != nil else {
+            throw Problem.notFound("export")
+        }
+        return export
     }
 }
