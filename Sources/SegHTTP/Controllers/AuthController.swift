@@ -122,7 +122,7 @@ struct AuthController {
         let body = RefreshRequest(refreshToken: presented)
         guard RefreshTokens.isWellFormed(body.refreshToken) else { throw AuthError.invalidRefreshToken }
         let next = RefreshTokens.make()
-        let rotation = try await services.refreshTokens.rotate(
+        let rotation = try await services.refreshTokens(logging: context.logger).rotate(
             presentedHash: Data(RefreshTokens.hash(body.refreshToken)), newHash: Data(next.hash),
             newExpiresAt: Date().addingTimeInterval(Self.rememberedRefreshLifetime))
         switch rotation {
@@ -141,7 +141,7 @@ struct AuthController {
     func logout(_ request: Request, _ context: AppRequestContext) async throws -> HTTPResponse.Status {
         let body = try await request.decode(as: RefreshRequest.self, context: context)
         if RefreshTokens.isWellFormed(body.refreshToken) {
-            _ = try await services.refreshTokens.revokeFamily(containingHash: Data(RefreshTokens.hash(body.refreshToken)))
+            _ = try await services.refreshTokens(logging: context.logger).revokeFamily(containingHash: Data(RefreshTokens.hash(body.refreshToken)))
         }
         // Unknown tokens get the same answer: logout reveals nothing.
         return .noContent
@@ -196,7 +196,7 @@ struct AuthController {
         try WebSession.checkCSRF(request)
         let token = request.cookies[WebSession.refreshCookie]?.value ?? ""
         if RefreshTokens.isWellFormed(token) {
-            _ = try await services.refreshTokens.revokeFamily(containingHash: Data(RefreshTokens.hash(token)))
+            _ = try await services.refreshTokens(logging: context.logger).revokeFamily(containingHash: Data(RefreshTokens.hash(token)))
         }
         var response = Response(status: .noContent)
         WebSession.clearCookies(on: &response, request: request)
@@ -221,7 +221,7 @@ struct AuthController {
         }
         let hash = try await services.passwords.hash(body.newPassword)
         // Also revokes every refresh token and access tokens issued before now, in one transaction.
-        _ = try await services.users.setPasswordHash(id: user.id, passwordHash: hash, mustChangePassword: false)
+        _ = try await services.users(logging: context.logger).setPasswordHash(id: user.id, passwordHash: hash, mustChangePassword: false)
         try? await services.audit.record(
             actorID: user.id, action: "user.password.change", targetType: "user", targetID: user.id, details: Array("{}".utf8))
         return .noContent

@@ -105,7 +105,7 @@ struct ProjectsController {
         let identity = try context.requireIdentity()
         let id = try context.pathID(naming: "project")
         try await services.requireRole(.owner, in: id, for: identity)
-        _ = try await ProjectPostgresRepository(client: services.client, logger: context.logger).deleteWithFiles(
+        _ = try await services.projects(logging: context.logger).deleteWithFiles(
             id: id, files: services.files, actorID: identity.userID)
         return .noContent
     }

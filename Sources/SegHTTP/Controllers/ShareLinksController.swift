@@ -140,7 +140,7 @@ struct ShareLinksController {
     func accept(_ context: AppRequestContext) async throws -> AcceptedBody {
         let identity = try context.requireIdentity()
         guard let token = context.parameters.get("token"), Self.isWellFormed(token) else { throw Self.invalid }
-        let outcome = try await services.shareLinks.accept(tokenHash: Self.hash(token), userID: identity.userID)
+        let outcome = try await services.shareLinks(logging: context.logger).accept(tokenHash: Self.hash(token), userID: identity.userID)
         guard case .accepted(let projectID, let role) = outcome else { throw Self.invalid }
         await services.recordAudit(
             "share_link.accept", by: identity, targetType: "project", targetID: projectID,
