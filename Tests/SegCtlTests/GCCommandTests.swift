@@ -23,7 +23,8 @@ import Testing
         try Self.setModificationDate(twoHoursAgo, of: staleTemporary)
 
         try await withTestDatabaseURL { client, url in
-            try await Self.insertImage(objectKey: referenced.hex, client: client)
+            let owner = try await insertUser(email: "owner@example.org", client: client)
+            try await insertImage(project: try await insertProject(owner: owner, client: client), objectKey: referenced.hex, client: client)
 
             // MUT: listing only
             let listed = try SegCtlRunner.run(["gc", "--database-url", url, "--data-dir", root.path, "--json"])
@@ -68,8 +69,9 @@ import Testing
         }
 
         try await withTestDatabaseURL { client, url in
-            let project = try await Self.insertImage(objectKey: original.hex, client: client)
-            try await client.query("UPDATE images SET thumbnail_key = \(thumbnail.hex)")
+            let owner = try await insertUser(email: "owner@example.org", client: client)
+            let project = try await insertProject(owner: owner, client: client)
+            try await insertImage(project: project, objectKey: original.hex, thumbnailKey: thumbnail.hex, client: client)
             try await client.query(
                 """
                 INSERT INTO exports (project_id, formats, status, object_key, bytes, expires_at)
@@ -121,23 +123,5 @@ import Testing
 
     static func setModificationDate(_ date: Date, of url: URL) throws {
         try FileManager.default.setAttributes([.modificationDate: date], ofItemAtPath: url.path)
-    }
-
-    /// Inserts an owner, a project and an image referring to `objectKey`; returns the project.
-    @discardableResult
-    static func insertImage(objectKey: String, client: PostgresClient) async throws -> UUID {
-        let users = try await client.query(
-            "INSERT INTO users (email, name, password_hash) VALUES ('owner@example.org', 'Test', 'hash') RETURNING id"
-        )
-        let user = try #require(try await users.collect().first?.decode(UUID.self))
-        let projects = try await client.query("INSERT INTO projects (owner_id, name) VALUES (\(user), 'Spheroids') RETURNING id")
-        let project = try #require(try await projects.collect().first?.decode(UUID.self))
-        try await client.query(
-            """
-            INSERT INTO images (project_id, name, object_key, width, height, format, bytes)
-            VALUES (\(project), 'cells.png', \(objectKey), 64, 48, 'png', 16)
-            """
-        )
-        return project
     }
 }

@@ -38,19 +38,6 @@ struct AccountFixtures {
         try await projects.create(ownerID: owner, name: name, description: "")
     }
 
-    /// Inserts an image row (the images repository is not needed for these tests). Keys are bare lowercase hex, the
-    /// form the images branch's schema checks.
-    @discardableResult
-    func image(project: UUID, status: String = "new", objectKey: String = "ab" + String(repeating: "0", count: 62)) async throws -> UUID {
-        let rows = try await client.query(
-            """
-            INSERT INTO images (project_id, name, object_key, width, height, format, bytes, status)
-            VALUES (\(project), 'a.png', \(objectKey), 64, 48, 'png', 1234, \(status)) RETURNING id
-            """
-        )
-        return try #require(try await rows.collect().first?.decode(UUID.self))
-    }
-
     /// Gives every row of `table` whose `column` is in `ids` the same `created_at`, so keyset pages must break ties by id.
     func setCreatedAt(_ table: String, column: String = "id", ids: [UUID], to timestamp: String = "2026-01-01 12:00:00+00") async throws {
         try await client.query(
@@ -76,18 +63,5 @@ struct AccountFixtures {
             pages += 1
         } while cursor != nil && pages < 1000
         return (items, pages)
-    }
-
-    /// The `StorageError` that `body` throws, or `nil` when it succeeds.
-    static func storageError(_ body: () async throws -> Void) async -> StorageError? {
-        do {
-            try await body()
-            return nil
-        } catch let error as StorageError {
-            return error
-        } catch {
-            Issue.record("not a StorageError: \(type(of: error))")
-            return nil
-        }
     }
 }

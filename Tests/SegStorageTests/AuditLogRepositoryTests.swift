@@ -11,7 +11,7 @@ import Testing
     @Test func recordReadsBack() async throws {
         try await withTestDatabase { client in
             let repository = AuditLogPostgresRepository(client: client, logger: Self.logger)
-            let actor = try await SchemaTests.insertUser(email: "admin@example.org", client: client)
+            let actor = try await insertUser(email: "admin@example.org", client: client)
             let target = UUID()
             let entry = try await repository.record(
                 actorID: actor,
@@ -60,8 +60,8 @@ import Testing
         try await withTestDatabase { client in
             // setup
             let repository = AuditLogPostgresRepository(client: client, logger: Self.logger)
-            let alice = try await SchemaTests.insertUser(email: "alice@example.org", client: client)
-            let bob = try await SchemaTests.insertUser(email: "bob@example.org", client: client)
+            let alice = try await insertUser(email: "alice@example.org", client: client)
+            let bob = try await insertUser(email: "bob@example.org", client: client)
             let project = UUID()
             let image = UUID()
             let a = try await repository.record(
@@ -90,7 +90,7 @@ import Testing
     @Test func entriesSurviveDeletingTheActor() async throws {
         try await withTestDatabase { client in
             let repository = AuditLogPostgresRepository(client: client, logger: Self.logger)
-            let actor = try await SchemaTests.insertUser(email: "leaving@example.org", client: client)
+            let actor = try await insertUser(email: "leaving@example.org", client: client)
             let entry = try await repository.record(
                 actorID: actor, action: "user.delete", targetType: "user", targetID: actor, details: Array("{}".utf8))
             try await client.query("DELETE FROM users WHERE id = \(actor)")
@@ -105,7 +105,7 @@ import Testing
     @Test func entryCommitsOrRollsBackWithItsChange() async throws {
         try await withTestDatabase { client in
             let repository = AuditLogPostgresRepository(client: client, logger: Self.logger)
-            let user = try await SchemaTests.insertUser(email: "owner@example.org", client: client)
+            let user = try await insertUser(email: "owner@example.org", client: client)
             struct Abort: Error {}
             await #expect(throws: (any Error).self) {
                 try await client.withTransaction(logger: Self.logger) { connection in

@@ -193,7 +193,7 @@ import Testing
     // MARK: - Helpers
 
     static func makeProject(client: PostgresClient, email: String = "owner@example.org") async throws -> (project: UUID, user: UUID) {
-        let user = try await SchemaTests.insertUser(email: email, client: client)
-        return (try await SchemaTests.insertProject(owner: user, client: client), user)
+        let user = try await insertUser(email: email, client: client)
+        return (try await insertProject(owner: user, client: client), user)
     }
 }

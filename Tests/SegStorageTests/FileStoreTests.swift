@@ -191,14 +191,9 @@ import Darwin
         let orphan = try store.putBlocking(Array("orphaned image".utf8))
         try await withTestDatabase { client in
             // setup
-            let user = try await SchemaTests.insertUser(email: "owner@example.org", client: client)
-            let project = try await SchemaTests.insertProject(owner: user, client: client)
-            try await client.query(
-                """
-                INSERT INTO images (project_id, name, object_key, width, height, format, bytes)
-                VALUES (\(project), 'cells.png', \(referenced.hex), 64, 48, 'png', 16)
-                """
-            )
+            let user = try await insertUser(email: "owner@example.org", client: client)
+            let project = try await insertProject(owner: user, client: client)
+            try await insertImage(project: project, objectKey: referenced.hex, client: client)
 
             // MUT
             let orphans = try await store.orphans(references: ObjectReferences(client: client, logger: Logger(label: "seg.test.files"))).map(\.key)
@@ -219,10 +214,9 @@ import Darwin
         let orphan = try store.putBlocking(Array("orphaned image".utf8))
         try await withTestDatabase { client in
             // setup: an image with its thumbnail, a done export, and an expired export (which holds no key)
-            let user = try await SchemaTests.insertUser(email: "owner@example.org", client: client)
-            let project = try await SchemaTests.insertProject(owner: user, client: client)
-            let image = try await SchemaTests.insertImage(project: project, objectKey: original.hex, client: client)
-            try await client.query("UPDATE images SET thumbnail_key = \(thumbnail.hex) WHERE id = \(image)")
+            let user = try await insertUser(email: "owner@example.org", client: client)
+            let project = try await insertProject(owner: user, client: client)
+            try await insertImage(project: project, objectKey: original.hex, thumbnailKey: thumbnail.hex, client: client)
             try await client.query(
                 """
                 INSERT INTO exports (project_id, formats, status, object_key, bytes, expires_at)
@@ -269,15 +263,10 @@ import Darwin
             let store = try LocalObjectStore(root: root)
             let shared = try store.putBlocking(Array("shared".utf8))
             let own = try store.putBlocking(Array("own".utf8))
-            let user = try await SchemaTests.insertUser(email: "f@example.org", client: client)
-            let project = try await SchemaTests.insertProject(owner: user, client: client)
+            let user = try await insertUser(email: "f@example.org", client: client)
+            let project = try await insertProject(owner: user, client: client)
             for key in [shared, shared, own] {
-                try await client.query(
-                    """
-                    INSERT INTO images (project_id, name, object_key, width, height, format, bytes)
-                    VALUES (\(project), 'x.png', \(key.hex), 1, 1, 'png', 1)
-                    """
-                )
+                try await insertImage(project: project, objectKey: key.hex, client: client)
             }
             try await client.query("DELETE FROM images WHERE object_key = \(own.hex)")
             try await client.query("DELETE FROM images WHERE id = (SELECT id FROM images WHERE object_key = \(shared.hex) LIMIT 1)")

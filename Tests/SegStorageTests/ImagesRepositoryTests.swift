@@ -330,13 +330,8 @@ import Testing
                     bytes: 1
                 )
             }
-            let badFormat = await SchemaTests.storageError {
-                try await client.query(
-                    """
-                    INSERT INTO images (project_id, name, object_key, width, height, format, bytes)
-                    VALUES (\(project), 'a.gif', \(SchemaTests.someObjectKey), 8, 8, 'gif', 1)
-                    """
-                )
+            let badFormat = try await storageError(fromSQL: true) {
+                try await insertImage(project: project, name: "a.gif", format: "gif", client: client)
             }
             #expect(badFormat == .constraintViolation(constraint: "images_format_check"))
         }
@@ -346,8 +341,8 @@ import Testing
 
     /// A project with a fresh owner.
     static func makeProject(client: PostgresClient, email: String = "owner@example.org") async throws -> UUID {
-        let user = try await SchemaTests.insertUser(email: email, client: client)
-        return try await SchemaTests.insertProject(owner: user, client: client)
+        let user = try await insertUser(email: email, client: client)
+        return try await insertProject(owner: user, client: client)
     }
 
     /// A distinct well-formed key for each `index`.

@@ -27,7 +27,7 @@ import Testing
             // setup: a table the handler writes in the completion transaction, with no unique constraint,
             // so a job completed twice would leave two rows.
             try await client.query("CREATE TABLE test_results (job_id uuid NOT NULL, worker text NOT NULL)")
-            let user = try await SchemaTests.insertUser(email: "load@example.org", client: client)
+            let user = try await insertUser(email: "load@example.org", client: client)
             let queue = JobQueue(client: client, configuration: .init(leaseDuration: .seconds(30)), logger: Self.logger)
             let jobs = (0..<2000).map { NewJob(kind: .export, payload: "{\"n\": \($0)}", userID: user) }
             let enqueued = try await queue.enqueue(jobs)
@@ -90,12 +90,12 @@ import Testing
 
             // validate: the late worker can neither store nor fail; the rescuer completes
             let stored = Mutex(false)
-            let late = await Self.storageError {
+            let late = try await storageError {
                 try await queue.complete(first.lease) { _ in stored.withLock { $0 = true } }
             }
             #expect(late == .leaseLost(jobID: id.uuidString.lowercased()))
             #expect(stored.withLock { $0 } == false)
-            let lateFailure = await Self.storageError { _ = try await queue.fail(first.lease, error: "late") }
+            let lateFailure = try await storageError { _ = try await queue.fail(first.lease, error: "late") }
             #expect(lateFailure == .leaseLost(jobID: id.uuidString.lowercased()))
             try await rescuer.complete(second.lease)
             let record = try await queue.job(id)
@@ -126,7 +126,7 @@ import Testing
                 stolen += try await rival.reclaimExpired()
                 if try await rival.claim(worker: "rival") != nil { stolen += 1 }
             }
-            try await Self.waitUntil { try await queue.job(id).state == .succeeded }
+            try await eventually("the job to succeed") { try await queue.job(id).state == .succeeded }
             task.cancel()
             await task.value
 
@@ -149,7 +149,7 @@ import Testing
 
             // MUT
             let task = Task { await pool.run() }
-            try await Self.waitUntil { try await queue.job(id).state == .failed }
+            try await eventually("the job to fail for good") { try await queue.job(id).state == .failed }
             task.cancel()
             await task.value
 
@@ -205,9 +205,9 @@ import Testing
     @Test func userWithOneJobIsNotStarvedByAUserWithAThousand() async throws {
         try await withTestDatabase { client in
             // setup
-            let busy = try await SchemaTests.insertUser(email: "busy@example.org", client: client)
-            let quiet = try await SchemaTests.insertUser(email: "quiet@example.org", client: client)
-            let late = try await SchemaTests.insertUser(email: "late@example.org", client: client)
+            let busy = try await insertUser(email: "busy@example.org", client: client)
+            let quiet = try await insertUser(email: "quiet@example.org", client: client)
+            let late = try await insertUser(email: "late@example.org", client: client)
             let queue = JobQueue(client: client, logger: Self.logger)
             _ = try await queue.enqueue((0..<1000).map { _ in NewJob(kind: .export, userID: busy) })
             let quietJob = try #require(try await queue.enqueue([NewJob(kind: .export, userID: quiet)]).first?.id)
@@ -234,16 +234,16 @@ import Testing
             var order: [UUID] = []
             while let job = try await queue.claim(worker: "w") { order.append(job.id) }
             #expect(order == [ids[1], ids[0], ids[2]])
-            #expect(await Self.storageError { _ = try await queue.enqueue([NewJob(kind: .export, priority: 101)]) } != nil)
+            #expect(try await storageError { _ = try await queue.enqueue([NewJob(kind: .export, priority: 101)]) } != nil)
         }
     }
 
     @Test func newSegmentationRequestReplacesThePendingOne() async throws {
         try await withTestDatabase { client in
             // setup
-            let user = try await SchemaTests.insertUser(email: "o@example.org", client: client)
-            let project = try await SchemaTests.insertProject(owner: user, client: client)
-            let image = try await SchemaTests.insertImage(project: project, client: client)
+            let user = try await insertUser(email: "o@example.org", client: client)
+            let project = try await insertProject(owner: user, client: client)
+            let image = try await insertImage(project: project, client: client)
             let queue = JobQueue(client: client, logger: Self.logger)
             let first = try #require(
                 try await queue.enqueue([NewJob(kind: .segment, payload: #"{"threshold": "otsu"}"#, userID: user, imageID: image)]).first)
@@ -295,10 +295,10 @@ import Testing
     @Test func failedReleasedAndReclaimedSegmentationsMoveTheirImage() async throws {
         try await withTestDatabase { client in
             // setup: three images whose jobs are running (the worker set them processing)
-            let user = try await SchemaTests.insertUser(email: "s@example.org", client: client)
-            let project = try await SchemaTests.insertProject(owner: user, client: client)
+            let user = try await insertUser(email: "s@example.org", client: client)
+            let project = try await insertProject(owner: user, client: client)
             var images: [UUID] = []
-            for _ in 0..<3 { images.append(try await SchemaTests.insertImage(project: project, status: "processing", client: client)) }
+            for _ in 0..<3 { images.append(try await insertImage(project: project, status: "processing", client: client)) }
             let queue = JobQueue(client: client, configuration: Self.fast, logger: Self.logger)
             _ = try await queue.enqueue(images.map { NewJob(kind: .segment, userID: user, imageID: $0, maxAttempts: 1) })
             var jobs = try await queue.claim(worker: "w", limit: 2)
@@ -330,9 +330,9 @@ import Testing
             let job = try #require(try await queue.claim(worker: "w"))
             #expect(try await queue.cancel(id))
             #expect(try await queue.heartbeat(job.lease) == false)
-            #expect(await Self.storageError { try await queue.complete(job.lease) } == .leaseLost(jobID: id.uuidString.lowercased()))
+            #expect(try await storageError { try await queue.complete(job.lease) } == .leaseLost(jobID: id.uuidString.lowercased()))
             #expect(try await queue.cancel(id) == false)
-            #expect(await Self.storageError { _ = try await queue.cancel(UUID()) } != nil)
+            #expect(try await storageError { _ = try await queue.cancel(UUID()) } != nil)
 
             // a cancelled job can be retried from the start
             #expect(try await queue.retry(id))
@@ -344,10 +344,10 @@ import Testing
     @Test func cancelQueuedSegmentationsOfAProjectLeavesRunningOnes() async throws {
         try await withTestDatabase { client in
             // setup
-            let user = try await SchemaTests.insertUser(email: "c@example.org", client: client)
-            let project = try await SchemaTests.insertProject(owner: user, client: client)
+            let user = try await insertUser(email: "c@example.org", client: client)
+            let project = try await insertProject(owner: user, client: client)
             var images: [UUID] = []
-            for _ in 0..<3 { images.append(try await SchemaTests.insertImage(project: project, client: client)) }
+            for _ in 0..<3 { images.append(try await insertImage(project: project, client: client)) }
             let queue = JobQueue(client: client, logger: Self.logger)
             _ = try await queue.enqueue(images.map { NewJob(kind: .segment, userID: user, projectID: project, imageID: $0) })
             let running = try #require(try await queue.claim(worker: "w"))
@@ -420,13 +420,13 @@ import Testing
                 logger: Self.logger)
             let listener = Task { await wakeups.run() }
             let workers = Task { await pool.run() }
-            try await Self.waitUntil { await wakeups.isListening }
+            try await eventually("the wake-up listener") { await wakeups.isListening }
             try await Task.sleep(for: .milliseconds(200))
 
             // MUT: a job enqueued through another client (as another process would)
             let started = ContinuousClock.now
             let id = try #require(try await queue.enqueue([NewJob(kind: .export)]).first?.id)
-            try await Self.waitUntil(timeout: .seconds(300)) { try await queue.job(id).state == .succeeded }
+            try await eventually("the job to succeed", timeout: .seconds(300)) { try await queue.job(id).state == .succeeded }
             let waited = ContinuousClock.now - started
             workers.cancel()
             listener.cancel()
@@ -446,7 +446,7 @@ import Testing
                 queue: queue, wakeups: nil, name: "s", concurrency: 1, idlePoll: .milliseconds(10),
                 handler: SlowHandler(duration: .seconds(60)), logger: Self.logger)
             let task = Task { await pool.run() }
-            try await Self.waitUntil { try await queue.job(id).state == .running }
+            try await eventually("the job to run") { try await queue.job(id).state == .running }
             task.cancel()
             await task.value
             let record = try await queue.job(id)
@@ -454,29 +454,6 @@ import Testing
             #expect(record.attempt == 0)
         }
     }
-
-    // MARK: Helpers
-
-    static func storageError(_ body: () async throws -> Void) async -> StorageError? {
-        do {
-            try await body()
-            return nil
-        } catch let error as StorageError {
-            return error
-        } catch {
-            return .database(sqlState: "not a StorageError")
-        }
-    }
-
-    static func waitUntil(timeout: Duration = .seconds(30), _ condition: () async throws -> Bool) async throws {
-        let deadline = ContinuousClock.now.advanced(by: timeout)
-        while try await !condition() {
-            guard ContinuousClock.now < deadline else { throw TimedOut() }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-    }
-
-    struct TimedOut: Error {}
 }
 
 /// Stores a row per run in the completion transaction and counts runs.

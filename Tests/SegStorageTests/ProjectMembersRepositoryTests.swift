@@ -30,18 +30,18 @@ import Testing
             let other = try await f.user("other")
             let project = try await f.project(owner: owner.id)
 
-            let demote = await AccountFixtures.storageError {
+            let demote = try await storageError {
                 _ = try await f.members.setRole(projectID: project.id, userID: owner.id, role: .viewer)
             }
             #expect(demote == .invalidArgument("the owner's role cannot be changed; transfer the ownership instead"))
-            let remove = await AccountFixtures.storageError { try await f.members.remove(projectID: project.id, userID: owner.id) }
+            let remove = try await storageError { try await f.members.remove(projectID: project.id, userID: owner.id) }
             #expect(remove == .invalidArgument("the owner cannot be removed from a project; transfer the ownership first"))
-            let second = await AccountFixtures.storageError { _ = try await f.members.setRole(projectID: project.id, userID: other.id, role: .owner) }
+            let second = try await storageError { _ = try await f.members.setRole(projectID: project.id, userID: other.id, role: .owner) }
             if case .invalidArgument = second {} else { Issue.record("expected invalidArgument, got \(String(describing: second))") }
             #expect(try await f.members.role(projectID: project.id, userID: owner.id) == .owner)
             #expect(try await f.members.role(projectID: project.id, userID: other.id) == nil)
             // The schema itself refuses a second owner row.
-            let direct = await AccountFixtures.storageError {
+            let direct = try await storageError {
                 try await withStorageErrors { () async throws -> Void in
                     _ = try await client.query("INSERT INTO project_members (project_id, user_id, role) VALUES (\(project.id), \(other.id), 'owner')")
                 }
@@ -61,20 +61,20 @@ import Testing
             try await f.members.remove(projectID: project.id, userID: member.id)
             #expect(try await f.members.role(projectID: project.id, userID: member.id) == nil)
             #expect(
-                await AccountFixtures.storageError { _ = try await f.projects.get(id: project.id, memberID: member.id) }
+                try await storageError { _ = try await f.projects.get(id: project.id, memberID: member.id) }
                     == .notFound(entity: "project", id: project.id.uuidString)
             )
-            let again = await AccountFixtures.storageError { try await f.members.remove(projectID: project.id, userID: member.id) }
+            let again = try await storageError { try await f.members.remove(projectID: project.id, userID: member.id) }
             #expect(again == .notFound(entity: "project member", id: member.id.uuidString))
 
             let ghostProject = UUID()
             let ghostUser = UUID()
             #expect(
-                await AccountFixtures.storageError { _ = try await f.members.setRole(projectID: ghostProject, userID: member.id, role: .viewer) }
+                try await storageError { _ = try await f.members.setRole(projectID: ghostProject, userID: member.id, role: .viewer) }
                     == .notFound(entity: "project", id: ghostProject.uuidString)
             )
             #expect(
-                await AccountFixtures.storageError { _ = try await f.members.setRole(projectID: project.id, userID: ghostUser, role: .viewer) }
+                try await storageError { _ = try await f.members.setRole(projectID: project.id, userID: ghostUser, role: .viewer) }
                     == .notFound(entity: "user", id: ghostUser.uuidString)
             )
         }

@@ -26,22 +26,22 @@ import Testing
             let project = try await f.project(owner: owner.id)
             let missing = UUID()
             #expect(
-                await AccountFixtures.storageError { _ = try await f.projects.get(id: project.id, memberID: stranger.id) }
+                try await storageError { _ = try await f.projects.get(id: project.id, memberID: stranger.id) }
                     == .notFound(entity: "project", id: project.id.uuidString)
             )
             #expect(
-                await AccountFixtures.storageError { _ = try await f.projects.get(id: missing, memberID: owner.id) }
+                try await storageError { _ = try await f.projects.get(id: missing, memberID: owner.id) }
                     == .notFound(entity: "project", id: missing.uuidString)
             )
             #expect(try await f.projects.find(id: missing) == nil)
             let notFound = StorageError.notFound(entity: "project", id: missing.uuidString)
-            #expect(await AccountFixtures.storageError { _ = try await f.projects.imageCounts(projectID: missing) } == notFound)
-            #expect(await AccountFixtures.storageError { _ = try await f.projects.update(id: missing, name: "x", description: nil) } == notFound)
-            #expect(await AccountFixtures.storageError { _ = try await f.projects.delete(id: missing) } == notFound)
-            #expect(await AccountFixtures.storageError { _ = try await f.projects.transferOwnership(projectID: missing, to: owner.id) } == notFound)
+            #expect(try await storageError { _ = try await f.projects.imageCounts(projectID: missing) } == notFound)
+            #expect(try await storageError { _ = try await f.projects.update(id: missing, name: "x", description: nil) } == notFound)
+            #expect(try await storageError { _ = try await f.projects.delete(id: missing) } == notFound)
+            #expect(try await storageError { _ = try await f.projects.transferOwnership(projectID: missing, to: owner.id) } == notFound)
             let ghost = UUID()
             #expect(
-                await AccountFixtures.storageError { _ = try await f.projects.create(ownerID: ghost, name: "x", description: "") }
+                try await storageError { _ = try await f.projects.create(ownerID: ghost, name: "x", description: "") }
                     == .notFound(entity: "user", id: ghost.uuidString)
             )
         }
@@ -55,9 +55,9 @@ import Testing
             let project = try await f.project(owner: owner.id)
             let other = try await f.project(owner: owner.id, name: "Other")
             for status in ["new", "new", "queued", "segmented", "segmented", "segmented", "failed"] {
-                try await f.image(project: project.id, status: status)
+                try await insertImage(project: project.id, status: status, client: client)
             }
-            try await f.image(project: other.id, status: "processing")
+            try await insertImage(project: other.id, status: "processing", client: client)
 
             // MUT + validate
             let counts = try await f.projects.imageCounts(projectID: project.id)
@@ -88,7 +88,7 @@ import Testing
             _ = try await f.project(owner: bob.id, name: "B2")  // not shared with alice
             _ = try await f.members.setRole(projectID: edited.id, userID: alice.id, role: .editor)
             _ = try await f.members.setRole(projectID: viewed.id, userID: alice.id, role: .viewer)
-            try await f.image(project: viewed.id, status: "segmented")
+            try await insertImage(project: viewed.id, status: "segmented", client: client)
 
             // MUT
             for limit in [1, 2, 3, 7, 8] {
@@ -119,7 +119,7 @@ import Testing
             }
             try await f.setCreatedAt("projects", ids: ids)
             let newest = try await f.project(owner: owner.id, name: "newest")
-            try await f.image(project: newest.id, status: "failed")
+            try await insertImage(project: newest.id, status: "failed", client: client)
             for limit in [1, 2, 4, 7] {
                 let (items, pages) = try await AccountFixtures.allPages(limit: limit) { try await f.projects.listAll(page: $0) }
                 #expect(items.count == 7 && Set(items.map(\.id)) == Set(ids + [newest.id]), "limit \(limit)")
@@ -143,7 +143,7 @@ import Testing
             #expect(renamed.createdAt == project.createdAt)
             let described = try await f.projects.update(id: project.id, name: nil, description: "")
             #expect(described.name == "New" && described.description == "")
-            let empty = await AccountFixtures.storageError { _ = try await f.projects.update(id: project.id, name: "", description: nil) }
+            let empty = try await storageError { _ = try await f.projects.update(id: project.id, name: "", description: nil) }
             #expect(empty == .constraintViolation(constraint: "projects_name_check"))
         }
     }
@@ -158,10 +158,10 @@ import Testing
             let other = try await f.project(owner: owner.id, name: "Other")
             let keyA = String(repeating: "a", count: 64)
             let keyB = String(repeating: "b", count: 64)
-            let image = try await f.image(project: project.id, objectKey: keyA)
-            try await f.image(project: project.id, objectKey: keyA)
-            try await f.image(project: project.id, objectKey: keyB)
-            try await f.image(project: other.id, objectKey: keyB)
+            let image = try await insertImage(project: project.id, objectKey: keyA, client: client)
+            try await insertImage(project: project.id, objectKey: keyA, client: client)
+            try await insertImage(project: project.id, objectKey: keyB, client: client)
+            try await insertImage(project: other.id, objectKey: keyB, client: client)
             try await client.query(
                 "INSERT INTO segmentations (image_id, version, polygons, segmenter) VALUES (\(image), 1, '[]'::jsonb, 'builtin')"
             )
@@ -221,7 +221,7 @@ import Testing
             #expect(try await f.members.role(projectID: project.id, userID: bob.id) == .editor)
             #expect(try await f.projects.transferOwnership(projectID: project.id, to: carol.id) == toCarol)
             let ghost = UUID()
-            let unknown = await AccountFixtures.storageError { _ = try await f.projects.transferOwnership(projectID: project.id, to: ghost) }
+            let unknown = try await storageError { _ = try await f.projects.transferOwnership(projectID: project.id, to: ghost) }
             #expect(unknown == .notFound(entity: "user", id: ghost.uuidString))
             #expect(try await f.projects.find(id: project.id)?.ownerID == carol.id)
             let owners = try await client.query("SELECT count(*)::int8 FROM project_members WHERE project_id = \(project.id) AND role = 'owner'")

@@ -27,17 +27,17 @@ import Testing
         try await withTestDatabase { client in
             let f = AccountFixtures(client: client)
             let user = try await f.user()
-            let short = await AccountFixtures.storageError {
+            let short = try await storageError {
                 _ = try await f.tokens.issue(userID: user.id, hash: Data([1, 2, 3]), family: nil, expiresAt: .now, absoluteExpiresAt: .now)
             }
             #expect(short == .invalidArgument("a token hash must be a SHA-256 digest (32 bytes)"))
             let hash = AccountFixtures.hash()
             _ = try await f.tokens.issue(userID: user.id, hash: hash, family: nil, expiresAt: .now + 60, absoluteExpiresAt: .now + 60)
-            let duplicate = await AccountFixtures.storageError {
+            let duplicate = try await storageError {
                 _ = try await f.tokens.issue(userID: user.id, hash: hash, family: nil, expiresAt: .now + 60, absoluteExpiresAt: .now + 60)
             }
             #expect(duplicate == .conflict(constraint: "refresh_tokens_hash_key"))
-            let unknownUser = await AccountFixtures.storageError {
+            let unknownUser = try await storageError {
                 _ = try await f.tokens.issue(userID: UUID(), hash: AccountFixtures.hash(), family: nil, expiresAt: .now, absoluteExpiresAt: .now)
             }
             #expect(unknownUser == .invalidReference(constraint: "refresh_tokens_user_id_fkey"))

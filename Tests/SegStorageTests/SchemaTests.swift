@@ -8,9 +8,9 @@ import Testing
 @Suite(.timeLimit(.minutes(5))) struct SchemaTests {
     @Test func emailsAreUniqueRegardlessOfCase() async throws {
         try await withTestDatabase { client in
-            try await Self.insertUser(email: "Ada@Example.org", client: client)
-            let error = await Self.storageError {
-                try await Self.insertUser(email: "ada@example.ORG", client: client)
+            try await insertUser(email: "Ada@Example.org", client: client)
+            let error = try await storageError(fromSQL: true) {
+                try await insertUser(email: "ada@example.ORG", client: client)
             }
             #expect(error == .conflict(constraint: "users_email_lower_key"))
         }
@@ -18,9 +18,9 @@ import Testing
 
     @Test func conflictDescriptionHasNoBindValues() async throws {
         try await withTestDatabase { client in
-            try await Self.insertUser(email: "secret-address@example.org", client: client)
-            let error = await Self.storageError {
-                try await Self.insertUser(email: "SECRET-address@example.org", client: client)
+            try await insertUser(email: "secret-address@example.org", client: client)
+            let error = try await storageError(fromSQL: true) {
+                try await insertUser(email: "SECRET-address@example.org", client: client)
             }
             let text = "\(error.map(String.init(describing:)) ?? "")"
             #expect(!text.isEmpty)
@@ -31,8 +31,8 @@ import Testing
 
     @Test func accountRoleMustBeUserOrAdmin() async throws {
         try await withTestDatabase { client in
-            let error = await Self.storageError {
-                try await Self.insertUser(email: "root@example.org", role: "root", client: client)
+            let error = try await storageError(fromSQL: true) {
+                try await insertUser(email: "root@example.org", role: "root", client: client)
             }
             #expect(error == .constraintViolation(constraint: "users_role_check"))
         }
@@ -41,21 +41,21 @@ import Testing
     @Test func projectRoleAndImageStatusAreChecked() async throws {
         try await withTestDatabase { client in
             // setup
-            let user = try await Self.insertUser(email: "owner@example.org", client: client)
-            let project = try await Self.insertProject(owner: user, client: client)
+            let user = try await insertUser(email: "owner@example.org", client: client)
+            let project = try await insertProject(owner: user, client: client)
 
             // MUT + validate
-            let badRole = await Self.storageError {
+            let badRole = try await storageError(fromSQL: true) {
                 try await client.query(
                     "INSERT INTO project_members (project_id, user_id, role) VALUES (\(project), \(user), 'superuser')"
                 )
             }
             #expect(badRole == .constraintViolation(constraint: "project_members_role_check"))
-            let badStatus = await Self.storageError {
-                try await Self.insertImage(project: project, status: "done", client: client)
+            let badStatus = try await storageError(fromSQL: true) {
+                try await insertImage(project: project, status: "done", client: client)
             }
             #expect(badStatus == .constraintViolation(constraint: "images_status_check"))
-            let badJob = await Self.storageError {
+            let badJob = try await storageError(fromSQL: true) {
                 try await client.query("INSERT INTO jobs (kind, state) VALUES ('segment', 'paused')")
             }
             #expect(badJob == .constraintViolation(constraint: "jobs_state_check"))
@@ -65,10 +65,10 @@ import Testing
     @Test func deletingAProjectCascadesToItsImagesAndSegmentations() async throws {
         try await withTestDatabase { client in
             // setup
-            let user = try await Self.insertUser(email: "owner@example.org", client: client)
-            let project = try await Self.insertProject(owner: user, client: client)
+            let user = try await insertUser(email: "owner@example.org", client: client)
+            let project = try await insertProject(owner: user, client: client)
             try await client.query("INSERT INTO project_members (project_id, user_id, role) VALUES (\(project), \(user), 'owner')")
-            let image = try await Self.insertImage(project: project, client: client)
+            let image = try await insertImage(project: project, client: client)
             try await client.query(
                 """
                 INSERT INTO segmentations (image_id, version, polygons, segmenter, author_id)
@@ -90,16 +90,16 @@ import Testing
 
     @Test func segmentationVersionsAreUniquePerImage() async throws {
         try await withTestDatabase { client in
-            let user = try await Self.insertUser(email: "owner@example.org", client: client)
-            let project = try await Self.insertProject(owner: user, client: client)
-            let image = try await Self.insertImage(project: project, client: client)
+            let user = try await insertUser(email: "owner@example.org", client: client)
+            let project = try await insertProject(owner: user, client: client)
+            let image = try await insertImage(project: project, client: client)
             let insert = { () async throws -> Void in
                 try await client.query(
                     "INSERT INTO segmentations (image_id, version, polygons, segmenter) VALUES (\(image), 1, '[]'::jsonb, 'builtin')"
                 )
             }
             try await insert()
-            let error = await Self.storageError(insert)
+            let error = try await storageError(fromSQL: true, insert)
             #expect(error == .conflict(constraint: "segmentations_image_id_version_key"))
         }
     }
@@ -107,13 +107,13 @@ import Testing
     @Test func atMostOnePendingSegmentJobPerImage() async throws {
         try await withTestDatabase { client in
             // setup
-            let user = try await Self.insertUser(email: "owner@example.org", client: client)
-            let project = try await Self.insertProject(owner: user, client: client)
-            let image = try await Self.insertImage(project: project, client: client)
+            let user = try await insertUser(email: "owner@example.org", client: client)
+            let project = try await insertProject(owner: user, client: client)
+            let image = try await insertImage(project: project, client: client)
             try await client.query("INSERT INTO jobs (kind, image_id, user_id) VALUES ('segment', \(image), \(user))")
 
             // MUT + validate: a second queued job conflicts; a running or finished one does not
-            let error = await Self.storageError {
+            let error = try await storageError(fromSQL: true) {
                 try await client.query("INSERT INTO jobs (kind, image_id, user_id) VALUES ('segment', \(image), \(user))")
             }
             #expect(error == .conflict(constraint: "jobs_pending_segment_image_key"))
@@ -124,7 +124,7 @@ import Testing
                 """
             )
             try await client.query("INSERT INTO jobs (kind, image_id, user_id, state) VALUES ('segment', \(image), \(user), 'succeeded')")
-            let leaseless = await Self.storageError {
+            let leaseless = try await storageError(fromSQL: true) {
                 try await client.query("INSERT INTO jobs (kind, state) VALUES ('export', 'running')")
             }
             #expect(leaseless == .constraintViolation(constraint: "jobs_lease_check"))
@@ -134,8 +134,8 @@ import Testing
 
     @Test func unknownForeignKeyIsAnInvalidReference() async throws {
         try await withTestDatabase { client in
-            let error = await Self.storageError {
-                try await Self.insertProject(owner: UUID(), client: client)
+            let error = try await storageError(fromSQL: true) {
+                try await insertProject(owner: UUID(), client: client)
             }
             #expect(error == .invalidReference(constraint: "projects_owner_id_fkey"))
         }
@@ -150,20 +150,20 @@ import Testing
     func objectKeysMustBeBareLowercaseHex(key: String) async throws {
         try await withTestDatabase { client in
             // setup
-            let user = try await Self.insertUser(email: "owner@example.org", client: client)
-            let project = try await Self.insertProject(owner: user, client: client)
-            let image = try await Self.insertImage(project: project, client: client)
+            let user = try await insertUser(email: "owner@example.org", client: client)
+            let project = try await insertProject(owner: user, client: client)
+            let image = try await insertImage(project: project, client: client)
 
             // MUT + validate: every column that names a file-store object checks the form
-            let original = await Self.storageError {
-                try await Self.insertImage(project: project, objectKey: key, client: client)
+            let original = try await storageError(fromSQL: true) {
+                try await insertImage(project: project, objectKey: key, client: client)
             }
             #expect(original == .constraintViolation(constraint: "images_object_key_check"))
-            let thumbnail = await Self.storageError {
+            let thumbnail = try await storageError(fromSQL: true) {
                 try await client.query("UPDATE images SET thumbnail_key = \(key) WHERE id = \(image)")
             }
             #expect(thumbnail == .constraintViolation(constraint: "images_thumbnail_key_check"))
-            let archive = await Self.storageError {
+            let archive = try await storageError(fromSQL: true) {
                 try await client.query(
                     """
                     INSERT INTO exports (project_id, formats, status, object_key, bytes, expires_at)
@@ -172,51 +172,6 @@ import Testing
                 )
             }
             #expect(archive == .constraintViolation(constraint: "exports_object_key_check"))
-        }
-    }
-
-    // MARK: - Helpers
-
-    @discardableResult
-    static func insertUser(email: String, role: String = "user", client: PostgresClient) async throws -> UUID {
-        let rows = try await client.query(
-            "INSERT INTO users (email, name, password_hash, role) VALUES (\(email), 'Test', 'hash', \(role)) RETURNING id"
-        )
-        return try #require(try await rows.collect().first?.decode(UUID.self))
-    }
-
-    @discardableResult
-    static func insertProject(owner: UUID, client: PostgresClient) async throws -> UUID {
-        let rows = try await client.query("INSERT INTO projects (owner_id, name) VALUES (\(owner), 'Spheroids') RETURNING id")
-        return try #require(try await rows.collect().first?.decode(UUID.self))
-    }
-
-    /// A well-formed object key (64 lowercase hex digits) that names no stored content.
-    static let someObjectKey = "ab" + String(repeating: "0", count: 62)
-
-    @discardableResult
-    static func insertImage(
-        project: UUID,
-        status: String = "new",
-        objectKey: String = someObjectKey,
-        client: PostgresClient
-    ) async throws -> UUID {
-        let rows = try await client.query(
-            """
-            INSERT INTO images (project_id, name, object_key, width, height, format, bytes, status)
-            VALUES (\(project), 'a.png', \(objectKey), 64, 48, 'png', 1234, \(status)) RETURNING id
-            """
-        )
-        return try #require(try await rows.collect().first?.decode(UUID.self))
-    }
-
-    /// The `StorageError` that `body` throws, or nil if it succeeds.
-    static func storageError(_ body: () async throws -> Void) async -> StorageError? {
-        do {
-            try await body()
-            return nil
-        } catch {
-            return StorageError(mapping: error)
         }
     }
 }

@@ -236,7 +236,7 @@ import Testing
             let (image, user) = try await Self.makeImage(client: client)
             let projects = try await client.query("SELECT project_id FROM images WHERE id = \(image)").collect()
             let project = try #require(try projects.first?.decode(UUID.self))
-            let other = try await SchemaTests.insertImage(project: project, client: client)
+            let other = try await insertImage(project: project, client: client)
             for target in [image, image, other] {
                 _ = try await repository.addVersion(
                     imageID: target, polygons: Array("[]".utf8), parameters: Array("{}".utf8), segmenter: "builtin", authorID: user)
@@ -261,7 +261,7 @@ import Testing
         try await withTestDatabase { client in
             let repository = SegmentationPostgresRepository(client: client, logger: Self.logger)
             let (image, _) = try await Self.makeImage(client: client)
-            let editor = try await SchemaTests.insertUser(email: "editor@example.org", client: client)
+            let editor = try await insertUser(email: "editor@example.org", client: client)
             _ = try await repository.addVersion(
                 imageID: image, polygons: Array("[]".utf8), parameters: Array("{}".utf8), segmenter: "manual", authorID: editor)
             try await client.query("DELETE FROM users WHERE id = \(editor)")
@@ -275,8 +275,8 @@ import Testing
 
     /// An image in a new project, and the project's owner.
     static func makeImage(client: PostgresClient) async throws -> (image: UUID, owner: UUID) {
-        let user = try await SchemaTests.insertUser(email: "owner@example.org", client: client)
-        let project = try await SchemaTests.insertProject(owner: user, client: client)
-        return (try await SchemaTests.insertImage(project: project, client: client), user)
+        let user = try await insertUser(email: "owner@example.org", client: client)
+        let project = try await insertProject(owner: user, client: client)
+        return (try await insertImage(project: project, client: client), user)
     }
 }

@@ -47,7 +47,7 @@ import Testing
             let revoked = try await f.links.create(
                 projectID: project.id, tokenHash: revokedHash, role: .viewer, expiresAt: .now + 60, createdBy: owner.id)
             let otherProject = try await f.project(owner: owner.id, name: "Other")
-            let wrongProject = await AccountFixtures.storageError { try await f.links.revoke(id: revoked.id, projectID: otherProject.id) }
+            let wrongProject = try await storageError { try await f.links.revoke(id: revoked.id, projectID: otherProject.id) }
             #expect(wrongProject == .notFound(entity: "share link", id: revoked.id.uuidString))
             try await f.links.revoke(id: revoked.id, projectID: project.id)
             #expect(try await f.links.accept(tokenHash: revokedHash, userID: guest.id) == .unknown)
@@ -123,17 +123,17 @@ import Testing
             let f = AccountFixtures(client: client)
             let owner = try await f.user("owner")
             let project = try await f.project(owner: owner.id)
-            let ownerLink = await AccountFixtures.storageError {
+            let ownerLink = try await storageError {
                 _ = try await f.links.create(
                     projectID: project.id, tokenHash: AccountFixtures.hash(), role: .owner, expiresAt: .now + 60, createdBy: nil)
             }
             #expect(ownerLink == .invalidArgument("a share link grants editor or viewer, never owner"))
             let ghost = UUID()
-            let unknown = await AccountFixtures.storageError {
+            let unknown = try await storageError {
                 _ = try await f.links.create(projectID: ghost, tokenHash: AccountFixtures.hash(), role: .viewer, expiresAt: .now + 60, createdBy: nil)
             }
             #expect(unknown == .notFound(entity: "project", id: ghost.uuidString))
-            let badHash = await AccountFixtures.storageError {
+            let badHash = try await storageError {
                 _ = try await f.links.create(
                     projectID: project.id, tokenHash: Data("token".utf8), role: .viewer, expiresAt: .now + 60, createdBy: nil)
             }

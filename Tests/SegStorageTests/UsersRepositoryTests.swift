@@ -24,7 +24,7 @@ import Testing
         try await withTestDatabase { client in
             let f = AccountFixtures(client: client)
             _ = try await f.users.create(NewUser(email: "grace.hopper@example.org", passwordHash: "h"))
-            let error = await AccountFixtures.storageError {
+            let error = try await storageError {
                 _ = try await f.users.create(NewUser(email: "GRACE.Hopper@EXAMPLE.org", passwordHash: "h"))
             }
             #expect(error == .conflict(constraint: "users_email_lower_key"))
@@ -44,10 +44,10 @@ import Testing
 
             // MUT: every kind of failure a caller can provoke with an account
             var errors: [StorageError?] = []
-            errors.append(await AccountFixtures.storageError { _ = try await f.users.create(NewUser(email: email.uppercased(), passwordHash: "h")) })
-            errors.append(await AccountFixtures.storageError { _ = try await f.users.create(NewUser(email: "", passwordHash: "h")) })
-            errors.append(await AccountFixtures.storageError { try await f.users.delete(id: user.id) })
-            errors.append(await AccountFixtures.storageError { _ = try await f.users.get(id: UUID()) })
+            errors.append(try await storageError { _ = try await f.users.create(NewUser(email: email.uppercased(), passwordHash: "h")) })
+            errors.append(try await storageError { _ = try await f.users.create(NewUser(email: "", passwordHash: "h")) })
+            errors.append(try await storageError { try await f.users.delete(id: user.id) })
+            errors.append(try await storageError { _ = try await f.users.get(id: UUID()) })
 
             // validate
             #expect(errors.allSatisfy { $0 != nil })
@@ -72,16 +72,16 @@ import Testing
             let notFound = StorageError.notFound(entity: "user", id: id.uuidString)
             let found = try await f.users.find(id: id)
             #expect(found == nil)
-            #expect(await AccountFixtures.storageError { _ = try await f.users.get(id: id) } == notFound)
-            #expect(await AccountFixtures.storageError { _ = try await f.users.updateName(id: id, name: "x") } == notFound)
-            #expect(await AccountFixtures.storageError { _ = try await f.users.setRole(id: id, role: .admin) } == notFound)
+            #expect(try await storageError { _ = try await f.users.get(id: id) } == notFound)
+            #expect(try await storageError { _ = try await f.users.updateName(id: id, name: "x") } == notFound)
+            #expect(try await storageError { _ = try await f.users.setRole(id: id, role: .admin) } == notFound)
             #expect(
-                await AccountFixtures.storageError { _ = try await f.users.setPasswordHash(id: id, passwordHash: "h", mustChangePassword: false) }
+                try await storageError { _ = try await f.users.setPasswordHash(id: id, passwordHash: "h", mustChangePassword: false) }
                     == notFound
             )
-            #expect(await AccountFixtures.storageError { _ = try await f.users.setDisabled(id: id, disabled: true) } == notFound)
-            #expect(await AccountFixtures.storageError { _ = try await f.users.setDisabled(id: id, disabled: false) } == notFound)
-            #expect(await AccountFixtures.storageError { try await f.users.delete(id: id) } == notFound)
+            #expect(try await storageError { _ = try await f.users.setDisabled(id: id, disabled: true) } == notFound)
+            #expect(try await storageError { _ = try await f.users.setDisabled(id: id, disabled: false) } == notFound)
+            #expect(try await storageError { try await f.users.delete(id: id) } == notFound)
         }
     }
 
@@ -201,7 +201,7 @@ import Testing
             #expect(try await f.users.ownedProjectCount(id: owner.id) == 1)
 
             // MUT + validate
-            let error = await AccountFixtures.storageError { try await f.users.delete(id: owner.id) }
+            let error = try await storageError { try await f.users.delete(id: owner.id) }
             #expect(error == .invalidArgument("the user still owns projects; transfer or delete them first"))
             #expect(try await f.users.find(id: owner.id) != nil)
             _ = try await f.projects.delete(id: project.id)
