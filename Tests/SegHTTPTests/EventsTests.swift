@@ -8,6 +8,7 @@ import NIOWebSocket
 import PostgresNIO
 import SegAuth
 import SegStorage
+import SegTestSupport
 import Testing
 
 @testable import SegHTTP
@@ -220,7 +221,7 @@ import Testing
             // setup: a socket on a token that expires in 2 s, and a project with an image
             let user = try await app.register()
             let project = try await app.makeProject(owner: user)
-            let image = try await app.insertImage(project: project)
+            let image = try await insertImage(project: project, client: app.database)
             // MUT: a fresh token before the first expires (on a busy machine the short one may run out first: then a
             // longer short token is tried)
             var seconds = 2
@@ -289,7 +290,7 @@ import Testing
             // setup
             let owner = try await app.register()
             let project = try await app.makeProject(owner: owner)
-            let image = try await app.insertImage(project: project)
+            let image = try await insertImage(project: project, client: app.database)
             let socket = TestEventSocket(port: port)
             let type = try await socket.authenticate(owner.accessToken)["type"] as? String
             #expect(type == "ready")
@@ -318,8 +319,8 @@ import Testing
             let hidden = try await app.makeProject(owner: alice)
             let shared = try await app.makeProject(owner: alice)
             try await app.addMember(bob, to: shared, role: .viewer)
-            let hiddenImage = try await app.insertImage(project: hidden)
-            let sharedImage = try await app.insertImage(project: shared)
+            let hiddenImage = try await insertImage(project: hidden, client: app.database)
+            let sharedImage = try await insertImage(project: shared, client: app.database)
             let bobs = TestEventSocket(port: port)
             let alices = TestEventSocket(port: port)
             let bobsAnswer = try await bobs.authenticate(bob.accessToken)["type"] as? String
@@ -351,8 +352,8 @@ import Testing
             let bob = try await app.register()
             let project = try await app.makeProject(owner: alice)
             let marker = try await app.makeProject(owner: bob)
-            let image = try await app.insertImage(project: project)
-            let markerImage = try await app.insertImage(project: marker)
+            let image = try await insertImage(project: project, client: app.database)
+            let markerImage = try await insertImage(project: marker, client: app.database)
             let socket = TestEventSocket(port: port)
             let type = try await socket.authenticate(bob.accessToken)["type"] as? String
             #expect(type == "ready")
@@ -422,8 +423,8 @@ import Testing
             let project = try await app.makeProject(owner: owner)
             let other = try await app.makeProject(owner: owner)
             var images: [UUID] = []
-            for _ in 0..<3 { images.append(try await app.insertImage(project: project)) }
-            let otherImage = try await app.insertImage(project: other)
+            for _ in 0..<3 { images.append(try await insertImage(project: project, client: app.database)) }
+            let otherImage = try await insertImage(project: other, client: app.database)
             let socket = TestEventSocket(port: port)
             let type = try await socket.authenticate(owner.accessToken)["type"] as? String
             #expect(type == "ready")
@@ -460,7 +461,7 @@ import Testing
             // setup
             let owner = try await app.register()
             let project = try await app.makeProject(owner: owner)
-            let image = try await app.insertImage(project: project)
+            let image = try await insertImage(project: project, client: app.database)
             let socket = TestEventSocket(port: port)
             let type = try await socket.authenticate(owner.accessToken)["type"] as? String
             #expect(type == "ready")
@@ -534,19 +535,6 @@ import Testing
 }
 
 extension TestApp {
-    /// Inserts an image row (status `new`) and returns its id.
-    func insertImage(project: UUID) async throws -> UUID {
-        let name = "image-\(UUID().uuidString.prefix(8)).png"
-        let key = Self.randomKey()
-        let rows = try await database.query(
-            """
-            INSERT INTO images (project_id, name, object_key, width, height, format, bytes)
-            VALUES (\(project), \(name), \(key), 16, 16, 'png', 100) RETURNING id
-            """)
-        for try await id in rows.decode(UUID.self) { return id }
-        throw TestEventSocket.Closed()
-    }
-
     /// Sets an image's status with the test's own database client.
     func setImageStatus(_ image: UUID, _ status: String) async throws {
         try await database.query("UPDATE images SET status = \(status), updated_at = now() WHERE id = \(image)")

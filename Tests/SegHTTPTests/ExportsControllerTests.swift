@@ -5,6 +5,7 @@ import Logging
 import PostgresNIO
 import SegCore
 import SegStorage
+import SegTestSupport
 import Testing
 import ZIPFoundation
 
@@ -141,11 +142,9 @@ import ZIPFoundation
                 json: CreateBody(formats: ExportFormat.allCases.map(\.rawValue), scaleUmPerPx: 0.5, includeImages: true))
             #expect(created.status == .accepted)
             let export = try created.decode(ExportBody.self)
-            let finished = try await app.eventually { try await app.exportStatus(export.id, as: owner).status == "done" }
+            let status = try await app.waitForExport(export.id, as: owner)
 
             // validate: status
-            let status = try await app.exportStatus(export.id, as: owner)
-            #expect(finished, "export ended \(status.status): \(status.error ?? "")")
             #expect(status.progress == 1)
             #expect(try await app.exportJobs(project: project).map(\.state) == ["succeeded"])
 
@@ -170,9 +169,8 @@ import ZIPFoundation
             let created = try await app.request(
                 .post, "/api/v1/projects/\(project)/exports", as: owner, json: CreateBody(formats: ["yolo", "csv"]))
             let export = try created.decode(ExportBody.self)
-            let finished = try await app.eventually { try await app.exportStatus(export.id, as: owner).status == "done" }
+            try await app.waitForExport(export.id, as: owner)
 
-            #expect(finished)
             let download = try await app.request(.get, "/api/v1/exports/\(export.id)/download", as: owner)
             let zip = try ZipContents(Data(download.body.readableBytesView))
             try fixture.check(zip, scale: nil, formats: [.yolo, .csv], includeImages: false)
@@ -192,12 +190,11 @@ import ZIPFoundation
             let export = try created.decode(ExportBody.self)
 
             // MUT
-            let done = try await app.withExportWorker(services) {
-                try await app.eventually { try await app.exportStatus(export.id, as: owner).status == "done" }
+            try await app.withExportWorker(services) {
+                try await app.waitForExport(export.id, as: owner)
             }
 
             // validate
-            #expect(done)
             let download = try await app.request(.get, "/api/v1/exports/\(export.id)/download", as: owner)
             #expect(download.status == .ok)
             let disposition = download.headers[.contentDisposition] ?? ""
@@ -228,22 +225,16 @@ import ZIPFoundation
             let stray = services.files.scratch.newFileURL()
             try Data("half an archive".utf8).write(to: stray)
             // Wait (on the database's clock) until the dead worker's lease has run out.
-            let expired = try await app.eventually {
+            try await eventually("the dead worker's lease to run out") {
                 try await app.count("SELECT count(*) FROM jobs WHERE id = \(dead.id) AND lease_until < now()") == 1
             }
-            #expect(expired)
 
             // MUT: another worker reclaims the expired lease (pools do at start) and builds the export from scratch
-            let pool = JobWorkerPool(
-                queue: queue, wakeups: nil, name: "rescuer", concurrency: 1, kinds: [.export], idlePoll: .milliseconds(100),
-                handler: ExportJobHandler(services: services, logger: TestApp.logger), logger: TestApp.logger)
-            let worker = Task { await pool.run() }
-            let finished = try await app.eventually { try await app.exportStatus(export.id, as: owner).status == "done" }
-            worker.cancel()
-            await worker.value
+            try await app.withExportWorker(services) {
+                try await app.waitForExport(export.id, as: owner)
+            }
 
             // validate
-            #expect(finished)
             let job = try await queue.job(dead.id)
             #expect(job.state == .succeeded)
             #expect(job.attempt == 2)
@@ -271,17 +262,11 @@ import ZIPFoundation
             let services = try await app.services()
 
             // MUT
-            let failed = try await app.withExportWorker(services) {
-                // The handler marks the export failed, then the pool records the job's failure.
-                try await app.eventually {
-                    let exportFailed = try await app.exportStatus(export.id, as: owner).status == "failed"
-                    let jobFailed = try await app.exportJobs(project: project).map(\.state) == ["failed"]
-                    return exportFailed && jobFailed
-                }
+            try await app.withExportWorker(services) {
+                try await app.waitForFailedExport(export.id, project: project, as: owner)
             }
 
             // validate: failed on the first attempt, with a reason, and nothing to download
-            #expect(failed)
             let status = try await app.exportStatus(export.id, as: owner)
             #expect(status.error?.contains("do not decode") == true)
             #expect(try await app.exportJobs(project: project).map(\.state) == ["failed"])
@@ -296,10 +281,7 @@ import ZIPFoundation
             // setup: a segmented image whose file was never stored
             let owner = try await app.register()
             let project = try await app.makeProject(owner: owner)
-            let key = try ObjectKey(String(repeating: "cd", count: 32))
-            let image = try await ImagePostgresRepository(client: app.database, logger: TestApp.logger).create(
-                projectID: project, name: "gone.png", objectKey: key, thumbnailKey: nil, width: 10, height: 10, format: .png, bytes: 10
-            ).id
+            let image = try await insertImage(project: project, name: "gone.png", client: app.database)
             _ = try await SegmentationPostgresRepository(client: app.database, logger: TestApp.logger).addVersion(
                 imageID: image, polygons: Array("[]".utf8), parameters: Array("{}".utf8), segmenter: "test", authorID: nil)
             let created = try await app.request(
@@ -308,17 +290,11 @@ import ZIPFoundation
             let services = try await app.services()
 
             // MUT
-            let failed = try await app.withExportWorker(services) {
-                // The handler marks the export failed, then the pool records the job's failure.
-                try await app.eventually {
-                    let exportFailed = try await app.exportStatus(export.id, as: owner).status == "failed"
-                    let jobFailed = try await app.exportJobs(project: project).map(\.state) == ["failed"]
-                    return exportFailed && jobFailed
-                }
+            try await app.withExportWorker(services) {
+                try await app.waitForFailedExport(export.id, project: project, as: owner)
             }
 
             // validate: one attempt, a reason, no archive left behind
-            #expect(failed)
             #expect(try await app.exportStatus(export.id, as: owner).error?.contains("missing") == true)
             #expect(try await app.exportJobs(project: project).map(\.state) == ["failed"])
             #expect(try await services.files.list().isEmpty)
@@ -342,13 +318,9 @@ import ZIPFoundation
                 let created = try await app.request(.post, "/api/v1/projects/\(project)/exports", as: owner, json: CreateBody(formats: formats))
                 ids.append(try created.decode(ExportBody.self).id)
             }
-            let done = try await app.withExportWorker(services) {
-                try await app.eventually {
-                    for id in ids where try await app.exportStatus(id, as: owner).status != "done" { return false }
-                    return true
-                }
+            try await app.withExportWorker(services) {
+                for id in ids { try await app.waitForExport(id, as: owner) }
             }
-            #expect(done)
             let keys = try await ids.asyncMap { try #require(try await services.exports.get(id: $0).objectKey) }
             for key in keys { #expect(try await services.files.object(key) != nil) }
             // The first is past its retention period; the sweep has not run yet.
@@ -578,6 +550,27 @@ extension TestApp {
         return try response.decode(ExportsControllerTests.ExportBody.self)
     }
 
+    /// Waits until the export is `done`; a timeout names the status and error it last had.
+    @discardableResult
+    func waitForExport(_ id: UUID, as user: TestUser) async throws -> ExportsControllerTests.ExportBody {
+        var last: ExportsControllerTests.ExportBody?
+        try await eventually("export \(id) to be done (last \(last?.status ?? "unread"): \(last?.error ?? "no error"))") {
+            last = try await exportStatus(id, as: user)
+            return last?.status == "done"
+        }
+        return try #require(last)
+    }
+
+    /// Waits until the export is `failed` and so is the project's export job: the handler marks the export failed,
+    /// then the pool records the job's failure.
+    func waitForFailedExport(_ id: UUID, project: UUID, as user: TestUser) async throws {
+        try await eventually("export \(id) and its job to fail") {
+            let exportFailed = try await exportStatus(id, as: user).status == "failed"
+            let jobFailed = try await exportJobs(project: project).map(\.state) == ["failed"]
+            return exportFailed && jobFailed
+        }
+    }
+
     struct ExportJob: Sendable {
         var id: UUID
         var kind: String
@@ -611,6 +604,7 @@ extension TestApp {
     }
 
     /// Runs `body` while one export worker (as `ExportJobHandler.pool` makes it) works the queue of `services`.
+    @discardableResult
     func withExportWorker<T: Sendable>(_ services: AppServices, _ body: () async throws -> T) async throws -> T {
         let pool = JobWorkerPool(
             queue: services.queue, wakeups: nil, name: "test", concurrency: 1, kinds: [.export], idlePoll: .milliseconds(100),

@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import PostgresNIO
 import SegHTTP
+import SegTestSupport
 import Testing
 
 @Suite(.timeLimit(.minutes(5))) struct HealthAndMetricsTests {
@@ -85,16 +86,15 @@ import Testing
                 }
             }
             defer { busy.cancel() }
-            let busySessions = try await app.eventually {
+            try await eventually("the five foreign sessions to be busy") {
                 let rows = try await app.database.query(
                     "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query = \(sleep)")
                 return try await rows.collect().first?.decode(Int64.self) == 5
             }
-            try #require(busySessions)
 
             // MUT (a scrape whose database query timed out on a loaded machine leaves the pool gauge out: again then)
             var text = ""
-            _ = try await app.eventually {
+            try await eventually("a scrape with the pool gauge") {
                 text = String(buffer: try await app.request(.get, "/metrics").body)
                 return text.contains("seghub_db_pool_connections{state=\"in_use\"}")
             }

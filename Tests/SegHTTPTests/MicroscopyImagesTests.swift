@@ -133,11 +133,9 @@ import Testing
                 .post, "/api/v1/projects/\(project)/segmentations", as: owner,
                 json: SegmentRequest(imageIds: [image], parameters: .init(page: 1, preset: "nuclei")))
             #expect(response.status == .accepted)
-            let done = try await app.eventually { try await app.status(of: image) == "segmented" }
+            try await app.waitForStatus("segmented", of: image)
 
             // validate: one object, page 1's disc; the threshold in the file's own units, between its two levels
-            let status = try await app.status(of: image)
-            #expect(done, "status \(String(describing: status))")
             let stored = try await app.request(.get, "/api/v1/images/\(image)/segmentation", as: owner).decode(Stored.self)
             #expect(stored.segmenter == "builtin")
             try #require(stored.polygons.count == 1, "\(stored.polygons.count) polygons")
@@ -161,8 +159,7 @@ import Testing
             _ = try await app.request(
                 .post, "/api/v1/projects/\(project)/segmentations", as: owner,
                 json: SegmentRequest(imageIds: [image], parameters: .init(page: 7, preset: "nuclei")))
-            let failed = try await app.eventually { try await app.status(of: image) == "failed" }
-            #expect(failed)
+            try await app.waitForStatus("failed", of: image)
             let jobs = try await app.jobs(of: image)
             #expect(jobs.last?.state == "failed" && jobs.last?.lastError?.contains("page 7") == true, "\(jobs.map(\.lastError))")
             let kept = try await app.request(.get, "/api/v1/images/\(image)/segmentation", as: owner).decode(Stored.self)

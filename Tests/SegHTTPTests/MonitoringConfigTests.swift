@@ -1,4 +1,5 @@
 import Foundation
+import SegTestSupport
 import Testing
 
 /// The Prometheus alerts and the Grafana dashboard name only series that segserver exports: a running application
@@ -94,11 +95,10 @@ import Testing
             // MUT: the series segserver exports. A scrape whose database query timed out (a loaded machine) leaves the
             // job and pool gauges out by design: scrape until it has them.
             var scrape = ""
-            let complete = try await app.eventually {
+            try await eventually("a scrape with the job and pool gauges") {
                 scrape = String(buffer: try await app.request(.get, "/metrics").body)
                 return scrape.contains("seghub_jobs{") && scrape.contains("seghub_db_pool_connections{state=\"in_use\"}")
             }
-            #expect(complete, "no scrape had the job and pool gauges")
             let exported = Set(
                 scrape.split(separator: "\n").filter { !$0.hasPrefix("#") }
                     .compactMap { $0.split(whereSeparator: { $0 == "{" || $0 == " " }).first.map(String.init) })

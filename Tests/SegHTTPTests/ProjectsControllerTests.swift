@@ -4,6 +4,7 @@ import HummingbirdTesting
 import NIOCore
 import PostgresNIO
 import SegHTTP
+import SegTestSupport
 import Testing
 
 @testable import SegStorage
@@ -255,9 +256,9 @@ import Testing
             let other = try await app.createProject(as: owner, name: "other")
             let statuses = ["new", "new", "new", "queued", "processing", "segmented", "segmented", "failed"]
             for status in statuses {
-                try await app.insertImage(project: project.id, key: TestApp.randomKey(), status: status)
+                try await insertImage(project: project.id, status: status, client: app.database)
             }
-            try await app.insertImage(project: other.id, key: TestApp.randomKey(), status: "segmented")
+            try await insertImage(project: other.id, status: "segmented", client: app.database)
 
             // MUT
             let read = try await app.request(.get, "/api/v1/projects/\(project.id)", as: owner).decode(ProjectJSON.self)
@@ -286,9 +287,9 @@ import Testing
             for key in [own, shared] {
                 try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: -3_600)], ofItemAtPath: store.url(for: key).path)
             }
-            try await app.insertImage(project: doomed.id, key: own.hex, status: "segmented")
-            try await app.insertImage(project: doomed.id, key: shared.hex, status: "new")
-            try await app.insertImage(project: kept.id, key: shared.hex, status: "new")
+            try await insertImage(project: doomed.id, objectKey: own.hex, status: "segmented", client: app.database)
+            try await insertImage(project: doomed.id, objectKey: shared.hex, client: app.database)
+            try await insertImage(project: kept.id, objectKey: shared.hex, client: app.database)
 
             // MUT
             let response = try await app.request(.delete, "/api/v1/projects/\(doomed.id)", as: owner)
@@ -314,11 +315,11 @@ import Testing
             let owner = try await app.register()
             let project = try await app.createProject(as: owner)
             let store = try LocalObjectStore(root: app.configuration.dataDirectory)
-            let key = try ObjectKey(TestApp.randomKey())
+            let key = try ObjectKey(randomObjectKey())
             let blocker = store.url(for: key)
             try FileManager.default.createDirectory(at: blocker, withIntermediateDirectories: true)
             try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: -3_600)], ofItemAtPath: blocker.path)
-            try await app.insertImage(project: project.id, key: key.hex, status: "new")
+            try await insertImage(project: project.id, objectKey: key.hex, client: app.database)
 
             // MUT
             let response = try await app.request(.delete, "/api/v1/projects/\(project.id)", as: owner)
@@ -382,22 +383,6 @@ extension TestApp {
         let response = try await request(
             .post, "/api/v1/projects/\(project)/members", as: owner, json: ["email": member.email, "role": role])
         try #require(response.status == .created, "add member answered \(response.status): \(String(buffer: response.body))")
-    }
-
-    /// Inserts an image row directly (no file needed unless the test reads it).
-    func insertImage(project: UUID, key: String, status: String) async throws {
-        let name = "image-\(UUID().uuidString.prefix(8)).png"
-        try await database.query(
-            """
-            INSERT INTO images (project_id, name, object_key, width, height, format, bytes, status)
-            VALUES (\(project), \(name), \(key), 16, 16, 'png', 100, \(status))
-            """)
-    }
-
-    /// 64 lowercase hex digits, as an object key.
-    static func randomKey() -> String {
-        let hex = UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
-        return hex + String(hex.reversed())
     }
 
     /// The single count a query returns.

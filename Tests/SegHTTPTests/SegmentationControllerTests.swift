@@ -7,6 +7,7 @@ import PostgresNIO
 import SegCore
 import SegHTTP
 import SegStorage
+import SegTestSupport
 import Testing
 
 @Suite(.timeLimit(.minutes(5))) struct SegmentationControllerTests {
@@ -443,10 +444,8 @@ extension TestApp {
     /// Stores `bytes` in the app's file store and inserts the image row (status `new`).
     func addImage(to project: UUID, bytes: [UInt8], width: Int, height: Int, name: String = "image.png") async throws -> UUID {
         let key = try LocalObjectStore(root: configuration.dataDirectory).putBlocking(bytes)
-        return try await ImagePostgresRepository(client: database, logger: TestApp.logger).create(
-            projectID: project, name: name, objectKey: key, thumbnailKey: nil, width: width, height: height, format: .png,
-            bytes: Int64(bytes.count)
-        ).id
+        return try await insertImage(
+            project: project, objectKey: key.hex, name: name, width: width, height: height, bytes: Int64(bytes.count), client: database)
     }
 
     /// Sets an image's status directly.
@@ -502,14 +501,13 @@ extension TestApp {
         return actions
     }
 
-    /// Polls `condition` every 200 ms for up to `seconds`; returns whether it became true.
-    func eventually(seconds: Double = 60, _ condition: () async throws -> Bool) async throws -> Bool {
-        let deadline = ContinuousClock.now.advanced(by: .milliseconds(Int64(seconds * 1000)))
-        while ContinuousClock.now < deadline {
-            if try await condition() { return true }
-            try await Task.sleep(for: .milliseconds(200))
+    /// Waits until the image has `status` (a worker's doing); a timeout names the status it last had.
+    func waitForStatus(_ status: String, of image: UUID) async throws {
+        var last: String?
+        try await eventually("image \(image) to be \(status) (last \(last ?? "unread"))") {
+            last = try await self.status(of: image)
+            return last == status
         }
-        return try await condition()
     }
 }
 

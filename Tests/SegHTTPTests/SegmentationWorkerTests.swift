@@ -5,6 +5,7 @@ import PostgresNIO
 import SegCore
 import SegHTTP
 import SegStorage
+import SegTestSupport
 import Testing
 
 /// The segmentation workers of a running app (`role: .all`, two workers) against the real queue.
@@ -33,17 +34,9 @@ import Testing
             let response = try await app.request(
                 .post, "/api/v1/projects/\(project)/segmentations", as: owner, json: ["parameters": ["minArea": 30]])
             #expect(response.status == .accepted)
-            let done = try await app.eventually {
-                for image in images {
-                    if try await app.status(of: image.id) != "segmented" { return false }
-                }
-                return true
-            }
+            for image in images { try await app.waitForStatus("segmented", of: image.id) }
 
             // validate
-            var statuses: [String?] = []
-            for image in images { statuses.append(try await app.status(of: image.id)) }
-            #expect(done, "images did not reach segmented: \(statuses)")
             for image in images {
                 let expected = try BuiltinSegmenter(parameters: parameters).segment(ImageDecoder.decodeGray(image.bytes)).polygons
                 #expect(expected.count >= 3)
@@ -74,10 +67,9 @@ import Testing
             let response = try await app.request(
                 .post, "/api/v1/projects/\(project)/segmentations", as: owner, json: ["imageIds": [corrupt]])
             #expect(response.status == .accepted)
-            let failed = try await app.eventually { try await app.status(of: corrupt) == "failed" }
+            try await app.waitForStatus("failed", of: corrupt)
 
             // validate
-            #expect(failed)
             let jobs = try await app.jobs(of: corrupt)
             #expect(jobs.map(\.state) == ["failed"])
             #expect(jobs.first?.lastError?.isEmpty == false)
@@ -91,18 +83,14 @@ import Testing
             // setup: a row whose object was never stored
             let owner = try await app.register()
             let project = try await app.makeProject(owner: owner)
-            let key = try ObjectKey(String(repeating: "ab", count: 32))
-            let image = try await ImagePostgresRepository(client: app.database, logger: TestApp.logger).create(
-                projectID: project, name: "gone.png", objectKey: key, thumbnailKey: nil, width: 10, height: 10, format: .png, bytes: 10
-            ).id
+            let image = try await insertImage(project: project, name: "gone.png", client: app.database)
 
             // MUT
             let response = try await app.request(.post, "/api/v1/projects/\(project)/segmentations", as: owner)
             #expect(response.status == .accepted)
-            let failed = try await app.eventually { try await app.status(of: image) == "failed" }
+            try await app.waitForStatus("failed", of: image)
 
             // validate: failed at once (permanent), not after retries
-            #expect(failed)
             let jobs = try await app.jobs(of: image)
             #expect(jobs.map(\.state) == ["failed"])
             #expect(jobs.first?.lastError?.contains("missing") == true)
