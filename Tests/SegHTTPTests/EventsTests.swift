@@ -179,9 +179,7 @@ import Testing
     @Test func aClientSendingTooFastIsClosed() async throws {
         try await withLiveTestApp { app, port in
             let user = try await app.register()
-            let socket = TestEventSocket(port: port)
-            let answer = try await socket.authenticate(user.accessToken)
-            #expect(answer["type"] as? String == "ready")
+            let socket = try await Self.readySocket(port: port, as: user)
             // far beyond the burst of 20 and any refill (2 a second) while they are read
             for _ in 0..<200 { try socket.send(json: ["type": "ping"]) }
             let refusal = try await socket.next(ofType: "error")
@@ -255,9 +253,7 @@ import Testing
         try await withLiveTestApp { app, port in
             let alice = try await app.register()
             let bob = try await app.register()
-            let socket = TestEventSocket(port: port)
-            let type = try await socket.authenticate(alice.accessToken)["type"] as? String
-            #expect(type == "ready")
+            let socket = try await Self.readySocket(port: port, as: alice)
             let answer = try await socket.authenticate(bob.accessToken)
             #expect(answer["code"] as? String == "USER_MISMATCH")
             let closeCode = try await socket.closeFrame()?.closeCode
@@ -268,9 +264,7 @@ import Testing
     @Test func revokingTheAccountsTokensClosesItsSockets() async throws {
         try await withLiveTestApp { app, port in
             let user = try await app.register()
-            let socket = TestEventSocket(port: port)
-            let type = try await socket.authenticate(user.accessToken)["type"] as? String
-            #expect(type == "ready")
+            let socket = try await Self.readySocket(port: port, as: user)
 
             // MUT: what a password change or `segctl` does, from another client
             try await app.database.query("UPDATE users SET tokens_valid_after = now() + interval '2 seconds' WHERE id = \(user.id)")
@@ -291,9 +285,7 @@ import Testing
             let owner = try await app.register()
             let project = try await app.makeProject(owner: owner)
             let image = try await insertImage(project: project, client: app.database)
-            let socket = TestEventSocket(port: port)
-            let type = try await socket.authenticate(owner.accessToken)["type"] as? String
-            #expect(type == "ready")
+            let socket = try await Self.readySocket(port: port, as: owner)
 
             // MUT: `app.database` is a PostgresClient of the test's own, not the application's: the change comes from
             // outside the server process's code, as a worker of another segserver or segctl would write it.
@@ -321,12 +313,8 @@ import Testing
             try await app.addMember(bob, to: shared, role: .viewer)
             let hiddenImage = try await insertImage(project: hidden, client: app.database)
             let sharedImage = try await insertImage(project: shared, client: app.database)
-            let bobs = TestEventSocket(port: port)
-            let alices = TestEventSocket(port: port)
-            let bobsAnswer = try await bobs.authenticate(bob.accessToken)["type"] as? String
-            #expect(bobsAnswer == "ready")
-            let alicesAnswer = try await alices.authenticate(alice.accessToken)["type"] as? String
-            #expect(alicesAnswer == "ready")
+            let bobs = try await Self.readySocket(port: port, as: bob)
+            let alices = try await Self.readySocket(port: port, as: alice)
 
             // MUT: a change Bob may not see, then one he may
             try await app.setImageStatus(hiddenImage, "failed")
@@ -354,9 +342,7 @@ import Testing
             let marker = try await app.makeProject(owner: bob)
             let image = try await insertImage(project: project, client: app.database)
             let markerImage = try await insertImage(project: marker, client: app.database)
-            let socket = TestEventSocket(port: port)
-            let type = try await socket.authenticate(bob.accessToken)["type"] as? String
-            #expect(type == "ready")
+            let socket = try await Self.readySocket(port: port, as: bob)
             // an event before Bob joins: cached as "Bob is not a member" by the hub
             try await app.setImageStatus(image, "queued")
             try await app.setImageStatus(markerImage, "queued")
@@ -391,9 +377,7 @@ import Testing
             let viewer = try await app.register()
             let project = try await app.makeProject(owner: owner)
             try await app.addMember(viewer, to: project, role: .viewer)
-            let socket = TestEventSocket(port: port)
-            let type = try await socket.authenticate(viewer.accessToken)["type"] as? String
-            #expect(type == "ready")
+            let socket = try await Self.readySocket(port: port, as: viewer)
             let exports = ExportPostgresRepository(client: app.database, logger: TestApp.logger)
 
             // MUT: what the export worker does, from another client
@@ -425,9 +409,7 @@ import Testing
             var images: [UUID] = []
             for _ in 0..<3 { images.append(try await insertImage(project: project, client: app.database)) }
             let otherImage = try await insertImage(project: other, client: app.database)
-            let socket = TestEventSocket(port: port)
-            let type = try await socket.authenticate(owner.accessToken)["type"] as? String
-            #expect(type == "ready")
+            let socket = try await Self.readySocket(port: port, as: owner)
 
             // MUT 1: queue the three through the API (one transaction: statuses and jobs)
             let queued = try await app.request(.post, "/api/v1/projects/\(project)/segmentations", as: owner, json: ["imageIds": images])
@@ -462,9 +444,7 @@ import Testing
             let owner = try await app.register()
             let project = try await app.makeProject(owner: owner)
             let image = try await insertImage(project: project, client: app.database)
-            let socket = TestEventSocket(port: port)
-            let type = try await socket.authenticate(owner.accessToken)["type"] as? String
-            #expect(type == "ready")
+            let socket = try await Self.readySocket(port: port, as: owner)
             let before = try #require(try await app.listenerPIDs().first)
 
             // MUT: the database drops the listener's connection (what a restart or a network cut does to it)
@@ -496,6 +476,16 @@ import Testing
     }
 
     // MARK: Helpers
+
+    /// A socket on the live server at `port` that `user` authenticated; the server must have answered `ready`.
+    static func readySocket(
+        port: Int, as user: TestUser, sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws -> TestEventSocket {
+        let socket = TestEventSocket(port: port)
+        let answer = try await socket.authenticate(user.accessToken)
+        try #require(answer["type"] as? String == "ready", "answer \(answer)", sourceLocation: sourceLocation)
+        return socket
+    }
 
     static func shortToken(for user: TestUser, seconds: Int) async throws -> String {
         let tokens = try await TokenService(
