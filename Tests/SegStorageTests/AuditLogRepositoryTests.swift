@@ -106,24 +106,8 @@ import Testing
         try await withTestDatabase { client in
             let repository = AuditLogPostgresRepository(client: client, logger: Self.logger)
             let user = try await insertUser(email: "owner@example.org", client: client)
-            struct Abort: Error {}
-            await #expect(throws: (any Error).self) {
-                try await client.withTransaction(logger: Self.logger) { connection in
-                    try await connection.query("UPDATE users SET name = 'Renamed' WHERE id = \(user)", logger: Self.logger)
-                    _ = try await AuditLogPostgresRepository.record(
-                        actorID: user,
-                        action: "user.rename",
-                        targetType: "user",
-                        targetID: user,
-                        details: Array("{}".utf8),
-                        on: connection,
-                        logger: Self.logger
-                    )
-                    throw Abort()
-                }
-            }
-            #expect(try await repository.list(filter: .all, page: .first).items.isEmpty)
-            try await client.withTransaction(logger: Self.logger) { connection in
+            // The same entry, in a transaction that is rolled back and then in one that commits.
+            func recordRename(on connection: PostgresConnection) async throws {
                 _ = try await AuditLogPostgresRepository.record(
                     actorID: user,
                     action: "user.rename",
@@ -133,6 +117,18 @@ import Testing
                     on: connection,
                     logger: Self.logger
                 )
+            }
+            struct Abort: Error {}
+            await #expect(throws: (any Error).self) {
+                try await client.withTransaction(logger: Self.logger) { connection in
+                    try await connection.query("UPDATE users SET name = 'Renamed' WHERE id = \(user)", logger: Self.logger)
+                    try await recordRename(on: connection)
+                    throw Abort()
+                }
+            }
+            #expect(try await repository.list(filter: .all, page: .first).items.isEmpty)
+            try await client.withTransaction(logger: Self.logger) { connection in
+                try await recordRename(on: connection)
             }
             #expect(try await repository.list(filter: .all, page: .first).items.map(\.action) == ["user.rename"])
         }

@@ -148,28 +148,8 @@ import Testing
             let images = ImagePostgresRepository(client: client, logger: Self.logger)
             let (image, _) = try await Self.makeImage(client: client)
 
-            // MUT: a worker whose transaction fails after storing
-            struct Crash: Error {}
-            await #expect(throws: (any Error).self) {
-                try await client.withTransaction(logger: Self.logger) { connection in
-                    _ = try await SegmentationPostgresRepository.addVersion(
-                        imageID: image,
-                        polygons: Array("[]".utf8),
-                        parameters: Array("{}".utf8),
-                        segmenter: "builtin",
-                        authorID: nil,
-                        on: connection,
-                        logger: Self.logger
-                    )
-                    _ = try await ImagePostgresRepository.setStatus(.segmented, id: image, on: connection, logger: Self.logger)
-                    throw Crash()
-                }
-            }
-            #expect(try await repository.versions(imageID: image).isEmpty)
-            #expect(try await images.get(id: image).status == .new)
-
-            // MUT: one that commits
-            let stored = try await client.withTransaction(logger: Self.logger) { connection in
+            // What a worker stores: a version and the image's status.
+            func storeResult(on connection: PostgresConnection) async throws -> SegmentationRecord {
                 let stored = try await SegmentationPostgresRepository.addVersion(
                     imageID: image,
                     polygons: Array("[]".utf8),
@@ -181,6 +161,22 @@ import Testing
                 )
                 _ = try await ImagePostgresRepository.setStatus(.segmented, id: image, on: connection, logger: Self.logger)
                 return stored
+            }
+
+            // MUT: a worker whose transaction fails after storing
+            struct Crash: Error {}
+            await #expect(throws: (any Error).self) {
+                try await client.withTransaction(logger: Self.logger) { connection in
+                    _ = try await storeResult(on: connection)
+                    throw Crash()
+                }
+            }
+            #expect(try await repository.versions(imageID: image).isEmpty)
+            #expect(try await images.get(id: image).status == .new)
+
+            // MUT: one that commits
+            let stored = try await client.withTransaction(logger: Self.logger) { connection in
+                try await storeResult(on: connection)
             }
             #expect(stored.version == 1)
             #expect(try await images.get(id: image).status == .segmented)
