@@ -562,18 +562,8 @@ enum RawUpgrade {
                 """
             if let origin { request += "Origin: \(origin)\r\n" }
             request += "\r\n"
-            let bytes = Array(request.utf8)
-            _ = bytes.withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            var answer: [UInt8] = []
-            var buffer = [UInt8](repeating: 0, count: 4096)
-            while true {
-                let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
-                if count <= 0 { break }
-                answer += buffer[0..<count]
-                let text = String(decoding: answer, as: UTF8.self)
-                if text.hasPrefix("HTTP/1.1 101"), text.contains("\r\n\r\n") { break }
-            }
-            return String(decoding: answer, as: UTF8.self)
+            RawHTTP.send(Array(request.utf8), to: descriptor)
+            return RawHTTP.receive(from: descriptor) { $0.hasPrefix("HTTP/1.1 101") && $0.contains("\r\n\r\n") }
         }
     }
 }

@@ -619,22 +619,8 @@ enum RawHTTP {
             defer { close(descriptor) }
             var request = "POST \(path) HTTP/1.1\r\nHost: localhost\r\n\(framing)\r\nConnection: close\r\n"
             for (name, value) in headers { request += "\(name): \(value)\r\n" }
-            let bytes = Array((request + "\r\n").utf8) + body
-            // The server may answer and stop reading early: a failed send is not an error, the answer is what counts.
-            var offset = 0
-            while offset < bytes.count {
-                let sent = bytes[offset...].withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-                if sent <= 0 { break }
-                offset += sent
-            }
-            var answer: [UInt8] = []
-            var buffer = [UInt8](repeating: 0, count: 4096)
-            while true {
-                let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
-                if count <= 0 { break }
-                answer += buffer[0..<count]
-            }
-            return String(decoding: answer, as: UTF8.self)
+            send(Array((request + "\r\n").utf8) + body, to: descriptor)
+            return receive(from: descriptor)
         }
     }
 
@@ -651,29 +637,38 @@ enum RawHTTP {
             var request = "POST \(path) HTTP/1.1\r\nHost: localhost\r\nContent-Length: \(body.count)\r\n"
             request += "Expect: 100-continue\r\nConnection: close\r\n"
             for (name, value) in headers { request += "\(name): \(value)\r\n" }
-            let head = Array((request + "\r\n").utf8)
-            _ = head.withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            func receive() -> [UInt8] {
-                var buffer = [UInt8](repeating: 0, count: 4096)
-                let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
-                return count > 0 ? Array(buffer[0..<count]) : []
-            }
-            let first = String(decoding: receive(), as: UTF8.self)
-            var interim = ""
-            var answer = ""
-            if first.hasPrefix("HTTP/1.1 1") {
-                interim = first
-                _ = body.withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            } else {
-                answer = first
-            }
-            while true {
-                let more = receive()
-                if more.isEmpty { break }
-                answer += String(decoding: more, as: UTF8.self)
-            }
-            return (interim, answer)
+            send(Array((request + "\r\n").utf8), to: descriptor)
+            // The first read holds an interim answer or the final one's first bytes.
+            let first = receive(from: descriptor) { _ in true }
+            guard first.hasPrefix("HTTP/1.1 1") else { return ("", first + receive(from: descriptor)) }
+            send(body, to: descriptor)
+            return (first, receive(from: descriptor))
         }
+    }
+
+    /// Sends all of `bytes`. The server may answer and stop reading early: a failed send is not an error, the answer
+    /// is what counts.
+    static func send(_ bytes: [UInt8], to descriptor: Int32) {
+        var offset = 0
+        while offset < bytes.count {
+            let sent = bytes[offset...].withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if sent <= 0 { break }
+            offset += sent
+        }
+    }
+
+    /// What the server sends until it closes the connection (or the receive timeout passes), or until `enough` says
+    /// that the text read so far will do.
+    static func receive(from descriptor: Int32, until enough: (String) -> Bool = { _ in false }) -> String {
+        var answer: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
+            if count <= 0 { break }
+            answer += buffer[0..<count]
+            if enough(String(decoding: answer, as: UTF8.self)) { break }
+        }
+        return String(decoding: answer, as: UTF8.self)
     }
 
     struct ConnectFailed: Error {}
