@@ -50,6 +50,17 @@ func withTestApp<Result: Sendable>(
     jobQueue: JobQueueConfiguration = .init(),
     _ body: @escaping @Sendable (TestApp) async throws -> Result
 ) async throws -> Result {
+    try await withTestApplication(.router, environment: environment, role: role, jobQueue: jobQueue, body)
+}
+
+/// Builds the application on a fresh database and data directory and runs `body` against it as `setup` serves it.
+private func withTestApplication<Result: Sendable>(
+    _ setup: TestingSetup,
+    environment: [String: String],
+    role: ServerRole,
+    jobQueue: JobQueueConfiguration?,
+    _ body: @escaping @Sendable (TestApp) async throws -> Result
+) async throws -> Result {
     try await withTestDatabaseURL { database, url in
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("seg-http-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -57,7 +68,7 @@ func withTestApp<Result: Sendable>(
         let configuration = try TestApp.configuration(databaseURL: url, dataDirectory: directory, extra: environment)
         let app = try await buildApplication(
             configuration: configuration, role: role, passwordCost: 4, jobQueue: jobQueue, logger: TestApp.logger)
-        return try await app.test(.router) { client in
+        return try await app.test(setup) { client in
             try await body(TestApp(client: client, database: database, configuration: configuration))
         }
     }
@@ -158,17 +169,10 @@ func withLiveTestApp<Result: Sendable>(
     environment: [String: String] = [:],
     _ body: @escaping @Sendable (TestApp, Int) async throws -> Result
 ) async throws -> Result {
-    try await withTestDatabaseURL { database, url in
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("seg-http-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        // HummingbirdTesting serves on localhost with a free port, whatever the configuration says.
-        let configuration = try TestApp.configuration(databaseURL: url, dataDirectory: directory, extra: environment)
-        let app = try await buildApplication(configuration: configuration, role: .api, passwordCost: 4, logger: TestApp.logger)
-        return try await app.test(.live) { client in
-            let port = try #require(client.port)
-            return try await body(TestApp(client: client, database: database, configuration: configuration), port)
-        }
+    // The job queue as segserver configures it (no override). HummingbirdTesting serves on localhost with a free port,
+    // whatever the configuration says.
+    try await withTestApplication(.live, environment: environment, role: .api, jobQueue: nil) { app in
+        try await body(app, try #require(app.client.port))
     }
 }
 
