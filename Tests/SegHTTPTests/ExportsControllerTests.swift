@@ -86,11 +86,8 @@ import ZIPFoundation
         try await withTestApp { app in
             let owner = try await app.register()
             let project = try await app.makeProject(owner: owner)
-            var headers = HTTPFields()
-            headers[.contentType] = "application/json"
 
-            let response = try await app.request(
-                .post, "/api/v1/projects/\(project)/exports", as: owner, headers: headers, body: ByteBuffer(string: body))
+            let response = try await app.request(.post, "/api/v1/projects/\(project)/exports", as: owner, jsonText: body)
 
             #expect(response.status == .badRequest)
             #expect(response.problemCode == "VALIDATION_FAILED")
@@ -253,7 +250,7 @@ import ZIPFoundation
             // setup: a stored version whose polygons are not polygons
             let owner = try await app.register()
             let project = try await app.makeProject(owner: owner)
-            let image = try await app.addImage(to: project, bytes: try SpheroidImage.png(seed: 3), width: 200, height: 160)
+            let image = try await app.addImage(to: project, bytes: try SpheroidImage.png(seed: 3))
             _ = try await SegmentationPostgresRepository(client: app.database, logger: TestApp.logger).addVersion(
                 imageID: image, polygons: Array(#"[{"bogus": true}]"#.utf8), parameters: Array("{}".utf8), segmenter: "test",
                 authorID: nil)
@@ -499,7 +496,7 @@ extension TestApp {
         var exported: [(String, Int, Int, [Polygon], [UInt8])] = []
 
         let first = try SpheroidImage.png(seed: 21)
-        let firstID = try await addImage(to: project, bytes: first, width: SpheroidImage.width, height: SpheroidImage.height, name: "cells.png")
+        let firstID = try await addImage(to: project, bytes: first, name: "cells.png")
         let polygons = try BuiltinSegmenter(parameters: SegmenterParameters(minArea: 30)).segment(ImageDecoder.decodeGray(first)).polygons
         #expect(polygons.contains { !$0.holes.isEmpty })
         _ = try await segmentations.addVersion(
@@ -508,7 +505,7 @@ extension TestApp {
         exported.append(("cells.png", SpheroidImage.width, SpheroidImage.height, try await storedPolygons(firstID, as: owner), first))
 
         let second = try SpheroidImage.png(seed: 22)
-        let secondID = try await addImage(to: project, bytes: second, width: SpheroidImage.width, height: SpheroidImage.height, name: "cells.png")
+        let secondID = try await addImage(to: project, bytes: second, name: "cells.png")
         let drawn: [[String: any Sendable]] = [
             ["class": "cell", "exterior": [[10, 10], [10, 40], [50, 40], [50, 10]]],
             ["exterior": [[100, 100], [100, 150], [180, 150]], "holes": [[[110, 130], [110, 140], [120, 140]]]],
@@ -518,10 +515,10 @@ extension TestApp {
         exported.append(("cells_2.png", SpheroidImage.width, SpheroidImage.height, try await storedPolygons(secondID, as: owner), second))
 
         let never = try SpheroidImage.png(seed: 23)
-        _ = try await addImage(to: project, bytes: never, width: SpheroidImage.width, height: SpheroidImage.height, name: "never.png")
+        _ = try await addImage(to: project, bytes: never, name: "never.png")
 
         let fourth = try SpheroidImage.png(seed: 24)
-        let fourthID = try await addImage(to: project, bytes: fourth, width: SpheroidImage.width, height: SpheroidImage.height, name: "a/b:c.png")
+        let fourthID = try await addImage(to: project, bytes: fourth, name: "a/b:c.png")
         for corner in [5, 60] {
             let square: [[String: any Sendable]] = [
                 ["class": "spheroid", "exterior": [[corner, corner], [corner, corner + 20], [corner + 20, corner + 20], [corner + 20, corner]]]

@@ -278,8 +278,7 @@ import Testing
             let viewer = try await app.register()
             let stranger = try await app.register()
             let project = try await app.makeProject(owner: owner)
-            _ = try await ProjectMemberPostgresRepository(client: app.database, logger: TestApp.logger)
-                .setRole(projectID: project, userID: viewer.id, role: .viewer)
+            try await app.addMember(viewer, to: project, role: .viewer)
             let png = try TestImages.png(width: 16, height: 16)
             let image = try #require(
                 try await app.upload(to: project, as: owner, parts: [.file("a.png", png)]).decode(UploadAnswer.self).items.first)

@@ -28,24 +28,12 @@ import Testing
         var createdAt: Date
         var author: UUID?
     }
-    struct Versions: Decodable {
-        struct Item: Decodable {
-            var version: Int
-            var segmenter: String
-            var author: UUID?
-            var createdAt: Date
-            var polygonCount: Int
-        }
-        var items: [Item]
-        var nextCursor: String?
-    }
-    struct ProblemBody: Decodable {
-        struct Field: Decodable {
-            var field: String
-            var detail: String
-        }
-        var code: String
-        var errors: [Field]?
+    struct Version: Decodable {
+        var version: Int
+        var segmenter: String
+        var author: UUID?
+        var createdAt: Date
+        var polygonCount: Int
     }
 
     /// RELIABILITY Q6: queueing "everything not yet segmented" writes the statuses and the jobs together.
@@ -55,9 +43,9 @@ import Testing
             let owner = try await app.register()
             let project = try await app.makeProject(owner: owner)
             let png = try SpheroidImage.png(seed: 1)
-            let fresh = try await app.addImage(to: project, bytes: png, width: SpheroidImage.width, height: SpheroidImage.height)
-            let failed = try await app.addImage(to: project, bytes: png, width: SpheroidImage.width, height: SpheroidImage.height)
-            let done = try await app.addImage(to: project, bytes: png, width: SpheroidImage.width, height: SpheroidImage.height)
+            let fresh = try await app.addImage(to: project, bytes: png)
+            let failed = try await app.addImage(to: project, bytes: png)
+            let done = try await app.addImage(to: project, bytes: png)
             try await app.setStatus(.failed, image: failed)
             try await app.setStatus(.segmented, image: done)
 
@@ -95,8 +83,7 @@ import Testing
             let editor = try await app.register()
             let project = try await app.makeProject(owner: owner)
             try await app.addMember(editor, to: project, role: .editor)
-            let image = try await app.addImage(
-                to: project, bytes: try SpheroidImage.png(seed: 2), width: SpheroidImage.width, height: SpheroidImage.height)
+            let image = try await app.addImage(to: project, bytes: try SpheroidImage.png(seed: 2))
 
             // MUT
             let first = try await app.request(
@@ -126,8 +113,7 @@ import Testing
             // setup
             let owner = try await app.register()
             let project = try await app.makeProject(owner: owner)
-            let image = try await app.addImage(
-                to: project, bytes: try SpheroidImage.png(seed: 3), width: SpheroidImage.width, height: SpheroidImage.height)
+            let image = try await app.addImage(to: project, bytes: try SpheroidImage.png(seed: 3))
             let cases: [(String, String)] = [
                 (#"{"parameters": {"threshold": "median"}}"#, "parameters.threshold"),
                 (#"{"parameters": {"threshold": true}}"#, "parameters.threshold"),
@@ -145,13 +131,11 @@ import Testing
             ]
             for (body, field) in cases {
                 // MUT
-                let response = try await app.request(
-                    .post, "/api/v1/projects/\(project)/segmentations", as: owner, headers: [.contentType: "application/json"],
-                    body: ByteBuffer(string: body))
+                let response = try await app.request(.post, "/api/v1/projects/\(project)/segmentations", as: owner, jsonText: body)
 
                 // validate
                 #expect(response.status == .badRequest, "\(body)")
-                let problem = try response.decode(ProblemBody.self)
+                let problem = try response.decode(ProblemJSON.self)
                 #expect(problem.code == "VALIDATION_FAILED", "\(body)")
                 #expect(problem.errors?.first?.field == field, "\(body)")
             }
@@ -167,8 +151,8 @@ import Testing
             let project = try await app.makeProject(owner: owner)
             let other = try await app.makeProject(owner: owner)
             let png = try SpheroidImage.png(seed: 4)
-            let mine = try await app.addImage(to: project, bytes: png, width: SpheroidImage.width, height: SpheroidImage.height)
-            let theirs = try await app.addImage(to: other, bytes: png, width: SpheroidImage.width, height: SpheroidImage.height)
+            let mine = try await app.addImage(to: project, bytes: png)
+            let theirs = try await app.addImage(to: other, bytes: png)
 
             for foreign in [UUID(), theirs] {
                 // MUT
@@ -177,7 +161,7 @@ import Testing
 
                 // validate
                 #expect(response.status == .badRequest)
-                let problem = try response.decode(ProblemBody.self)
+                let problem = try response.decode(ProblemJSON.self)
                 #expect(problem.code == "UNKNOWN_IMAGE")
                 #expect(problem.errors?.map(\.field) == ["imageIds[1]"])
             }
@@ -194,8 +178,8 @@ import Testing
             let owner = try await app.register()
             let project = try await app.makeProject(owner: owner)
             let png = try SpheroidImage.png(seed: 5)
-            let fresh = try await app.addImage(to: project, bytes: png, width: SpheroidImage.width, height: SpheroidImage.height)
-            let done = try await app.addImage(to: project, bytes: png, width: SpheroidImage.width, height: SpheroidImage.height)
+            let fresh = try await app.addImage(to: project, bytes: png)
+            let done = try await app.addImage(to: project, bytes: png)
             _ = try await SegmentationPostgresRepository(client: app.database, logger: TestApp.logger).addVersion(
                 imageID: done, polygons: Array("[]".utf8), parameters: Array("{}".utf8), segmenter: "builtin", authorID: nil)
             try await app.setStatus(.segmented, image: done)
@@ -227,8 +211,7 @@ import Testing
             // setup: the first job claimed as a worker would
             let owner = try await app.register()
             let project = try await app.makeProject(owner: owner)
-            let image = try await app.addImage(
-                to: project, bytes: try SpheroidImage.png(seed: 9), width: SpheroidImage.width, height: SpheroidImage.height)
+            let image = try await app.addImage(to: project, bytes: try SpheroidImage.png(seed: 9))
             _ = try await app.request(.post, "/api/v1/projects/\(project)/segmentations", as: owner)
             let queue = JobQueue(client: app.database, logger: TestApp.logger)
             let running = try #require(try await queue.claim(worker: "test/0"))
@@ -271,12 +254,11 @@ import Testing
             for bad in cases {
                 // MUT
                 let response = try await app.request(
-                    .put, "/api/v1/images/\(image)/segmentation", as: owner, headers: [.contentType: "application/json"],
-                    body: ByteBuffer(string: #"{"polygons": [\#(good), \#(bad)]}"#))
+                    .put, "/api/v1/images/\(image)/segmentation", as: owner, jsonText: #"{"polygons": [\#(good), \#(bad)]}"#)
 
                 // validate
                 #expect(response.status == .unprocessableContent, "\(bad)")
-                let problem = try response.decode(ProblemBody.self)
+                let problem = try response.decode(ProblemJSON.self)
                 #expect(problem.code == "INVALID_POLYGON", "\(bad)")
                 #expect(problem.errors?.first?.field == "polygons[1]", "\(bad)")
             }
@@ -293,7 +275,7 @@ import Testing
             let project = try await app.makeProject(owner: owner)
             try await app.addMember(editor, to: project, role: .editor)
             let png = try SpheroidImage.png(seed: 7)
-            let image = try await app.addImage(to: project, bytes: png, width: SpheroidImage.width, height: SpheroidImage.height)
+            let image = try await app.addImage(to: project, bytes: png)
             let original = try BuiltinSegmenter().segment(ImageDecoder.decodeGray(png)).polygons
             #expect(!original.isEmpty)
             _ = try await SegmentationPostgresRepository(client: app.database, logger: TestApp.logger).addVersion(
@@ -309,9 +291,7 @@ import Testing
                   {"class": "debris", "exterior": [[40, 40], [80, 40], [80, 80], [40, 80]], "holes": [[[50, 50], [60, 50], [60, 60], [50, 60]]]}
                 ]}
                 """#
-            let response = try await app.request(
-                .put, "/api/v1/images/\(image)/segmentation", as: editor, headers: [.contentType: "application/json"],
-                body: ByteBuffer(string: body))
+            let response = try await app.request(.put, "/api/v1/images/\(image)/segmentation", as: editor, jsonText: body)
 
             // validate
             #expect(response.status == .ok)
@@ -349,7 +329,7 @@ import Testing
 
             let versions = try await app.request(.get, "/api/v1/images/\(image)/segmentation/versions", as: owner)
             #expect(versions.status == .ok)
-            let list = try versions.decode(Versions.self)
+            let list = try versions.decode(PageJSON<Version>.self)
             #expect(list.nextCursor == nil)
             let items = list.items
             #expect(items.map(\.version) == [2, 1])
@@ -368,8 +348,7 @@ import Testing
             let stranger = try await app.register()
             let project = try await app.makeProject(owner: owner)
             try await app.addMember(viewer, to: project, role: .viewer)
-            let image = try await app.addImage(
-                to: project, bytes: try SpheroidImage.png(seed: 8), width: SpheroidImage.width, height: SpheroidImage.height)
+            let image = try await app.addImage(to: project, bytes: try SpheroidImage.png(seed: 8))
             let square = ["polygons": [["exterior": [[1, 1], [5, 1], [5, 5]]]]]
             let routes: [(HTTPRequest.Method, String, Bool)] = [
                 (.post, "/api/v1/projects/\(project)/segmentations", true),
@@ -435,14 +414,11 @@ enum JSONAny: Decodable, Equatable {
 /// Projects, images and queue inspection for the segmentation tests, written straight to the database and the file
 /// store (the project and upload routes are not needed for them).
 extension TestApp {
-    /// Makes `user` an editor or viewer of `project`.
-    func addMember(_ user: TestUser, to project: UUID, role: ProjectRole) async throws {
-        _ = try await ProjectMemberPostgresRepository(client: database, logger: TestApp.logger)
-            .setRole(projectID: project, userID: user.id, role: role)
-    }
-
-    /// Stores `bytes` in the app's file store and inserts the image row (status `new`).
-    func addImage(to project: UUID, bytes: [UInt8], width: Int, height: Int, name: String = "image.png") async throws -> UUID {
+    /// Stores `bytes` in the app's file store and inserts the image row (status `new`); the size is a `SpheroidImage`'s
+    /// unless given.
+    func addImage(
+        to project: UUID, bytes: [UInt8], width: Int = SpheroidImage.width, height: Int = SpheroidImage.height, name: String = "image.png"
+    ) async throws -> UUID {
         let key = try LocalObjectStore(root: configuration.dataDirectory).putBlocking(bytes)
         return try await insertImage(
             project: project, objectKey: key.hex, name: name, width: width, height: height, bytes: Int64(bytes.count), client: database)

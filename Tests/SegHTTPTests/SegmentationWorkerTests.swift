@@ -25,7 +25,7 @@ import Testing
             var images: [(id: UUID, bytes: [UInt8])] = []
             for seed in [11, 12] as [UInt64] {
                 let bytes = try SpheroidImage.png(seed: seed)
-                let id = try await app.addImage(to: project, bytes: bytes, width: SpheroidImage.width, height: SpheroidImage.height)
+                let id = try await app.addImage(to: project, bytes: bytes)
                 images.append((id, bytes))
             }
             let parameters = SegmenterParameters(minArea: 30)

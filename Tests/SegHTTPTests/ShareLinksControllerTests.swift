@@ -90,11 +90,8 @@ import Testing
         try await withTestApp { app in
             let owner = try await app.register()
             let project = try await app.makeProject(owner: owner)
-            var headers = HTTPFields()
-            headers[.contentType] = "application/json"
 
-            let response = try await app.request(
-                .post, "/api/v1/projects/\(project)/share-links", as: owner, headers: headers, body: ByteBuffer(string: body))
+            let response = try await app.request(.post, "/api/v1/projects/\(project)/share-links", as: owner, jsonText: body)
 
             #expect(response.status == .badRequest)
             #expect(response.problemCode == "VALIDATION_FAILED")

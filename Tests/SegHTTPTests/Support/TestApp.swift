@@ -145,6 +145,12 @@ extension TestApp {
         headers[.authorization] = "Bearer \(user.accessToken)"
         return try await request(method, uri, json: json, headers: headers, body: body)
     }
+
+    /// Same, with `text` sent as the JSON body exactly as written: for bodies an `Encodable` cannot produce (malformed,
+    /// mistyped, out of range).
+    func request(_ method: HTTPRequest.Method, _ uri: String, as user: TestUser, jsonText text: String) async throws -> TestResponse {
+        try await request(method, uri, as: user, headers: [.contentType: "application/json"], body: ByteBuffer(string: text))
+    }
 }
 
 extension TestResponse {
@@ -181,6 +187,12 @@ extension TestApp {
     func makeProject(owner: TestUser) async throws -> UUID {
         try await ProjectPostgresRepository(client: database, logger: TestApp.logger)
             .create(ownerID: owner.id, name: "Project \(UUID().uuidString.prefix(6))", description: "").id
+    }
+
+    /// Makes `user` an editor or viewer of `project` straight in the database.
+    func addMember(_ user: TestUser, to project: UUID, role: ProjectRole) async throws {
+        _ = try await ProjectMemberPostgresRepository(client: database, logger: TestApp.logger)
+            .setRole(projectID: project, userID: user.id, role: role)
     }
 }
 
