@@ -296,8 +296,20 @@ import Testing
             #expect(two.status == 64)
             let unknown = try await AdminFixtures.run(["queue", "cancel", UUID().uuidString, "--database-url", url])
             #expect(unknown.status == 1 && unknown.stderr.contains("not found"))
+
+            // prune: of the three cancelled jobs, the one that finished 40 days ago goes; a queued one never does
+            try await client.query("UPDATE jobs SET finished_at = now() - interval '40 days' WHERE image_id = \(ids[0])")
+            _ = try await queue.enqueue([NewJob(kind: .export, projectID: seeded.project.id)])
+            try await client.query("UPDATE jobs SET created_at = now() - interval '40 days' WHERE kind = 'export'")
+            #expect(try await AdminFixtures.run(["queue", "prune", "--older-than-days", "0", "--database-url", url]).status == 64)
+            let pruned = try await AdminFixtures.run(["queue", "prune", "--database-url", url, "--json"])
+            #expect(pruned.status == 0, "stderr: \(pruned.stderr)")
+            #expect(try AdminFixtures.json(pruned) as? [String: Int] == ["deleted": 1])
+            #expect(try await queue.count(state: .cancelled) == 2)
+            #expect(try await queue.count(state: .queued) == 1)
+
             let actions = try await Self.auditActions(client).filter { $0.hasPrefix("queue.") }
-            #expect(actions == ["queue.retry", "queue.cancel"])
+            #expect(actions == ["queue.retry", "queue.cancel", "queue.prune"])
         }
     }
 

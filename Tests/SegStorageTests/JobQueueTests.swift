@@ -284,7 +284,7 @@ import Testing
 
             // a lost lease completes nothing, and an empty queue gives no next job
             let second = try #require(next)
-            #expect(try await queue.cancel(second.id))
+            #expect(try await queue.cancel(.job(second.id)) == 1)
             let (lost, none) = try await queue.completeAndClaimNext(second.lease, worker: "w")
             #expect(!lost)
             #expect(none == nil)
@@ -328,14 +328,14 @@ import Testing
             let queue = JobQueue(client: client, logger: Self.logger)
             let id = try #require(try await queue.enqueue([NewJob(kind: .export)]).first?.id)
             let job = try #require(try await queue.claim(worker: "w"))
-            #expect(try await queue.cancel(id))
+            #expect(try await queue.cancel(.job(id)) == 1)
             #expect(try await queue.heartbeat(job.lease) == false)
             #expect(try await storageError { try await queue.complete(job.lease) } == .leaseLost(jobID: id.uuidString.lowercased()))
-            #expect(try await queue.cancel(id) == false)
-            #expect(try await storageError { _ = try await queue.cancel(UUID()) } != nil)
+            #expect(try await queue.cancel(.job(id)) == 0)
+            #expect(try await storageError { _ = try await queue.cancel(.job(UUID())) } != nil)
 
             // a cancelled job can be retried from the start
-            #expect(try await queue.retry(id))
+            #expect(try await queue.retry(.job(id)) == 1)
             let again = try #require(try await queue.claim(worker: "w"))
             #expect(again.attempt == 1)
         }

@@ -458,30 +458,6 @@ public struct JobQueue: Sendable {
 
     // MARK: Administration
 
-    /// Cancels a queued or running job (a running job's worker loses its lease).
-    /// - Returns: `false` when the job had already finished.
-    /// - Throws: `StorageError.notFound` for an unknown job.
-    @discardableResult
-    public func cancel(_ jobID: UUID) async throws(StorageError) -> Bool {
-        try await withStorageErrors {
-            let rows = try await client.query(
-                """
-                WITH target AS (SELECT id, state FROM jobs WHERE id = \(jobID)),
-                cancelled AS (
-                    UPDATE jobs SET state = 'cancelled', lease_id = NULL, lease_until = NULL, finished_at = now(), updated_at = now()
-                    WHERE id = \(jobID) AND state IN ('queued', 'running') RETURNING id)
-                SELECT (SELECT count(*) FROM target), (SELECT count(*) FROM cancelled)
-                """,
-                logger: logger
-            )
-            for try await (found, cancelled) in rows.decode((Int64, Int64).self) {
-                guard found > 0 else { throw StorageError.notFound(entity: "job", id: jobID.uuidString.lowercased()) }
-                return cancelled > 0
-            }
-            return false
-        }
-    }
-
     /// Cancels the queued (not yet running) segmentation jobs of a project inside the caller's transaction, and gives
     /// their images back the status they had before queueing (`ImagePostgresRepository.restoreStatusAfterCancel`).
     ///
@@ -518,52 +494,6 @@ public struct JobQueue: Sendable {
         }
         try await ImagePostgresRepository.restoreStatusAfterCancel(ids: images, projectID: project, on: connection, logger: logger)
         return images
-    }
-
-    /// Puts a failed or cancelled job back in the queue for a fresh set of attempts.
-    /// - Returns: `false` when the job is not failed or cancelled.
-    /// - Throws: `StorageError.conflict` when its image already has a queued segmentation.
-    @discardableResult
-    public func retry(_ jobID: UUID) async throws(StorageError) -> Bool {
-        try await withStorageErrors {
-            let rows = try await client.query(
-                """
-                UPDATE jobs SET state = 'queued', attempt = 0, run_at = now(), last_error = NULL, finished_at = NULL,
-                    updated_at = now()
-                WHERE id = \(jobID) AND state IN ('failed', 'cancelled')
-                RETURNING kind
-                """,
-                logger: logger
-            )
-            var retried = false
-            for try await _ in rows.decode(String.self) { retried = true }
-            if retried { try? await notify(.segment) }
-            return retried
-        }
-    }
-
-    /// Puts every failed job back in the queue (those whose image has a newer queued request are left alone).
-    /// - Parameter project: Only this project's failed jobs; `nil` for all.
-    /// - Returns: How many were requeued.
-    @discardableResult
-    public func retryFailed(project: UUID? = nil) async throws(StorageError) -> Int {
-        try await withStorageErrors {
-            let rows = try await client.query(
-                """
-                UPDATE jobs SET state = 'queued', attempt = 0, run_at = now(), last_error = NULL, finished_at = NULL,
-                    updated_at = now()
-                WHERE state = 'failed' AND (\(project)::uuid IS NULL OR project_id = \(project))
-                    AND NOT (kind = 'segment' AND EXISTS (
-                        SELECT 1 FROM jobs q WHERE q.image_id = jobs.image_id AND q.kind = 'segment' AND q.state = 'queued'))
-                RETURNING id
-                """,
-                logger: logger
-            )
-            var count = 0
-            for try await _ in rows.decode(UUID.self) { count += 1 }
-            if count > 0 { try? await notify(.segment) }
-            return count
-        }
     }
 
     /// Counts jobs by state.
@@ -687,7 +617,8 @@ public struct JobQueue: Sendable {
         return Page(fetched: rows, request: request) { PageCursor(timestamp: $0.createdAtTimestamp, id: $0.id) }
     }
 
-    /// Deletes finished jobs (succeeded, failed, cancelled) that finished before `date`.
+    /// Deletes finished jobs (succeeded, failed, cancelled) that finished before `date`
+    /// (`segctl queue prune`): the queue keeps them for `segctl queue list` and `/metrics` until then.
     /// - Returns: How many were deleted.
     @discardableResult
     public func deleteFinished(before date: Date) async throws(StorageError) -> Int {

@@ -4,11 +4,11 @@ import PostgresNIO
 import SegStorage
 
 extension SegCtl {
-    /// `segctl queue stats|list|retry|cancel`.
+    /// `segctl queue stats|list|retry|cancel|prune`.
     struct Queue: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Inspect the job queue, retry failed jobs and cancel pending ones.",
-            subcommands: [Stats.self, List.self, Retry.self, Cancel.self])
+            abstract: "Inspect the job queue, retry failed jobs, cancel pending ones and prune finished ones.",
+            subcommands: [Stats.self, List.self, Retry.self, Cancel.self, Prune.self])
     }
 }
 
@@ -132,6 +132,33 @@ extension SegCtl.Queue {
                 return count
             }
             Terminal.output("\(count) job(s) cancelled\n")
+        }
+    }
+}
+
+extension SegCtl.Queue {
+    struct Prune: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Delete jobs that finished (succeeded, failed or cancelled) more than --older-than-days ago.",
+            discussion: "Queued and running jobs are never touched. Failed jobs deleted here can no longer be retried.")
+        @OptionGroup var database: DatabaseOptions
+        @Option(name: .customLong("older-than-days"), help: "Keep jobs that finished more recently (at least 1).") var days = 30
+        @Flag(name: .customLong("json"), help: "Print JSON on stdout instead of text.") var json = false
+
+        func validate() throws {
+            guard days >= 1 else { throw ValidationError("--older-than-days must be at least 1") }
+        }
+
+        func run() async throws {
+            let cutoff = Date().addingTimeInterval(-Double(days) * 86_400)
+            let count = try await database.withAdminClient { client, logger in
+                let count = try await JobQueue(client: client, logger: logger).deleteFinished(before: cutoff)
+                try await Audit.record(
+                    "queue.prune", targetType: nil, targetID: nil, details: ["jobs": count, "olderThanDays": days], client: client, logger: logger)
+                return count
+            }
+            if json { return try Output.json(["deleted": count]) }
+            Terminal.output("\(count) finished job(s) deleted (finished more than \(days) day(s) ago)\n")
         }
     }
 }
