@@ -62,21 +62,7 @@ public struct LocalObjectStore: ObjectStore {
         let temporary = "\(temporaryPath)/\(UUID().uuidString.lowercased())"
         do {
             try Self.writeDurably(bytes, to: temporary)
-            let directory = "\(objectsPath)/\(key.prefix)"
-            if try Self.makeDirectory(directory, operation: "put: create the fan-out directory") {
-                try Self.syncDirectory(directory, operation: "put: fsync the fan-out directory")
-                try Self.syncDirectory(objectsPath, operation: "put: fsync objects/")
-            }
-            if exists(key) {
-                // Another writer stored the same content meanwhile.
-                unlink(temporary)
-                touch(key)
-                return key
-            }
-            guard rename(temporary, "\(directory)/\(key.remainder)") == 0 else {
-                throw Self.failure("put: rename the temporary file into objects/")
-            }
-            try Self.syncDirectory(directory, operation: "put: fsync the fan-out directory after the rename")
+            if try !install(temporary, as: key, operation: "put") { unlink(temporary) }
             return key
         } catch {
             unlink(temporary)
@@ -136,20 +122,30 @@ public struct LocalObjectStore: ObjectStore {
             try Self.writeDurably(try Self.readAll(source), to: staged)
         }
         defer { if staged != source { unlink(staged) } }
+        try install(staged, as: key, operation: "putFile")
+        return key
+    }
+
+    /// Renames the durable file at `path` into place as the object `key`, creating and fsyncing its
+    /// fan-out directory first and fsyncing it after the rename.
+    /// - Returns: `false` when another writer stored the same content meanwhile (the object is
+    ///   refreshed and `path` is left where it is).
+    @discardableResult
+    private func install(_ path: String, as key: ObjectKey, operation: String) throws -> Bool {
         let directory = "\(objectsPath)/\(key.prefix)"
-        if try Self.makeDirectory(directory, operation: "putFile: create the fan-out directory") {
-            try Self.syncDirectory(directory, operation: "putFile: fsync the fan-out directory")
-            try Self.syncDirectory(objectsPath, operation: "putFile: fsync objects/")
+        if try Self.makeDirectory(directory, operation: "\(operation): create the fan-out directory") {
+            try Self.syncDirectory(directory, operation: "\(operation): fsync the fan-out directory")
+            try Self.syncDirectory(objectsPath, operation: "\(operation): fsync objects/")
         }
         if exists(key) {
             touch(key)
-            return key
+            return false
         }
-        guard rename(staged, "\(directory)/\(key.remainder)") == 0 else {
-            throw Self.failure("putFile: rename the file into objects/")
+        guard rename(path, "\(directory)/\(key.remainder)") == 0 else {
+            throw Self.failure("\(operation): rename the file into objects/")
         }
-        try Self.syncDirectory(directory, operation: "putFile: fsync the fan-out directory after the rename")
-        return key
+        try Self.syncDirectory(directory, operation: "\(operation): fsync the fan-out directory after the rename")
+        return true
     }
 
     private static func readAll(_ path: String) throws -> [UInt8] {
