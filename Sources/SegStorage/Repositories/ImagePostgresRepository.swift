@@ -64,7 +64,7 @@ public struct ImagePostgresRepository: Sendable {
     }
 
     /// Stores a new image with status `new` on `connection` (inside the caller's transaction, if any).
-    /// - Throws: `StorageError` (see `ImageRepository.create`).
+    /// - Throws: `StorageError` (see `create(projectID:…)` above).
     public static func create(
         projectID: UUID,
         name: String,
@@ -272,7 +272,7 @@ public struct ImagePostgresRepository: Sendable {
     }
 
     /// Deletes an image on `connection` (with an audit entry, in the caller's transaction) and returns the keys it
-    /// referred to (candidates for removal, as for `ImageRepository.delete(id:)`).
+    /// referred to (candidates for removal, as for `delete(id:)`).
     /// - Throws: `StorageError.notFound(entity: "image", id:)` when there is no such image.
     public static func delete(id: UUID, on connection: PostgresConnection, logger: Logger) async throws(StorageError) -> [ObjectKey] {
         let keys = try await withStorageErrors {
