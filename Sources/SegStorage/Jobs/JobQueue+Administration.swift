@@ -10,6 +10,15 @@ extension JobQueue {
         case project(UUID)
         /// Every matching job.
         case all
+
+        /// The selection as the statements bind it: a job id, a project id, or everything.
+        var bindings: (job: UUID?, project: UUID?, all: Bool) {
+            switch self {
+            case .job(let id): (id, nil, false)
+            case .project(let id): (nil, id, false)
+            case .all: (nil, nil, true)
+            }
+        }
     }
 
     /// Cancels queued and running jobs (`segctl queue cancel`) and, in the same transaction, gives their images
@@ -18,12 +27,7 @@ extension JobQueue {
     /// - Returns: How many jobs were cancelled.
     /// - Throws: `StorageError.notFound` for an unknown job id.
     public func cancel(_ selection: JobSelection) async throws(StorageError) -> Int {
-        let (job, project, all): (UUID?, UUID?, Bool) =
-            switch selection {
-            case .job(let id): (id, nil, false)
-            case .project(let id): (nil, id, false)
-            case .all: (nil, nil, true)
-            }
+        let (job, project, all) = selection.bindings
         if let job { _ = try await self.job(job) }
         return try await withStorageErrors {
             try await client.withTransaction(logger: logger) { connection in
@@ -55,12 +59,7 @@ extension JobQueue {
     /// - Returns: How many jobs were queued again.
     /// - Throws: `StorageError.notFound` for an unknown job id.
     public func retry(_ selection: JobSelection) async throws(StorageError) -> Int {
-        let (job, project, all): (UUID?, UUID?, Bool) =
-            switch selection {
-            case .job(let id): (id, nil, false)
-            case .project(let id): (nil, id, false)
-            case .all: (nil, nil, true)
-            }
+        let (job, project, all) = selection.bindings
         if let job { _ = try await self.job(job) }
         let count: Int = try await withStorageErrors {
             let rows = try await client.query(

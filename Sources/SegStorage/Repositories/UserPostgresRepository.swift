@@ -120,25 +120,15 @@ public struct UserPostgresRepository: Sendable {
 
     /// Stores the hash, bumps `tokens_valid_after` and revokes the refresh tokens, in one transaction.
     public func setPasswordHash(id: UUID, passwordHash: String, mustChangePassword: Bool) async throws(StorageError) -> UserRecord {
-        try await withStorageErrors {
-            try await client.withTransaction(logger: logger) { connection in
-                let rows = try await connection.query(
-                    """
-                    UPDATE users SET password_hash = \(passwordHash), must_change_password = \(mustChangePassword),
-                        tokens_valid_after = now()
-                    WHERE id = \(id)
-                    RETURNING \(unescaped: Self.columns)
-                    """,
-                    logger: logger
-                )
-                guard let user = try await Self.decode(rows).first?.item else {
-                    throw StorageError.notFound(entity: "user", id: id.uuidString)
-                }
-                let revoked = try await RefreshTokenPostgresRepository.revokeAll(userID: id, on: connection, logger: logger)
-                logger.info("password changed", metadata: ["user.id": "\(id)", "auth.revoked_tokens": "\(revoked)"])
-                return user
-            }
-        }
+        try await updateRevokingTokens(
+            id: id,
+            """
+            UPDATE users SET password_hash = \(passwordHash), must_change_password = \(mustChangePassword),
+                tokens_valid_after = now()
+            WHERE id = \(id)
+            RETURNING \(unescaped: Self.columns)
+            """,
+            logMessage: "password changed")
     }
 
     /// Disables (revoking refresh tokens and bumping `tokens_valid_after`, in one transaction) or enables.
@@ -146,21 +136,26 @@ public struct UserPostgresRepository: Sendable {
         guard disabled else {
             return try await updateOne(id: id, "UPDATE users SET disabled_at = NULL WHERE id = \(id) RETURNING \(unescaped: Self.columns)")
         }
-        return try await withStorageErrors {
+        return try await updateRevokingTokens(
+            id: id,
+            """
+            UPDATE users SET disabled_at = coalesce(disabled_at, now()), tokens_valid_after = now()
+            WHERE id = \(id)
+            RETURNING \(unescaped: Self.columns)
+            """,
+            logMessage: "user disabled")
+    }
+
+    /// Runs `update` (which returns the user's row) and revokes the user's refresh tokens, in one transaction.
+    private func updateRevokingTokens(id: UUID, _ update: PostgresQuery, logMessage: Logger.Message) async throws(StorageError) -> UserRecord {
+        try await withStorageErrors {
             try await client.withTransaction(logger: logger) { connection in
-                let rows = try await connection.query(
-                    """
-                    UPDATE users SET disabled_at = coalesce(disabled_at, now()), tokens_valid_after = now()
-                    WHERE id = \(id)
-                    RETURNING \(unescaped: Self.columns)
-                    """,
-                    logger: logger
-                )
+                let rows = try await connection.query(update, logger: logger)
                 guard let user = try await Self.decode(rows).first?.item else {
                     throw StorageError.notFound(entity: "user", id: id.uuidString)
                 }
                 let revoked = try await RefreshTokenPostgresRepository.revokeAll(userID: id, on: connection, logger: logger)
-                logger.info("user disabled", metadata: ["user.id": "\(id)", "auth.revoked_tokens": "\(revoked)"])
+                logger.info(logMessage, metadata: ["user.id": "\(id)", "auth.revoked_tokens": "\(revoked)"])
                 return user
             }
         }

@@ -203,13 +203,7 @@ extension SegCtl.Backup {
         }
 
         func run() async throws {
-            let folder: String
-            do {
-                folder = try BackupLocation.resolve(name, in: backups.resolved())
-            } catch {
-                Terminal.warn("segctl: \(error)")
-                throw ExitCode(64)
-            }
+            let folder = try backups.folder(named: name)
             let configuration = try database.configuration()
             let report = try await database.withAdminClient { client, logger in
                 let report = try await BackupVerifier(configuration: configuration, logger: logger).verify(folder: folder, client: client)
@@ -270,13 +264,7 @@ extension SegCtl.Backup {
         }
 
         func run() async throws {
-            let folder: String
-            do {
-                folder = try BackupLocation.resolve(name, in: backups.resolved())
-            } catch {
-                Terminal.warn("segctl: \(error)")
-                throw ExitCode(64)
-            }
+            let folder = try backups.folder(named: name)
             let preRestoreDirectory = backups.resolved() ?? URL(fileURLWithPath: folder).deletingLastPathComponent().path
             let configuration = try database.configuration()
             let dataDirectory = try data.resolved()

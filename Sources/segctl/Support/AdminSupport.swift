@@ -39,6 +39,17 @@ struct BackupDirectoryOptions: ParsableArguments {
         guard let directory = resolved() else { throw ValidationError("no backup directory: pass --dest or set SEG_BACKUP_DIR") }
         return directory
     }
+
+    /// The folder of the backup `name` (a name in the directory, or a path); a bad name is
+    /// reported and exits 64.
+    func folder(named name: String) throws -> String {
+        do {
+            return try BackupLocation.resolve(name, in: resolved())
+        } catch {
+            Terminal.warn("segctl: \(error)")
+            throw ExitCode(64)
+        }
+    }
 }
 
 extension DatabaseOptions {
