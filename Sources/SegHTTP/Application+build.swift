@@ -95,7 +95,7 @@ public func buildApplication(
     var app = Application(
         router: router,
         server: events?.server(allowedOrigins: configuration.webSocketAllowedOrigins, additionalChannelHandlers: handlers)
-            ?? .http1(additionalChannelHandlers: handlers()),
+            ?? .http1(configuration: .init(additionalChannelHandlers: handlers())),
         configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: "SegHub"),
         services: [client, monitor],
         logger: logger
@@ -181,7 +181,7 @@ struct GatedService: Service {
 
     func run() async throws {
         // A stop before the migrations finished ends the wait too.
-        try? await cancelWhenGracefulShutdown { await gate.wait() }
+        await cancelWhenGracefulShutdown { await gate.wait() }
         guard gate.isOpen, !Task.isCancelled else { return }
         try await service.run()
     }
@@ -196,7 +196,7 @@ struct ClosureService: Service {
     }
 
     func run() async throws {
-        try await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             await body()
         }
     }

@@ -95,7 +95,7 @@ struct AuthController {
         }
         let hash = try await services.passwords.hash(body.password)
         let user = try await services.users.create(NewUser(email: email, name: name, passwordHash: hash))
-        try? await services.audit.record(actorID: user.id, action: "user.register", targetType: "user", targetID: user.id, details: Array("{}".utf8))
+        _ = try? await services.audit.record(actorID: user.id, action: "user.register", targetType: "user", targetID: user.id, details: Array("{}".utf8))
         return try await session(for: user, remember: false)
     }
 
@@ -222,7 +222,7 @@ struct AuthController {
         let hash = try await services.passwords.hash(body.newPassword)
         // Also revokes every refresh token and access tokens issued before now, in one transaction.
         _ = try await services.users(logging: context.logger).setPasswordHash(id: user.id, passwordHash: hash, mustChangePassword: false)
-        try? await services.audit.record(
+        _ = try? await services.audit.record(
             actorID: user.id, action: "user.password.change", targetType: "user", targetID: user.id, details: Array("{}".utf8))
         return .noContent
     }

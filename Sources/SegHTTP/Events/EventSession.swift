@@ -175,7 +175,7 @@ actor EventSession {
         watcher = Task {
             await sleep()
             guard !Task.isCancelled else { return }
-            await self.deadlinePassed()
+            self.deadlinePassed()
         }
     }
 

@@ -4,7 +4,7 @@ import Hummingbird
 /// Registers routes on the router and records them in the `RouteTable`, public or behind `JWTAuthenticator`.
 ///
 /// Paths are absolute (`/api/v1/projects/:id`); controllers call `add` for each endpoint.
-public struct APIRoutes: Sendable {
+public struct APIRoutes {
     let open: RouterGroup<AppRequestContext>
     let authenticated: RouterGroup<AppRequestContext>
     /// Every route added, for 405 answers and the API document.
