@@ -95,7 +95,8 @@ struct AuthController {
         }
         let hash = try await services.passwords.hash(body.password)
         let user = try await services.users.create(NewUser(email: email, name: name, passwordHash: hash))
-        _ = try? await services.audit.record(actorID: user.id, action: "user.register", targetType: "user", targetID: user.id, details: Array("{}".utf8))
+        _ = try? await services.audit.record(
+            actorID: user.id, action: "user.register", targetType: "user", targetID: user.id, details: Array("{}".utf8))
         return try await session(for: user, remember: false)
     }
 
