@@ -54,7 +54,7 @@ int seg_lzw_decode_strip(const uint8_t *in, size_t in_size, uint8_t *out, size_t
                 unsigned take = (63 - count) >> 3;
                 ip += take;
                 count += take << 3;
-                bits &= count >= 64 ? ~(uint64_t)0 : ~(~(uint64_t)0 >> count);
+                bits &= ~(~(uint64_t)0 >> count); // count <= 63 here: at most 7 bytes are taken
             } else {
                 while (count <= 56 && ip < in_size) {
                     bits |= (uint64_t)in[ip++] << (56 - count);

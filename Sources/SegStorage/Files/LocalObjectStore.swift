@@ -225,12 +225,16 @@ public struct LocalObjectStore: ObjectStore {
     /// Every stored object's key, sorted; files under `objects/` that are not objects are ignored.
     /// - Throws: `StorageError.fileSystem` when `objects/` cannot be listed.
     public func allKeys() throws -> [ObjectKey] {
+        try namedKeys().filter { exists($0) }
+    }
+
+    /// The keys that the names under `objects/` spell, sorted, whether or not each is a regular file.
+    private func namedKeys() throws -> [ObjectKey] {
         var keys: [ObjectKey] = []
         for prefix in try Self.entries(of: objectsPath, operation: "allKeys: list objects/") {
             guard prefix.utf8.count == 2, ObjectKey.isValid(prefix + String(repeating: "0", count: 62)) else { continue }
             for name in try Self.entries(of: "\(objectsPath)/\(prefix)", operation: "allKeys: list a fan-out directory") {
-                guard let key = try? ObjectKey(prefix + name), exists(key) else { continue }
-                keys.append(key)
+                if let key = try? ObjectKey(prefix + name) { keys.append(key) }
             }
         }
         return keys.sorted()
@@ -262,7 +266,8 @@ public struct LocalObjectStore: ObjectStore {
 
     /// Every object with its size and modification time, sorted by key.
     public func list() async throws -> [StoredObject] {
-        try await NIOThreadPool.singleton.runIfActive { try allKeys().compactMap { object($0) } }
+        // One stat per object: `object` already tells a regular file from anything else.
+        try await NIOThreadPool.singleton.runIfActive { try namedKeys().compactMap { object($0) } }
     }
 
     /// Free bytes for an unprivileged writer on the data directory's file system.
@@ -327,7 +332,7 @@ public struct LocalObjectStore: ObjectStore {
     }
 
     /// The names in a directory, without `.` and `..`.
-    private static func entries(of path: String, operation: String) throws -> [String] {
+    static func entries(of path: String, operation: String) throws -> [String] {
         guard let directory = opendir(path) else { throw failure(operation) }
         defer { closedir(directory) }
         var names: [String] = []
@@ -341,7 +346,7 @@ public struct LocalObjectStore: ObjectStore {
     }
 
     /// A `StorageError.fileSystem` naming the operation and the current (or given) errno, never a path's contents.
-    private static func failure(_ operation: String, errno code: Int32 = errno) -> StorageError {
+    static func failure(_ operation: String, errno code: Int32 = errno) -> StorageError {
         .fileSystem("\(operation) failed: \(String(cString: strerror(code))) (errno \(code))")
     }
 }

@@ -99,13 +99,7 @@ public struct ScratchSpace: Sendable {
         let seconds = Double(age.components.seconds) + Double(age.components.attoseconds) / 1e18
         let cutoff = Date().timeIntervalSince1970 - seconds
         let path = directory.path
-        guard let handle = opendir(path) else { throw Self.failure("clean scratch files: list the directory") }
-        var names: [String] = []
-        while let entry = readdir(handle) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self) }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        closedir(handle)
+        let names = try LocalObjectStore.entries(of: path, operation: "clean scratch files: list the directory")
         var removed = 0
         for name in names {
             let file = "\(path)/\(name)"
@@ -117,14 +111,9 @@ public struct ScratchSpace: Sendable {
             if unlink(file) == 0 {
                 removed += 1
             } else if errno != ENOENT {
-                throw Self.failure("clean scratch files: unlink a file")
+                throw LocalObjectStore.failure("clean scratch files: unlink a file")
             }
         }
         return removed
-    }
-
-    private static func failure(_ operation: String) -> StorageError {
-        let code = errno
-        return .fileSystem("\(operation) failed: \(String(cString: strerror(code))) (errno \(code))")
     }
 }

@@ -14,20 +14,22 @@ extension JobQueue {
         payload: @Sendable (_ exportID: UUID) throws -> String, logger: Logger
     ) async throws(StorageError) -> ExportRecord {
         let channel = configuration.notificationChannel
-        return try await inTransaction(logger: logger) { connection in
-            let export = try await ExportPostgresRepository.create(
-                projectID: projectID, userID: userID, formats: formats, options: options, jobID: nil, on: connection, logger: logger)
-            let job = NewJob(kind: .export, payload: try payload(export.id), userID: userID, projectID: projectID)
-            let enqueued = try await Self.enqueue([job], on: connection, notificationChannel: channel, logger: logger)
-            guard let jobID = enqueued.first?.id else { throw StorageError.database(sqlState: nil) }
-            let record = try await ExportPostgresRepository.attachJob(id: export.id, jobID: jobID, on: connection, logger: logger)
-            let details = try JSONEncoder.sortedKeysEncoder.encode([
-                "exportId": record.id.uuidString.lowercased(), "formats": record.formats.map(\.rawValue).joined(separator: ","),
-            ])
-            _ = try await AuditLogPostgresRepository.record(
-                actorID: userID, action: "export.create", targetType: "project", targetID: projectID, details: Array(details),
-                on: connection, logger: logger)
-            return record
+        return try await withStorageErrors {
+            try await client.withTransaction(logger: logger) { connection in
+                let export = try await ExportPostgresRepository.create(
+                    projectID: projectID, userID: userID, formats: formats, options: options, jobID: nil, on: connection, logger: logger)
+                let job = NewJob(kind: .export, payload: try payload(export.id), userID: userID, projectID: projectID)
+                let enqueued = try await Self.enqueue([job], on: connection, notificationChannel: channel, logger: logger)
+                guard let jobID = enqueued.first?.id else { throw StorageError.database(sqlState: nil) }
+                let record = try await ExportPostgresRepository.attachJob(id: export.id, jobID: jobID, on: connection, logger: logger)
+                let details = try JSONEncoder.sortedKeysEncoder.encode([
+                    "exportId": record.id.uuidString.lowercased(), "formats": record.formats.map(\.rawValue).joined(separator: ","),
+                ])
+                _ = try await AuditLogPostgresRepository.record(
+                    actorID: userID, action: "export.create", targetType: "project", targetID: projectID, details: Array(details),
+                    on: connection, logger: logger)
+                return record
+            }
         }
     }
 }

@@ -65,23 +65,14 @@ extension JobQueue {
     /// their earlier status, with the audit entry `segmentation.cancel`, in one transaction.
     /// - Returns: The images whose jobs were cancelled.
     public func cancelSegmentations(projectID: UUID, actorID: UUID, logger: Logger) async throws(StorageError) -> [UUID] {
-        try await inTransaction(logger: logger) { connection in
-            let images = try await Self.cancelQueuedSegmentations(project: projectID, on: connection, logger: logger)
-            _ = try await AuditLogPostgresRepository.record(
-                actorID: actorID, action: "segmentation.cancel", targetType: "project", targetID: projectID,
-                details: Array(#"{"cancelled": \#(images.count)}"#.utf8), on: connection, logger: logger)
-            return images
-        }
-    }
-
-    /// Runs `body` in a transaction with `StorageError`s only.
-    func inTransaction<Result: Sendable>(
-        logger: Logger, _ body: (PostgresConnection) async throws -> Result
-    ) async throws(StorageError) -> Result {
-        do {
-            return try await client.withTransaction(logger: logger) { connection in try await body(connection) }
-        } catch {
-            throw StorageError(mapping: error)
+        try await withStorageErrors {
+            try await client.withTransaction(logger: logger) { connection in
+                let images = try await Self.cancelQueuedSegmentations(project: projectID, on: connection, logger: logger)
+                _ = try await AuditLogPostgresRepository.record(
+                    actorID: actorID, action: "segmentation.cancel", targetType: "project", targetID: projectID,
+                    details: Array(#"{"cancelled": \#(images.count)}"#.utf8), on: connection, logger: logger)
+                return images
+            }
         }
     }
 }
@@ -97,8 +88,8 @@ extension SegmentationPostgresRepository {
     public func storeManualVersion(
         imageID: UUID, polygons: [UInt8], polygonCount: Int, parameters: [UInt8], authorID: UUID, logger: Logger
     ) async throws(StorageError) -> SegmentationRecord {
-        do {
-            return try await client.withTransaction(logger: logger) { connection in
+        try await withStorageErrors {
+            try await client.withTransaction(logger: logger) { connection in
                 let record = try await Self.addVersion(
                     imageID: imageID, polygons: polygons, parameters: parameters, segmenter: "manual", authorID: authorID,
                     on: connection, logger: logger)
@@ -109,8 +100,6 @@ extension SegmentationPostgresRepository {
                     details: Array(#"{"version": \#(record.version), "polygons": \#(polygonCount)}"#.utf8), on: connection, logger: logger)
                 return record
             }
-        } catch {
-            throw StorageError(mapping: error)
         }
     }
 }
