@@ -4,7 +4,7 @@ import PostgresNIO
 import SegAuth
 import SegStorage
 
-/// What the controllers work with: the repositories, the queue, the file store and the auth services.
+/// What the controllers work with: the database, the queue, the file store and the auth services.
 ///
 /// One value per application, built by `buildApplication`; tests build it the same way against a test database.
 public struct AppServices: Sendable {
@@ -14,24 +14,6 @@ public struct AppServices: Sendable {
     public let client: PostgresClient
     /// Content-addressed files under `SEG_DATA_DIR`.
     public let files: any ObjectStore
-    /// Accounts.
-    public let users: UserPostgresRepository
-    /// Refresh tokens (hashes only).
-    public let refreshTokens: RefreshTokenPostgresRepository
-    /// Projects.
-    public let projects: ProjectPostgresRepository
-    /// Project members.
-    public let members: ProjectMemberPostgresRepository
-    /// Share links.
-    public let shareLinks: ShareLinkPostgresRepository
-    /// Images.
-    public let images: ImagePostgresRepository
-    /// Segmentation versions.
-    public let segmentations: SegmentationPostgresRepository
-    /// Export archives.
-    public let exports: ExportPostgresRepository
-    /// Who did what.
-    public let audit: AuditLogPostgresRepository
     /// The job queue.
     public let queue: JobQueue
     /// Password hashing.
@@ -62,20 +44,16 @@ public struct AppServices: Sendable {
         self.configuration = configuration
         self.client = client
         self.files = try LocalObjectStore(root: configuration.dataDirectory)
-        self.users = UserPostgresRepository(client: client, logger: logger)
-        self.refreshTokens = RefreshTokenPostgresRepository(client: client, logger: logger)
-        self.projects = ProjectPostgresRepository(client: client, logger: logger)
-        self.members = ProjectMemberPostgresRepository(client: client, logger: logger)
-        self.shareLinks = ShareLinkPostgresRepository(client: client, logger: logger)
-        self.images = ImagePostgresRepository(client: client, logger: logger)
-        self.segmentations = SegmentationPostgresRepository(client: client, logger: logger)
-        self.exports = ExportPostgresRepository(client: client, logger: logger)
-        self.audit = AuditLogPostgresRepository(client: client, logger: logger)
-        self.queue = JobQueue(client: client, configuration: jobQueue, logger: logger)
+        self.queue = JobQueue(configuration: jobQueue)
         self.passwords = PasswordHasher(cost: passwordCost)
         self.tokens = try await TokenService(
             keys: configuration.jwtKeys, activeKeyID: configuration.jwtActiveKeyID, issuer: configuration.jwtIssuer)
         self.logger = logger
         self.metrics = metrics
+    }
+
+    /// The database, logging to `logger`: a request's or a job's, so that the statements it causes carry its ids.
+    public func database(_ logger: Logger) -> Database {
+        Database(client: client, logger: logger)
     }
 }

@@ -105,7 +105,7 @@ public func buildApplication(
     let migrated = StartGate(open: !configuration.autoMigrate)
     if configuration.autoMigrate {
         app.beforeServerStarts {
-            let applied = try await Migrator(client: client, logger: logger).migrate()
+            let applied = try await Migrator(on: Database(client: client, logger: logger)).migrate()
             if !applied.isEmpty {
                 logger.info("applied migrations", metadata: ["db.migrations": "\(applied.map(\.version))"])
             }

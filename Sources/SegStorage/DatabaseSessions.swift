@@ -10,14 +10,13 @@ public struct DatabaseSessions: Sendable, Hashable {
 
     /// The sessions whose `application_name` is `applicationName` (a process names its pool's connections so).
     /// - Throws: `StorageError`.
-    public static func count(applicationName: String, client: PostgresClient, logger: Logger) async throws(StorageError) -> DatabaseSessions {
+    public static func count(applicationName: String, on database: Database) async throws(StorageError) -> DatabaseSessions {
         let row = try await withStorageErrors {
-            try await client.query(
+            try await database.query(
                 """
                 SELECT count(*) FILTER (WHERE state = 'idle'), count(*) FILTER (WHERE state IS DISTINCT FROM 'idle')
                 FROM pg_stat_activity WHERE application_name = \(applicationName)
-                """,
-                logger: logger
+                """
             ).decodeFirst { try $0.decode((Int64, Int64).self) }
         }
         return DatabaseSessions(idle: Int(row?.0 ?? 0), inUse: Int(row?.1 ?? 0))

@@ -169,7 +169,7 @@ actor TestDatabaseServer {
                 try await Self.createDatabase(name, template: "template0", admin: admin)
             }
             _ = try await PostgresClient.withRunning(server.with(database: name), logger: Self.logger) { client in
-                try await Migrator(client: client, logger: Self.logger).migrate()
+                try await Migrator(on: Database(client: client, logger: Self.logger)).migrate()
             }
             // No session may stay connected to a template while it is copied.
             try await Self.admin(server) { admin in

@@ -17,7 +17,7 @@ import Testing
     }
 
     static func user(_ email: String, _ client: PostgresClient) async throws -> UserRecord? {
-        try await UserPostgresRepository(client: client, logger: AdminFixtures.logger).find(email: email)
+        try await UserRepository.find(email: email, on: Database(client: client, logger: AdminFixtures.logger))
     }
 
     @Test func createTakesThePasswordFromStdinAndRefusesBadInput() async throws {
@@ -54,7 +54,7 @@ import Testing
             let notAnEmail = try await AdminFixtures.run(["users", "create", "bob", "--database-url", url], stdin: Data("long enough pw\n".utf8))
             #expect(notAnEmail.status == 64)
             #expect(try await Self.user("bob@example.org", client) == nil)
-            #expect(try await UserPostgresRepository(client: client, logger: AdminFixtures.logger).count() == 1)
+            #expect(try await UserRepository.count(on: Database(client: client, logger: AdminFixtures.logger)) == 1)
         }
     }
 
@@ -97,11 +97,12 @@ import Testing
     @Test func resetPasswordGeneratesAOneTimePasswordAndEndsSessions() async throws {
         try await withTestDatabaseURL { client, url in
             // setup: a user with a live refresh token
-            let users = UserPostgresRepository(client: client, logger: AdminFixtures.logger)
-            let user = try await users.create(NewUser(email: "eve@example.org", passwordHash: try await Self.hasher.hash("old password 1")))
-            _ = try await RefreshTokenPostgresRepository(client: client, logger: AdminFixtures.logger).issue(
+            let database = Database(client: client, logger: AdminFixtures.logger)
+            let user = try await UserRepository.create(
+                NewUser(email: "eve@example.org", passwordHash: try await Self.hasher.hash("old password 1")), on: database)
+            _ = try await RefreshTokenRepository.issue(
                 userID: user.id, hash: Data(repeating: 7, count: 32), expiresAt: Date().addingTimeInterval(3600),
-                absoluteExpiresAt: Date().addingTimeInterval(7200))
+                absoluteExpiresAt: Date().addingTimeInterval(7200), on: Database(client: client, logger: AdminFixtures.logger))
 
             // MUT
             let reset = try await AdminFixtures.run(["users", "reset-password", "eve@example.org", "--database-url", url, "--json"])
@@ -111,7 +112,7 @@ import Testing
             let json = try #require(try AdminFixtures.json(reset) as? [String: Any])
             let password = try #require(json["password"] as? String)
             #expect(password.count == 20)
-            let after = try #require(try await users.find(id: user.id))
+            let after = try #require(try await UserRepository.find(id: user.id, on: database))
             #expect(after.mustChangePassword)
             #expect(try await Self.hasher.verify(password, against: after.passwordHash))
             let oldPasswordWorks = try await Self.hasher.verify("old password 1", against: after.passwordHash)
@@ -133,16 +134,16 @@ import Testing
 
     @Test func disableRevokesTokensAndTheLastAdminIsProtected() async throws {
         try await withTestDatabaseURL { client, url in
-            let users = UserPostgresRepository(client: client, logger: AdminFixtures.logger)
-            let admin = try await users.create(NewUser(email: "root@example.org", passwordHash: "$2b$04$a", role: .admin))
-            let user = try await users.create(NewUser(email: "user@example.org", passwordHash: "$2b$04$b"))
-            _ = try await RefreshTokenPostgresRepository(client: client, logger: AdminFixtures.logger).issue(
+            let database = Database(client: client, logger: AdminFixtures.logger)
+            let admin = try await UserRepository.create(NewUser(email: "root@example.org", passwordHash: "$2b$04$a", role: .admin), on: database)
+            let user = try await UserRepository.create(NewUser(email: "user@example.org", passwordHash: "$2b$04$b"), on: database)
+            _ = try await RefreshTokenRepository.issue(
                 userID: user.id, hash: Data(repeating: 9, count: 32), expiresAt: Date().addingTimeInterval(3600),
-                absoluteExpiresAt: Date().addingTimeInterval(7200))
+                absoluteExpiresAt: Date().addingTimeInterval(7200), on: Database(client: client, logger: AdminFixtures.logger))
 
             let disabled = try await AdminFixtures.run(["users", "disable", "user@example.org", "--database-url", url])
             #expect(disabled.status == 0, "stderr: \(disabled.stderr)")
-            #expect(try await users.find(id: user.id)?.isDisabled == true)
+            #expect(try await UserRepository.find(id: user.id, on: database)?.isDisabled == true)
             var revoked = 0
             for try await count in try await client.query("SELECT count(*)::int8 FROM refresh_tokens WHERE revoked_at IS NOT NULL").decode(Int64.self)
             {
@@ -154,7 +155,7 @@ import Testing
             #expect(summary["disabled"] as? Bool == true && summary["ownedProjects"] as? Int == 0 && summary["role"] as? String == "user")
             #expect(summary["passwordHash"] == nil)
             let enabled = try await AdminFixtures.run(["users", "enable", user.id.uuidString, "--database-url", url])
-            let reenabled = try await users.find(id: user.id)
+            let reenabled = try await UserRepository.find(id: user.id, on: database)
             #expect(enabled.status == 0 && reenabled?.isDisabled == false)
 
             // the only admin can be neither demoted, disabled nor deleted; with a second admin it can
@@ -162,11 +163,11 @@ import Testing
                 let refused = try await AdminFixtures.run(["users"] + command + ["--database-url", url])
                 #expect(refused.status == 1 && refused.stderr.contains("last enabled admin"), "\(command): \(refused.stderr)")
             }
-            #expect(try await users.find(id: admin.id)?.role == .admin)
+            #expect(try await UserRepository.find(id: admin.id, on: database)?.role == .admin)
             let promoted = try await AdminFixtures.run(["users", "set-role", "user@example.org", "admin", "--database-url", url])
             #expect(promoted.status == 0)
             let demoted = try await AdminFixtures.run(["users", "set-role", "root@example.org", "user", "--database-url", url])
-            let former = try await users.find(id: admin.id)
+            let former = try await UserRepository.find(id: admin.id, on: database)
             #expect(demoted.status == 0 && former?.role == .user)
 
             let listed = try await AdminFixtures.run(["users", "list", "--database-url", url, "--json"])
@@ -185,13 +186,12 @@ import Testing
         try await withTestDatabaseURL { client, url in
             let first = try await AdminFixtures.seed(client: client, store: store, images: 2, tag: "a")
             let second = try await AdminFixtures.seed(client: client, store: store, images: 2, tag: "b")
-            let users = UserPostgresRepository(client: client, logger: AdminFixtures.logger)
-            let projects = ProjectPostgresRepository(client: client, logger: AdminFixtures.logger)
+            let database = Database(client: client, logger: AdminFixtures.logger)
 
             // refused while owning
             let refused = try await AdminFixtures.run(["users", "delete", "owner-a@example.org", "--database-url", url])
             #expect(refused.status == 1 && refused.stderr.contains("owns 1 project"), "stderr: \(refused.stderr)")
-            #expect(try await users.find(id: first.owner.id) != nil)
+            #expect(try await UserRepository.find(id: first.owner.id, on: database) != nil)
             let both = try await AdminFixtures.run(
                 [
                     "users", "delete", "owner-a@example.org", "--transfer-to", "viewer-a@example.org", "--delete-projects", "--database-url", url,
@@ -203,9 +203,9 @@ import Testing
             let transferred = try await AdminFixtures.run(
                 ["users", "delete", "owner-a@example.org", "--transfer-to", "viewer-a@example.org", "--database-url", url])
             #expect(transferred.status == 0, "stderr: \(transferred.stderr)")
-            #expect(try await users.find(id: first.owner.id) == nil)
+            #expect(try await UserRepository.find(id: first.owner.id, on: database) == nil)
             let viewer = try #require(try await Self.user("viewer-a@example.org", client))
-            #expect(try await projects.find(id: first.project.id)?.ownerID == viewer.id)
+            #expect(try await ProjectRepository.find(id: first.project.id, on: database)?.ownerID == viewer.id)
 
             // --delete-projects removes the project, its rows and its files (files written in the last
             // ten minutes are spared for a concurrent upload of the same content: these are made older)
@@ -216,7 +216,7 @@ import Testing
             let deleted = try await AdminFixtures.run(
                 ["users", "delete", "owner-b@example.org", "--delete-projects", "--database-url", url, "--data-dir", root.path])
             #expect(deleted.status == 0, "stderr: \(deleted.stderr)")
-            #expect(try await projects.find(id: second.project.id) == nil)
+            #expect(try await ProjectRepository.find(id: second.project.id, on: database) == nil)
             for image in second.images { #expect(!store.exists(image.objectKey)) }
             for image in first.images { #expect(store.exists(image.objectKey)) }
             let actions = try await Self.auditActions(client).filter { $0.hasPrefix("user.") }
@@ -244,7 +244,8 @@ import Testing
             #expect(moved.status == 0, "stderr: \(moved.stderr)")
             let viewer = try #require(try await Self.user("viewer-a@example.org", client))
             #expect(
-                try await ProjectPostgresRepository(client: client, logger: AdminFixtures.logger).find(id: seeded.project.id)?.ownerID == viewer.id)
+                try await ProjectRepository.find(id: seeded.project.id, on: Database(client: client, logger: AdminFixtures.logger))?.ownerID
+                    == viewer.id)
             #expect(try await Self.auditActions(client).last == "project.transfer")
 
             let unknown = try await AdminFixtures.run(["projects", "show", UUID().uuidString, "--database-url", url])
@@ -261,12 +262,13 @@ import Testing
         try await withTestDatabaseURL { client, url in
             // setup: three queued segmentations, one of which fails for good
             let seeded = try await AdminFixtures.seed(client: client, store: store, images: 3)
-            let queue = JobQueue(client: client, logger: AdminFixtures.logger)
+            let queue = JobQueue()
+            let database = Database(client: client, logger: AdminFixtures.logger)
             let ids = seeded.images.map(\.id)
-            _ = try await ImagePostgresRepository(client: client, logger: AdminFixtures.logger).setStatus(.queued, ids: ids)
-            _ = try await queue.enqueue(ids.map { NewJob(kind: .segment, projectID: seeded.project.id, imageID: $0) })
-            let claimed = try #require(try await queue.claim(worker: "test"))
-            _ = try await queue.fail(claimed.lease, error: "decoder exploded", permanent: true)
+            _ = try await ImageRepository.setStatus(.queued, ids: ids, on: Database(client: client, logger: AdminFixtures.logger))
+            _ = try await queue.enqueue(ids.map { NewJob(kind: .segment, projectID: seeded.project.id, imageID: $0) }, on: database)
+            let claimed = try #require(try await queue.claim(worker: "test", on: database))
+            _ = try await queue.fail(claimed.lease, error: "decoder exploded", permanent: true, on: database)
 
             let stats = try await AdminFixtures.run(["queue", "stats", "--database-url", url, "--json"])
             #expect(stats.status == 0)
@@ -278,15 +280,14 @@ import Testing
             // retry every failed job
             let retried = try await AdminFixtures.run(["queue", "retry", "--all", "--database-url", url])
             #expect(retried.status == 0 && retried.stdoutText.contains("1 job(s)"), "stderr: \(retried.stderr)")
-            #expect(try await queue.stats() == QueueStats(queued: 3, running: 0, failed: 0))
+            #expect(try await queue.stats(on: database) == QueueStats(queued: 3, running: 0, failed: 0))
 
             // cancel the project's jobs: images go back to `new` (those with a segmentation to `segmented`)
             let cancelled = try await AdminFixtures.run(["queue", "cancel", "--project", seeded.project.id.uuidString, "--database-url", url])
             #expect(cancelled.status == 0 && cancelled.stdoutText.contains("3 job(s) cancelled"), "stderr: \(cancelled.stderr)")
-            #expect(try await queue.stats() == QueueStats())
-            let images = ImagePostgresRepository(client: client, logger: AdminFixtures.logger)
+            #expect(try await queue.stats(on: database) == QueueStats())
             for (index, id) in ids.enumerated() {
-                #expect(try await images.get(id: id).status == (index % 2 == 0 ? .segmented : .new))
+                #expect(try await ImageRepository.get(id: id, on: database).status == (index % 2 == 0 ? .segmented : .new))
             }
 
             // bad usage and unknown jobs
@@ -299,14 +300,14 @@ import Testing
 
             // prune: of the three cancelled jobs, the one that finished 40 days ago goes; a queued one never does
             try await client.query("UPDATE jobs SET finished_at = now() - interval '40 days' WHERE image_id = \(ids[0])")
-            _ = try await queue.enqueue([NewJob(kind: .export, projectID: seeded.project.id)])
+            _ = try await queue.enqueue([NewJob(kind: .export, projectID: seeded.project.id)], on: database)
             try await client.query("UPDATE jobs SET created_at = now() - interval '40 days' WHERE kind = 'export'")
             #expect(try await AdminFixtures.run(["queue", "prune", "--older-than-days", "0", "--database-url", url]).status == 64)
             let pruned = try await AdminFixtures.run(["queue", "prune", "--database-url", url, "--json"])
             #expect(pruned.status == 0, "stderr: \(pruned.stderr)")
             #expect(try AdminFixtures.json(pruned) as? [String: Int] == ["deleted": 1])
-            #expect(try await queue.count(state: .cancelled) == 2)
-            #expect(try await queue.count(state: .queued) == 1)
+            #expect(try await queue.count(state: .cancelled, on: database) == 2)
+            #expect(try await queue.count(state: .queued, on: database) == 1)
 
             let actions = try await Self.auditActions(client).filter { $0.hasPrefix("queue.") }
             #expect(actions == ["queue.retry", "queue.cancel", "queue.prune"])
@@ -348,7 +349,7 @@ import Testing
         let store = try LocalObjectStore(root: root)
         try await withTestDatabaseURL { client, url in
             let seeded = try await AdminFixtures.seed(client: client, store: store, images: 4)
-            _ = try await ImagePostgresRepository(client: client, logger: AdminFixtures.logger).setStatus(.failed, id: seeded.images[0].id)
+            _ = try await ImageRepository.setStatus(.failed, id: seeded.images[0].id, on: Database(client: client, logger: AdminFixtures.logger))
             let output = try await AdminFixtures.run(["stats", "--database-url", url, "--data-dir", root.path, "--json"])
             #expect(output.status == 0, "stderr: \(output.stderr)")
             let stats = try #require(try AdminFixtures.json(output) as? [String: Any])

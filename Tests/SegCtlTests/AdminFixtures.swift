@@ -22,18 +22,21 @@ enum AdminFixtures {
     /// An owner, a project and `images` images (each with its own original and thumbnail object), every second one
     /// with a segmentation, plus a member and an audit entry.
     static func seed(client: PostgresClient, store: LocalObjectStore, images count: Int, tag: String = "a") async throws -> Seeded {
-        let users = UserPostgresRepository(client: client, logger: logger)
-        let owner = try await users.create(NewUser(email: "owner-\(tag)@example.org", name: "Owner \(tag)", passwordHash: "$2b$04$x"))
-        let viewer = try await users.create(NewUser(email: "viewer-\(tag)@example.org", passwordHash: "$2b$04$y"))
-        let project = try await ProjectPostgresRepository(client: client, logger: logger).create(
-            ownerID: owner.id, name: "Spheroids \(tag)", description: "backup test")
-        _ = try await ProjectMemberPostgresRepository(client: client, logger: logger).setRole(projectID: project.id, userID: viewer.id, role: .viewer)
+        let database = Database(client: client, logger: logger)
+        let owner = try await UserRepository.create(
+            NewUser(email: "owner-\(tag)@example.org", name: "Owner \(tag)", passwordHash: "$2b$04$x"), on: database)
+        let viewer = try await UserRepository.create(NewUser(email: "viewer-\(tag)@example.org", passwordHash: "$2b$04$y"), on: database)
+        let project = try await ProjectRepository.create(
+            ownerID: owner.id, name: "Spheroids \(tag)", description: "backup test", on: Database(client: client, logger: logger))
+        _ = try await ProjectMemberRepository.setRole(
+            projectID: project.id, userID: viewer.id, role: .viewer, on: Database(client: client, logger: logger))
         var images: [ImageRecord] = []
         for index in 0..<count {
             images.append(try await addImage(client: client, store: store, project: project.id, index: index, tag: tag))
         }
-        _ = try await AuditLogPostgresRepository(client: client, logger: logger).record(
-            actorID: owner.id, action: "project.create", targetType: "project", targetID: project.id, details: Array(#"{"n":1}"#.utf8))
+        _ = try await AuditLogRepository.record(
+            actorID: owner.id, action: "project.create", targetType: "project", targetID: project.id, details: Array(#"{"n":1}"#.utf8),
+            on: Database(client: client, logger: logger))
         return Seeded(owner: owner, project: project, images: images)
     }
 
@@ -42,14 +45,14 @@ enum AdminFixtures {
         let original = try store.putBlocking(
             Array("original \(tag) \(index) \(UUID().uuidString)".utf8) + [UInt8](repeating: UInt8(index % 251), count: 2048))
         let thumbnail = try store.putBlocking(Array("thumbnail \(tag) \(index) \(UUID().uuidString)".utf8))
-        let image = try await ImagePostgresRepository(client: client, logger: logger).create(
+        let image = try await ImageRepository.create(
             projectID: project, name: "image-\(index).png", objectKey: original, thumbnailKey: thumbnail, width: 64 + index, height: 48,
-            format: .png, bytes: 2048)
+            format: .png, bytes: 2048, on: Database(client: client, logger: logger))
         if index % 2 == 0 {
             let polygons = #"[{"id":"p1","class":"spheroid","exterior":[[1,1],[\#(index + 5),1],[\#(index + 5),9]],"holes":[],"area":\#(index).5}]"#
-            _ = try await SegmentationPostgresRepository(client: client, logger: logger).addVersion(
+            _ = try await SegmentationRepository.addVersion(
                 imageID: image.id, polygons: Array(polygons.utf8), parameters: Array(#"{"minArea":50}"#.utf8), segmenter: "builtin",
-                authorID: nil)
+                authorID: nil, on: Database(client: client, logger: logger))
         }
         return image
     }

@@ -55,7 +55,7 @@ import Glibc
             let checksum = try String(contentsOfFile: "\(dest)/\(name)/manifest.json.sha256", encoding: .utf8)
             let manifestHash = try AdminFixtures.sha256(URL(fileURLWithPath: "\(dest)/\(name)/manifest.json"))
             #expect(checksum == "\(manifestHash)  manifest.json\n")
-            let recorded = try await BackupPostgresRepository(client: client, logger: AdminFixtures.logger).list()
+            let recorded = try await BackupRepository.list(on: Database(client: client, logger: AdminFixtures.logger))
             #expect(recorded.map(\.name) == [name] && recorded.first?.location == dest && recorded.first?.verified == nil)
             // RELIABILITY D4: the folder 0700, its files 0600
             func mode(_ path: String) throws -> Int? {
@@ -68,7 +68,7 @@ import Glibc
             let verified = try await AdminFixtures.run(["backup", "verify", name, "--database-url", url, "--dest", dest])
             #expect(verified.status == 0, "stdout: \(verified.stdoutText) stderr: \(verified.stderr)")
             #expect(verified.stdoutText.hasPrefix("OK \(name)"))
-            #expect(try await BackupPostgresRepository(client: client, logger: AdminFixtures.logger).list().first?.verified == true)
+            #expect(try await BackupRepository.list(on: Database(client: client, logger: AdminFixtures.logger)).first?.verified == true)
 
             let source = try await AdminFixtures.rows(client)
             try await withTestDatabaseURL(migrated: false) { target, targetURL in
@@ -134,10 +134,10 @@ import Glibc
             let createdReport = try #require(try AdminFixtures.json(created) as? [String: Any])
             let name = try #require(createdReport["name"] as? String)
             #expect(createdReport["verified"] as? Bool == true && createdReport["problems"] as? [String] == [])
-            #expect(try await BackupPostgresRepository(client: client, logger: AdminFixtures.logger).list().first?.verified == true)
+            #expect(try await BackupRepository.list(on: Database(client: client, logger: AdminFixtures.logger)).first?.verified == true)
             let atBackup = try await AdminFixtures.rows(client)
-            _ = try await UserPostgresRepository(client: client, logger: AdminFixtures.logger).create(
-                NewUser(email: "later@example.org", passwordHash: "$2b$04$z"))
+            _ = try await UserRepository.create(
+                NewUser(email: "later@example.org", passwordHash: "$2b$04$z"), on: Database(client: client, logger: AdminFixtures.logger))
             try await client.query("DELETE FROM segmentations")
             let changed = try await AdminFixtures.rows(client)
 
@@ -235,7 +235,7 @@ import Glibc
             let badObject = try await AdminFixtures.run(verify)
             #expect(badObject.status == 1)
             #expect(badObject.stdoutText.contains("object \(key): SHA-256 mismatch"), "stdout: \(badObject.stdoutText)")
-            #expect(try await BackupPostgresRepository(client: client, logger: AdminFixtures.logger).list().first?.verified == false)
+            #expect(try await BackupRepository.list(on: Database(client: client, logger: AdminFixtures.logger)).first?.verified == false)
             try AdminFixtures.flipByte(in: object, at: 10)
 
             // a missing object
@@ -316,7 +316,7 @@ import Glibc
             #expect(failed.status == 1)
             #expect(failed.stderr.contains("object \(seeded.images[5].objectKey.hex)"), "stderr: \(failed.stderr)")
             #expect(try FileManager.default.contentsOfDirectory(atPath: dest) == [])
-            #expect(try await BackupPostgresRepository(client: client, logger: AdminFixtures.logger).list() == [])
+            #expect(try await BackupRepository.list(on: Database(client: client, logger: AdminFixtures.logger)) == [])
             #expect(Self.isBackupListEmpty(dest))
         }
     }
@@ -412,7 +412,7 @@ import Glibc
             #expect(BackupLocationNames.complete(dest) == [names[0], names[2]])
             #expect(prunedReport?["staleTemporary"] as? [String] == [stale.lastPathComponent])
             #expect(try FileManager.default.contentsOfDirectory(atPath: dest).sorted() == [fresh.lastPathComponent, names[0], names[2]])
-            let recorded = try await BackupPostgresRepository(client: client, logger: AdminFixtures.logger).list().map(\.name)
+            let recorded = try await BackupRepository.list(on: Database(client: client, logger: AdminFixtures.logger)).map(\.name)
             #expect(recorded == [names[2], names[0]])
 
             // --keep-days 1 keeps everything made today

@@ -25,8 +25,9 @@ import Testing
         try await withTestDatabaseURL { client, url in
             // setup: data made through the repositories, an owner who can log in, a backup
             let seeded = try await AdminFixtures.seed(client: client, store: store, images: 5)
-            _ = try await UserPostgresRepository(client: client, logger: AdminFixtures.logger).setPasswordHash(
-                id: seeded.owner.id, passwordHash: try await PasswordHasher(cost: 4).hash(Self.password))
+            _ = try await UserRepository.setPasswordHash(
+                id: seeded.owner.id, passwordHash: try await PasswordHasher(cost: 4).hash(Self.password),
+                on: Database(client: client, logger: AdminFixtures.logger))
             let created = try await AdminFixtures.run(
                 ["backup", "create", "--database-url", url, "--data-dir", store.root.path, "--dest", dest, "--json"])
             try #require(created.status == 0, "stderr: \(created.stderr)")

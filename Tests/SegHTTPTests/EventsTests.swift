@@ -7,11 +7,11 @@ import NIOPosix
 import NIOWebSocket
 import PostgresNIO
 import SegAuth
-import SegStorage
 import SegTestSupport
 import Testing
 
 @testable import SegHTTP
+@testable import SegStorage
 
 /// The realtime event socket, `/api/v1/events`, on a live server: origins, authentication, deadlines, and events
 /// written to the database by another client (as another segserver process or segctl would) reaching the members
@@ -378,13 +378,14 @@ import Testing
             let project = try await app.makeProject(owner: owner)
             try await app.addMember(viewer, to: project, role: .viewer)
             let socket = try await Self.readySocket(port: port, as: viewer)
-            let exports = ExportPostgresRepository(client: app.database, logger: TestApp.logger)
+            let database = Database(client: app.database, logger: TestApp.logger)
 
             // MUT: what the export worker does, from another client
-            let export = try await exports.create(projectID: project, userID: owner.id, formats: [.coco], options: ExportOptions(), jobID: nil)
-            _ = try await exports.markRunning(id: export.id)
-            _ = try await exports.updateProgress(id: export.id, progress: 0.5)
-            _ = try await exports.markFailed(id: export.id, error: "disk full")
+            let export = try await ExportRepository.create(
+                projectID: project, userID: owner.id, formats: [.coco], options: ExportOptions(), jobID: nil, on: database)
+            _ = try await ExportRepository.markRunning(id: export.id, on: database)
+            _ = try await ExportRepository.updateProgress(id: export.id, progress: 0.5, on: database)
+            _ = try await ExportRepository.markFailed(id: export.id, error: "disk full", on: database)
 
             // validate
             var seen: [(String, Double)] = []
@@ -425,13 +426,14 @@ import Testing
             #expect(Self.counts(first) == [3, 0, 0, 3])
 
             // MUT 2: a worker elsewhere claims one and starts it, then it fails for good
-            let queue = JobQueue(client: app.database, logger: TestApp.logger)
-            let claimed = try #require(try await queue.claim(worker: "elsewhere", kinds: [.segment]))
+            let queue = JobQueue()
+            let database = Database(client: app.database, logger: TestApp.logger)
+            let claimed = try #require(try await queue.claim(worker: "elsewhere", kinds: [.segment], on: database))
             let started = try #require(claimed.imageID)
             try await app.setImageStatus(started, "processing")
             let running = try await socket.next(ofType: "queue.stats") { ($0["processing"] as? Int) == 1 }
             #expect(Self.counts(running) == [2, 1, 0, 3])
-            _ = try await queue.fail(claimed.lease, error: "cannot decode", permanent: true)
+            _ = try await queue.fail(claimed.lease, error: "cannot decode", permanent: true, on: database)
             let failed = try await socket.next(ofType: "queue.stats") { ($0["failed"] as? Int) == 1 }
             #expect(Self.counts(failed) == [2, 0, 1, 3])
             await socket.close()

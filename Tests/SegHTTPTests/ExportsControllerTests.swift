@@ -4,12 +4,12 @@ import HummingbirdTesting
 import Logging
 import PostgresNIO
 import SegCore
-import SegStorage
 import SegTestSupport
 import Testing
 import ZIPFoundation
 
 @testable import SegHTTP
+@testable import SegStorage
 
 /// `/api/v1/projects/:id/exports` and `/api/v1/exports/:id[/download]`, the export worker and the retention sweep,
 /// against a real PostgreSQL.
@@ -149,7 +149,7 @@ import ZIPFoundation
             let download = try await app.request(.get, "/api/v1/exports/\(export.id)/download", as: owner)
             #expect(download.status == .ok)
             #expect(download.headers[.contentType] == "application/zip")
-            let projectName = try await ProjectPostgresRepository(client: app.database, logger: TestApp.logger).find(id: project)?.name
+            let projectName = try await ProjectRepository.find(id: project, on: Database(client: app.database, logger: TestApp.logger))?.name
             #expect(download.headers[.contentDisposition] == "attachment; filename=\"\(projectName ?? "?")-export.zip\"")
             #expect(Int64(download.body.readableBytes) == status.bytes)
             let zip = try ZipContents(Data(download.body.readableBytesView))
@@ -213,12 +213,13 @@ import ZIPFoundation
                 .post, "/api/v1/projects/\(project)/exports", as: owner, json: CreateBody(formats: ["coco", "masks"]))
             let export = try created.decode(ExportBody.self)
             // The crashed worker's claim has a 1 s lease; the rescuer's a normal one, so that only the first can run out.
-            let crashed = JobQueue(client: app.database, configuration: JobQueueConfiguration(leaseDuration: .seconds(1)), logger: TestApp.logger)
-            let dead = try #require(try await crashed.claim(worker: "crashed/0", kinds: [.export]))
+            let crashed = JobQueue(configuration: JobQueueConfiguration(leaseDuration: .seconds(1)))
+            let database = Database(client: app.database, logger: TestApp.logger)
+            let dead = try #require(try await crashed.claim(worker: "crashed/0", kinds: [.export], on: database))
             let services = try await app.services()
             let queue = services.queue
-            _ = try await services.exports.markRunning(id: export.id)
-            _ = try await services.exports.updateProgress(id: export.id, progress: 0.4)
+            _ = try await ExportRepository.markRunning(id: export.id, on: database)
+            _ = try await ExportRepository.updateProgress(id: export.id, progress: 0.4, on: database)
             let stray = services.files.scratch.newFileURL()
             try Data("half an archive".utf8).write(to: stray)
             // Wait (on the database's clock) until the dead worker's lease has run out.
@@ -232,12 +233,12 @@ import ZIPFoundation
             }
 
             // validate
-            let job = try await queue.job(dead.id)
+            let job = try await queue.job(dead.id, on: database)
             #expect(job.state == .succeeded)
             #expect(job.attempt == 2)
             // The dead worker can no longer finish or store anything.
             await #expect(throws: StorageError.self) {
-                try await queue.complete(dead.lease) { _ in () }
+                try await queue.complete(dead.lease, on: database) { _ in () }
             }
             let download = try await app.request(.get, "/api/v1/exports/\(export.id)/download", as: owner)
             let zip = try ZipContents(Data(download.body.readableBytesView))
@@ -251,9 +252,9 @@ import ZIPFoundation
             let owner = try await app.register()
             let project = try await app.makeProject(owner: owner)
             let image = try await app.addImage(to: project, bytes: try SpheroidImage.png(seed: 3))
-            _ = try await SegmentationPostgresRepository(client: app.database, logger: TestApp.logger).addVersion(
+            _ = try await SegmentationRepository.addVersion(
                 imageID: image, polygons: Array(#"[{"bogus": true}]"#.utf8), parameters: Array("{}".utf8), segmenter: "test",
-                authorID: nil)
+                authorID: nil, on: Database(client: app.database, logger: TestApp.logger))
             let created = try await app.request(.post, "/api/v1/projects/\(project)/exports", as: owner, json: CreateBody(formats: ["csv"]))
             let export = try created.decode(ExportBody.self)
             let services = try await app.services()
@@ -279,8 +280,9 @@ import ZIPFoundation
             let owner = try await app.register()
             let project = try await app.makeProject(owner: owner)
             let image = try await insertImage(project: project, name: "gone.png", client: app.database)
-            _ = try await SegmentationPostgresRepository(client: app.database, logger: TestApp.logger).addVersion(
-                imageID: image, polygons: Array("[]".utf8), parameters: Array("{}".utf8), segmenter: "test", authorID: nil)
+            _ = try await SegmentationRepository.addVersion(
+                imageID: image, polygons: Array("[]".utf8), parameters: Array("{}".utf8), segmenter: "test", authorID: nil,
+                on: Database(client: app.database, logger: TestApp.logger))
             let created = try await app.request(
                 .post, "/api/v1/projects/\(project)/exports", as: owner, json: CreateBody(formats: ["csv"], includeImages: true))
             let export = try created.decode(ExportBody.self)
@@ -318,7 +320,9 @@ import ZIPFoundation
             try await app.withExportWorker(services) {
                 for id in ids { try await app.waitForExport(id, as: owner) }
             }
-            let keys = try await ids.asyncMap { try #require(try await services.exports.get(id: $0).objectKey) }
+            let keys = try await ids.asyncMap {
+                try #require(try await ExportRepository.get(id: $0, on: services.database(TestApp.logger)).objectKey)
+            }
             for key in keys { #expect(try await services.files.object(key) != nil) }
             // The first is past its retention period; the sweep has not run yet.
             try await app.execute("UPDATE exports SET expires_at = now() - interval '1 minute' WHERE id = \(ids[0])")
@@ -354,7 +358,7 @@ import ZIPFoundation
             let export = try created.decode(ExportBody.self)
             let services = try await app.services()
             let jobID = try #require(try await app.exportJobID(export.id))
-            #expect(try await services.queue.cancel(.job(jobID)) == 1)
+            #expect(try await services.queue.cancel(.job(jobID), on: services.database(TestApp.logger)) == 1)
 
             // and two leftovers in tmp/: a half-built archive of a worker killed two days ago, and a file being written now
             let old = services.files.scratch.newFileURL()
@@ -492,16 +496,16 @@ extension TestApp {
     /// Four images: `cells.png` segmented by SegCore (with holes), a second `cells.png` with two hand-drawn polygons of two
     /// classes, `never.png` without a segmentation, and `a/b:c.png` with two versions (the second is exported).
     func exportFixture(project: UUID, owner: TestUser) async throws -> ExportFixture {
-        let segmentations = SegmentationPostgresRepository(client: database, logger: TestApp.logger)
+        let database = Database(client: database, logger: TestApp.logger)
         var exported: [(String, Int, Int, [Polygon], [UInt8])] = []
 
         let first = try SpheroidImage.png(seed: 21)
         let firstID = try await addImage(to: project, bytes: first, name: "cells.png")
         let polygons = try BuiltinSegmenter(parameters: SegmenterParameters(minArea: 30)).segment(ImageDecoder.decodeGray(first)).polygons
         #expect(polygons.contains { !$0.holes.isEmpty })
-        _ = try await segmentations.addVersion(
+        _ = try await SegmentationRepository.addVersion(
             imageID: firstID, polygons: Array(try JSONEncoder().encode(polygons)), parameters: Array("{}".utf8), segmenter: "builtin",
-            authorID: nil)
+            authorID: nil, on: database)
         exported.append(("cells.png", SpheroidImage.width, SpheroidImage.height, try await storedPolygons(firstID, as: owner), first))
 
         let second = try SpheroidImage.png(seed: 22)
@@ -605,7 +609,7 @@ extension TestApp {
     func withExportWorker<T: Sendable>(_ services: AppServices, _ body: () async throws -> T) async throws -> T {
         let pool = JobWorkerPool(
             queue: services.queue, wakeups: nil, name: "test", concurrency: 1, kinds: [.export], idlePoll: .milliseconds(100),
-            handler: ExportJobHandler(services: services, logger: TestApp.logger), logger: TestApp.logger)
+            handler: ExportJobHandler(services: services), database: services.database(TestApp.logger))
         let worker = Task { await pool.run() }
         do {
             let result = try await body()

@@ -8,10 +8,10 @@ import NIOCore
 import NIOPosix
 import PostgresNIO
 import SegCore
-import SegStorage
 import Testing
 
 @testable import SegHTTP
+@testable import SegStorage
 
 @Suite(.timeLimit(.minutes(5))) struct ImagesControllerTests {
     // MARK: - Upload
@@ -93,7 +93,7 @@ import Testing
             let parts = try (1...3).map { index in FormPart.file("\(index).png", try TestImages.png(width: 10 + index, height: 10)) }
             let uploaded = try await app.upload(to: project, as: owner, parts: parts).decode(UploadAnswer.self).items
             try #require(uploaded.count == 3)
-            _ = try await ImagePostgresRepository(client: app.database, logger: TestApp.logger).setStatus(.segmented, id: uploaded[1].id)
+            _ = try await ImageRepository.setStatus(.segmented, id: uploaded[1].id, on: Database(client: app.database, logger: TestApp.logger))
 
             // MUT
             let firstPage = try await app.request(.get, "/api/v1/projects/\(project)/images?limit=2", as: owner)

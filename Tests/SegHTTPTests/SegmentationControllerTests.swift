@@ -6,9 +6,10 @@ import NIOCore
 import PostgresNIO
 import SegCore
 import SegHTTP
-import SegStorage
 import SegTestSupport
 import Testing
+
+@testable import SegStorage
 
 @Suite(.timeLimit(.minutes(5))) struct SegmentationControllerTests {
     struct Queued: Decodable { var queued: Int }
@@ -180,8 +181,9 @@ import Testing
             let png = try SpheroidImage.png(seed: 5)
             let fresh = try await app.addImage(to: project, bytes: png)
             let done = try await app.addImage(to: project, bytes: png)
-            _ = try await SegmentationPostgresRepository(client: app.database, logger: TestApp.logger).addVersion(
-                imageID: done, polygons: Array("[]".utf8), parameters: Array("{}".utf8), segmenter: "builtin", authorID: nil)
+            _ = try await SegmentationRepository.addVersion(
+                imageID: done, polygons: Array("[]".utf8), parameters: Array("{}".utf8), segmenter: "builtin", authorID: nil,
+                on: Database(client: app.database, logger: TestApp.logger))
             try await app.setStatus(.segmented, image: done)
             let queued = try await app.request(
                 .post, "/api/v1/projects/\(project)/segmentations", as: owner, json: ["imageIds": [fresh, done]])
@@ -213,8 +215,9 @@ import Testing
             let project = try await app.makeProject(owner: owner)
             let image = try await app.addImage(to: project, bytes: try SpheroidImage.png(seed: 9))
             _ = try await app.request(.post, "/api/v1/projects/\(project)/segmentations", as: owner)
-            let queue = JobQueue(client: app.database, logger: TestApp.logger)
-            let running = try #require(try await queue.claim(worker: "test/0"))
+            let queue = JobQueue()
+            let database = Database(client: app.database, logger: TestApp.logger)
+            let running = try #require(try await queue.claim(worker: "test/0", on: database))
             try await app.setStatus(.processing, image: image)
             let second = try await app.request(.post, "/api/v1/projects/\(project)/segmentations", as: owner, json: ["imageIds": [image]])
             #expect(try second.decode(Queued.self).queued == 1)
@@ -231,7 +234,7 @@ import Testing
             #expect(try cancelled.decode(Cancelled.self).cancelled == 1)
             #expect(try await app.jobs(of: image).map(\.state) == ["running", "cancelled"])
             #expect(try await app.status(of: image) == "processing")
-            try await queue.complete(running.lease)
+            try await queue.complete(running.lease, on: database)
         }
     }
 
@@ -278,9 +281,10 @@ import Testing
             let image = try await app.addImage(to: project, bytes: png)
             let original = try BuiltinSegmenter().segment(ImageDecoder.decodeGray(png)).polygons
             #expect(!original.isEmpty)
-            _ = try await SegmentationPostgresRepository(client: app.database, logger: TestApp.logger).addVersion(
+            _ = try await SegmentationRepository.addVersion(
                 imageID: image, polygons: Array(try JSONEncoder().encode(original)),
-                parameters: Array(try JSONEncoder().encode(SegmenterParameters())), segmenter: "builtin", authorID: nil)
+                parameters: Array(try JSONEncoder().encode(SegmenterParameters())), segmenter: "builtin", authorID: nil,
+                on: Database(client: app.database, logger: TestApp.logger))
             try await app.setStatus(.segmented, image: image)
 
             // MUT: a 10×10 square (area 100) whose stated area, id and metrics are wrong, plus an unknown key
@@ -426,7 +430,7 @@ extension TestApp {
 
     /// Sets an image's status directly.
     func setStatus(_ status: ImageStatus, image: UUID) async throws {
-        _ = try await ImagePostgresRepository(client: database, logger: TestApp.logger).setStatus(status, id: image)
+        _ = try await ImageRepository.setStatus(status, id: image, on: Database(client: database, logger: TestApp.logger))
     }
 
     /// The image's status as stored.

@@ -3,10 +3,10 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import PostgresNIO
-import SegStorage
 import Testing
 
 @testable import SegHTTP
+@testable import SegStorage
 
 /// Share links: create, list, revoke (owner only) and accept (any signed-in user), against a real PostgreSQL.
 @Suite(.timeLimit(.minutes(5))) struct ShareLinksControllerTests {

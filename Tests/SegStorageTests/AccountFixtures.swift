@@ -4,7 +4,7 @@ import PostgresNIO
 import SegStorage
 import Testing
 
-/// Shared setup for the account-side repository tests: repositories on one client, users, hashes, timestamps.
+/// Shared setup for the account-side repository tests: the database on one client, users, hashes, timestamps.
 struct AccountFixtures {
     static let logger: Logger = {
         var logger = Logger(label: "seg.test.accounts")
@@ -13,29 +13,22 @@ struct AccountFixtures {
     }()
 
     let client: PostgresClient
-    let users: UserPostgresRepository
-    let tokens: RefreshTokenPostgresRepository
-    let projects: ProjectPostgresRepository
-    let members: ProjectMemberPostgresRepository
-    let links: ShareLinkPostgresRepository
+    let database: Database
 
     init(client: PostgresClient) {
         self.client = client
-        users = UserPostgresRepository(client: client, logger: Self.logger)
-        tokens = RefreshTokenPostgresRepository(client: client, logger: Self.logger)
-        projects = ProjectPostgresRepository(client: client, logger: Self.logger)
-        members = ProjectMemberPostgresRepository(client: client, logger: Self.logger)
-        links = ShareLinkPostgresRepository(client: client, logger: Self.logger)
+        database = Database(client: client, logger: Self.logger)
     }
 
     /// A new account with a unique email.
     func user(_ name: String = "user", role: AccountRole = .user) async throws -> UserRecord {
-        try await users.create(NewUser(email: "\(name)-\(UUID().uuidString.prefix(8))@example.org", name: name, passwordHash: "hash", role: role))
+        try await UserRepository.create(
+            NewUser(email: "\(name)-\(UUID().uuidString.prefix(8))@example.org", name: name, passwordHash: "hash", role: role), on: database)
     }
 
     /// A new project owned by `owner`.
     func project(owner: UUID, name: String = "Spheroids") async throws -> ProjectRecord {
-        try await projects.create(ownerID: owner, name: name, description: "")
+        try await ProjectRepository.create(ownerID: owner, name: name, description: "", on: database)
     }
 
     /// Gives every row of `table` whose `column` is in `ids` the same `created_at`, so keyset pages must break ties by id.

@@ -196,7 +196,8 @@ import Darwin
             try await insertImage(project: project, objectKey: referenced.hex, client: client)
 
             // MUT
-            let orphans = try await store.orphans(references: ObjectReferences(client: client, logger: Logger(label: "seg.test.files"))).map(\.key)
+            let orphans = try await store.orphans(references: ObjectReferences(on: Database(client: client, logger: Logger(label: "seg.test.files"))))
+                .map(\.key)
 
             // validate
             #expect(orphans == [orphan])
@@ -226,7 +227,8 @@ import Darwin
             )
 
             // MUT
-            let orphans = try await store.orphans(references: ObjectReferences(client: client, logger: Logger(label: "seg.test.files"))).map(\.key)
+            let orphans = try await store.orphans(references: ObjectReferences(on: Database(client: client, logger: Logger(label: "seg.test.files"))))
+                .map(\.key)
 
             // validate
             #expect(orphans == [orphan, expiredArchive].sorted())
@@ -270,7 +272,7 @@ import Darwin
             }
             try await client.query("DELETE FROM images WHERE object_key = \(own.hex)")
             try await client.query("DELETE FROM images WHERE id = (SELECT id FROM images WHERE object_key = \(shared.hex) LIMIT 1)")
-            let references = ObjectReferences(client: client, logger: Logger(label: "test"))
+            let references = ObjectReferences(on: Database(client: client, logger: Logger(label: "test")))
 
             // MUT + validate: young objects are spared by default; with no grace only the unreferenced one goes
             #expect(try await store.removeUnreferenced([shared, own], references: references).isEmpty)

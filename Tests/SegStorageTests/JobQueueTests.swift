@@ -1,10 +1,11 @@
 import Foundation
 import Logging
 import PostgresNIO
-import SegStorage
 import SegTestSupport
 import Synchronization
 import Testing
+
+@testable import SegStorage
 
 /// The job queue against a real PostgreSQL: exactly-once completion under concurrency, leases, retries, fairness.
 @Suite(.timeLimit(.minutes(5))) struct JobQueueTests {
@@ -28,9 +29,10 @@ import Testing
             // so a job completed twice would leave two rows.
             try await client.query("CREATE TABLE test_results (job_id uuid NOT NULL, worker text NOT NULL)")
             let user = try await insertUser(email: "load@example.org", client: client)
-            let queue = JobQueue(client: client, configuration: .init(leaseDuration: .seconds(30)), logger: Self.logger)
+            let queue = JobQueue(configuration: .init(leaseDuration: .seconds(30)))
+            let database = Database(client: client, logger: Self.logger)
             let jobs = (0..<2000).map { NewJob(kind: .export, payload: "{\"n\": \($0)}", userID: user) }
-            let enqueued = try await queue.enqueue(jobs)
+            let enqueued = try await queue.enqueue(jobs, on: database)
             #expect(Set(enqueued.map(\.id)).count == 2000)
             let handler = RecordingHandler()
 
@@ -39,11 +41,11 @@ import Testing
                 for index in 0..<4 {
                     let pool = JobWorkerPool(
                         queue: queue, wakeups: nil, name: "w\(index)", concurrency: 1, idlePoll: .milliseconds(20),
-                        handler: handler, logger: Self.logger)
+                        handler: handler, database: Database(client: client, logger: Self.logger))
                     group.addTask { await pool.run() }
                 }
                 group.addTask {
-                    while try await queue.stats() != QueueStats() {
+                    while try await queue.stats(on: database) != QueueStats() {
                         try await Task.sleep(for: .milliseconds(50))
                     }
                 }
@@ -71,19 +73,20 @@ import Testing
     @Test func expiredLeaseIsReclaimedAndTheLateWorkerCannotComplete() async throws {
         try await withTestDatabase { client in
             // setup
-            let queue = JobQueue(client: client, configuration: Self.expiring, logger: Self.logger)
-            let id = try #require(try await queue.enqueue([NewJob(kind: .export)]).first?.id)
-            let first = try #require(try await queue.claim(worker: "stalled"))
+            let queue = JobQueue(configuration: Self.expiring)
+            let database = Database(client: client, logger: Self.logger)
+            let id = try #require(try await queue.enqueue([NewJob(kind: .export)], on: database).first?.id)
+            let first = try #require(try await queue.claim(worker: "stalled", on: database))
             #expect(first.id == id)
-            #expect(try await queue.claim(worker: "other") == nil)
+            #expect(try await queue.claim(worker: "other", on: database) == nil)
 
             // MUT: the first worker stops heart-beating past its lease
             try await Task.sleep(for: .milliseconds(700))
-            #expect(try await queue.heartbeat(first.lease) == false)
-            #expect(try await queue.reclaimExpired() == 1)
+            #expect(try await queue.heartbeat(first.lease, on: database) == false)
+            #expect(try await queue.reclaimExpired(on: database) == 1)
             // The rescuer's own lease is long, so a loaded machine cannot expire it before it completes.
-            let rescuer = JobQueue(client: client, configuration: .init(leaseDuration: .seconds(60)), logger: Self.logger)
-            let second = try #require(try await rescuer.claim(worker: "rescuer"))
+            let rescuer = JobQueue(configuration: .init(leaseDuration: .seconds(60)))
+            let second = try #require(try await rescuer.claim(worker: "rescuer", on: database))
             #expect(second.id == id)
             #expect(second.attempt == 2)
             #expect(second.lease != first.lease)
@@ -91,14 +94,14 @@ import Testing
             // validate: the late worker can neither store nor fail; the rescuer completes
             let stored = Mutex(false)
             let late = try await storageError {
-                try await queue.complete(first.lease) { _ in stored.withLock { $0 = true } }
+                try await queue.complete(first.lease, on: database) { _ in stored.withLock { $0 = true } }
             }
             #expect(late == .leaseLost(jobID: id.uuidString.lowercased()))
             #expect(stored.withLock { $0 } == false)
-            let lateFailure = try await storageError { _ = try await queue.fail(first.lease, error: "late") }
+            let lateFailure = try await storageError { _ = try await queue.fail(first.lease, error: "late", on: database) }
             #expect(lateFailure == .leaseLost(jobID: id.uuidString.lowercased()))
-            try await rescuer.complete(second.lease)
-            let record = try await queue.job(id)
+            try await rescuer.complete(second.lease, on: database)
+            let record = try await queue.job(id, on: database)
             #expect(record.state == .succeeded)
             #expect(record.attempt == 2)
             #expect(record.worker == "rescuer")
@@ -110,29 +113,30 @@ import Testing
             // setup: a 10 s lease (renewed every 3.3 s: generous, because CPU-bound tests running in parallel can
             // keep the cooperative pool busy for seconds) and a job that takes two and a half times as long
             let configuration = JobQueueConfiguration(leaseDuration: .seconds(10))
-            let queue = JobQueue(client: client, configuration: configuration, logger: Self.logger)
-            let id = try #require(try await queue.enqueue([NewJob(kind: .export)]).first?.id)
+            let queue = JobQueue(configuration: configuration)
+            let database = Database(client: client, logger: Self.logger)
+            let id = try #require(try await queue.enqueue([NewJob(kind: .export)], on: database).first?.id)
             let handler = SlowHandler(duration: .seconds(25))
             let pool = JobWorkerPool(
                 queue: queue, wakeups: nil, name: "slow", concurrency: 1, idlePoll: .milliseconds(20), handler: handler,
-                logger: Self.logger)
-            let rival = JobQueue(client: client, configuration: configuration, logger: Self.logger)
+                database: Database(client: client, logger: Self.logger))
+            let rival = JobQueue(configuration: configuration)
 
             // MUT: while it runs, another process keeps reclaiming expired leases and trying to claim
             let task = Task { await pool.run() }
             var stolen = 0
             for _ in 0..<25 {
                 try await Task.sleep(for: .seconds(1))
-                stolen += try await rival.reclaimExpired()
-                if try await rival.claim(worker: "rival") != nil { stolen += 1 }
+                stolen += try await rival.reclaimExpired(on: database)
+                if try await rival.claim(worker: "rival", on: database) != nil { stolen += 1 }
             }
-            try await eventually("the job to succeed") { try await queue.job(id).state == .succeeded }
+            try await eventually("the job to succeed") { try await queue.job(id, on: database).state == .succeeded }
             task.cancel()
             await task.value
 
             // validate
             #expect(stolen == 0)
-            #expect(try await queue.job(id).attempt == 1)
+            #expect(try await queue.job(id, on: database).attempt == 1)
             #expect(handler.runs == 1)
         }
     }
@@ -140,26 +144,27 @@ import Testing
     @Test func alwaysFailingJobEndsFailedAfterItsAttemptsWithItsError() async throws {
         try await withTestDatabase { client in
             // setup
-            let queue = JobQueue(client: client, configuration: Self.fast, logger: Self.logger)
-            let id = try #require(try await queue.enqueue([NewJob(kind: .export, maxAttempts: 4)]).first?.id)
+            let queue = JobQueue(configuration: Self.fast)
+            let database = Database(client: client, logger: Self.logger)
+            let id = try #require(try await queue.enqueue([NewJob(kind: .export, maxAttempts: 4)], on: database).first?.id)
             let handler = FailingHandler()
             let pool = JobWorkerPool(
                 queue: queue, wakeups: nil, name: "f", concurrency: 2, idlePoll: .milliseconds(10), handler: handler,
-                logger: Self.logger)
+                database: Database(client: client, logger: Self.logger))
 
             // MUT
             let task = Task { await pool.run() }
-            try await eventually("the job to fail for good") { try await queue.job(id).state == .failed }
+            try await eventually("the job to fail for good") { try await queue.job(id, on: database).state == .failed }
             task.cancel()
             await task.value
 
             // validate
-            let record = try await queue.job(id)
+            let record = try await queue.job(id, on: database)
             #expect(record.attempt == 4)
             #expect(record.lastError == "scanner offline (attempt 4)")
             #expect(record.finishedAt != nil)
             #expect(handler.runs == 4)
-            #expect(try await queue.stats() == QueueStats(queued: 0, running: 0, failed: 1))
+            #expect(try await queue.stats(on: database) == QueueStats(queued: 0, running: 0, failed: 1))
         }
     }
 
@@ -167,15 +172,16 @@ import Testing
         try await withTestDatabase { client in
             // setup: a 60 s base delay, so the retry is far in the future whatever the machine's load
             let configuration = JobQueueConfiguration(leaseDuration: .seconds(10), retryBaseDelay: .seconds(60))
-            let queue = JobQueue(client: client, configuration: configuration, logger: Self.logger)
-            _ = try await queue.enqueue([NewJob(kind: .export), NewJob(kind: .segment)])
+            let queue = JobQueue(configuration: configuration)
+            let database = Database(client: client, logger: Self.logger)
+            _ = try await queue.enqueue([NewJob(kind: .export), NewJob(kind: .segment)], on: database)
 
             // MUT + validate: a transient failure is retried no earlier than half the delay (jitter) after the
             // failure began and no later than the whole delay after it was recorded; bounds that hold however slow
             // the call is (0.1 s allows for the two clocks' rounding)
-            let first = try #require(try await queue.claim(worker: "w", kinds: [.export]))
+            let first = try #require(try await queue.claim(worker: "w", kinds: [.export], on: database))
             let before = Date()
-            let outcome = try await queue.fail(first.lease, error: "timeout")
+            let outcome = try await queue.fail(first.lease, error: "timeout", on: database)
             let after = Date()
             guard case .retrying(let at) = outcome else {
                 Issue.record("expected a retry")
@@ -183,13 +189,13 @@ import Testing
             }
             #expect(at.timeIntervalSince(before) >= 30 - 0.1)
             #expect(at.timeIntervalSince(after) <= 60 + 0.1)
-            #expect(try await queue.claim(worker: "w", kinds: [.export]) == nil)
+            #expect(try await queue.claim(worker: "w", kinds: [.export], on: database) == nil)
 
             // a permanent failure ends the job at once, attempts left or not
-            let second = try #require(try await queue.claim(worker: "w", kinds: [.segment]))
-            #expect(try await queue.fail(second.lease, error: "not an image", permanent: true) == .failed)
-            #expect(try await queue.job(second.id).state == .failed)
-            #expect(try await queue.job(second.id).lastError == "not an image")
+            let second = try #require(try await queue.claim(worker: "w", kinds: [.segment], on: database))
+            #expect(try await queue.fail(second.lease, error: "not an image", permanent: true, on: database) == .failed)
+            #expect(try await queue.job(second.id, on: database).state == .failed)
+            #expect(try await queue.job(second.id, on: database).lastError == "not an image")
         }
     }
 
@@ -208,18 +214,19 @@ import Testing
             let busy = try await insertUser(email: "busy@example.org", client: client)
             let quiet = try await insertUser(email: "quiet@example.org", client: client)
             let late = try await insertUser(email: "late@example.org", client: client)
-            let queue = JobQueue(client: client, logger: Self.logger)
-            _ = try await queue.enqueue((0..<1000).map { _ in NewJob(kind: .export, userID: busy) })
-            let quietJob = try #require(try await queue.enqueue([NewJob(kind: .export, userID: quiet)]).first?.id)
+            let queue = JobQueue()
+            let database = Database(client: client, logger: Self.logger)
+            _ = try await queue.enqueue((0..<1000).map { _ in NewJob(kind: .export, userID: busy) }, on: database)
+            let quietJob = try #require(try await queue.enqueue([NewJob(kind: .export, userID: quiet)], on: database).first?.id)
 
             // MUT + validate: the quiet user's job is among the first two claimed, not the 1,001st
-            let firstTwo = try await queue.claim(worker: "w", limit: 1) + queue.claim(worker: "w", limit: 1)
+            let firstTwo = try await queue.claim(worker: "w", limit: 1, on: database) + queue.claim(worker: "w", limit: 1, on: database)
             #expect(firstTwo.map(\.id).contains(quietJob))
 
             // after 100 of the busy user's jobs ran, a newcomer is still served within two claims
-            _ = try await queue.claim(worker: "w", limit: 100)
-            let lateJob = try #require(try await queue.enqueue([NewJob(kind: .export, userID: late)]).first?.id)
-            let nextTwo = try await queue.claim(worker: "w", limit: 1) + queue.claim(worker: "w", limit: 1)
+            _ = try await queue.claim(worker: "w", limit: 100, on: database)
+            let lateJob = try #require(try await queue.enqueue([NewJob(kind: .export, userID: late)], on: database).first?.id)
+            let nextTwo = try await queue.claim(worker: "w", limit: 1, on: database) + queue.claim(worker: "w", limit: 1, on: database)
             #expect(nextTwo.map(\.id).contains(lateJob))
             #expect(nextTwo.allSatisfy { $0.userID == busy || $0.id == lateJob })
         }
@@ -227,14 +234,17 @@ import Testing
 
     @Test func priorityComesBeforeFairnessAndAge() async throws {
         try await withTestDatabase { client in
-            let queue = JobQueue(client: client, logger: Self.logger)
-            let ids = try await queue.enqueue([
-                NewJob(kind: .export, priority: 0), NewJob(kind: .export, priority: 5), NewJob(kind: .export, priority: -3),
-            ]).map(\.id)
+            let queue = JobQueue()
+            let database = Database(client: client, logger: Self.logger)
+            let ids = try await queue.enqueue(
+                [
+                    NewJob(kind: .export, priority: 0), NewJob(kind: .export, priority: 5), NewJob(kind: .export, priority: -3),
+                ], on: database
+            ).map(\.id)
             var order: [UUID] = []
-            while let job = try await queue.claim(worker: "w") { order.append(job.id) }
+            while let job = try await queue.claim(worker: "w", on: database) { order.append(job.id) }
             #expect(order == [ids[1], ids[0], ids[2]])
-            #expect(try await storageError { _ = try await queue.enqueue([NewJob(kind: .export, priority: 101)]) } != nil)
+            #expect(try await storageError { _ = try await queue.enqueue([NewJob(kind: .export, priority: 101)], on: database) } != nil)
         }
     }
 
@@ -244,51 +254,54 @@ import Testing
             let user = try await insertUser(email: "o@example.org", client: client)
             let project = try await insertProject(owner: user, client: client)
             let image = try await insertImage(project: project, client: client)
-            let queue = JobQueue(client: client, logger: Self.logger)
+            let queue = JobQueue()
+            let database = Database(client: client, logger: Self.logger)
             let first = try #require(
-                try await queue.enqueue([NewJob(kind: .segment, payload: #"{"threshold": "otsu"}"#, userID: user, imageID: image)]).first)
+                try await queue.enqueue([NewJob(kind: .segment, payload: #"{"threshold": "otsu"}"#, userID: user, imageID: image)], on: database)
+                    .first)
             #expect(!first.replacedPending)
 
             // MUT: a second request while the first is queued
             let second = try #require(
-                try await queue.enqueue([NewJob(kind: .segment, payload: #"{"threshold": 90}"#, userID: user, imageID: image)]).first)
+                try await queue.enqueue([NewJob(kind: .segment, payload: #"{"threshold": 90}"#, userID: user, imageID: image)], on: database).first)
 
             // validate: one job, with the new parameters
             #expect(second.replacedPending)
             #expect(second.id == first.id)
-            let claimed = try #require(try await queue.claim(worker: "w"))
+            let claimed = try #require(try await queue.claim(worker: "w", on: database))
             #expect(claimed.payload.contains("90"))
-            #expect(try await queue.claim(worker: "w") == nil)
+            #expect(try await queue.claim(worker: "w", on: database) == nil)
 
             // a request while it runs queues a new job; when the running one fails it is superseded, not retried
-            let third = try #require(try await queue.enqueue([NewJob(kind: .segment, userID: user, imageID: image)]).first)
+            let third = try #require(try await queue.enqueue([NewJob(kind: .segment, userID: user, imageID: image)], on: database).first)
             #expect(!third.replacedPending)
             #expect(third.id != claimed.id)
-            #expect(try await queue.fail(claimed.lease, error: "oops") == .superseded)
-            #expect(try await queue.job(claimed.id).state == .cancelled)
+            #expect(try await queue.fail(claimed.lease, error: "oops", on: database) == .superseded)
+            #expect(try await queue.job(claimed.id, on: database).state == .cancelled)
         }
     }
 
     @Test func completeAndClaimNextFinishesOneAndLeasesTheNext() async throws {
         try await withTestDatabase { client in
-            let queue = JobQueue(client: client, logger: Self.logger)
-            let ids = try await queue.enqueue([NewJob(kind: .export, priority: 1), NewJob(kind: .export)]).map(\.id)
-            let first = try #require(try await queue.claim(worker: "w"))
+            let queue = JobQueue()
+            let database = Database(client: client, logger: Self.logger)
+            let ids = try await queue.enqueue([NewJob(kind: .export, priority: 1), NewJob(kind: .export)], on: database).map(\.id)
+            let first = try #require(try await queue.claim(worker: "w", on: database))
             #expect(first.id == ids[0])
 
-            let (completed, next) = try await queue.completeAndClaimNext(first.lease, worker: "w")
+            let (completed, next) = try await queue.completeAndClaimNext(first.lease, worker: "w", on: database)
             #expect(completed)
             #expect(next?.id == ids[1])
-            #expect(try await queue.job(ids[0]).state == .succeeded)
-            #expect(try await queue.job(ids[1]).state == .running)
+            #expect(try await queue.job(ids[0], on: database).state == .succeeded)
+            #expect(try await queue.job(ids[1], on: database).state == .running)
 
             // a lost lease completes nothing, and an empty queue gives no next job
             let second = try #require(next)
-            #expect(try await queue.cancel(.job(second.id)) == 1)
-            let (lost, none) = try await queue.completeAndClaimNext(second.lease, worker: "w")
+            #expect(try await queue.cancel(.job(second.id), on: database) == 1)
+            let (lost, none) = try await queue.completeAndClaimNext(second.lease, worker: "w", on: database)
             #expect(!lost)
             #expect(none == nil)
-            #expect(try await queue.job(second.id).state == .cancelled)
+            #expect(try await queue.job(second.id, on: database).state == .cancelled)
         }
     }
 
@@ -299,11 +312,12 @@ import Testing
             let project = try await insertProject(owner: user, client: client)
             var images: [UUID] = []
             for _ in 0..<3 { images.append(try await insertImage(project: project, status: "processing", client: client)) }
-            let queue = JobQueue(client: client, configuration: Self.fast, logger: Self.logger)
-            _ = try await queue.enqueue(images.map { NewJob(kind: .segment, userID: user, imageID: $0, maxAttempts: 1) })
-            var jobs = try await queue.claim(worker: "w", limit: 2)
+            let queue = JobQueue(configuration: Self.fast)
+            let database = Database(client: client, logger: Self.logger)
+            _ = try await queue.enqueue(images.map { NewJob(kind: .segment, userID: user, imageID: $0, maxAttempts: 1) }, on: database)
+            var jobs = try await queue.claim(worker: "w", limit: 2, on: database)
             // The third job's lease is short: its expiry is the point.
-            jobs += try await JobQueue(client: client, configuration: Self.expiring, logger: Self.logger).claim(worker: "w", limit: 1)
+            jobs += try await JobQueue(configuration: Self.expiring).claim(worker: "w", limit: 1, on: Database(client: client, logger: Self.logger))
             let byImage = Dictionary(uniqueKeysWithValues: jobs.compactMap { job in job.imageID.map { ($0, job) } })
             func status(_ image: UUID) async throws -> String? {
                 try await client.query("SELECT status FROM images WHERE id = \(image)").collect().first?.decode(String.self)
@@ -311,32 +325,33 @@ import Testing
 
             // MUT + validate: a final failure fails the image; a release queues it again; an expired last attempt fails it
             let failing = try #require(byImage[images[0]])
-            #expect(try await queue.fail(failing.lease, error: "corrupt", permanent: true) == .failed)
+            #expect(try await queue.fail(failing.lease, error: "corrupt", permanent: true, on: database) == .failed)
             #expect(try await status(images[0]) == "failed")
             let released = try #require(byImage[images[1]])
-            #expect(try await queue.release(released.lease))
+            #expect(try await queue.release(released.lease, on: database))
             #expect(try await status(images[1]) == "queued")
             try await Task.sleep(for: .milliseconds(700))
-            #expect(try await queue.reclaimExpired() == 1)
+            #expect(try await queue.reclaimExpired(on: database) == 1)
             #expect(try await status(images[2]) == "failed")
-            #expect(try await queue.job(try #require(byImage[images[2]]).id).state == .failed)
+            #expect(try await queue.job(try #require(byImage[images[2]]).id, on: database).state == .failed)
         }
     }
 
     @Test func cancellingARunningJobRevokesItsLease() async throws {
         try await withTestDatabase { client in
-            let queue = JobQueue(client: client, logger: Self.logger)
-            let id = try #require(try await queue.enqueue([NewJob(kind: .export)]).first?.id)
-            let job = try #require(try await queue.claim(worker: "w"))
-            #expect(try await queue.cancel(.job(id)) == 1)
-            #expect(try await queue.heartbeat(job.lease) == false)
-            #expect(try await storageError { try await queue.complete(job.lease) } == .leaseLost(jobID: id.uuidString.lowercased()))
-            #expect(try await queue.cancel(.job(id)) == 0)
-            #expect(try await storageError { _ = try await queue.cancel(.job(UUID())) } != nil)
+            let queue = JobQueue()
+            let database = Database(client: client, logger: Self.logger)
+            let id = try #require(try await queue.enqueue([NewJob(kind: .export)], on: database).first?.id)
+            let job = try #require(try await queue.claim(worker: "w", on: database))
+            #expect(try await queue.cancel(.job(id), on: database) == 1)
+            #expect(try await queue.heartbeat(job.lease, on: database) == false)
+            #expect(try await storageError { try await queue.complete(job.lease, on: database) } == .leaseLost(jobID: id.uuidString.lowercased()))
+            #expect(try await queue.cancel(.job(id), on: database) == 0)
+            #expect(try await storageError { _ = try await queue.cancel(.job(UUID()), on: database) } != nil)
 
             // a cancelled job can be retried from the start
-            #expect(try await queue.retry(.job(id)) == 1)
-            let again = try #require(try await queue.claim(worker: "w"))
+            #expect(try await queue.retry(.job(id), on: database) == 1)
+            let again = try #require(try await queue.claim(worker: "w", on: database))
             #expect(again.attempt == 1)
         }
     }
@@ -348,42 +363,42 @@ import Testing
             let project = try await insertProject(owner: user, client: client)
             var images: [UUID] = []
             for _ in 0..<3 { images.append(try await insertImage(project: project, client: client)) }
-            let queue = JobQueue(client: client, logger: Self.logger)
-            _ = try await queue.enqueue(images.map { NewJob(kind: .segment, userID: user, projectID: project, imageID: $0) })
-            let running = try #require(try await queue.claim(worker: "w"))
+            let queue = JobQueue()
+            let database = Database(client: client, logger: Self.logger)
+            _ = try await queue.enqueue(images.map { NewJob(kind: .segment, userID: user, projectID: project, imageID: $0) }, on: database)
+            let running = try #require(try await queue.claim(worker: "w", on: database))
             // as the API leaves them: queued, the running job's image processing, one image segmented earlier
-            let repository = ImagePostgresRepository(client: client, logger: Self.logger)
             let runningImage = try #require(running.imageID)
             let waiting = images.filter { $0 != runningImage }
-            _ = try await repository.setStatus(.queued, ids: waiting, projectID: project)
-            _ = try await repository.setStatus(.processing, ids: [runningImage], projectID: project)
-            let segmentations = SegmentationPostgresRepository(client: client, logger: Self.logger)
-            _ = try await segmentations.addVersion(
-                imageID: waiting[0], polygons: Array("[]".utf8), parameters: Array("{}".utf8), segmenter: "manual", authorID: nil)
+            _ = try await ImageRepository.setStatus(.queued, ids: waiting, projectID: project, on: database)
+            _ = try await ImageRepository.setStatus(.processing, ids: [runningImage], projectID: project, on: database)
+            _ = try await SegmentationRepository.addVersion(
+                imageID: waiting[0], polygons: Array("[]".utf8), parameters: Array("{}".utf8), segmenter: "manual", authorID: nil, on: database)
 
             // MUT
-            let cancelled = try await client.withTransaction(logger: Self.logger) { connection in
-                try await JobQueue.cancelQueuedSegmentations(project: project, on: connection, logger: Self.logger)
+            let cancelled = try await Database(client: client, logger: Self.logger).transaction { transaction in
+                try await JobQueue().cancelQueuedSegmentations(project: project, on: transaction)
             }
 
             // validate: the queued ones are cancelled and back to what they were before queueing; the running one is
             // left alone
             #expect(Set(cancelled) == Set(waiting))
-            #expect(try await repository.get(id: waiting[0]).status == .segmented)
-            #expect(try await repository.get(id: waiting[1]).status == .new)
-            #expect(try await repository.get(id: runningImage).status == .processing)
-            #expect(try await queue.stats(projects: [project]) == QueueStats(queued: 0, running: 1, failed: 0))
-            #expect(try await queue.stats(projects: [UUID()]) == QueueStats())
+            #expect(try await ImageRepository.get(id: waiting[0], on: database).status == .segmented)
+            #expect(try await ImageRepository.get(id: waiting[1], on: database).status == .new)
+            #expect(try await ImageRepository.get(id: runningImage, on: database).status == .processing)
+            #expect(try await queue.stats(projects: [project], on: database) == QueueStats(queued: 0, running: 1, failed: 0))
+            #expect(try await queue.stats(projects: [UUID()], on: database) == QueueStats())
         }
     }
 
     @Test func releasedJobIsClaimableAtOnceWithoutLosingAnAttempt() async throws {
         try await withTestDatabase { client in
-            let queue = JobQueue(client: client, logger: Self.logger)
-            _ = try await queue.enqueue([NewJob(kind: .export, maxAttempts: 1)])
-            let job = try #require(try await queue.claim(worker: "stopping"))
-            #expect(try await queue.release(job.lease))
-            let again = try #require(try await queue.claim(worker: "w"))
+            let queue = JobQueue()
+            let database = Database(client: client, logger: Self.logger)
+            _ = try await queue.enqueue([NewJob(kind: .export, maxAttempts: 1)], on: database)
+            let job = try #require(try await queue.claim(worker: "stopping", on: database))
+            #expect(try await queue.release(job.lease, on: database))
+            let again = try #require(try await queue.claim(worker: "w", on: database))
             #expect(again.id == job.id)
             #expect(again.attempt == 1)
         }
@@ -391,33 +406,35 @@ import Testing
 
     @Test func listPagesThroughEveryJobOnce() async throws {
         try await withTestDatabase { client in
-            let queue = JobQueue(client: client, logger: Self.logger)
-            let ids = Set(try await queue.enqueue((0..<7).map { _ in NewJob(kind: .export) }).map(\.id))
+            let queue = JobQueue()
+            let database = Database(client: client, logger: Self.logger)
+            let ids = Set(try await queue.enqueue((0..<7).map { _ in NewJob(kind: .export) }, on: database).map(\.id))
             // Equal creation times: the id breaks the tie.
             try await client.query("UPDATE jobs SET created_at = '2026-01-01T00:00:00Z'")
             var seen: [UUID] = []
             var request = try PageRequest(limit: 3)
             while true {
-                let page = try await queue.list(state: .queued, page: request)
+                let page = try await queue.list(state: .queued, page: request, on: database)
                 seen += page.items.map(\.id)
                 guard let next = page.nextCursor else { break }
                 request = try PageRequest(limit: 3, cursor: next)
             }
             #expect(seen.count == 7)
             #expect(Set(seen) == ids)
-            #expect(try await queue.list(state: .failed).items.isEmpty)
+            #expect(try await queue.list(state: .failed, on: database).items.isEmpty)
         }
     }
 
     @Test func notificationWakesAnIdleWorker() async throws {
         try await withTestDatabase { client in
             // setup: workers that would otherwise sleep an hour between looks, so finishing at all proves the wake-up
-            let queue = JobQueue(client: client, logger: Self.logger)
+            let queue = JobQueue()
+            let database = Database(client: client, logger: Self.logger)
             let wakeups = JobWakeups(client: client, logger: Self.logger)
             let handler = SlowHandler(duration: .zero)
             let pool = JobWorkerPool(
                 queue: queue, wakeups: wakeups, name: "idle", concurrency: 2, idlePoll: .seconds(3600), handler: handler,
-                logger: Self.logger)
+                database: Database(client: client, logger: Self.logger))
             let listener = Task { await wakeups.run() }
             let workers = Task { await pool.run() }
             try await eventually("the wake-up listener") { await wakeups.isListening }
@@ -425,8 +442,8 @@ import Testing
 
             // MUT: a job enqueued through another client (as another process would)
             let started = ContinuousClock.now
-            let id = try #require(try await queue.enqueue([NewJob(kind: .export)]).first?.id)
-            try await eventually("the job to succeed", timeout: .seconds(300)) { try await queue.job(id).state == .succeeded }
+            let id = try #require(try await queue.enqueue([NewJob(kind: .export)], on: database).first?.id)
+            try await eventually("the job to succeed", timeout: .seconds(300)) { try await queue.job(id, on: database).state == .succeeded }
             let waited = ContinuousClock.now - started
             workers.cancel()
             listener.cancel()
@@ -440,16 +457,17 @@ import Testing
 
     @Test func shutdownReleasesRunningJobs() async throws {
         try await withTestDatabase { client in
-            let queue = JobQueue(client: client, logger: Self.logger)
-            let id = try #require(try await queue.enqueue([NewJob(kind: .export)]).first?.id)
+            let queue = JobQueue()
+            let database = Database(client: client, logger: Self.logger)
+            let id = try #require(try await queue.enqueue([NewJob(kind: .export)], on: database).first?.id)
             let pool = JobWorkerPool(
                 queue: queue, wakeups: nil, name: "s", concurrency: 1, idlePoll: .milliseconds(10),
-                handler: SlowHandler(duration: .seconds(60)), logger: Self.logger)
+                handler: SlowHandler(duration: .seconds(60)), database: Database(client: client, logger: Self.logger))
             let task = Task { await pool.run() }
-            try await eventually("the job to run") { try await queue.job(id).state == .running }
+            try await eventually("the job to run") { try await queue.job(id, on: database).state == .running }
             task.cancel()
             await task.value
-            let record = try await queue.job(id)
+            let record = try await queue.job(id, on: database)
             #expect(record.state == .queued)
             #expect(record.attempt == 0)
         }
@@ -466,11 +484,10 @@ final class RecordingHandler: JobHandler {
     func run(_ job: ClaimedJob, context: JobContext) async throws {
         count.wrappingAdd(1, ordering: .sequentiallyConsistent)
         let worker = job.lease.leaseID.uuidString
-        try await context.complete { connection in
-            let logger = JobQueueTests.logger
-            let rows = try await connection.query("SELECT worker FROM jobs WHERE id = \(job.id)", logger: logger).collect()
+        try await context.complete { transaction in
+            let rows = try await transaction.query("SELECT worker FROM jobs WHERE id = \(job.id)").collect()
             let name = try rows.first?.decode(String.self)
-            try await connection.query("INSERT INTO test_results (job_id, worker) VALUES (\(job.id), \(name ?? worker))", logger: logger)
+            try await transaction.query("INSERT INTO test_results (job_id, worker) VALUES (\(job.id), \(name ?? worker))")
         }
     }
 }

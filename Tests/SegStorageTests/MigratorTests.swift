@@ -10,7 +10,7 @@ import Testing
     @Test func appliesEveryMigrationOnAnEmptyDatabaseAndIsIdempotent() async throws {
         try await withTestDatabase(migrated: false) { client in
             // setup
-            let migrator = try Migrator(client: client, logger: logger)
+            let migrator = try Migrator(on: Database(client: client, logger: logger))
             let bundled = try Migration.bundled()
             #expect(try await migrator.status().pending == bundled)
 
@@ -42,7 +42,7 @@ import Testing
         try await withTestDatabase { client in
             // setup
             try await client.query("UPDATE schema_migrations SET checksum = 'x' WHERE version = 2")
-            let migrator = try Migrator(client: client, logger: logger)
+            let migrator = try Migrator(on: Database(client: client, logger: logger))
 
             // MUT + validate
             let name = try #require(try Migration.bundled().first { $0.version == 2 }?.name)
@@ -58,7 +58,7 @@ import Testing
     @Test func unknownAppliedMigrationStopsTheRun() async throws {
         try await withTestDatabase { client in
             try await client.query("INSERT INTO schema_migrations (version, name, checksum) VALUES (9999, 'from_the_future', 'x')")
-            let migrator = try Migrator(client: client, logger: logger)
+            let migrator = try Migrator(on: Database(client: client, logger: logger))
             await #expect(throws: StorageError.unknownMigration(version: 9999, name: "from_the_future")) {
                 try await migrator.migrate()
             }
@@ -69,8 +69,8 @@ import Testing
         try await withTestDatabase(migrated: false) { client in
             // MUT: each migrator leases its own connection from the pool
             let logger = self.logger
-            async let first = Migrator(client: client, logger: logger).migrate()
-            async let second = Migrator(client: client, logger: logger).migrate()
+            async let first = Migrator(on: Database(client: client, logger: logger)).migrate()
+            async let second = Migrator(on: Database(client: client, logger: logger)).migrate()
             let (a, b) = try await (first, second)
 
             // validate: one applied everything, the other nothing
@@ -93,7 +93,7 @@ import Testing
                 Migration(version: 1, name: "good", sql: "CREATE TABLE good (id int);"),
                 Migration(version: 2, name: "bad", sql: "CREATE TABLE half (id int); SELECT * FROM missing_table;"),
             ]
-            let migrator = try Migrator(client: client, migrations: migrations, logger: logger)
+            let migrator = try Migrator(on: Database(client: client, logger: logger), migrations: migrations)
             await #expect(throws: StorageError.migrationFailed(version: 2, name: "bad", sqlState: "42P01")) {
                 try await migrator.migrate()
             }

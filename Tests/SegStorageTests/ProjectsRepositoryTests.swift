@@ -9,12 +9,12 @@ import Testing
         try await withTestDatabase { client in
             let f = AccountFixtures(client: client)
             let owner = try await f.user("owner")
-            let project = try await f.projects.create(ownerID: owner.id, name: "Spheroids", description: "day 3")
+            let project = try await ProjectRepository.create(ownerID: owner.id, name: "Spheroids", description: "day 3", on: f.database)
             #expect(project.ownerID == owner.id && project.name == "Spheroids" && project.description == "day 3")
-            #expect(try await f.members.role(projectID: project.id, userID: owner.id) == .owner)
-            let seen = try await f.projects.get(id: project.id, memberID: owner.id)
+            #expect(try await ProjectMemberRepository.role(projectID: project.id, userID: owner.id, on: f.database) == .owner)
+            let seen = try await ProjectRepository.get(id: project.id, memberID: owner.id, on: f.database)
             #expect(seen.project == project && seen.myRole == .owner && seen.imageCounts == ImageStatusCounts())
-            #expect(try await f.projects.find(id: project.id) == project)
+            #expect(try await ProjectRepository.find(id: project.id, on: f.database) == project)
         }
     }
 
@@ -26,22 +26,26 @@ import Testing
             let project = try await f.project(owner: owner.id)
             let missing = UUID()
             #expect(
-                try await storageError { _ = try await f.projects.get(id: project.id, memberID: stranger.id) }
+                try await storageError { _ = try await ProjectRepository.get(id: project.id, memberID: stranger.id, on: f.database) }
                     == .notFound(entity: "project", id: project.id.uuidString)
             )
             #expect(
-                try await storageError { _ = try await f.projects.get(id: missing, memberID: owner.id) }
+                try await storageError { _ = try await ProjectRepository.get(id: missing, memberID: owner.id, on: f.database) }
                     == .notFound(entity: "project", id: missing.uuidString)
             )
-            #expect(try await f.projects.find(id: missing) == nil)
+            #expect(try await ProjectRepository.find(id: missing, on: f.database) == nil)
             let notFound = StorageError.notFound(entity: "project", id: missing.uuidString)
-            #expect(try await storageError { _ = try await f.projects.imageCounts(projectID: missing) } == notFound)
-            #expect(try await storageError { _ = try await f.projects.update(id: missing, name: "x", description: nil) } == notFound)
-            #expect(try await storageError { _ = try await f.projects.delete(id: missing) } == notFound)
-            #expect(try await storageError { _ = try await f.projects.transferOwnership(projectID: missing, to: owner.id) } == notFound)
+            #expect(try await storageError { _ = try await ProjectRepository.imageCounts(projectID: missing, on: f.database) } == notFound)
+            #expect(
+                try await storageError { _ = try await ProjectRepository.update(id: missing, name: "x", description: nil, on: f.database) }
+                    == notFound)
+            #expect(try await storageError { _ = try await ProjectRepository.delete(id: missing, on: f.database) } == notFound)
+            #expect(
+                try await storageError { _ = try await ProjectRepository.transferOwnership(projectID: missing, to: owner.id, on: f.database) }
+                    == notFound)
             let ghost = UUID()
             #expect(
-                try await storageError { _ = try await f.projects.create(ownerID: ghost, name: "x", description: "") }
+                try await storageError { _ = try await ProjectRepository.create(ownerID: ghost, name: "x", description: "", on: f.database) }
                     == .notFound(entity: "user", id: ghost.uuidString)
             )
         }
@@ -60,11 +64,11 @@ import Testing
             try await insertImage(project: other.id, status: "processing", client: client)
 
             // MUT + validate
-            let counts = try await f.projects.imageCounts(projectID: project.id)
+            let counts = try await ProjectRepository.imageCounts(projectID: project.id, on: f.database)
             #expect(counts == ImageStatusCounts(new: 2, queued: 1, processing: 0, segmented: 3, failed: 1))
             #expect(counts.total == 7)
-            #expect(try await f.projects.get(id: project.id, memberID: owner.id).imageCounts == counts)
-            #expect(try await f.projects.imageCounts(projectID: other.id) == ImageStatusCounts(processing: 1))
+            #expect(try await ProjectRepository.get(id: project.id, memberID: owner.id, on: f.database).imageCounts == counts)
+            #expect(try await ProjectRepository.imageCounts(projectID: other.id, on: f.database) == ImageStatusCounts(processing: 1))
             let json = String(decoding: try JSONEncoder().encode(ImageStatusCounts()), as: UTF8.self)
             for key in ["new", "queued", "processing", "segmented", "failed"] {
                 #expect(json.contains("\"\(key)\":0"), "\(key)")
@@ -86,13 +90,15 @@ import Testing
             let edited = try await f.project(owner: bob.id, name: "B0")
             let viewed = try await f.project(owner: bob.id, name: "B1")
             _ = try await f.project(owner: bob.id, name: "B2")  // not shared with alice
-            _ = try await f.members.setRole(projectID: edited.id, userID: alice.id, role: .editor)
-            _ = try await f.members.setRole(projectID: viewed.id, userID: alice.id, role: .viewer)
+            _ = try await ProjectMemberRepository.setRole(projectID: edited.id, userID: alice.id, role: .editor, on: f.database)
+            _ = try await ProjectMemberRepository.setRole(projectID: viewed.id, userID: alice.id, role: .viewer, on: f.database)
             try await insertImage(project: viewed.id, status: "segmented", client: client)
 
             // MUT
             for limit in [1, 2, 3, 7, 8] {
-                let (items, _) = try await AccountFixtures.allPages(limit: limit) { try await f.projects.list(memberID: alice.id, page: $0) }
+                let (items, _) = try await AccountFixtures.allPages(limit: limit) {
+                    try await ProjectRepository.list(memberID: alice.id, page: $0, on: f.database)
+                }
 
                 // validate
                 #expect(items.count == 7, "limit \(limit)")
@@ -104,7 +110,7 @@ import Testing
                 #expect(items.dropFirst(2).allSatisfy { $0.myRole == .owner && $0.project.ownerID == alice.id })
                 #expect(items[2].id == owned[4])  // the one not moved back in time
             }
-            let bobs = try await f.projects.list(memberID: bob.id, page: .first).items
+            let bobs = try await ProjectRepository.list(memberID: bob.id, page: .first, on: f.database).items
             #expect(bobs.count == 3 && bobs.allSatisfy { $0.myRole == .owner })
         }
     }
@@ -121,7 +127,9 @@ import Testing
             let newest = try await f.project(owner: owner.id, name: "newest")
             try await insertImage(project: newest.id, status: "failed", client: client)
             for limit in [1, 2, 4, 7] {
-                let (items, pages) = try await AccountFixtures.allPages(limit: limit) { try await f.projects.listAll(page: $0) }
+                let (items, pages) = try await AccountFixtures.allPages(limit: limit) {
+                    try await ProjectRepository.listAll(page: $0, on: f.database)
+                }
                 #expect(items.count == 7 && Set(items.map(\.id)) == Set(ids + [newest.id]), "limit \(limit)")
                 #expect(items.first?.id == newest.id)
                 #expect(items.allSatisfy { $0.ownerEmail == owner.email && $0.project.ownerID == owner.id })
@@ -136,14 +144,14 @@ import Testing
         try await withTestDatabase { client in
             let f = AccountFixtures(client: client)
             let owner = try await f.user()
-            let project = try await f.projects.create(ownerID: owner.id, name: "Old", description: "keep")
+            let project = try await ProjectRepository.create(ownerID: owner.id, name: "Old", description: "keep", on: f.database)
             try await Task.sleep(for: .milliseconds(5))
-            let renamed = try await f.projects.update(id: project.id, name: "New", description: nil)
+            let renamed = try await ProjectRepository.update(id: project.id, name: "New", description: nil, on: f.database)
             #expect(renamed.name == "New" && renamed.description == "keep" && renamed.updatedAt > project.updatedAt)
             #expect(renamed.createdAt == project.createdAt)
-            let described = try await f.projects.update(id: project.id, name: nil, description: "")
+            let described = try await ProjectRepository.update(id: project.id, name: nil, description: "", on: f.database)
             #expect(described.name == "New" && described.description == "")
-            let empty = try await storageError { _ = try await f.projects.update(id: project.id, name: "", description: nil) }
+            let empty = try await storageError { _ = try await ProjectRepository.update(id: project.id, name: "", description: nil, on: f.database) }
             #expect(empty == .constraintViolation(constraint: "projects_name_check"))
         }
     }
@@ -174,12 +182,12 @@ import Testing
                 VALUES (\(project.id), 'done', ARRAY['coco'], \(archive), 10, now())
                 """
             )
-            _ = try await f.members.setRole(projectID: project.id, userID: member.id, role: .editor)
-            _ = try await f.links.create(
-                projectID: project.id, tokenHash: AccountFixtures.hash(), role: .viewer, expiresAt: .now + 60, createdBy: owner.id)
+            _ = try await ProjectMemberRepository.setRole(projectID: project.id, userID: member.id, role: .editor, on: f.database)
+            _ = try await ShareLinkRepository.create(
+                projectID: project.id, tokenHash: AccountFixtures.hash(), role: .viewer, expiresAt: .now + 60, createdBy: owner.id, on: f.database)
 
             // MUT
-            let keys = try await f.projects.delete(id: project.id)
+            let keys = try await ProjectRepository.delete(id: project.id, on: f.database)
 
             // validate
             #expect(keys == [keyA, keyB, thumbnail, archive])
@@ -192,9 +200,9 @@ import Testing
             let memberships = try await client.query("SELECT count(*)::int8 FROM project_members WHERE project_id = \(project.id)")
                 .collect().first?.decode(Int.self)
             #expect(memberships == 0)
-            #expect(try await f.projects.find(id: project.id) == nil)
-            #expect(try await f.projects.find(id: other.id) != nil)
-            #expect(try await f.projects.delete(id: other.id) == [keyB])
+            #expect(try await ProjectRepository.find(id: project.id, on: f.database) == nil)
+            #expect(try await ProjectRepository.find(id: other.id, on: f.database) != nil)
+            #expect(try await ProjectRepository.delete(id: other.id, on: f.database) == [keyB])
         }
     }
 
@@ -206,29 +214,31 @@ import Testing
             let bob = try await f.user("bob")
             let carol = try await f.user("carol")
             let project = try await f.project(owner: alice.id)
-            _ = try await f.members.setRole(projectID: project.id, userID: bob.id, role: .viewer)
+            _ = try await ProjectMemberRepository.setRole(projectID: project.id, userID: bob.id, role: .viewer, on: f.database)
 
             // MUT: to an existing viewer, then to a non-member
-            let toBob = try await f.projects.transferOwnership(projectID: project.id, to: bob.id)
+            let toBob = try await ProjectRepository.transferOwnership(projectID: project.id, to: bob.id, on: f.database)
 
             // validate
             #expect(toBob.ownerID == bob.id)
-            #expect(try await f.members.role(projectID: project.id, userID: bob.id) == .owner)
-            #expect(try await f.members.role(projectID: project.id, userID: alice.id) == .editor)
-            let toCarol = try await f.projects.transferOwnership(projectID: project.id, to: carol.id)
+            #expect(try await ProjectMemberRepository.role(projectID: project.id, userID: bob.id, on: f.database) == .owner)
+            #expect(try await ProjectMemberRepository.role(projectID: project.id, userID: alice.id, on: f.database) == .editor)
+            let toCarol = try await ProjectRepository.transferOwnership(projectID: project.id, to: carol.id, on: f.database)
             #expect(toCarol.ownerID == carol.id)
-            #expect(try await f.members.role(projectID: project.id, userID: carol.id) == .owner)
-            #expect(try await f.members.role(projectID: project.id, userID: bob.id) == .editor)
-            #expect(try await f.projects.transferOwnership(projectID: project.id, to: carol.id) == toCarol)
+            #expect(try await ProjectMemberRepository.role(projectID: project.id, userID: carol.id, on: f.database) == .owner)
+            #expect(try await ProjectMemberRepository.role(projectID: project.id, userID: bob.id, on: f.database) == .editor)
+            #expect(try await ProjectRepository.transferOwnership(projectID: project.id, to: carol.id, on: f.database) == toCarol)
             let ghost = UUID()
-            let unknown = try await storageError { _ = try await f.projects.transferOwnership(projectID: project.id, to: ghost) }
+            let unknown = try await storageError {
+                _ = try await ProjectRepository.transferOwnership(projectID: project.id, to: ghost, on: f.database)
+            }
             #expect(unknown == .notFound(entity: "user", id: ghost.uuidString))
-            #expect(try await f.projects.find(id: project.id)?.ownerID == carol.id)
+            #expect(try await ProjectRepository.find(id: project.id, on: f.database)?.ownerID == carol.id)
             let owners = try await client.query("SELECT count(*)::int8 FROM project_members WHERE project_id = \(project.id) AND role = 'owner'")
                 .collect().first?.decode(Int.self)
             #expect(owners == 1)
             // alice owns nothing now, so her account can go.
-            try await f.users.delete(id: alice.id)
+            try await UserRepository.delete(id: alice.id, on: f.database)
         }
     }
 }

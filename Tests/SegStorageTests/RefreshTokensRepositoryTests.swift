@@ -10,13 +10,14 @@ import Testing
             let f = AccountFixtures(client: client)
             let user = try await f.user()
             let absolute = Date.now + 30 * 86_400
-            let first = try await f.tokens.issue(
-                userID: user.id, hash: AccountFixtures.hash(), family: nil, expiresAt: .now + 3600, absoluteExpiresAt: absolute)
-            let second = try await f.tokens.issue(
-                userID: user.id, hash: AccountFixtures.hash(), expiresAt: .now + 3600, absoluteExpiresAt: absolute)
+            let first = try await RefreshTokenRepository.issue(
+                userID: user.id, hash: AccountFixtures.hash(), family: nil, expiresAt: .now + 3600, absoluteExpiresAt: absolute, on: f.database)
+            let second = try await RefreshTokenRepository.issue(
+                userID: user.id, hash: AccountFixtures.hash(), expiresAt: .now + 3600, absoluteExpiresAt: absolute, on: f.database)
             #expect(first.family != second.family)
-            let same = try await f.tokens.issue(
-                userID: user.id, hash: AccountFixtures.hash(), family: first.family, expiresAt: absolute + 86_400, absoluteExpiresAt: absolute)
+            let same = try await RefreshTokenRepository.issue(
+                userID: user.id, hash: AccountFixtures.hash(), family: first.family, expiresAt: absolute + 86_400, absoluteExpiresAt: absolute,
+                on: f.database)
             #expect(same.family == first.family)
             #expect(abs(same.expiresAt.timeIntervalSince(absolute)) < 0.001)  // clamped to the absolute expiry
             #expect(first.userID == user.id && first.usedAt == nil && first.revokedAt == nil && first.replacedBy == nil)
@@ -28,17 +29,21 @@ import Testing
             let f = AccountFixtures(client: client)
             let user = try await f.user()
             let short = try await storageError {
-                _ = try await f.tokens.issue(userID: user.id, hash: Data([1, 2, 3]), family: nil, expiresAt: .now, absoluteExpiresAt: .now)
+                _ = try await RefreshTokenRepository.issue(
+                    userID: user.id, hash: Data([1, 2, 3]), family: nil, expiresAt: .now, absoluteExpiresAt: .now, on: f.database)
             }
             #expect(short == .invalidArgument("a token hash must be a SHA-256 digest (32 bytes)"))
             let hash = AccountFixtures.hash()
-            _ = try await f.tokens.issue(userID: user.id, hash: hash, family: nil, expiresAt: .now + 60, absoluteExpiresAt: .now + 60)
+            _ = try await RefreshTokenRepository.issue(
+                userID: user.id, hash: hash, family: nil, expiresAt: .now + 60, absoluteExpiresAt: .now + 60, on: f.database)
             let duplicate = try await storageError {
-                _ = try await f.tokens.issue(userID: user.id, hash: hash, family: nil, expiresAt: .now + 60, absoluteExpiresAt: .now + 60)
+                _ = try await RefreshTokenRepository.issue(
+                    userID: user.id, hash: hash, family: nil, expiresAt: .now + 60, absoluteExpiresAt: .now + 60, on: f.database)
             }
             #expect(duplicate == .conflict(constraint: "refresh_tokens_hash_key"))
             let unknownUser = try await storageError {
-                _ = try await f.tokens.issue(userID: UUID(), hash: AccountFixtures.hash(), family: nil, expiresAt: .now, absoluteExpiresAt: .now)
+                _ = try await RefreshTokenRepository.issue(
+                    userID: UUID(), hash: AccountFixtures.hash(), family: nil, expiresAt: .now, absoluteExpiresAt: .now, on: f.database)
             }
             #expect(unknownUser == .invalidReference(constraint: "refresh_tokens_user_id_fkey"))
         }
@@ -51,10 +56,11 @@ import Testing
             let user = try await f.user()
             let (old, new) = (AccountFixtures.hash(), AccountFixtures.hash())
             let absolute = Date.now + 3600
-            let issued = try await f.tokens.issue(userID: user.id, hash: old, family: nil, expiresAt: .now + 600, absoluteExpiresAt: absolute)
+            let issued = try await RefreshTokenRepository.issue(
+                userID: user.id, hash: old, family: nil, expiresAt: .now + 600, absoluteExpiresAt: absolute, on: f.database)
 
             // MUT
-            let result = try await f.tokens.rotate(presentedHash: old, newHash: new, newExpiresAt: .now + 7200)
+            let result = try await RefreshTokenRepository.rotate(presentedHash: old, newHash: new, newExpiresAt: .now + 7200, on: f.database)
 
             // validate
             guard case .rotated(let userID, let successor) = result else {
@@ -64,8 +70,8 @@ import Testing
             #expect(userID == user.id)
             #expect(successor.family == issued.family && successor.userID == user.id)
             #expect(abs(successor.expiresAt.timeIntervalSince(absolute)) < 0.001)  // never past the family's end
-            #expect(try await f.tokens.find(hash: new) == successor)
-            let presented = try #require(try await f.tokens.find(hash: old))
+            #expect(try await RefreshTokenRepository.find(hash: new, on: f.database) == successor)
+            let presented = try #require(try await RefreshTokenRepository.find(hash: old, on: f.database))
             #expect(presented.usedAt != nil && presented.replacedBy == successor.id && presented.revokedAt == nil)
         }
     }
@@ -76,28 +82,34 @@ import Testing
             let f = AccountFixtures(client: client)
             let user = try await f.user()
             let (a, b, c, other) = (AccountFixtures.hash(), AccountFixtures.hash(), AccountFixtures.hash(), AccountFixtures.hash())
-            let first = try await f.tokens.issue(userID: user.id, hash: a, family: nil, expiresAt: .now + 600, absoluteExpiresAt: .now + 3600)
-            _ = try await f.tokens.issue(userID: user.id, hash: other, family: nil, expiresAt: .now + 600, absoluteExpiresAt: .now + 3600)
-            guard case .rotated = try await f.tokens.rotate(presentedHash: a, newHash: b, newExpiresAt: .now + 600) else {
+            let first = try await RefreshTokenRepository.issue(
+                userID: user.id, hash: a, family: nil, expiresAt: .now + 600, absoluteExpiresAt: .now + 3600, on: f.database)
+            _ = try await RefreshTokenRepository.issue(
+                userID: user.id, hash: other, family: nil, expiresAt: .now + 600, absoluteExpiresAt: .now + 3600, on: f.database)
+            guard case .rotated = try await RefreshTokenRepository.rotate(presentedHash: a, newHash: b, newExpiresAt: .now + 600, on: f.database)
+            else {
                 Issue.record("first rotation failed")
                 return
             }
-            guard case .rotated = try await f.tokens.rotate(presentedHash: b, newHash: c, newExpiresAt: .now + 600) else {
+            guard case .rotated = try await RefreshTokenRepository.rotate(presentedHash: b, newHash: c, newExpiresAt: .now + 600, on: f.database)
+            else {
                 Issue.record("second rotation failed")
                 return
             }
 
             // MUT: the stolen first token comes back
-            let reuse = try await f.tokens.rotate(presentedHash: a, newHash: AccountFixtures.hash(), newExpiresAt: .now + 600)
+            let reuse = try await RefreshTokenRepository.rotate(
+                presentedHash: a, newHash: AccountFixtures.hash(), newExpiresAt: .now + 600, on: f.database)
 
             // validate
             #expect(reuse == .reused(userID: user.id, family: first.family))
             for hash in [a, b, c] {
-                #expect(try await f.tokens.find(hash: hash)?.revokedAt != nil)
+                #expect(try await RefreshTokenRepository.find(hash: hash, on: f.database)?.revokedAt != nil)
             }
             #expect(
-                try await f.tokens.rotate(presentedHash: c, newHash: AccountFixtures.hash(), newExpiresAt: .now + 600) == .revoked(userID: user.id))
-            #expect(try await f.tokens.find(hash: other)?.revokedAt == nil)  // other logins are untouched
+                try await RefreshTokenRepository.rotate(presentedHash: c, newHash: AccountFixtures.hash(), newExpiresAt: .now + 600, on: f.database)
+                    == .revoked(userID: user.id))
+            #expect(try await RefreshTokenRepository.find(hash: other, on: f.database)?.revokedAt == nil)  // other logins are untouched
         }
     }
 
@@ -106,22 +118,33 @@ import Testing
             let f = AccountFixtures(client: client)
             let user = try await f.user()
             let expired = AccountFixtures.hash()
-            _ = try await f.tokens.issue(userID: user.id, hash: expired, family: nil, expiresAt: .now - 1, absoluteExpiresAt: .now + 3600)
+            _ = try await RefreshTokenRepository.issue(
+                userID: user.id, hash: expired, family: nil, expiresAt: .now - 1, absoluteExpiresAt: .now + 3600, on: f.database)
             let pastAbsolute = AccountFixtures.hash()
-            _ = try await f.tokens.issue(userID: user.id, hash: pastAbsolute, family: nil, expiresAt: .now - 10, absoluteExpiresAt: .now - 1)
+            _ = try await RefreshTokenRepository.issue(
+                userID: user.id, hash: pastAbsolute, family: nil, expiresAt: .now - 10, absoluteExpiresAt: .now - 1, on: f.database)
             let loggedOut = AccountFixtures.hash()
-            _ = try await f.tokens.issue(userID: user.id, hash: loggedOut, family: nil, expiresAt: .now + 600, absoluteExpiresAt: .now + 3600)
-            #expect(try await f.tokens.revoke(hash: loggedOut))
-            #expect(try await f.tokens.revoke(hash: loggedOut) == false)
+            _ = try await RefreshTokenRepository.issue(
+                userID: user.id, hash: loggedOut, family: nil, expiresAt: .now + 600, absoluteExpiresAt: .now + 3600, on: f.database)
+            #expect(try await RefreshTokenRepository.revoke(hash: loggedOut, on: f.database))
+            #expect(try await RefreshTokenRepository.revoke(hash: loggedOut, on: f.database) == false)
 
             let newHash = AccountFixtures.hash()
-            #expect(try await f.tokens.rotate(presentedHash: expired, newHash: newHash, newExpiresAt: .now + 600) == .expired(userID: user.id))
-            #expect(try await f.tokens.rotate(presentedHash: pastAbsolute, newHash: newHash, newExpiresAt: .now + 600) == .expired(userID: user.id))
-            #expect(try await f.tokens.rotate(presentedHash: loggedOut, newHash: newHash, newExpiresAt: .now + 600) == .revoked(userID: user.id))
-            #expect(try await f.tokens.rotate(presentedHash: AccountFixtures.hash(), newHash: newHash, newExpiresAt: .now + 600) == .unknown)
+            #expect(
+                try await RefreshTokenRepository.rotate(presentedHash: expired, newHash: newHash, newExpiresAt: .now + 600, on: f.database)
+                    == .expired(userID: user.id))
+            #expect(
+                try await RefreshTokenRepository.rotate(presentedHash: pastAbsolute, newHash: newHash, newExpiresAt: .now + 600, on: f.database)
+                    == .expired(userID: user.id))
+            #expect(
+                try await RefreshTokenRepository.rotate(presentedHash: loggedOut, newHash: newHash, newExpiresAt: .now + 600, on: f.database)
+                    == .revoked(userID: user.id))
+            #expect(
+                try await RefreshTokenRepository.rotate(
+                    presentedHash: AccountFixtures.hash(), newHash: newHash, newExpiresAt: .now + 600, on: f.database) == .unknown)
             // None of them issued anything or was marked used.
-            #expect(try await f.tokens.find(hash: newHash) == nil)
-            #expect(try await f.tokens.find(hash: expired)?.usedAt == nil)
+            #expect(try await RefreshTokenRepository.find(hash: newHash, on: f.database) == nil)
+            #expect(try await RefreshTokenRepository.find(hash: expired, on: f.database)?.usedAt == nil)
         }
     }
 
@@ -131,19 +154,22 @@ import Testing
             let f = AccountFixtures(client: client)
             let user = try await f.user()
             let (a, b, other) = (AccountFixtures.hash(), AccountFixtures.hash(), AccountFixtures.hash())
-            _ = try await f.tokens.issue(userID: user.id, hash: a, expiresAt: .now + 600, absoluteExpiresAt: .now + 3600)
-            _ = try await f.tokens.issue(userID: user.id, hash: other, expiresAt: .now + 600, absoluteExpiresAt: .now + 3600)
-            _ = try await f.tokens.rotate(presentedHash: a, newHash: b, newExpiresAt: .now + 600)
+            _ = try await RefreshTokenRepository.issue(
+                userID: user.id, hash: a, expiresAt: .now + 600, absoluteExpiresAt: .now + 3600, on: f.database)
+            _ = try await RefreshTokenRepository.issue(
+                userID: user.id, hash: other, expiresAt: .now + 600, absoluteExpiresAt: .now + 3600, on: f.database)
+            _ = try await RefreshTokenRepository.rotate(presentedHash: a, newHash: b, newExpiresAt: .now + 600, on: f.database)
 
             // MUT
-            let revoked = try await f.tokens.revokeFamily(containingHash: a)
+            let revoked = try await RefreshTokenRepository.revokeFamily(containingHash: a, on: f.database)
 
             // validate
             #expect(revoked == 2)
             #expect(
-                try await f.tokens.rotate(presentedHash: b, newHash: AccountFixtures.hash(), newExpiresAt: .now + 600) == .revoked(userID: user.id))
-            #expect(try await f.tokens.find(hash: other)?.revokedAt == nil)
-            #expect(try await f.tokens.revokeFamily(containingHash: AccountFixtures.hash()) == 0)
+                try await RefreshTokenRepository.rotate(presentedHash: b, newHash: AccountFixtures.hash(), newExpiresAt: .now + 600, on: f.database)
+                    == .revoked(userID: user.id))
+            #expect(try await RefreshTokenRepository.find(hash: other, on: f.database)?.revokedAt == nil)
+            #expect(try await RefreshTokenRepository.revokeFamily(containingHash: AccountFixtures.hash(), on: f.database) == 0)
         }
     }
 
@@ -153,14 +179,15 @@ import Testing
             let f = AccountFixtures(client: client)
             let user = try await f.user()
             let presented = AccountFixtures.hash()
-            _ = try await f.tokens.issue(userID: user.id, hash: presented, family: nil, expiresAt: .now + 600, absoluteExpiresAt: .now + 3600)
-            let tokens = f.tokens
+            _ = try await RefreshTokenRepository.issue(
+                userID: user.id, hash: presented, family: nil, expiresAt: .now + 600, absoluteExpiresAt: .now + 3600, on: f.database)
 
             // MUT: 8 clients present the same token at once
             let results = try await withThrowingTaskGroup(of: RefreshTokenRotation.self) { group in
                 for _ in 0..<8 {
                     group.addTask {
-                        try await tokens.rotate(presentedHash: presented, newHash: AccountFixtures.hash(), newExpiresAt: .now + 600)
+                        try await RefreshTokenRepository.rotate(
+                            presentedHash: presented, newHash: AccountFixtures.hash(), newExpiresAt: .now + 600, on: f.database)
                     }
                 }
                 var results: [RefreshTokenRotation] = []
@@ -186,24 +213,27 @@ import Testing
             let f = AccountFixtures(client: client)
             let a = try await f.user("a")
             let b = try await f.user("b")
-            let first = try await f.tokens.issue(
-                userID: a.id, hash: AccountFixtures.hash(), family: nil, expiresAt: .now + 600, absoluteExpiresAt: .now + 3600)
-            _ = try await f.tokens.issue(
-                userID: a.id, hash: AccountFixtures.hash(), family: first.family, expiresAt: .now + 600, absoluteExpiresAt: .now + 3600)
-            _ = try await f.tokens.issue(
-                userID: a.id, hash: AccountFixtures.hash(), family: nil, expiresAt: .now + 600, absoluteExpiresAt: .now + 3600)
+            let first = try await RefreshTokenRepository.issue(
+                userID: a.id, hash: AccountFixtures.hash(), family: nil, expiresAt: .now + 600, absoluteExpiresAt: .now + 3600, on: f.database)
+            _ = try await RefreshTokenRepository.issue(
+                userID: a.id, hash: AccountFixtures.hash(), family: first.family, expiresAt: .now + 600, absoluteExpiresAt: .now + 3600,
+                on: f.database)
+            _ = try await RefreshTokenRepository.issue(
+                userID: a.id, hash: AccountFixtures.hash(), family: nil, expiresAt: .now + 600, absoluteExpiresAt: .now + 3600, on: f.database)
             let bToken = AccountFixtures.hash()
-            _ = try await f.tokens.issue(userID: b.id, hash: bToken, family: nil, expiresAt: .now + 600, absoluteExpiresAt: .now + 3600)
+            _ = try await RefreshTokenRepository.issue(
+                userID: b.id, hash: bToken, family: nil, expiresAt: .now + 600, absoluteExpiresAt: .now + 3600, on: f.database)
             let old = AccountFixtures.hash()
-            _ = try await f.tokens.issue(userID: b.id, hash: old, family: nil, expiresAt: .now - 60, absoluteExpiresAt: .now + 3600)
+            _ = try await RefreshTokenRepository.issue(
+                userID: b.id, hash: old, family: nil, expiresAt: .now - 60, absoluteExpiresAt: .now + 3600, on: f.database)
 
             // MUT + validate
-            #expect(try await f.tokens.revokeFamily(first.family) == 2)
-            #expect(try await f.tokens.revokeFamily(first.family) == 0)
-            #expect(try await f.tokens.revokeAll(userID: a.id) == 1)
-            #expect(try await f.tokens.deleteExpired() == 1)
-            #expect(try await f.tokens.find(hash: old) == nil)
-            #expect(try await f.tokens.find(hash: bToken)?.revokedAt == nil)
+            #expect(try await RefreshTokenRepository.revokeFamily(first.family, on: f.database) == 2)
+            #expect(try await RefreshTokenRepository.revokeFamily(first.family, on: f.database) == 0)
+            #expect(try await RefreshTokenRepository.revokeAll(userID: a.id, on: f.database) == 1)
+            #expect(try await RefreshTokenRepository.deleteExpired(on: f.database) == 1)
+            #expect(try await RefreshTokenRepository.find(hash: old, on: f.database) == nil)
+            #expect(try await RefreshTokenRepository.find(hash: bToken, on: f.database)?.revokedAt == nil)
         }
     }
 }

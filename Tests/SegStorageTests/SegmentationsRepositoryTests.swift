@@ -1,10 +1,11 @@
 import Foundation
 import PostgresNIO
-import SegStorage
 import SegTestSupport
 import Testing
 
-/// `SegmentationPostgresRepository`: versions, concurrency and the JSON round trip.
+@testable import SegStorage
+
+/// `SegmentationRepository`: versions, concurrency and the JSON round trip.
 @Suite(.timeLimit(.minutes(5))) struct SegmentationsRepositoryTests {
     static let logger = Logger(label: "seg.test.segmentations")
 
@@ -45,35 +46,37 @@ import Testing
     @Test func versionsCountUpAndNeverOverwrite() async throws {
         try await withTestDatabase { client in
             // setup
-            let repository = SegmentationPostgresRepository(client: client, logger: Self.logger)
+            let database = Database(client: client, logger: Self.logger)
             let (image, user) = try await Self.makeImage(client: client)
             let first = Array(try JSONEncoder().encode(Self.polygons))
             let second = Array(try JSONEncoder().encode([Self.polygons[0]]))
 
             // MUT
-            let v1 = try await repository.addVersion(
+            let v1 = try await SegmentationRepository.addVersion(
                 imageID: image,
                 polygons: first,
                 parameters: Array(#"{"threshold": "otsu", "minArea": 50}"#.utf8),
                 segmenter: "builtin",
-                authorID: nil
+                authorID: nil, on: database
             )
-            let v2 = try await repository.addVersion(
-                imageID: image, polygons: second, parameters: Array("{}".utf8), segmenter: "manual", authorID: user)
+            let v2 = try await SegmentationRepository.addVersion(
+                imageID: image, polygons: second, parameters: Array("{}".utf8), segmenter: "manual", authorID: user, on: database)
 
             // validate
             #expect(v1.version == 1)
             #expect(v2.version == 2)
-            #expect(try await repository.latest(imageID: image) == v2)
-            #expect(try await repository.version(1, imageID: image) == v1)
-            #expect(try JSONDecoder().decode([Polygon].self, from: Data(try await repository.version(1, imageID: image).polygons)) == Self.polygons)
+            #expect(try await SegmentationRepository.latest(imageID: image, on: database) == v2)
+            #expect(try await SegmentationRepository.version(1, imageID: image, on: database) == v1)
+            #expect(
+                try JSONDecoder().decode(
+                    [Polygon].self, from: Data(try await SegmentationRepository.version(1, imageID: image, on: database).polygons)) == Self.polygons)
             #expect(try JSONDecoder().decode([Polygon].self, from: Data(v2.polygons)) == [Self.polygons[0]])
             let parameters = try JSONSerialization.jsonObject(with: Data(v1.parameters)) as? [String: Any]
             #expect(parameters?["threshold"] as? String == "otsu")
             #expect(parameters?["minArea"] as? Int == 50)
             #expect(v1.authorID == nil && v2.authorID == user)
             #expect(v2.segmenter == "manual")
-            let summaries = try await repository.versions(imageID: image)
+            let summaries = try await SegmentationRepository.versions(imageID: image, on: database)
             #expect(summaries.map(\.version) == [2, 1])
             #expect(summaries.map(\.polygonCount) == [1, 2])
             #expect(summaries.map(\.segmenter) == ["manual", "builtin"])
@@ -85,17 +88,17 @@ import Testing
     /// The stored JSON means exactly what was sent: every number, string and nesting level survives.
     @Test func polygonJSONRoundTripsSemantically() async throws {
         try await withTestDatabase { client in
-            let repository = SegmentationPostgresRepository(client: client, logger: Self.logger)
+            let database = Database(client: client, logger: Self.logger)
             let (image, _) = try await Self.makeImage(client: client)
             let text = #"[{"z": 1.50, "a": [1, -2, 3.25e2], "s": "tab\tnewline\n\u00e9", "n": null, "b": true, "big": 12345678901234567890}]"#
-            let stored = try await repository.addVersion(
+            let stored = try await SegmentationRepository.addVersion(
                 imageID: image,
                 polygons: Array(text.utf8),
                 parameters: Array("{}".utf8),
                 segmenter: "builtin",
-                authorID: nil
+                authorID: nil, on: database
             )
-            let back = try await repository.latest(imageID: image)
+            let back = try await SegmentationRepository.latest(imageID: image, on: database)
             #expect(back.polygons == stored.polygons)
             let sent = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? NSArray
             let read = try JSONSerialization.jsonObject(with: Data(back.polygons)) as? NSArray
@@ -109,22 +112,22 @@ import Testing
     @Test func concurrentVersionsAreDistinctAndConsecutive() async throws {
         try await withTestDatabase { client in
             // setup: a version already stored
-            let repository = SegmentationPostgresRepository(client: client, logger: Self.logger)
+            let database = Database(client: client, logger: Self.logger)
             let (image, _) = try await Self.makeImage(client: client)
-            _ = try await repository.addVersion(
-                imageID: image, polygons: Array("[]".utf8), parameters: Array("{}".utf8), segmenter: "builtin", authorID: nil)
+            _ = try await SegmentationRepository.addVersion(
+                imageID: image, polygons: Array("[]".utf8), parameters: Array("{}".utf8), segmenter: "builtin", authorID: nil, on: database)
 
             // MUT: 12 writers at once
             let versions = try await withThrowingTaskGroup(of: Int.self, returning: [Int].self) { group in
                 for index in 0..<12 {
                     group.addTask {
                         let polygons = Array("[{\"id\": \"\(index)\"}]".utf8)
-                        return try await repository.addVersion(
+                        return try await SegmentationRepository.addVersion(
                             imageID: image,
                             polygons: polygons,
                             parameters: Array("{}".utf8),
                             segmenter: "builtin",
-                            authorID: nil
+                            authorID: nil, on: database
                         ).version
                     }
                 }
@@ -133,9 +136,9 @@ import Testing
 
             // validate
             #expect(versions.sorted() == Array(2...13))
-            #expect(try await repository.versions(imageID: image).map(\.version) == Array((1...13).reversed()))
-            #expect(try await repository.latest(imageID: image).version == 13)
-            let latest = try await repository.latest(imageIDs: [image, UUID()])
+            #expect(try await SegmentationRepository.versions(imageID: image, on: database).map(\.version) == Array((1...13).reversed()))
+            #expect(try await SegmentationRepository.latest(imageID: image, on: database).version == 13)
+            let latest = try await SegmentationRepository.latest(imageIDs: [image, UUID()], on: database)
             #expect(latest.count == 1)
             #expect(latest[image]?.version == 13)
         }
@@ -144,124 +147,125 @@ import Testing
     @Test func workerStoresResultAndStatusInOneTransaction() async throws {
         try await withTestDatabase { client in
             // setup
-            let repository = SegmentationPostgresRepository(client: client, logger: Self.logger)
-            let images = ImagePostgresRepository(client: client, logger: Self.logger)
+            let database = Database(client: client, logger: Self.logger)
             let (image, _) = try await Self.makeImage(client: client)
 
             // What a worker stores: a version and the image's status.
-            func storeResult(on connection: PostgresConnection) async throws -> SegmentationRecord {
-                let stored = try await SegmentationPostgresRepository.addVersion(
+            func storeResult(on transaction: Database) async throws -> SegmentationRecord {
+                let stored = try await SegmentationRepository.addVersion(
                     imageID: image,
                     polygons: Array("[]".utf8),
                     parameters: Array("{}".utf8),
                     segmenter: "builtin",
                     authorID: nil,
-                    on: connection,
-                    logger: Self.logger
+                    on: transaction
                 )
-                _ = try await ImagePostgresRepository.setStatus(.segmented, id: image, on: connection, logger: Self.logger)
+                _ = try await ImageRepository.setStatus(.segmented, id: image, on: transaction)
                 return stored
             }
 
             // MUT: a worker whose transaction fails after storing
             struct Crash: Error {}
             await #expect(throws: (any Error).self) {
-                try await client.withTransaction(logger: Self.logger) { connection in
-                    _ = try await storeResult(on: connection)
+                try await Database(client: client, logger: Self.logger).transaction { transaction in
+                    _ = try await storeResult(on: transaction)
                     throw Crash()
                 }
             }
-            #expect(try await repository.versions(imageID: image).isEmpty)
-            #expect(try await images.get(id: image).status == .new)
+            #expect(try await SegmentationRepository.versions(imageID: image, on: database).isEmpty)
+            #expect(try await ImageRepository.get(id: image, on: database).status == .new)
 
             // MUT: one that commits
-            let stored = try await client.withTransaction(logger: Self.logger) { connection in
-                try await storeResult(on: connection)
+            let stored = try await Database(client: client, logger: Self.logger).transaction { transaction in
+                try await storeResult(on: transaction)
             }
             #expect(stored.version == 1)
-            #expect(try await images.get(id: image).status == .segmented)
+            #expect(try await ImageRepository.get(id: image, on: database).status == .segmented)
         }
     }
 
     @Test func missingRowsAreNotFound() async throws {
         try await withTestDatabase { client in
-            let repository = SegmentationPostgresRepository(client: client, logger: Self.logger)
+            let database = Database(client: client, logger: Self.logger)
             let (image, _) = try await Self.makeImage(client: client)
             let unknown = UUID()
             await #expect(throws: StorageError.notFound(entity: "image", id: unknown.uuidString)) {
-                try await repository.addVersion(
-                    imageID: unknown, polygons: Array("[]".utf8), parameters: Array("{}".utf8), segmenter: "x", authorID: nil)
+                try await SegmentationRepository.addVersion(
+                    imageID: unknown, polygons: Array("[]".utf8), parameters: Array("{}".utf8), segmenter: "x", authorID: nil, on: database)
             }
             await #expect(throws: StorageError.notFound(entity: "segmentation", id: image.uuidString)) {
-                try await repository.latest(imageID: image)
+                try await SegmentationRepository.latest(imageID: image, on: database)
             }
-            _ = try await repository.addVersion(
-                imageID: image, polygons: Array("[]".utf8), parameters: Array("{}".utf8), segmenter: "x", authorID: nil)
+            _ = try await SegmentationRepository.addVersion(
+                imageID: image, polygons: Array("[]".utf8), parameters: Array("{}".utf8), segmenter: "x", authorID: nil, on: database)
             await #expect(throws: StorageError.notFound(entity: "segmentation", id: "\(image.uuidString)/2")) {
-                try await repository.version(2, imageID: image)
+                try await SegmentationRepository.version(2, imageID: image, on: database)
             }
-            #expect(try await repository.versions(imageID: unknown).isEmpty)
-            #expect(try await repository.latest(imageIDs: [image, unknown]).keys.sorted { $0.uuidString < $1.uuidString } == [image])
+            #expect(try await SegmentationRepository.versions(imageID: unknown, on: database).isEmpty)
+            #expect(
+                try await SegmentationRepository.latest(imageIDs: [image, unknown], on: database).keys.sorted { $0.uuidString < $1.uuidString } == [
+                    image
+                ])
         }
     }
 
     @Test func badJSONIsRejected() async throws {
         try await withTestDatabase { client in
-            let repository = SegmentationPostgresRepository(client: client, logger: Self.logger)
+            let database = Database(client: client, logger: Self.logger)
             let (image, _) = try await Self.makeImage(client: client)
             let add = { (polygons: String, parameters: String) async throws -> Void in
-                _ = try await repository.addVersion(
+                _ = try await SegmentationRepository.addVersion(
                     imageID: image,
                     polygons: Array(polygons.utf8),
                     parameters: Array(parameters.utf8),
                     segmenter: "builtin",
-                    authorID: nil
+                    authorID: nil, on: database
                 )
             }
             await #expect(throws: StorageError.invalidArgument("polygons and parameters must be valid JSON")) { try await add("[{", "{}") }
             await #expect(throws: StorageError.constraintViolation(constraint: "segmentations_polygons_check")) { try await add("{}", "{}") }
             await #expect(throws: StorageError.constraintViolation(constraint: "segmentations_parameters_check")) { try await add("[]", "[]") }
-            #expect(try await repository.versions(imageID: image).isEmpty)
+            #expect(try await SegmentationRepository.versions(imageID: image, on: database).isEmpty)
         }
     }
 
     @Test func deleteVersionsRemovesOnlyThatImagesVersions() async throws {
         try await withTestDatabase { client in
             // setup
-            let repository = SegmentationPostgresRepository(client: client, logger: Self.logger)
+            let database = Database(client: client, logger: Self.logger)
             let (image, user) = try await Self.makeImage(client: client)
             let projects = try await client.query("SELECT project_id FROM images WHERE id = \(image)").collect()
             let project = try #require(try projects.first?.decode(UUID.self))
             let other = try await insertImage(project: project, client: client)
             for target in [image, image, other] {
-                _ = try await repository.addVersion(
-                    imageID: target, polygons: Array("[]".utf8), parameters: Array("{}".utf8), segmenter: "builtin", authorID: user)
+                _ = try await SegmentationRepository.addVersion(
+                    imageID: target, polygons: Array("[]".utf8), parameters: Array("{}".utf8), segmenter: "builtin", authorID: user, on: database)
             }
 
             // MUT
-            let deleted = try await repository.deleteVersions(imageID: image)
+            let deleted = try await SegmentationRepository.deleteVersions(imageID: image, on: database)
 
             // validate
             #expect(deleted == 2)
-            #expect(try await repository.versions(imageID: image).isEmpty)
-            #expect(try await repository.versions(imageID: other).count == 1)
+            #expect(try await SegmentationRepository.versions(imageID: image, on: database).isEmpty)
+            #expect(try await SegmentationRepository.versions(imageID: other, on: database).count == 1)
             // numbering restarts only because nothing is left to overwrite
             #expect(
-                try await repository.addVersion(
-                    imageID: image, polygons: Array("[]".utf8), parameters: Array("{}".utf8), segmenter: "b", authorID: nil
+                try await SegmentationRepository.addVersion(
+                    imageID: image, polygons: Array("[]".utf8), parameters: Array("{}".utf8), segmenter: "b", authorID: nil, on: database
                 ).version == 1)
         }
     }
 
     @Test func deletingTheAuthorKeepsTheVersion() async throws {
         try await withTestDatabase { client in
-            let repository = SegmentationPostgresRepository(client: client, logger: Self.logger)
+            let database = Database(client: client, logger: Self.logger)
             let (image, _) = try await Self.makeImage(client: client)
             let editor = try await insertUser(email: "editor@example.org", client: client)
-            _ = try await repository.addVersion(
-                imageID: image, polygons: Array("[]".utf8), parameters: Array("{}".utf8), segmenter: "manual", authorID: editor)
+            _ = try await SegmentationRepository.addVersion(
+                imageID: image, polygons: Array("[]".utf8), parameters: Array("{}".utf8), segmenter: "manual", authorID: editor, on: database)
             try await client.query("DELETE FROM users WHERE id = \(editor)")
-            let latest = try await repository.latest(imageID: image)
+            let latest = try await SegmentationRepository.latest(imageID: image, on: database)
             #expect(latest.version == 1)
             #expect(latest.authorID == nil)
         }

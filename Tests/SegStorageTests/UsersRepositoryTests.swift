@@ -8,29 +8,29 @@ import Testing
     @Test func emailIsKeptAsTypedAndFoundRegardlessOfCase() async throws {
         try await withTestDatabase { client in
             let f = AccountFixtures(client: client)
-            let created = try await f.users.create(NewUser(email: "Ada.Lovelace@Example.ORG", name: "Ada", passwordHash: "h1"))
+            let created = try await UserRepository.create(NewUser(email: "Ada.Lovelace@Example.ORG", name: "Ada", passwordHash: "h1"), on: f.database)
             #expect(created.email == "Ada.Lovelace@Example.ORG")
             #expect(created.role == .user)
             #expect(!created.mustChangePassword && !created.isDisabled)
 
-            let byEmail = try await f.users.find(email: "ada.lovelace@example.org")
+            let byEmail = try await UserRepository.find(email: "ada.lovelace@example.org", on: f.database)
             #expect(byEmail == created)
-            #expect(try await f.users.find(id: created.id) == created)
-            #expect(try await f.users.find(email: "ada@example.org") == nil)
+            #expect(try await UserRepository.find(id: created.id, on: f.database) == created)
+            #expect(try await UserRepository.find(email: "ada@example.org", on: f.database) == nil)
         }
     }
 
     @Test func duplicateEmailInAnyCaseConflictsWithoutLeakingIt() async throws {
         try await withTestDatabase { client in
             let f = AccountFixtures(client: client)
-            _ = try await f.users.create(NewUser(email: "grace.hopper@example.org", passwordHash: "h"))
+            _ = try await UserRepository.create(NewUser(email: "grace.hopper@example.org", passwordHash: "h"), on: f.database)
             let error = try await storageError {
-                _ = try await f.users.create(NewUser(email: "GRACE.Hopper@EXAMPLE.org", passwordHash: "h"))
+                _ = try await UserRepository.create(NewUser(email: "GRACE.Hopper@EXAMPLE.org", passwordHash: "h"), on: f.database)
             }
             #expect(error == .conflict(constraint: "users_email_lower_key"))
             let text = String(describing: error).lowercased()
             #expect(!text.contains("grace") && !text.contains("insert") && !text.contains("users (") && !text.contains("$1"))
-            #expect(try await f.users.count(.all) == 1)
+            #expect(try await UserRepository.count(.all, on: f.database) == 1)
         }
     }
 
@@ -39,15 +39,16 @@ import Testing
             // setup
             let f = AccountFixtures(client: client)
             let email = "private.person@example.org"
-            let user = try await f.users.create(NewUser(email: email, passwordHash: "$2b$12$secrethashvalue"))
+            let user = try await UserRepository.create(NewUser(email: email, passwordHash: "$2b$12$secrethashvalue"), on: f.database)
             _ = try await f.project(owner: user.id)
 
             // MUT: every kind of failure a caller can provoke with an account
             var errors: [StorageError?] = []
-            errors.append(try await storageError { _ = try await f.users.create(NewUser(email: email.uppercased(), passwordHash: "h")) })
-            errors.append(try await storageError { _ = try await f.users.create(NewUser(email: "", passwordHash: "h")) })
-            errors.append(try await storageError { try await f.users.delete(id: user.id) })
-            errors.append(try await storageError { _ = try await f.users.get(id: UUID()) })
+            errors.append(
+                try await storageError { _ = try await UserRepository.create(NewUser(email: email.uppercased(), passwordHash: "h"), on: f.database) })
+            errors.append(try await storageError { _ = try await UserRepository.create(NewUser(email: "", passwordHash: "h"), on: f.database) })
+            errors.append(try await storageError { try await UserRepository.delete(id: user.id, on: f.database) })
+            errors.append(try await storageError { _ = try await UserRepository.get(id: UUID(), on: f.database) })
 
             // validate
             #expect(errors.allSatisfy { $0 != nil })
@@ -70,18 +71,20 @@ import Testing
             let f = AccountFixtures(client: client)
             let id = UUID()
             let notFound = StorageError.notFound(entity: "user", id: id.uuidString)
-            let found = try await f.users.find(id: id)
+            let found = try await UserRepository.find(id: id, on: f.database)
             #expect(found == nil)
-            #expect(try await storageError { _ = try await f.users.get(id: id) } == notFound)
-            #expect(try await storageError { _ = try await f.users.updateName(id: id, name: "x") } == notFound)
-            #expect(try await storageError { _ = try await f.users.setRole(id: id, role: .admin) } == notFound)
+            #expect(try await storageError { _ = try await UserRepository.get(id: id, on: f.database) } == notFound)
+            #expect(try await storageError { _ = try await UserRepository.updateName(id: id, name: "x", on: f.database) } == notFound)
+            #expect(try await storageError { _ = try await UserRepository.setRole(id: id, role: .admin, on: f.database) } == notFound)
             #expect(
-                try await storageError { _ = try await f.users.setPasswordHash(id: id, passwordHash: "h", mustChangePassword: false) }
+                try await storageError {
+                    _ = try await UserRepository.setPasswordHash(id: id, passwordHash: "h", mustChangePassword: false, on: f.database)
+                }
                     == notFound
             )
-            #expect(try await storageError { _ = try await f.users.setDisabled(id: id, disabled: true) } == notFound)
-            #expect(try await storageError { _ = try await f.users.setDisabled(id: id, disabled: false) } == notFound)
-            #expect(try await storageError { try await f.users.delete(id: id) } == notFound)
+            #expect(try await storageError { _ = try await UserRepository.setDisabled(id: id, disabled: true, on: f.database) } == notFound)
+            #expect(try await storageError { _ = try await UserRepository.setDisabled(id: id, disabled: false, on: f.database) } == notFound)
+            #expect(try await storageError { try await UserRepository.delete(id: id, on: f.database) } == notFound)
         }
     }
 
@@ -89,11 +92,11 @@ import Testing
         try await withTestDatabase { client in
             let f = AccountFixtures(client: client)
             let user = try await f.user("alan")
-            let renamed = try await f.users.updateName(id: user.id, name: "Alan Turing")
+            let renamed = try await UserRepository.updateName(id: user.id, name: "Alan Turing", on: f.database)
             #expect(renamed.name == "Alan Turing" && renamed.email == user.email && renamed.passwordHash == user.passwordHash)
-            let admin = try await f.users.setRole(id: user.id, role: .admin)
+            let admin = try await UserRepository.setRole(id: user.id, role: .admin, on: f.database)
             #expect(admin.role == .admin && admin.name == "Alan Turing")
-            #expect(try await f.users.get(id: user.id) == admin)
+            #expect(try await UserRepository.get(id: user.id, on: f.database) == admin)
         }
     }
 
@@ -106,12 +109,14 @@ import Testing
                 ids.append(try await f.user("u\(index)", role: index < 2 ? .admin : .user).id)
             }
             try await f.setCreatedAt("users", ids: Array(ids.prefix(7)))
-            _ = try await f.users.setDisabled(id: ids[1], disabled: true)
-            _ = try await f.users.setDisabled(id: ids[5], disabled: true)
+            _ = try await UserRepository.setDisabled(id: ids[1], disabled: true, on: f.database)
+            _ = try await UserRepository.setDisabled(id: ids[5], disabled: true, on: f.database)
 
             // MUT
             for limit in [1, 2, 3, 4, 9, 10] {
-                let (users, pages) = try await AccountFixtures.allPages(limit: limit) { try await f.users.list(.all, page: $0) }
+                let (users, pages) = try await AccountFixtures.allPages(limit: limit) {
+                    try await UserRepository.list(.all, page: $0, on: f.database)
+                }
                 // validate: each row exactly once, in (created_at, id) order
                 #expect(users.count == 9, "limit \(limit)")
                 #expect(Set(users.map(\.id)) == Set(ids), "limit \(limit)")
@@ -119,16 +124,20 @@ import Testing
                 let keys = users.map { ($0.createdAt, $0.id.uuidString) }
                 #expect(zip(keys, keys.dropFirst()).allSatisfy { $0.0 <= $1.0 }, "limit \(limit)")
             }
-            let admins = try await AccountFixtures.allPages(limit: 1) { try await f.users.list(UserFilter(role: .admin), page: $0) }.items
+            let admins = try await AccountFixtures.allPages(limit: 1) {
+                try await UserRepository.list(UserFilter(role: .admin), page: $0, on: f.database)
+            }.items
             #expect(Set(admins.map(\.id)) == [ids[0], ids[1]])
-            let disabled = try await AccountFixtures.allPages(limit: 1) { try await f.users.list(UserFilter(disabled: true), page: $0) }.items
+            let disabled = try await AccountFixtures.allPages(limit: 1) {
+                try await UserRepository.list(UserFilter(disabled: true), page: $0, on: f.database)
+            }.items
             #expect(Set(disabled.map(\.id)) == [ids[1], ids[5]])
-            let enabledAdmins = try await f.users.list(UserFilter(role: .admin, disabled: false), page: .first).items
+            let enabledAdmins = try await UserRepository.list(UserFilter(role: .admin, disabled: false), page: .first, on: f.database).items
             #expect(enabledAdmins.map(\.id) == [ids[0]])
-            #expect(try await f.users.count() == 9)
-            #expect(try await f.users.list(page: .first).items.count == 9)
-            #expect(try await f.users.count(UserFilter(role: .admin)) == 2)
-            #expect(try await f.users.count(UserFilter(disabled: false)) == 7)
+            #expect(try await UserRepository.count(on: f.database) == 9)
+            #expect(try await UserRepository.list(page: .first, on: f.database).items.count == 9)
+            #expect(try await UserRepository.count(UserFilter(role: .admin), on: f.database) == 2)
+            #expect(try await UserRepository.count(UserFilter(disabled: false), on: f.database) == 7)
         }
     }
 
@@ -136,13 +145,14 @@ import Testing
         try await withTestDatabase { client in
             // setup
             let f = AccountFixtures(client: client)
-            let user = try await f.users.create(NewUser(email: "reset@example.org", passwordHash: "old", mustChangePassword: true))
-            let token = try await f.tokens.issue(
-                userID: user.id, hash: AccountFixtures.hash(), family: nil, expiresAt: .now + 3600, absoluteExpiresAt: .now + 7200)
+            let user = try await UserRepository.create(
+                NewUser(email: "reset@example.org", passwordHash: "old", mustChangePassword: true), on: f.database)
+            let token = try await RefreshTokenRepository.issue(
+                userID: user.id, hash: AccountFixtures.hash(), family: nil, expiresAt: .now + 3600, absoluteExpiresAt: .now + 7200, on: f.database)
             try await Task.sleep(for: .milliseconds(5))
 
             // MUT
-            let changed = try await f.users.setPasswordHash(id: user.id, passwordHash: "new")
+            let changed = try await UserRepository.setPasswordHash(id: user.id, passwordHash: "new", on: f.database)
 
             // validate
             #expect(changed.passwordHash == "new" && !changed.mustChangePassword)
@@ -150,7 +160,7 @@ import Testing
             let revoked = try await client.query("SELECT revoked_at IS NOT NULL FROM refresh_tokens WHERE id = \(token.id)")
                 .collect().first?.decode(Bool.self)
             #expect(revoked == true)
-            let reset = try await f.users.setPasswordHash(id: user.id, passwordHash: "temp", mustChangePassword: true)
+            let reset = try await UserRepository.setPasswordHash(id: user.id, passwordHash: "temp", mustChangePassword: true, on: f.database)
             #expect(reset.mustChangePassword)
         }
     }
@@ -163,29 +173,33 @@ import Testing
             let other = try await f.user("alice")
             let hashes = (0..<3).map { _ in AccountFixtures.hash() }
             for (index, hash) in hashes.enumerated() {
-                _ = try await f.tokens.issue(
-                    userID: index < 2 ? user.id : other.id, hash: hash, family: nil, expiresAt: .now + 3600, absoluteExpiresAt: .now + 7200)
+                _ = try await RefreshTokenRepository.issue(
+                    userID: index < 2 ? user.id : other.id, hash: hash, family: nil, expiresAt: .now + 3600, absoluteExpiresAt: .now + 7200,
+                    on: f.database)
             }
             try await Task.sleep(for: .milliseconds(5))
 
             // MUT
-            let disabled = try await f.users.setDisabled(id: user.id, disabled: true)
+            let disabled = try await UserRepository.setDisabled(id: user.id, disabled: true, on: f.database)
 
             // validate
             #expect(disabled.isDisabled && disabled.tokensValidAfter > user.tokensValidAfter)
-            #expect(try await f.tokens.find(hash: hashes[0])?.revokedAt != nil)
-            #expect(try await f.tokens.find(hash: hashes[1])?.revokedAt != nil)
-            #expect(try await f.tokens.find(hash: hashes[2])?.revokedAt == nil)
-            let rotation = try await f.tokens.rotate(presentedHash: hashes[0], newHash: AccountFixtures.hash(), newExpiresAt: .now + 3600)
+            #expect(try await RefreshTokenRepository.find(hash: hashes[0], on: f.database)?.revokedAt != nil)
+            #expect(try await RefreshTokenRepository.find(hash: hashes[1], on: f.database)?.revokedAt != nil)
+            #expect(try await RefreshTokenRepository.find(hash: hashes[2], on: f.database)?.revokedAt == nil)
+            let rotation = try await RefreshTokenRepository.rotate(
+                presentedHash: hashes[0], newHash: AccountFixtures.hash(), newExpiresAt: .now + 3600, on: f.database)
             #expect(rotation == .revoked(userID: user.id))
             // A token issued to the disabled account anyway is refused too.
             let late = AccountFixtures.hash()
-            _ = try await f.tokens.issue(userID: user.id, hash: late, family: nil, expiresAt: .now + 60, absoluteExpiresAt: .now + 60)
+            _ = try await RefreshTokenRepository.issue(
+                userID: user.id, hash: late, family: nil, expiresAt: .now + 60, absoluteExpiresAt: .now + 60, on: f.database)
             #expect(
-                try await f.tokens.rotate(presentedHash: late, newHash: AccountFixtures.hash(), newExpiresAt: .now + 60) == .revoked(userID: user.id))
+                try await RefreshTokenRepository.rotate(presentedHash: late, newHash: AccountFixtures.hash(), newExpiresAt: .now + 60, on: f.database)
+                    == .revoked(userID: user.id))
             // Disabling again keeps the first instant.
-            #expect(try await f.users.setDisabled(id: user.id, disabled: true).disabledAt == disabled.disabledAt)
-            let enabled = try await f.users.setDisabled(id: user.id, disabled: false)
+            #expect(try await UserRepository.setDisabled(id: user.id, disabled: true, on: f.database).disabledAt == disabled.disabledAt)
+            let enabled = try await UserRepository.setDisabled(id: user.id, disabled: false, on: f.database)
             #expect(!enabled.isDisabled)
         }
     }
@@ -196,18 +210,18 @@ import Testing
             let f = AccountFixtures(client: client)
             let owner = try await f.user("owner")
             let project = try await f.project(owner: owner.id)
-            _ = try await f.tokens.issue(
-                userID: owner.id, hash: AccountFixtures.hash(), family: nil, expiresAt: .now + 60, absoluteExpiresAt: .now + 60)
-            #expect(try await f.users.ownedProjectCount(id: owner.id) == 1)
+            _ = try await RefreshTokenRepository.issue(
+                userID: owner.id, hash: AccountFixtures.hash(), family: nil, expiresAt: .now + 60, absoluteExpiresAt: .now + 60, on: f.database)
+            #expect(try await UserRepository.ownedProjectCount(id: owner.id, on: f.database) == 1)
 
             // MUT + validate
-            let error = try await storageError { try await f.users.delete(id: owner.id) }
+            let error = try await storageError { try await UserRepository.delete(id: owner.id, on: f.database) }
             #expect(error == .invalidArgument("the user still owns projects; transfer or delete them first"))
-            #expect(try await f.users.find(id: owner.id) != nil)
-            _ = try await f.projects.delete(id: project.id)
-            #expect(try await f.users.ownedProjectCount(id: owner.id) == 0)
-            try await f.users.delete(id: owner.id)
-            #expect(try await f.users.find(id: owner.id) == nil)
+            #expect(try await UserRepository.find(id: owner.id, on: f.database) != nil)
+            _ = try await ProjectRepository.delete(id: project.id, on: f.database)
+            #expect(try await UserRepository.ownedProjectCount(id: owner.id, on: f.database) == 0)
+            try await UserRepository.delete(id: owner.id, on: f.database)
+            #expect(try await UserRepository.find(id: owner.id, on: f.database) == nil)
             let tokens = try await client.query("SELECT count(*)::int8 FROM refresh_tokens").collect().first?.decode(Int.self)
             #expect(tokens == 0)
         }
@@ -220,26 +234,26 @@ import Testing
             struct Abort: Error {}
             // A failure after both inserts rolls both back (postgres-nio wraps it in PostgresTransactionError).
             await #expect(throws: (any Error).self) {
-                try await client.withTransaction(logger: logger) { connection in
-                    let user = try await UserPostgresRepository.insert(
-                        NewUser(email: "tx@example.org", passwordHash: "h"), on: connection, logger: logger)
-                    _ = try await RefreshTokenPostgresRepository.insert(
+                try await Database(client: client, logger: logger).transaction { transaction in
+                    let user = try await UserRepository.create(
+                        NewUser(email: "tx@example.org", passwordHash: "h"), on: transaction)
+                    _ = try await RefreshTokenRepository.issue(
                         userID: user.id, hash: AccountFixtures.hash(), family: nil, expiresAt: .now + 60, absoluteExpiresAt: .now + 60,
-                        on: connection, logger: logger)
+                        on: transaction)
                     throw Abort()
                 }
             }
-            #expect(try await f.users.find(email: "tx@example.org") == nil)
+            #expect(try await UserRepository.find(email: "tx@example.org", on: f.database) == nil)
             // Committed, both are there.
             let hash = AccountFixtures.hash()
-            let user = try await client.withTransaction(logger: logger) { connection in
-                let user = try await UserPostgresRepository.insert(
-                    NewUser(email: "tx@example.org", passwordHash: "h"), on: connection, logger: logger)
-                _ = try await RefreshTokenPostgresRepository.insert(
-                    userID: user.id, hash: hash, family: nil, expiresAt: .now + 60, absoluteExpiresAt: .now + 60, on: connection, logger: logger)
+            let user = try await Database(client: client, logger: logger).transaction { transaction in
+                let user = try await UserRepository.create(
+                    NewUser(email: "tx@example.org", passwordHash: "h"), on: transaction)
+                _ = try await RefreshTokenRepository.issue(
+                    userID: user.id, hash: hash, family: nil, expiresAt: .now + 60, absoluteExpiresAt: .now + 60, on: transaction)
                 return user
             }
-            #expect(try await f.tokens.find(hash: hash)?.userID == user.id)
+            #expect(try await RefreshTokenRepository.find(hash: hash, on: f.database)?.userID == user.id)
         }
     }
 }

@@ -94,23 +94,24 @@ struct AuthController {
             throw Problem.validation("name is too long", errors: [.init(field: "name", detail: "at most 200 characters")])
         }
         let hash = try await services.passwords.hash(body.password)
-        let user = try await services.users.create(NewUser(email: email, name: name, passwordHash: hash))
-        _ = try? await services.audit.record(
-            actorID: user.id, action: "user.register", targetType: "user", targetID: user.id, details: Array("{}".utf8))
-        return try await session(for: user, remember: false)
+        let user = try await UserRepository.create(NewUser(email: email, name: name, passwordHash: hash), on: services.database(context.logger))
+        _ = try? await AuditLogRepository.record(
+            actorID: user.id, action: "user.register", targetType: "user", targetID: user.id, details: Array("{}".utf8),
+            on: services.database(context.logger))
+        return try await session(for: user, remember: false, on: services.database(context.logger))
     }
 
     func login(_ request: Request, _ context: AppRequestContext) async throws -> SessionBody {
         let body = try await request.decode(as: LoginRequest.self, context: context)
         let email = body.email.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard let user = email.utf8.count <= 254 ? try await services.users.find(email: email) : nil else {
+        guard let user = email.utf8.count <= 254 ? try await UserRepository.find(email: email, on: services.database(context.logger)) : nil else {
             try await services.passwords.verifyDummy(body.password)
             throw AuthError.invalidCredentials
         }
         guard try await services.passwords.verify(body.password, against: user.passwordHash), !user.isDisabled else {
             throw AuthError.invalidCredentials
         }
-        return try await session(for: user, remember: body.rememberMe ?? false)
+        return try await session(for: user, remember: body.rememberMe ?? false, on: services.database(context.logger))
     }
 
     func refresh(_ request: Request, _ context: AppRequestContext) async throws -> TokensBody {
@@ -123,12 +124,14 @@ struct AuthController {
         let body = RefreshRequest(refreshToken: presented)
         guard RefreshTokens.isWellFormed(body.refreshToken) else { throw AuthError.invalidRefreshToken }
         let next = RefreshTokens.make()
-        let rotation = try await services.refreshTokens(logging: context.logger).rotate(
+        let rotation = try await RefreshTokenRepository.rotate(
             presentedHash: Data(RefreshTokens.hash(body.refreshToken)), newHash: Data(next.hash),
-            newExpiresAt: Date().addingTimeInterval(Self.rememberedRefreshLifetime))
+            newExpiresAt: Date().addingTimeInterval(Self.rememberedRefreshLifetime), on: services.database(context.logger))
         switch rotation {
         case .rotated(let userID, _):
-            guard let user = try await services.users.find(id: userID), !user.isDisabled else { throw AuthError.invalidRefreshToken }
+            guard let user = try await UserRepository.find(id: userID, on: services.database(context.logger)), !user.isDisabled else {
+                throw AuthError.invalidRefreshToken
+            }
             let access = try await services.tokens.issue(userID: user.id, role: user.role.rawValue)
             return TokensBody(accessToken: access.token, refreshToken: next.token, expiresIn: access.expiresIn)
         case .reused(let userID, _):
@@ -142,7 +145,8 @@ struct AuthController {
     func logout(_ request: Request, _ context: AppRequestContext) async throws -> HTTPResponse.Status {
         let body = try await request.decode(as: RefreshRequest.self, context: context)
         if RefreshTokens.isWellFormed(body.refreshToken) {
-            _ = try await services.refreshTokens(logging: context.logger).revokeFamily(containingHash: Data(RefreshTokens.hash(body.refreshToken)))
+            _ = try await RefreshTokenRepository.revokeFamily(
+                containingHash: Data(RefreshTokens.hash(body.refreshToken)), on: services.database(context.logger))
         }
         // Unknown tokens get the same answer: logout reveals nothing.
         return .noContent
@@ -197,7 +201,7 @@ struct AuthController {
         try WebSession.checkCSRF(request)
         let token = request.cookies[WebSession.refreshCookie]?.value ?? ""
         if RefreshTokens.isWellFormed(token) {
-            _ = try await services.refreshTokens(logging: context.logger).revokeFamily(containingHash: Data(RefreshTokens.hash(token)))
+            _ = try await RefreshTokenRepository.revokeFamily(containingHash: Data(RefreshTokens.hash(token)), on: services.database(context.logger))
         }
         var response = Response(status: .noContent)
         WebSession.clearCookies(on: &response, request: request)
@@ -210,30 +214,32 @@ struct AuthController {
 
     func me(_ context: AppRequestContext) async throws -> UserBody {
         let identity = try context.requireIdentity()
-        return UserBody(try await services.users.get(id: identity.userID))
+        return UserBody(try await UserRepository.get(id: identity.userID, on: services.database(context.logger)))
     }
 
     func changePassword(_ request: Request, _ context: AppRequestContext) async throws -> HTTPResponse.Status {
         let identity = try context.requireIdentity()
         let body = try await request.decode(as: PasswordRequest.self, context: context)
-        let user = try await services.users.get(id: identity.userID)
+        let user = try await UserRepository.get(id: identity.userID, on: services.database(context.logger))
         guard try await services.passwords.verify(body.currentPassword, against: user.passwordHash) else {
             throw Problem(.forbidden, code: "INVALID_CURRENT_PASSWORD", detail: "the current password is wrong")
         }
         let hash = try await services.passwords.hash(body.newPassword)
         // Also revokes every refresh token and access tokens issued before now, in one transaction.
-        _ = try await services.users(logging: context.logger).setPasswordHash(id: user.id, passwordHash: hash, mustChangePassword: false)
-        _ = try? await services.audit.record(
-            actorID: user.id, action: "user.password.change", targetType: "user", targetID: user.id, details: Array("{}".utf8))
+        _ = try await UserRepository.setPasswordHash(
+            id: user.id, passwordHash: hash, mustChangePassword: false, on: services.database(context.logger))
+        _ = try? await AuditLogRepository.record(
+            actorID: user.id, action: "user.password.change", targetType: "user", targetID: user.id, details: Array("{}".utf8),
+            on: services.database(context.logger))
         return .noContent
     }
 
-    private func session(for user: UserRecord, remember: Bool) async throws -> SessionBody {
+    private func session(for user: UserRecord, remember: Bool, on database: Database) async throws -> SessionBody {
         let lifetime = remember ? Self.rememberedRefreshLifetime : Self.refreshLifetime
         let expires = Date().addingTimeInterval(lifetime)
         let refresh = RefreshTokens.make()
-        _ = try await services.refreshTokens.issue(
-            userID: user.id, hash: Data(refresh.hash), family: nil, expiresAt: expires, absoluteExpiresAt: expires)
+        _ = try await RefreshTokenRepository.issue(
+            userID: user.id, hash: Data(refresh.hash), family: nil, expiresAt: expires, absoluteExpiresAt: expires, on: database)
         let access = try await services.tokens.issue(userID: user.id, role: user.role.rawValue)
         return SessionBody(
             user: UserBody(user), accessToken: access.token, refreshToken: refresh.token, expiresIn: access.expiresIn, remembered: remember)

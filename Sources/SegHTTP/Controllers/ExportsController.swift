@@ -87,14 +87,14 @@ struct ExportsController {
     func create(_ request: Request, _ context: AppRequestContext) async throws -> ExportBody {
         let identity = try context.requireIdentity()
         let projectID = try context.pathID(naming: "project")
-        try await services.requireRole(.viewer, in: projectID, for: identity)
+        try await services.requireRole(.viewer, in: projectID, for: identity, on: services.database(context.logger))
         let body = try await ProjectsController.decodeBody(request, as: CreateRequest.self, context: context)
         let (formats, options) = try Self.validated(body)
         let userID = identity.userID
         let record = try await services.queue.createExport(
             projectID: projectID, userID: userID, formats: formats, options: options,
             payload: { exportID in try NewJob(kind: .export, encoding: ExportJobHandler.Payload(exportId: exportID), userID: userID).payload },
-            logger: context.logger)
+            on: services.database(context.logger))
         return ExportBody(record)
     }
 
@@ -123,8 +123,10 @@ struct ExportsController {
     func list(_ request: Request, _ context: AppRequestContext) async throws -> PageBody<ExportBody> {
         let identity = try context.requireIdentity()
         let projectID = try context.pathID(naming: "project")
-        try await services.requireRole(.viewer, in: projectID, for: identity)
-        return PageBody(try await services.exports.list(projectID: projectID, page: try request.pageRequest()), ExportBody.init)
+        try await services.requireRole(.viewer, in: projectID, for: identity, on: services.database(context.logger))
+        return PageBody(
+            try await ExportRepository.list(projectID: projectID, page: try request.pageRequest(), on: services.database(context.logger)),
+            ExportBody.init)
     }
 
     func get(_ context: AppRequestContext) async throws -> ExportBody {
@@ -150,7 +152,7 @@ struct ExportsController {
             context.logger.error("a done export's archive is missing", metadata: ["export.id": "\(export.id)"])
             throw Problem(.internalServerError, code: "INTERNAL_ERROR", detail: "the archive cannot be read")
         }
-        let project = try await services.projects.find(id: export.projectID)
+        let project = try await ProjectRepository.find(id: export.projectID, on: services.database(context.logger))
         let body = try await services.files.responseBody(key)
         var headers = HTTPFields()
         headers[.contentType] = "application/zip"
@@ -162,7 +164,8 @@ struct ExportsController {
 
     /// The export named in the path, if the caller is a member of its project (else 404).
     private func requireExport(_ context: AppRequestContext) async throws -> ExportRecord {
-        try await services.requireExport(try context.pathID(naming: "export"), for: try context.requireIdentity())
+        try await services.requireExport(
+            try context.pathID(naming: "export"), for: try context.requireIdentity(), on: services.database(context.logger))
     }
 
     /// 410: the archive was removed after the retention period.

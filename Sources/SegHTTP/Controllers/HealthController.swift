@@ -46,7 +46,7 @@ struct HealthController {
             // Known down: answer at once instead of waiting out the timeout.
             guard monitor.isUp else { throw StorageError.unavailable("the database monitor sees it down") }
             let status = try await withTimeout(.seconds(10)) {
-                try await Migrator(client: services.client, logger: context.logger).status()
+                try await Migrator(on: services.database(context.logger)).status()
             }
             if status.isUpToDate {
                 checks["database"] = .init(status: "ok", detail: nil)
@@ -54,7 +54,7 @@ struct HealthController {
                 healthy = false
                 checks["database"] = .init(status: "error", detail: "the schema is not fully migrated")
             }
-            stats = try await withTimeout(.seconds(10)) { try await services.queue.stats() }
+            stats = try await withTimeout(.seconds(10)) { try await services.queue.stats(on: services.database(context.logger)) }
             checks["queue"] = .init(status: "ok", detail: nil)
         } catch {
             healthy = false

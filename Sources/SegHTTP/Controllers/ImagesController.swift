@@ -77,7 +77,7 @@ struct ImagesController {
     func upload(_ request: Request, _ context: AppRequestContext) async throws -> UploadBody {
         let identity = try context.requireIdentity()
         let projectID = try context.pathID(naming: "image")
-        try await services.requireRole(.editor, in: projectID, for: identity)
+        try await services.requireRole(.editor, in: projectID, for: identity, on: services.database(context.logger))
 
         let configuration = services.configuration
         let boundary = try MultipartUploadReceiver.boundary(contentType: request.headers[.contentType])
@@ -112,10 +112,10 @@ struct ImagesController {
                             name: Self.errorName(upload), code: "UNSUPPORTED_IMAGE_FORMAT", detail: "this image format is not stored"))
                     continue
                 }
-                let image = try await services.images.create(
+                let image = try await ImageRepository.create(
                     projectID: projectID, name: UploadFilename.storedName(upload.clientFilename, format: stored.format),
                     objectKey: stored.objectKey, thumbnailKey: stored.thumbnailKey, displayKey: stored.displayKey, width: stored.width,
-                    height: stored.height, format: format, pages: stored.pages, bytes: Int64(stored.bytes))
+                    height: stored.height, format: format, pages: stored.pages, bytes: Int64(stored.bytes), on: services.database(context.logger))
                 items.append(ImageBody(image))
             }
         }
@@ -132,7 +132,7 @@ struct ImagesController {
     func list(_ request: Request, _ context: AppRequestContext) async throws -> PageBody<ImageBody> {
         let identity = try context.requireIdentity()
         let projectID = try context.pathID(naming: "image")
-        try await services.requireRole(.viewer, in: projectID, for: identity)
+        try await services.requireRole(.viewer, in: projectID, for: identity, on: services.database(context.logger))
         var status: ImageStatus?
         if let text = request.uri.queryParameters["status"], !text.isEmpty {
             guard let value = ImageStatus(rawValue: String(text)) else {
@@ -141,20 +141,23 @@ struct ImagesController {
             }
             status = value
         }
-        let page = try await services.images.list(projectID: projectID, status: status, page: try request.pageRequest())
+        let page = try await ImageRepository.list(
+            projectID: projectID, status: status, page: try request.pageRequest(), on: services.database(context.logger))
         return PageBody(page, ImageBody.init)
     }
 
     func get(_ context: AppRequestContext) async throws -> ImageBody {
         let identity = try context.requireIdentity()
-        let (image, _) = try await services.requireImage(try context.pathID(naming: "image"), role: .viewer, for: identity)
+        let (image, _) = try await services.requireImage(
+            try context.pathID(naming: "image"), role: .viewer, for: identity, on: services.database(context.logger))
         return ImageBody(image)
     }
 
     func delete(_ context: AppRequestContext) async throws -> HTTPResponse.Status {
         let identity = try context.requireIdentity()
-        let (image, _) = try await services.requireImage(try context.pathID(naming: "image"), role: .editor, for: identity)
-        let keys = try await services.images.delete(id: image.id)
+        let (image, _) = try await services.requireImage(
+            try context.pathID(naming: "image"), role: .editor, for: identity, on: services.database(context.logger))
+        let keys = try await ImageRepository.delete(id: image.id, on: services.database(context.logger))
         await audit(
             identity, action: "image.delete", targetType: "image", targetID: image.id,
             details: #"{"projectId":"\#(image.projectID.uuidString.lowercased())"}"#, context: context)
@@ -162,7 +165,7 @@ struct ImagesController {
         // objects no row refers to are removed (and none written in the last minutes: see `removeUnreferenced`);
         // `segctl gc` collects whatever is left.
         do {
-            try await services.files.removeUnreferenced(keys, references: ObjectReferences(client: services.client, logger: context.logger))
+            try await services.files.removeUnreferenced(keys, references: ObjectReferences(on: services.database(context.logger)))
         } catch {
             context.logger.warning("image files not removed", metadata: ["image.id": "\(image.id)", "error": "\(error)"])
         }
@@ -171,7 +174,8 @@ struct ImagesController {
 
     func original(_ context: AppRequestContext) async throws -> Response {
         let identity = try context.requireIdentity()
-        let (image, _) = try await services.requireImage(try context.pathID(naming: "image"), role: .viewer, for: identity)
+        let (image, _) = try await services.requireImage(
+            try context.pathID(naming: "image"), role: .viewer, for: identity, on: services.database(context.logger))
         let body = try await services.files.responseBody(image.objectKey)
         var headers = HTTPFields()
         headers[.contentType] = Self.mimeType(image.format)
@@ -183,7 +187,8 @@ struct ImagesController {
 
     func thumbnail(_ context: AppRequestContext) async throws -> Response {
         let identity = try context.requireIdentity()
-        let (image, _) = try await services.requireImage(try context.pathID(naming: "image"), role: .viewer, for: identity)
+        let (image, _) = try await services.requireImage(
+            try context.pathID(naming: "image"), role: .viewer, for: identity, on: services.database(context.logger))
         guard let key = image.thumbnailKey else { throw Problem.notFound("thumbnail") }
         let body = try await services.files.responseBody(key)
         var headers = HTTPFields()
@@ -198,7 +203,8 @@ struct ImagesController {
     /// show as they are). Another plane of a multi-page TIFF is rendered on request (8-bit PNG, percentile stretch).
     func display(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let identity = try context.requireIdentity()
-        let (image, _) = try await services.requireImage(try context.pathID(naming: "image"), role: .viewer, for: identity)
+        let (image, _) = try await services.requireImage(
+            try context.pathID(naming: "image"), role: .viewer, for: identity, on: services.database(context.logger))
         var selection = ImageSelection()
         let keys: [(String, WritableKeyPath<ImageSelection, Int?>)] = [("page", \.page), ("channel", \.channel), ("z", \.z), ("t", \.t)]
         for (name, keyPath) in keys {
@@ -241,8 +247,9 @@ struct ImagesController {
         _ identity: Identity, action: String, targetType: String, targetID: UUID, details: String, context: AppRequestContext
     ) async {
         do {
-            _ = try await services.audit.record(
-                actorID: identity.userID, action: action, targetType: targetType, targetID: targetID, details: Array(details.utf8))
+            _ = try await AuditLogRepository.record(
+                actorID: identity.userID, action: action, targetType: targetType, targetID: targetID, details: Array(details.utf8),
+                on: services.database(context.logger))
         } catch {
             context.logger.warning("audit entry not recorded", metadata: ["audit.action": "\(action)", "error": "\(error)"])
         }

@@ -42,16 +42,17 @@ struct MembersController {
     func list(_ request: Request, _ context: AppRequestContext) async throws -> PageBody<MemberBody> {
         let identity = try context.requireIdentity()
         let projectID = try context.pathID(naming: "project")
-        try await services.requireRole(.viewer, in: projectID, for: identity)
+        try await services.requireRole(.viewer, in: projectID, for: identity, on: services.database(context.logger))
         let page = try request.pageRequest()
-        return PageBody(try await services.members.list(projectID: projectID, page: page), MemberBody.init)
+        return PageBody(
+            try await ProjectMemberRepository.list(projectID: projectID, page: page, on: services.database(context.logger)), MemberBody.init)
     }
 
     /// Adds the account with `email` as editor or viewer, or changes the role of an existing member (201 either way).
     func add(_ request: Request, _ context: AppRequestContext) async throws -> MemberBody {
         let identity = try context.requireIdentity()
         let projectID = try context.pathID(naming: "project")
-        try await services.requireRole(.owner, in: projectID, for: identity)
+        try await services.requireRole(.owner, in: projectID, for: identity, on: services.database(context.logger))
         let body = try await ProjectsController.decodeBody(request, as: AddRequest.self, context: context)
         var errors: [Problem.FieldError] = []
         let email = body.email.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -63,13 +64,13 @@ struct MembersController {
             errors.append(.init(field: "role", detail: "must be editor or viewer"))
         }
         guard errors.isEmpty, let role else { throw Problem.validation("the member is not valid", errors: errors) }
-        guard let user = try await services.users.find(email: email) else {
+        guard let user = try await UserRepository.find(email: email, on: services.database(context.logger)) else {
             throw Problem(.notFound, code: "USER_NOT_FOUND", detail: "no account has this email")
         }
         // The caller is the owner: the one membership that only a transfer of ownership changes.
         guard user.id != identity.userID else { throw Self.ownerIsFixed }
-        let previous = try await services.members.role(projectID: projectID, userID: user.id)
-        let member = try await setRole(role, of: user.id, in: projectID)
+        let previous = try await ProjectMemberRepository.role(projectID: projectID, userID: user.id, on: services.database(context.logger))
+        let member = try await setRole(role, of: user.id, in: projectID, on: services.database(context.logger))
         if let previous {
             if previous != role {
                 await services.recordAudit(
@@ -85,9 +86,9 @@ struct MembersController {
     }
 
     /// Sets the role; the repository refuses the owner's membership (ownership moved to this user meanwhile).
-    private func setRole(_ role: ProjectRole, of userID: UUID, in projectID: UUID) async throws -> ProjectMemberRecord {
+    private func setRole(_ role: ProjectRole, of userID: UUID, in projectID: UUID, on database: Database) async throws -> ProjectMemberRecord {
         do {
-            return try await services.members.setRole(projectID: projectID, userID: userID, role: role)
+            return try await ProjectMemberRepository.setRole(projectID: projectID, userID: userID, role: role, on: database)
         } catch {
             if case .invalidArgument = error { throw Self.ownerIsFixed }
             throw error
@@ -98,7 +99,7 @@ struct MembersController {
     func remove(_ context: AppRequestContext) async throws -> HTTPResponse.Status {
         let identity = try context.requireIdentity()
         let projectID = try context.pathID(naming: "project")
-        let myRole = try await services.requireRole(.viewer, in: projectID, for: identity)
+        let myRole = try await services.requireRole(.viewer, in: projectID, for: identity, on: services.database(context.logger))
         let userID = try context.pathID("userId", naming: "project member")
         let leaving = userID == identity.userID
         if leaving {
@@ -107,7 +108,7 @@ struct MembersController {
             guard myRole == .owner else { throw Problem.forbidden("only the project's owner may remove other members") }
         }
         do {
-            try await services.members.remove(projectID: projectID, userID: userID)
+            try await ProjectMemberRepository.remove(projectID: projectID, userID: userID, on: services.database(context.logger))
         } catch {
             if case .invalidArgument = error { throw Self.ownerCannotLeave }
             throw error

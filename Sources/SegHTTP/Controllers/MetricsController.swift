@@ -20,7 +20,7 @@ struct MetricsController {
     func scrape(_ context: AppRequestContext) async throws -> Response {
         do {
             try await withTimeout(.seconds(3)) {
-                let stats = try await services.queue.statsByKind()
+                let stats = try await services.queue.statsByKind(on: services.database(context.logger))
                 for kind in JobKind.allCases {
                     let counts = stats[kind] ?? QueueStats()
                     metrics.setJobs(kind: kind.rawValue, state: "queued", count: counts.queued)
@@ -30,7 +30,7 @@ struct MetricsController {
                 // This process's pool, as the server sees it: `idle` connections wait in the pool, the others (this
                 // query's own included) are in use.
                 let sessions = try await DatabaseSessions.count(
-                    applicationName: applicationName, client: services.client, logger: context.logger)
+                    applicationName: applicationName, on: services.database(context.logger))
                 setPool(state: "idle", to: Double(sessions.idle))
                 setPool(state: "in_use", to: Double(sessions.inUse))
             }
@@ -39,8 +39,8 @@ struct MetricsController {
         }
         do {
             // 0 until the first backup, so an alert on `time() - seghub_last_backup_timestamp_seconds` fires then too.
-            let backups = BackupPostgresRepository(client: services.client, logger: context.logger)
-            let last = try await withTimeout(.seconds(3)) { try await backups.latestFinishedAt() }
+            let database = services.database(context.logger)
+            let last = try await withTimeout(.seconds(3)) { try await BackupRepository.latestFinishedAt(on: database) }
             metrics.setGauge(
                 "seghub_last_backup_timestamp_seconds", help: "When the newest backup in the backups table finished (Unix time)",
                 to: last?.timeIntervalSince1970 ?? 0)

@@ -60,7 +60,8 @@ struct ProjectsController {
     func list(_ request: Request, _ context: AppRequestContext) async throws -> PageBody<ProjectBody> {
         let identity = try context.requireIdentity()
         let page = try request.pageRequest()
-        return PageBody(try await services.projects.list(memberID: identity.userID, page: page), ProjectBody.init)
+        return PageBody(
+            try await ProjectRepository.list(memberID: identity.userID, page: page, on: services.database(context.logger)), ProjectBody.init)
     }
 
     func create(_ request: Request, _ context: AppRequestContext) async throws -> ProjectBody {
@@ -70,43 +71,44 @@ struct ProjectsController {
         let name = Self.validName(body.name, errors: &errors)
         let description = body.description.map { Self.validDescription($0, errors: &errors) } ?? ""
         guard errors.isEmpty else { throw Problem.validation("the project is not valid", errors: errors) }
-        let project = try await services.projects.create(ownerID: identity.userID, name: name, description: description)
+        let project = try await ProjectRepository.create(
+            ownerID: identity.userID, name: name, description: description, on: services.database(context.logger))
         await services.recordAudit(
             "project.create", by: identity, targetType: "project", targetID: project.id, details: ["name": name], logger: context.logger)
-        return ProjectBody(try await services.projects.get(id: project.id, memberID: identity.userID))
+        return ProjectBody(try await ProjectRepository.get(id: project.id, memberID: identity.userID, on: services.database(context.logger)))
     }
 
     func get(_ context: AppRequestContext) async throws -> ProjectBody {
         let identity = try context.requireIdentity()
         let id = try context.pathID(naming: "project")
-        return ProjectBody(try await services.projects.get(id: id, memberID: identity.userID))
+        return ProjectBody(try await ProjectRepository.get(id: id, memberID: identity.userID, on: services.database(context.logger)))
     }
 
     func update(_ request: Request, _ context: AppRequestContext) async throws -> ProjectBody {
         let identity = try context.requireIdentity()
         let id = try context.pathID(naming: "project")
-        try await services.requireRole(.editor, in: id, for: identity)
+        try await services.requireRole(.editor, in: id, for: identity, on: services.database(context.logger))
         let body = try await Self.decodeBody(request, as: UpdateRequest.self, context: context)
         var errors: [Problem.FieldError] = []
         let name = body.name.map { Self.validName($0, errors: &errors) }
         let description = body.description.map { Self.validDescription($0, errors: &errors) }
         guard errors.isEmpty else { throw Problem.validation("the project is not valid", errors: errors) }
         if name != nil || description != nil {
-            _ = try await services.projects.update(id: id, name: name, description: description)
+            _ = try await ProjectRepository.update(id: id, name: name, description: description, on: services.database(context.logger))
             let fields = [name.map { _ in "name" }, description.map { _ in "description" }].compactMap { $0 }
             await services.recordAudit(
                 "project.update", by: identity, targetType: "project", targetID: id, details: ["fields": fields.joined(separator: ",")],
                 logger: context.logger)
         }
-        return ProjectBody(try await services.projects.get(id: id, memberID: identity.userID))
+        return ProjectBody(try await ProjectRepository.get(id: id, memberID: identity.userID, on: services.database(context.logger)))
     }
 
     func delete(_ context: AppRequestContext) async throws -> HTTPResponse.Status {
         let identity = try context.requireIdentity()
         let id = try context.pathID(naming: "project")
-        try await services.requireRole(.owner, in: id, for: identity)
-        _ = try await services.projects(logging: context.logger).deleteWithFiles(
-            id: id, files: services.files, actorID: identity.userID)
+        try await services.requireRole(.owner, in: id, for: identity, on: services.database(context.logger))
+        _ = try await ProjectRepository.deleteWithFiles(
+            id: id, files: services.files, actorID: identity.userID, on: services.database(context.logger))
         return .noContent
     }
 
@@ -156,9 +158,9 @@ extension AppServices {
         do {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
-            _ = try await audit.record(
+            _ = try await AuditLogRepository.record(
                 actorID: identity.userID, action: action, targetType: targetType, targetID: targetID,
-                details: Array(try encoder.encode(details)))
+                details: Array(try encoder.encode(details)), on: database(logger))
         } catch {
             logger.warning("audit entry not recorded", metadata: ["audit.action": "\(action)", "error": "\(error)"])
         }

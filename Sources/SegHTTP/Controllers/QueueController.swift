@@ -21,7 +21,7 @@ struct QueueController {
     /// Counts the jobs of the projects the caller is a member of.
     func stats(_ context: AppRequestContext) async throws -> StatsBody {
         let identity = try context.requireIdentity()
-        let stats = try await services.queue.stats(memberID: identity.userID)
+        let stats = try await services.queue.stats(memberID: identity.userID, on: services.database(context.logger))
         return StatsBody(queued: stats.queued, processing: stats.running, failed: stats.failed, workers: services.configuration.workers)
     }
 }

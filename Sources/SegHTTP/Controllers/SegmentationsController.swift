@@ -76,7 +76,7 @@ struct SegmentationsController {
     func queue(_ request: Request, _ context: AppRequestContext) async throws -> QueuedBody {
         let identity = try context.requireIdentity()
         let projectID = try context.pathID(naming: "project")
-        try await services.requireRole(.editor, in: projectID, for: identity)
+        try await services.requireRole(.editor, in: projectID, for: identity, on: services.database(context.logger))
         // No body at all is the same as `{}`: queue every image not yet segmented with the default parameters.
         let bytes = try await request.body.collect(upTo: context.maxUploadSize)
         let body: QueueRequest
@@ -104,7 +104,7 @@ struct SegmentationsController {
         let payload = try NewJob(kind: .segment, encoding: JobPayload(parameters: parameters)).payload
         let outcome = try await services.queue.queueSegmentations(
             projectID: projectID, imageIDs: requested, payload: payload, parameters: Array(try JSONEncoder().encode(parameters)),
-            priority: priority, actorID: identity.userID, logger: context.logger)
+            priority: priority, actorID: identity.userID, on: services.database(context.logger))
         switch outcome {
         case .queued(let images):
             return QueuedBody(queued: images.count)
@@ -123,9 +123,11 @@ struct SegmentationsController {
     func cancel(_ request: Request, _ context: AppRequestContext) async throws -> CancelledBody {
         let identity = try context.requireIdentity()
         let projectID = try context.pathID(naming: "project")
-        try await services.requireRole(.editor, in: projectID, for: identity)
+        try await services.requireRole(.editor, in: projectID, for: identity, on: services.database(context.logger))
         // Locks the images, cancels their queued jobs and gives them back their earlier status.
-        let count = try await services.queue.cancelSegmentations(projectID: projectID, actorID: identity.userID, logger: context.logger).count
+        let count = try await services.queue.cancelSegmentations(
+            projectID: projectID, actorID: identity.userID, on: services.database(context.logger)
+        ).count
         return CancelledBody(cancelled: count)
     }
 
@@ -135,7 +137,7 @@ struct SegmentationsController {
     func get(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let identity = try context.requireIdentity()
         let imageID = try context.pathID(naming: "image")
-        _ = try await services.requireImage(imageID, role: .viewer, for: identity)
+        _ = try await services.requireImage(imageID, role: .viewer, for: identity, on: services.database(context.logger))
         let record: SegmentationRecord
         do {
             if let text = request.uri.queryParameters["version"] {
@@ -143,9 +145,9 @@ struct SegmentationsController {
                     throw Problem.validation(
                         "version must be a whole number from 1", errors: [.init(field: "version", detail: "must be a whole number from 1")])
                 }
-                record = try await services.segmentations.version(version, imageID: imageID)
+                record = try await SegmentationRepository.version(version, imageID: imageID, on: services.database(context.logger))
             } else {
-                record = try await services.segmentations.latest(imageID: imageID)
+                record = try await SegmentationRepository.latest(imageID: imageID, on: services.database(context.logger))
             }
         } catch let error as StorageError {
             guard case .notFound = error else { throw error }
@@ -158,7 +160,7 @@ struct SegmentationsController {
     func update(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let identity = try context.requireIdentity()
         let imageID = try context.pathID(naming: "image")
-        let (image, _) = try await services.requireImage(imageID, role: .editor, for: identity)
+        let (image, _) = try await services.requireImage(imageID, role: .editor, for: identity, on: services.database(context.logger))
         let body = try await request.decode(as: EditRequest.self, context: context)
         let inputs = body.polygons
         let width = Double(image.width)
@@ -173,12 +175,12 @@ struct SegmentationsController {
         // A correction stays on the plane (page, channel, z, t) of the version it corrects, so the editor keeps
         // showing the image it was drawn on; otherwise its parameters are `{}`.
         var planeJSON = Array("{}".utf8)
-        if image.pages > 1, let latest = try? await services.segmentations.latest(imageID: imageID) {
+        if image.pages > 1, let latest = try? await SegmentationRepository.latest(imageID: imageID, on: services.database(context.logger)) {
             planeJSON = Self.planeKeys(of: latest.parameters)
         }
-        let record = try await services.segmentations.storeManualVersion(
+        let record = try await SegmentationRepository.storeManualVersion(
             imageID: imageID, polygons: polygonsJSON, polygonCount: inputs.count, parameters: planeJSON, authorID: identity.userID,
-            logger: context.logger)
+            on: services.database(context.logger))
         return try Self.response(record)
     }
 
@@ -186,8 +188,8 @@ struct SegmentationsController {
     func versions(_ request: Request, _ context: AppRequestContext) async throws -> PageBody<VersionBody> {
         let identity = try context.requireIdentity()
         let imageID = try context.pathID(naming: "image")
-        _ = try await services.requireImage(imageID, role: .viewer, for: identity)
-        let versions = try await services.segmentations.versions(imageID: imageID)
+        _ = try await services.requireImage(imageID, role: .viewer, for: identity, on: services.database(context.logger))
+        let versions = try await SegmentationRepository.versions(imageID: imageID, on: services.database(context.logger))
         // Every version in one page: an image has few, and the polygons are not read.
         return PageBody(
             items: versions.map {

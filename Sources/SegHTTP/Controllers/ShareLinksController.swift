@@ -91,7 +91,7 @@ struct ShareLinksController {
     func create(_ request: Request, _ context: AppRequestContext) async throws -> CreatedBody {
         let identity = try context.requireIdentity()
         let projectID = try context.pathID(naming: "project")
-        try await services.requireRole(.owner, in: projectID, for: identity)
+        try await services.requireRole(.owner, in: projectID, for: identity, on: services.database(context.logger))
         let body = try await ProjectsController.decodeBody(request, as: CreateRequest.self, context: context)
         var errors: [Problem.FieldError] = []
         let role = ProjectRole(rawValue: body.role)
@@ -104,9 +104,9 @@ struct ShareLinksController {
         }
         guard errors.isEmpty, let role else { throw Problem.validation("the share link is not valid", errors: errors) }
         let (token, hash) = Self.makeToken()
-        let link = try await services.shareLinks.create(
+        let link = try await ShareLinkRepository.create(
             projectID: projectID, tokenHash: hash, role: role, expiresAt: Date().addingTimeInterval(hours * 3600),
-            createdBy: identity.userID)
+            createdBy: identity.userID, on: services.database(context.logger))
         await services.recordAudit(
             "share_link.create", by: identity, targetType: "project", targetID: projectID,
             details: ["linkId": link.id.uuidString.lowercased(), "role": role.rawValue], logger: context.logger)
@@ -116,17 +116,19 @@ struct ShareLinksController {
     func list(_ request: Request, _ context: AppRequestContext) async throws -> PageBody<LinkBody> {
         let identity = try context.requireIdentity()
         let projectID = try context.pathID(naming: "project")
-        try await services.requireRole(.owner, in: projectID, for: identity)
-        return PageBody(try await services.shareLinks.list(projectID: projectID, page: try request.pageRequest()), LinkBody.init)
+        try await services.requireRole(.owner, in: projectID, for: identity, on: services.database(context.logger))
+        return PageBody(
+            try await ShareLinkRepository.list(projectID: projectID, page: try request.pageRequest(), on: services.database(context.logger)),
+            LinkBody.init)
     }
 
     func revoke(_ context: AppRequestContext) async throws -> HTTPResponse.Status {
         let identity = try context.requireIdentity()
         let projectID = try context.pathID(naming: "project")
-        try await services.requireRole(.owner, in: projectID, for: identity)
+        try await services.requireRole(.owner, in: projectID, for: identity, on: services.database(context.logger))
         let linkID = try context.pathID("linkId", naming: "share link")
         do {
-            try await services.shareLinks.revoke(id: linkID, projectID: projectID)
+            try await ShareLinkRepository.revoke(id: linkID, projectID: projectID, on: services.database(context.logger))
         } catch {
             if case .notFound = error { throw Problem.notFound("share link") }
             throw error
@@ -140,7 +142,8 @@ struct ShareLinksController {
     func accept(_ context: AppRequestContext) async throws -> AcceptedBody {
         let identity = try context.requireIdentity()
         guard let token = context.parameters.get("token"), Self.isWellFormed(token) else { throw Self.invalid }
-        let outcome = try await services.shareLinks(logging: context.logger).accept(tokenHash: Self.hash(token), userID: identity.userID)
+        let outcome = try await ShareLinkRepository.accept(
+            tokenHash: Self.hash(token), userID: identity.userID, on: services.database(context.logger))
         guard case .accepted(let projectID, let role) = outcome else { throw Self.invalid }
         await services.recordAudit(
             "share_link.accept", by: identity, targetType: "project", targetID: projectID,

@@ -144,7 +144,7 @@ public actor EventHub: DatabaseEventHandler {
         }
         let before = invalidations
         do {
-            let ids = try await services.members.memberIDs(projectID: project)
+            let ids = try await ProjectMemberRepository.memberIDs(projectID: project, on: services.database(logger))
             // A change noticed while the query ran may or may not be in its answer: use it once, do not keep it.
             if invalidations == before { members[project] = Members(ids: ids, fetched: now) }
             return ids
@@ -176,7 +176,7 @@ public actor EventHub: DatabaseEventHandler {
             return
         }
         do {
-            let stats = try await services.queue.stats(projects: [project])
+            let stats = try await services.queue.stats(projects: [project], on: services.database(logger))
             let text = EventMessage.text(
                 EventMessage.QueueStats(
                     projectId: project, queued: stats.queued, processing: stats.running, failed: stats.failed, workers: workers))

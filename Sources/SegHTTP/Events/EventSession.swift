@@ -90,7 +90,7 @@ actor EventSession {
         let identity: Identity
         let claims: AccessClaims
         do {
-            let verified = try await services.authenticate(accessToken: token)
+            let verified = try await services.authenticate(accessToken: token, on: services.database(logger))
             identity = verified.identity
             claims = verified.claims
         } catch let error as AuthError {
@@ -133,7 +133,7 @@ actor EventSession {
     func revalidate() async {
         guard let userID, let issuedAt, !ended else { return }
         do {
-            guard let user = try await services.users.find(id: userID), !user.isDisabled,
+            guard let user = try await UserRepository.find(id: userID, on: services.database(logger)), !user.isDisabled,
                 issuedAt.timeIntervalSince1970 >= user.tokensValidAfter.timeIntervalSince1970.rounded(.down)
             else {
                 fail("TOKEN_REVOKED", "the access token was revoked; please sign in again", close: EventCloseCode.unauthorized)

@@ -30,7 +30,7 @@ struct JWTAuthenticator: RouterMiddleware {
     }
 
     private func authenticated(_ context: Context, token: String) async throws -> Context {
-        let (identity, _) = try await services.authenticate(accessToken: token)
+        let (identity, _) = try await services.authenticate(accessToken: token, on: services.database(context.logger))
         var context = context
         context.identity = identity
         context.logger[metadataKey: "user.id"] = "\(identity.userID)"

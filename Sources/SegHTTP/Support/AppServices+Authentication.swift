@@ -12,9 +12,9 @@ extension AppServices {
     /// - Returns: The caller and the token's claims.
     /// - Throws: `AuthError` for a bad or expired token, `Problem` 401 `INVALID_TOKEN` or `TOKEN_REVOKED` for the
     ///   account checks, `StorageError` when the database fails.
-    public func authenticate(accessToken: String) async throws -> (identity: Identity, claims: AccessClaims) {
+    public func authenticate(accessToken: String, on database: Database) async throws -> (identity: Identity, claims: AccessClaims) {
         let claims = try await tokens.verify(accessToken)
-        guard let userID = claims.userID, let user = try await users.find(id: userID), !user.isDisabled else {
+        guard let userID = claims.userID, let user = try await UserRepository.find(id: userID, on: database), !user.isDisabled else {
             throw Problem.unauthorized("the access token is invalid", code: "INVALID_TOKEN")
         }
         guard claims.iat.value.timeIntervalSince1970 >= user.tokensValidAfter.timeIntervalSince1970.rounded(.down) else {

@@ -12,8 +12,8 @@ extension AppServices {
     /// low gets 403 `FORBIDDEN`.
     /// - Throws: `Problem` 404 or 403, `StorageError` when the database fails.
     @discardableResult
-    public func requireRole(_ minimum: ProjectRole, in project: UUID, for identity: Identity) async throws -> ProjectRole {
-        guard let role = try await members.role(projectID: project, userID: identity.userID) else {
+    public func requireRole(_ minimum: ProjectRole, in project: UUID, for identity: Identity, on database: Database) async throws -> ProjectRole {
+        guard let role = try await ProjectMemberRepository.role(projectID: project, userID: identity.userID, on: database) else {
             throw Problem.notFound("project")
         }
         guard role >= minimum else {
@@ -26,14 +26,16 @@ extension AppServices {
     ///
     /// An unknown image and an image in a project the caller is not a member of are both 404.
     /// - Throws: `Problem` 404 or 403, `StorageError` when the database fails.
-    public func requireImage(_ id: UUID, role minimum: ProjectRole, for identity: Identity) async throws -> (ImageRecord, ProjectRole) {
+    public func requireImage(
+        _ id: UUID, role minimum: ProjectRole, for identity: Identity, on database: Database
+    ) async throws -> (ImageRecord, ProjectRole) {
         let image: ImageRecord
         do {
-            image = try await images.get(id: id)
+            image = try await ImageRepository.get(id: id, on: database)
         } catch .notFound {
             throw Problem.notFound("image")
         }
-        guard let role = try await members.role(projectID: image.projectID, userID: identity.userID) else {
+        guard let role = try await ProjectMemberRepository.role(projectID: image.projectID, userID: identity.userID, on: database) else {
             throw Problem.notFound("image")
         }
         guard role >= minimum else {
@@ -46,14 +48,14 @@ extension AppServices {
     ///
     /// An unknown export and another project's are both 404.
     /// - Throws: `Problem` 404, `StorageError` when the database fails.
-    public func requireExport(_ id: UUID, for identity: Identity) async throws -> ExportRecord {
+    public func requireExport(_ id: UUID, for identity: Identity, on database: Database) async throws -> ExportRecord {
         let export: ExportRecord
         do {
-            export = try await exports.get(id: id)
+            export = try await ExportRepository.get(id: id, on: database)
         } catch .notFound {
             throw Problem.notFound("export")
         }
-        guard try await members.role(projectID: export.projectID, userID: identity.userID) != nil else {
+        guard try await ProjectMemberRepository.role(projectID: export.projectID, userID: identity.userID, on: database) != nil else {
             throw Problem.notFound("export")
         }
         return export

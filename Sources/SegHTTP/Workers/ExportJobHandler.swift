@@ -23,7 +23,6 @@ struct ExportJobHandler: JobHandler {
     static let pageSize = 50
 
     let services: AppServices
-    let logger: Logger
 
     func run(_ job: ClaimedJob, context: JobContext) async throws {
         let started = ContinuousClock.now
@@ -42,16 +41,16 @@ struct ExportJobHandler: JobHandler {
             services.metrics.recordJob(kind: "export", result: final ? "failed" : "retried", duration: ContinuousClock.now - started)
             if final, !leaseLost, !(error is CancellationError), !Task.isCancelled {
                 let reason = (error as? PermanentJobError)?.message ?? "the export could not be built"
-                _ = try? await services.exports.markFailed(id: payload.exportId, error: reason)
+                _ = try? await ExportRepository.markFailed(id: payload.exportId, error: reason, on: context.database)
             }
             throw error
         }
     }
 
     /// The export with this id, or `nil`.
-    private func find(_ id: UUID) async throws(StorageError) -> ExportRecord? {
+    private func find(_ id: UUID, on database: Database) async throws(StorageError) -> ExportRecord? {
         do {
-            return try await services.exports.get(id: id)
+            return try await ExportRepository.get(id: id, on: database)
         } catch {
             if case .notFound = error { return nil }
             throw error
@@ -59,18 +58,19 @@ struct ExportJobHandler: JobHandler {
     }
 
     private func build(_ exportID: UUID, context: JobContext) async throws {
-        guard let export = try await find(exportID) else {
+        let database = context.database
+        guard let export = try await find(exportID, on: database) else {
             throw PermanentJobError("export \(exportID.uuidString.lowercased()) no longer exists")
         }
         // Already finished (by an earlier attempt, or marked failed): nothing to build.
         guard export.status == .queued || export.status == .running else { return }
-        guard let project = try await services.projects.find(id: export.projectID) else {
+        guard let project = try await ProjectRepository.find(id: export.projectID, on: database) else {
             throw PermanentJobError("the exported project no longer exists")
         }
-        _ = try await services.exports.markRunning(id: exportID)
-        var progress = ProgressThrottle(exports: services.exports, exportID: exportID)
+        _ = try await ExportRepository.markRunning(id: exportID, on: database)
+        var progress = ProgressThrottle(exportID: exportID, database: database)
         try await progress.report(0, force: true)
-        let total = try await services.images.countsByStatus(projectID: export.projectID).total
+        let total = try await ImageRepository.countsByStatus(projectID: export.projectID, on: database).total
 
         let files = services.files
         let builder = try ExportArchiveBuilder(
@@ -81,8 +81,8 @@ struct ExportJobHandler: JobHandler {
             var page = try PageRequest(limit: Self.pageSize)
             while true {
                 try Task.checkCancellation()
-                let images = try await services.images.list(projectID: export.projectID, status: nil, page: page)
-                let latest = try await services.segmentations.latest(imageIDs: images.items.map(\.id))
+                let images = try await ImageRepository.list(projectID: export.projectID, status: nil, page: page, on: database)
+                let latest = try await SegmentationRepository.latest(imageIDs: images.items.map(\.id), on: database)
                 for image in images.items {
                     var polygons: [Polygon]?
                     if let segmentation = latest[image.id] {
@@ -135,33 +135,31 @@ struct ExportJobHandler: JobHandler {
         let key = try await files.putFile(movingFrom: zipURL)
         builder.discard()
         let expiresAt = Date().addingTimeInterval(Double(services.configuration.exportRetentionHours) * 3600)
-        let logger = logger
-        _ = try await context.complete { connection in
-            try await ExportPostgresRepository.markDone(
-                id: exportID, objectKey: key, bytes: bytes, expiresAt: expiresAt, on: connection, logger: logger)
+        _ = try await context.complete { transaction in
+            try await ExportRepository.markDone(id: exportID, objectKey: key, bytes: bytes, expiresAt: expiresAt, on: transaction)
         }
-        logger.info("export built", metadata: ["export.id": "\(exportID)", "export.bytes": "\(bytes)", "images.count": "\(total)"])
+        database.logger.info("export built", metadata: ["export.id": "\(exportID)", "export.bytes": "\(bytes)", "images.count": "\(total)"])
     }
 }
 
 /// Writes an export's progress, at most every 2 % or every 250 ms, so a large export does not flood the database
 /// and the events that follow its changes.
 struct ProgressThrottle {
-    let exports: ExportPostgresRepository
     let exportID: UUID
+    let database: Database
     private var last = -1.0
     private var lastTime = ContinuousClock.now
 
-    init(exports: ExportPostgresRepository, exportID: UUID) {
-        self.exports = exports
+    init(exportID: UUID, database: Database) {
         self.exportID = exportID
+        self.database = database
     }
 
     mutating func report(_ value: Double, force: Bool = false) async throws {
         let value = min(max(value, 0), 1)
         let now = ContinuousClock.now
         guard force || (value > last && (value - last >= 0.02 || now - lastTime >= .milliseconds(250))) else { return }
-        _ = try await exports.updateProgress(id: exportID, progress: value)
+        _ = try await ExportRepository.updateProgress(id: exportID, progress: value, on: database)
         last = value
         lastTime = now
     }
@@ -172,6 +170,6 @@ extension ExportJobHandler {
     static func pool(services: AppServices, wakeups: JobWakeups, workers: Int, logger: Logger) -> JobWorkerPool<ExportJobHandler> {
         JobWorkerPool(
             queue: services.queue, wakeups: wakeups, name: SegmentationJobHandler.workerName() + "/export", concurrency: workers,
-            kinds: [.export], handler: ExportJobHandler(services: services, logger: logger), logger: logger)
+            kinds: [.export], handler: ExportJobHandler(services: services), database: services.database(logger))
     }
 }

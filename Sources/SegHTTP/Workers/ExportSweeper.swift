@@ -51,16 +51,17 @@ struct ExportSweeper: Sendable {
     /// One pass, judging expiry as of `date`.
     func sweep(asOf date: Date) async throws -> Pass {
         var pass = Pass()
+        let database = services.database(logger)
         while true {
-            let expired = try await services.exports.markExpired(asOf: date, limit: 500)
+            let expired = try await ExportRepository.markExpired(asOf: date, limit: 500, on: database)
             pass.expired += expired.map(\.id)
             let removed = try await services.files.removeUnreferenced(
-                expired.map(\.objectKey), references: ObjectReferences(client: services.client, logger: logger),
+                expired.map(\.objectKey), references: ObjectReferences(on: database),
                 youngerThan: sparingYoungerThan)
             pass.removed += removed
             if expired.count < 500 { break }
         }
-        pass.failed = try await services.exports.failAbandoned()
+        pass.failed = try await ExportRepository.failAbandoned(on: database)
         // A worker killed mid-export leaves its half-built archive in tmp/; no upload or export takes a day.
         pass.temporaryFiles = try services.files.scratch.clean(olderThan: .seconds(86_400))
         if !pass.expired.isEmpty || !pass.failed.isEmpty {

@@ -17,15 +17,11 @@ struct SegmentationJobHandler: JobHandler {
     /// What the builtin segmenter is recorded as in `segmentations.segmenter`.
     static let segmenterName = "builtin"
 
-    let images: ImagePostgresRepository
     let files: any ObjectStore
-    let logger: Logger
     let metrics: AppMetrics
 
-    init(services: AppServices, logger: Logger) {
-        self.images = services.images
+    init(services: AppServices) {
         self.files = services.files
-        self.logger = logger
         self.metrics = services.metrics
     }
 
@@ -53,11 +49,11 @@ struct SegmentationJobHandler: JobHandler {
         }
         let image: ImageRecord
         do {
-            image = try await images.get(id: imageID)
+            image = try await ImageRepository.get(id: imageID, on: context.database)
         } catch .notFound {
             throw PermanentJobError("image \(imageID.uuidString.lowercased()) no longer exists")
         }
-        _ = try await images.setStatus(.processing, id: imageID)
+        _ = try await ImageRepository.setStatus(.processing, id: imageID, on: context.database)
         let parameters = payload.parameters
         let bytes: [UInt8]
         do {
@@ -87,16 +83,15 @@ struct SegmentationJobHandler: JobHandler {
         }
         let polygons = encoded.polygons
         let storedParameters = encoded.parameters
-        let logger = logger
-        let version = try await context.complete { connection in
-            let record = try await SegmentationPostgresRepository.addVersion(
+        let version = try await context.complete { transaction in
+            let record = try await SegmentationRepository.addVersion(
                 imageID: imageID, polygons: polygons, parameters: storedParameters, segmenter: Self.segmenterName, authorID: nil,
-                on: connection, logger: logger)
+                on: transaction)
             // A newer request queued while this one ran keeps the image `queued` for its own job.
-            _ = try await ImagePostgresRepository.finishSegmentation(id: imageID, on: connection, logger: logger)
+            _ = try await ImageRepository.finishSegmentation(id: imageID, on: transaction)
             return record.version
         }
-        logger.debug(
+        context.database.logger.debug(
             "image segmented",
             metadata: ["image.id": "\(imageID)", "segmentation.version": "\(version)", "polygons.count": "\(encoded.count)"])
     }
@@ -107,7 +102,7 @@ extension SegmentationJobHandler {
     static func pool(services: AppServices, wakeups: JobWakeups, workers: Int, logger: Logger) -> JobWorkerPool<SegmentationJobHandler> {
         JobWorkerPool(
             queue: services.queue, wakeups: wakeups, name: workerName(), concurrency: workers, kinds: [.segment],
-            handler: SegmentationJobHandler(services: services, logger: logger), logger: logger)
+            handler: SegmentationJobHandler(services: services), database: services.database(logger))
     }
 
     /// `host:pid`, shown in the jobs' `worker` column.

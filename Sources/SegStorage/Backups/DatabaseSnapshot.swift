@@ -20,14 +20,14 @@ public struct DatabaseSnapshot: Sendable, Equatable {
         self.objectKeys = objectKeys
     }
 
-    /// Reads the snapshot on `connection`; run it inside a REPEATABLE READ transaction so that every number comes
+    /// Reads the snapshot on `database`; run it inside a REPEATABLE READ transaction so that every number comes
     /// from one instant.
     /// - Throws: `StorageError`.
-    public static func read(on connection: PostgresConnection, logger: Logger) async throws(StorageError) -> DatabaseSnapshot {
+    public static func read(on database: Database) async throws(StorageError) -> DatabaseSnapshot {
         try await withStorageErrors {
             var tables: [String] = []
-            for try await name in try await connection.query(
-                "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename", logger: logger
+            for try await name in try await database.query(
+                "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename"
             ).decode(String.self) {
                 tables.append(name)
             }
@@ -35,18 +35,18 @@ public struct DatabaseSnapshot: Sendable, Equatable {
             for table in tables {
                 // Table names come from the catalogue; quote_ident-style quoting keeps any name safe.
                 let quoted = "\"" + table.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-                let rows = try await connection.query(PostgresQuery(unsafeSQL: "SELECT count(*)::int8 FROM public.\(quoted)"), logger: logger)
+                let rows = try await database.query(PostgresQuery(unsafeSQL: "SELECT count(*)::int8 FROM public.\(quoted)"))
                 for try await count in rows.decode(Int64.self) { counts[table] = count }
             }
             var schemaVersion = 0
             if tables.contains("schema_migrations") {
-                for try await version in try await connection.query(
-                    "SELECT coalesce(max(version), 0)::int8 FROM schema_migrations", logger: logger
+                for try await version in try await database.query(
+                    "SELECT coalesce(max(version), 0)::int8 FROM schema_migrations"
                 ).decode(Int64.self) {
                     schemaVersion = Int(version)
                 }
             }
-            let keys = try await referencedObjectKeys(on: connection, tables: Set(tables), logger: logger)
+            let keys = try await referencedObjectKeys(on: database, tables: Set(tables))
             return DatabaseSnapshot(schemaVersion: schemaVersion, rowCounts: counts, objectKeys: keys)
         }
     }
@@ -57,22 +57,24 @@ public struct DatabaseSnapshot: Sendable, Equatable {
     /// dumps is exactly what the record counted. The transaction ends when `body` returns or throws.
     /// - Throws: `StorageError`, or what `body` throws.
     public static func exported<Result: Sendable>(
-        from client: PostgresClient, logger: Logger, _ body: (_ snapshotID: String, DatabaseSnapshot) async throws -> Result
+        on database: Database, _ body: (_ snapshotID: String, DatabaseSnapshot) async throws -> Result
     ) async throws -> (snapshot: DatabaseSnapshot, result: Result) {
         do {
-            return try await client.withConnection { connection in
-                try await connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
+            return try await database.withPostgresConnection { connection in
+                // A transaction opened by hand: it must stay open while `body` runs `pg_dump` elsewhere.
+                let database = Database(connection: connection, logger: database.logger)
+                try await database.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
                 do {
                     var snapshotID = ""
-                    for try await id in try await connection.query("SELECT pg_export_snapshot()", logger: logger).decode(String.self) {
+                    for try await id in try await database.query("SELECT pg_export_snapshot()").decode(String.self) {
                         snapshotID = id
                     }
-                    let snapshot = try await read(on: connection, logger: logger)
+                    let snapshot = try await read(on: database)
                     let result = try await body(snapshotID, snapshot)
-                    try await connection.query("COMMIT", logger: logger)
+                    try await database.query("COMMIT")
                     return (snapshot, result)
                 } catch {
-                    _ = try? await connection.query("ROLLBACK", logger: logger)
+                    _ = try? await database.query("ROLLBACK")
                     throw error
                 }
             }
@@ -83,16 +85,16 @@ public struct DatabaseSnapshot: Sendable, Equatable {
 
     /// How many tables the database has outside PostgreSQL's own schemas: 0 for an empty database
     /// (a restore's target), whatever schema the tables are in.
-    public static func tableCount(client: PostgresClient, logger: Logger) async throws(StorageError) -> Int {
+    public static func tableCount(on database: Database) async throws(StorageError) -> Int {
         try await withStorageErrors {
-            let rows = try await client.query(
-                "SELECT count(*)::int8 FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')", logger: logger)
+            let rows = try await database.query(
+                "SELECT count(*)::int8 FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')")
             return try await rows.collect().first?.decode(Int.self) ?? 0
         }
     }
 
     /// The object keys rows refer to (the same references `segctl gc` honours), sorted.
-    static func referencedObjectKeys(on connection: PostgresConnection, tables: Set<String>, logger: Logger) async throws -> [String] {
+    static func referencedObjectKeys(on database: Database, tables: Set<String>) async throws -> [String] {
         var parts: [String] = []
         if tables.contains("images") {
             parts.append("SELECT object_key FROM images")
@@ -101,7 +103,7 @@ public struct DatabaseSnapshot: Sendable, Equatable {
         }
         if tables.contains("exports") { parts.append("SELECT object_key FROM exports WHERE object_key IS NOT NULL") }
         guard !parts.isEmpty else { return [] }
-        let rows = try await connection.query(PostgresQuery(unsafeSQL: parts.joined(separator: " UNION ") + " ORDER BY 1"), logger: logger)
+        let rows = try await database.query(PostgresQuery(unsafeSQL: parts.joined(separator: " UNION ") + " ORDER BY 1"))
         var keys: [String] = []
         for try await key in rows.decode(String.self) { keys.append(key) }
         return keys

@@ -14,20 +14,20 @@ public enum ScratchDatabase {
 
     /// Creates the database `name` (from `template0`, the pristine template, when `pristine`).
     /// - Throws: `StorageError.invalidArgument` for a name that is not a scratch name, or the server's error.
-    public static func create(_ name: String, pristine: Bool = false, on client: PostgresClient, logger: Logger) async throws(StorageError) {
+    public static func create(_ name: String, pristine: Bool = false, on database: Database) async throws(StorageError) {
         guard isValid(name) else { throw .invalidArgument("\(name) is not a scratch database name") }
         try await withStorageErrors {
             let template = pristine ? " TEMPLATE template0" : ""
-            try await client.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)\(template)"), logger: logger).drain()
+            try await database.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)\(template)")).drain()
         }
     }
 
     /// Drops the database `name` if it exists, ending its sessions first.
     /// - Throws: `StorageError.invalidArgument` for a name that is not a scratch name, or the server's error.
-    public static func drop(_ name: String, on client: PostgresClient, logger: Logger) async throws(StorageError) {
+    public static func drop(_ name: String, on database: Database) async throws(StorageError) {
         guard isValid(name) else { throw .invalidArgument("\(name) is not a scratch database name") }
         try await withStorageErrors {
-            try await client.query(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)"), logger: logger).drain()
+            try await database.query(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)")).drain()
         }
     }
 }

@@ -26,31 +26,29 @@ extension JobQueue {
     /// while another job of the image still runs.
     /// - Returns: How many jobs were cancelled.
     /// - Throws: `StorageError.notFound` for an unknown job id.
-    public func cancel(_ selection: JobSelection) async throws(StorageError) -> Int {
+    public func cancel(_ selection: JobSelection, on database: Database) async throws(StorageError) -> Int {
         let (job, project, all) = selection.bindings
-        if let job { _ = try await self.job(job) }
-        return try await withStorageErrors {
-            try await client.withTransaction(logger: logger) { connection in
-                let rows = try await connection.query(
-                    """
-                    UPDATE jobs SET state = 'cancelled', lease_id = NULL, lease_until = NULL, finished_at = now(), updated_at = now()
-                    WHERE state IN ('queued', 'running')
-                      AND (\(all) OR id = \(job) OR project_id = \(project))
-                    RETURNING image_id
-                    """,
-                    logger: logger
-                )
-                var count = 0
-                var images: [UUID] = []
-                for try await image in rows.decode(UUID?.self) {
-                    count += 1
-                    if let image { images.append(image) }
-                }
-                try await ImagePostgresRepository.restoreStatusAfterCancel(ids: images, on: connection, logger: logger)
-                logger.info("jobs cancelled", metadata: ["jobs.count": "\(count)"])
-                return count
+        if let job { _ = try await self.job(job, on: database) }
+        return try await database.transaction { database in
+            let rows = try await database.query(
+                """
+                UPDATE jobs SET state = 'cancelled', lease_id = NULL, lease_until = NULL, finished_at = now(), updated_at = now()
+                WHERE state IN ('queued', 'running')
+                  AND (\(all) OR id = \(job) OR project_id = \(project))
+                RETURNING image_id
+                """
+            )
+            var count = 0
+            var images: [UUID] = []
+            for try await image in rows.decode(UUID?.self) {
+                count += 1
+                if let image { images.append(image) }
             }
+            try await ImageRepository.restoreStatusAfterCancel(ids: images, on: database)
+            database.logger.info("jobs cancelled", metadata: ["jobs.count": "\(count)"])
+            return count
         }
+
     }
 
     /// Puts failed jobs back in the queue with fresh attempts (`segctl queue retry`): one job by id (also a cancelled
@@ -58,11 +56,11 @@ extension JobQueue {
     /// again in the same statement. A job whose image already has a queued segmentation is left alone.
     /// - Returns: How many jobs were queued again.
     /// - Throws: `StorageError.notFound` for an unknown job id.
-    public func retry(_ selection: JobSelection) async throws(StorageError) -> Int {
+    public func retry(_ selection: JobSelection, on database: Database) async throws(StorageError) -> Int {
         let (job, project, all) = selection.bindings
-        if let job { _ = try await self.job(job) }
+        if let job { _ = try await self.job(job, on: database) }
         let count: Int = try await withStorageErrors {
-            let rows = try await client.query(
+            let rows = try await database.query(
                 """
                 WITH retried AS (
                     UPDATE jobs SET state = 'queued', attempt = 0, run_at = now(), last_error = NULL, finished_at = NULL,
@@ -77,14 +75,13 @@ extension JobQueue {
                     FROM retried WHERE retried.kind = 'segment' AND images.id = retried.image_id
                     RETURNING images.id)
                 SELECT (SELECT count(*) FROM retried), (SELECT count(*) FROM images_queued)
-                """,
-                logger: logger
+                """
             )
             var count = 0
             for try await (retried, _) in rows.decode((Int64, Int64).self) { count = Int(retried) }
             return count
         }
-        if count > 0 { try? await notify(.segment) }
+        if count > 0 { try? await notify(.segment, on: database) }
         return count
     }
 }

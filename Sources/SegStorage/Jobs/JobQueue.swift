@@ -13,66 +13,40 @@ import PostgresNIO
 ///
 /// ## Usage
 /// ```swift
-/// let queue = JobQueue(client: client, logger: logger)
-/// _ = try await queue.enqueue([NewJob(kind: .segment, payload: "{}", userID: user, imageID: image)])
-/// if let job = try await queue.claim(worker: "host-1/0") {
-///     try await queue.complete(job.lease) { connection in /* store the result in the same transaction */ }
+/// let queue = JobQueue()
+/// let database = Database(client: client, logger: logger)
+/// _ = try await queue.enqueue([NewJob(kind: .segment, payload: "{}", userID: user, imageID: image)], on: database)
+/// if let job = try await queue.claim(worker: "host-1/0", on: database) {
+///     try await queue.complete(job.lease, on: database) { transaction in /* store the result in the same transaction */ }
 /// }
 /// ```
 public struct JobQueue: Sendable {
-    /// The database.
-    public let client: PostgresClient
-    /// Leases and backoff.
+    /// Leases, backoff and the wake-up channel.
     public let configuration: JobQueueConfiguration
-    /// Logger for queries.
-    public let logger: Logger
 
-    /// A queue on `client`.
-    public init(client: PostgresClient, configuration: JobQueueConfiguration = .init(), logger: Logger) {
-        self.client = client
+    /// A queue with `configuration`; every call names the database it runs on.
+    public init(configuration: JobQueueConfiguration = .init()) {
         self.configuration = configuration
-        self.logger = logger
     }
 
     // MARK: Enqueue
 
-    /// Adds jobs in one transaction and wakes idle workers.
+    /// Adds jobs and wakes idle workers, in one transaction (the caller's, when `database` is inside one, so that
+    /// images become `queued` in the same commit; workers are woken when it commits).
     ///
     /// A `segment` job for an image that already has a queued one does not add a row: the queued job takes the
     /// new payload, priority and attempts (and starts again from its first attempt) and keeps its place.
     /// - Returns: One entry per job, in order.
     /// - Throws: `StorageError` (`.invalidArgument` for a bad priority or attempt count, `.invalidReference` for
     ///   an unknown user, project or image).
-    public func enqueue(_ jobs: [NewJob]) async throws(StorageError) -> [EnqueuedJob] {
+    public func enqueue(_ jobs: [NewJob], on database: Database) async throws(StorageError) -> [EnqueuedJob] {
         guard !jobs.isEmpty else { return [] }
-        let channel = configuration.notificationChannel
-        let logger = logger
-        return try await withStorageErrors {
-            try await client.withTransaction(logger: logger) { connection in
-                try await Self.enqueue(jobs, on: connection, notificationChannel: channel, logger: logger)
-            }
-        }
-    }
-
-    /// Adds jobs inside the caller's transaction (so that, for example, images become `queued` in the same commit).
-    ///
-    /// Workers are notified when the transaction commits.
-    /// - Parameters:
-    ///   - jobs: The jobs, validated as for `enqueue(_:)`.
-    ///   - connection: A connection inside a transaction.
-    ///   - notificationChannel: The channel idle workers listen on.
-    ///   - logger: The queries' logger.
-    public static func enqueue(
-        _ jobs: [NewJob],
-        on connection: PostgresConnection,
-        notificationChannel: String = JobQueueConfiguration().notificationChannel,
-        logger: Logger
-    ) async throws(StorageError) -> [EnqueuedJob] {
         for job in jobs {
             guard (-100...100).contains(job.priority) else { throw .invalidArgument("priority must be between -100 and 100") }
             guard (1...100).contains(job.maxAttempts) else { throw .invalidArgument("maxAttempts must be between 1 and 100") }
         }
-        return try await withStorageErrors {
+        let notificationChannel = configuration.notificationChannel
+        return try await database.transaction { database in
             // Fair ranks: each user's new jobs continue after that user's queued ones, but never start before the
             // queue's head, so someone who arrives with one job waits for about one job per other active user.
             var nextRank: [UUID?: Int64] = [:]
@@ -89,7 +63,7 @@ public struct JobQueue: Sendable {
                 if let known = nextRank[job.userID] {
                     rank = known
                 } else {
-                    rank = try await startRank(for: job.userID, on: connection, logger: logger)
+                    rank = try await Self.startRank(for: job.userID, on: database)
                 }
                 nextRank[job.userID] = rank + 1
                 let id = UUID()
@@ -97,7 +71,7 @@ public struct JobQueue: Sendable {
                 columns.append(job, id: id, rank: rank)
             }
             // One statement for the whole batch; a queued segmentation of the same image takes the new parameters.
-            let rows = try await connection.query(
+            let rows = try await database.query(
                 """
                 INSERT INTO jobs (id, kind, payload, priority, user_id, project_id, image_id, fair_rank, max_attempts)
                 SELECT t.id, t.kind, t.payload::jsonb, t.priority, NULLIF(t.user_id, '')::uuid, NULLIF(t.project_id, '')::uuid,
@@ -109,8 +83,7 @@ public struct JobQueue: Sendable {
                 DO UPDATE SET payload = EXCLUDED.payload, priority = EXCLUDED.priority, user_id = EXCLUDED.user_id,
                     max_attempts = EXCLUDED.max_attempts, attempt = 0, run_at = now(), last_error = NULL, updated_at = now()
                 RETURNING id, image_id, kind, xmax <> 0
-                """,
-                logger: logger
+                """
             )
             var segmentJobs: [UUID: (UUID, Bool)] = [:]
             for try await (id, image, kind, replaced) in rows.decode((UUID, UUID?, String, Bool).self) {
@@ -128,7 +101,7 @@ public struct JobQueue: Sendable {
                 }
             }
             let kinds = Set(jobs.map(\.kind.rawValue)).sorted().joined(separator: ",")
-            try await connection.query("SELECT pg_notify(\(notificationChannel), \(kinds))", logger: logger)
+            try await database.query("SELECT pg_notify(\(notificationChannel), \(kinds))")
             return result
         }
     }
@@ -158,27 +131,25 @@ public struct JobQueue: Sendable {
         }
     }
 
-    private static func startRank(for user: UUID?, on connection: PostgresConnection, logger: Logger) async throws -> Int64 {
+    private static func startRank(for user: UUID?, on database: Database) async throws -> Int64 {
         let rows: PostgresRowSequence
         if let user {
-            rows = try await connection.query(
+            rows = try await database.query(
                 """
                 SELECT greatest(
                     (SELECT min(fair_rank) FROM jobs WHERE state = 'queued'),
                     (SELECT max(fair_rank) + 1 FROM jobs WHERE state = 'queued' AND user_id = \(user)),
                     0)
-                """,
-                logger: logger
+                """
             )
         } else {
-            rows = try await connection.query(
+            rows = try await database.query(
                 """
                 SELECT greatest(
                     (SELECT min(fair_rank) FROM jobs WHERE state = 'queued'),
                     (SELECT max(fair_rank) + 1 FROM jobs WHERE state = 'queued' AND user_id IS NULL),
                     0)
-                """,
-                logger: logger
+                """
             )
         }
         for try await rank in rows.decode(Int64.self) { return rank }
@@ -193,13 +164,13 @@ public struct JobQueue: Sendable {
     ///   - kinds: Only these kinds; `nil` for all.
     ///   - limit: At most this many jobs, `1...1000`.
     /// - Returns: The claimed jobs in queue order; empty when nothing is due.
-    public func claim(worker: String, kinds: Set<JobKind>? = nil, limit: Int) async throws(StorageError) -> [ClaimedJob] {
+    public func claim(worker: String, kinds: Set<JobKind>? = nil, limit: Int, on database: Database) async throws(StorageError) -> [ClaimedJob] {
         let limit = Int64(min(max(limit, 1), 1000))
         let lease = configuration.leaseDuration.milliseconds
         let kindList = (kinds ?? Set(JobKind.allCases)).map(\.rawValue).sorted()
         return try await withStorageErrors {
-            let rows = try await client.execute(
-                JobStatements.Claim(leaseMilliseconds: lease, worker: worker, kinds: kindList, limit: limit), logger: logger)
+            let rows = try await database.execute(
+                JobStatements.Claim(leaseMilliseconds: lease, worker: worker, kinds: kindList, limit: limit))
             var claimed: [(job: ClaimedJob, priority: Int32, rank: Int64)] = []
             for try await row in rows {
                 guard let kind = JobKind(rawValue: row.2) else { continue }
@@ -219,16 +190,16 @@ public struct JobQueue: Sendable {
     }
 
     /// Claims the best due job, if any.
-    public func claim(worker: String, kinds: Set<JobKind>? = nil) async throws(StorageError) -> ClaimedJob? {
-        try await claim(worker: worker, kinds: kinds, limit: 1).first
+    public func claim(worker: String, kinds: Set<JobKind>? = nil, on database: Database) async throws(StorageError) -> ClaimedJob? {
+        try await claim(worker: worker, kinds: kinds, limit: 1, on: database).first
     }
 
     /// Extends a lease by the configured duration from now.
     /// - Returns: `false` when the lease is lost (expired, cancelled, or the job was claimed again): stop working.
-    public func heartbeat(_ lease: JobLease) async throws(StorageError) -> Bool {
+    public func heartbeat(_ lease: JobLease, on database: Database) async throws(StorageError) -> Bool {
         let duration = configuration.leaseDuration.milliseconds
         return try await withStorageErrors {
-            let rows = try await client.execute(JobStatements.Heartbeat(leaseMilliseconds: duration, lease: lease), logger: logger)
+            let rows = try await database.execute(JobStatements.Heartbeat(leaseMilliseconds: duration, lease: lease))
             for try await _ in rows { return true }
             return false
         }
@@ -238,10 +209,10 @@ public struct JobQueue: Sendable {
 
     /// Marks a job done.
     /// - Throws: `StorageError.leaseLost` when the lease expired, the job was cancelled or claimed again.
-    public func complete(_ lease: JobLease) async throws(StorageError) {
+    public func complete(_ lease: JobLease, on database: Database) async throws(StorageError) {
         // One autocommit statement: nothing else has to commit with it.
         try await withStorageErrors {
-            for try await _ in try await client.execute(JobStatements.Complete(lease: lease), logger: logger) { return }
+            for try await _ in try await database.execute(JobStatements.Complete(lease: lease)) { return }
             throw StorageError.leaseLost(jobID: lease.jobID.uuidString.lowercased())
         }
     }
@@ -252,30 +223,33 @@ public struct JobQueue: Sendable {
     public func completeAndClaimNext(
         _ lease: JobLease,
         worker: String,
-        kinds: Set<JobKind>? = nil
+        kinds: Set<JobKind>? = nil,
+        on database: Database
     ) async throws(StorageError) -> (completed: Bool, next: ClaimedJob?) {
         let statement = JobStatements.CompleteAndClaim(
             lease: lease, leaseMilliseconds: configuration.leaseDuration.milliseconds, worker: worker,
             kinds: (kinds ?? Set(JobKind.allCases)).map(\.rawValue).sorted())
         do {
-            return try await completeAndClaim(statement)
+            return try await Self.completeAndClaim(statement, on: database)
         } catch .database(sqlState: "40P01") {
             // Holding two row locks in one statement can deadlock with another worker's; PostgreSQL aborted this
             // statement as a whole, so nothing changed: finish the same work in two single-lock statements.
-            logger.debug("complete-and-claim deadlocked; retrying as two statements")
+            database.logger.debug("complete-and-claim deadlocked; retrying as two statements")
             var completed = true
             do {
-                try await complete(lease)
+                try await complete(lease, on: database)
             } catch .leaseLost {
                 completed = false
             }
-            return (completed, try await claim(worker: worker, kinds: kinds))
+            return (completed, try await claim(worker: worker, kinds: kinds, on: database))
         }
     }
 
-    private func completeAndClaim(_ statement: JobStatements.CompleteAndClaim) async throws(StorageError) -> (completed: Bool, next: ClaimedJob?) {
+    private static func completeAndClaim(
+        _ statement: JobStatements.CompleteAndClaim, on database: Database
+    ) async throws(StorageError) -> (completed: Bool, next: ClaimedJob?) {
         try await withStorageErrors {
-            for try await row in try await client.execute(statement, logger: logger) {
+            for try await row in try await database.execute(statement) {
                 var next: ClaimedJob?
                 if let id = row.1, let leaseID = row.2, let kindName = row.3, let kind = JobKind(rawValue: kindName),
                     let payload = row.4, let attempt = row.5, let maxAttempts = row.6, let createdAt = row.10
@@ -296,24 +270,12 @@ public struct JobQueue: Sendable {
     /// - Throws: `StorageError.leaseLost`, or what `body` throws (mapped to `StorageError`), rolling everything back.
     public func complete<Result: Sendable>(
         _ lease: JobLease,
-        storing body: (PostgresConnection) async throws -> Result
+        on database: Database,
+        storing body: (Database) async throws -> Result
     ) async throws(StorageError) -> Result {
-        let logger = logger
-        return try await withStorageErrors {
-            try await client.withTransaction(logger: logger) { connection in
-                try await Self.complete(lease, on: connection, logger: logger)
-                return try await body(connection)
-            }
-        }
-    }
-
-    /// Marks a job done inside the caller's transaction; call it before storing the result.
-    /// - Throws: `StorageError.leaseLost` when the caller no longer holds the lease.
-    public static func complete(_ lease: JobLease, on connection: PostgresConnection, logger: Logger) async throws(StorageError) {
-        try await withStorageErrors {
-            let rows = try await connection.execute(JobStatements.Complete(lease: lease), logger: logger)
-            for try await _ in rows { return }
-            throw StorageError.leaseLost(jobID: lease.jobID.uuidString.lowercased())
+        try await database.transaction { transaction in
+            try await complete(lease, on: transaction)
+            return try await body(transaction)
         }
     }
 
@@ -324,13 +286,14 @@ public struct JobQueue: Sendable {
     ///   - error: What went wrong, kept as `lastError` (cut to 2,000 characters).
     ///   - permanent: Do not retry (bad input that another attempt cannot fix).
     /// - Throws: `StorageError.leaseLost` when the lease is no longer held.
-    public func fail(_ lease: JobLease, error: String, permanent: Bool = false) async throws(StorageError) -> JobFailureOutcome {
+    public func fail(_ lease: JobLease, error: String, permanent: Bool = false, on database: Database) async throws(StorageError) -> JobFailureOutcome
+    {
         let message = String(error.prefix(2000))
         // The delay is computed for the attempt that failed; the row knows its number.
         let rows: [(String, Date)] = try await withStorageErrors {
-            let attempt = try await currentAttempt(lease)
+            let attempt = try await currentAttempt(lease, on: database)
             let delay = configuration.retryDelay(afterAttempt: attempt).milliseconds
-            let rows = try await client.query(
+            let rows = try await database.query(
                 """
                 WITH changed AS (
                 UPDATE jobs SET
@@ -351,8 +314,7 @@ public struct JobQueue: Sendable {
                 WHERE changed.kind = 'segment' AND images.id = changed.image_id AND images.status IN ('queued', 'processing')
                 RETURNING images.id)
                 SELECT state, run_at FROM changed
-                """,
-                logger: logger
+                """
             )
             var result: [(String, Date)] = []
             for try await row in rows.decode((String, Date).self) { result.append(row) }
@@ -361,17 +323,16 @@ public struct JobQueue: Sendable {
         guard let (state, runAt) = rows.first else { throw .leaseLost(jobID: lease.jobID.uuidString.lowercased()) }
         switch state {
         case "queued":
-            try? await notify(.segment)
+            try? await notify(.segment, on: database)
             return .retrying(at: runAt)
         case "cancelled": return .superseded
         default: return .failed
         }
     }
 
-    private func currentAttempt(_ lease: JobLease) async throws -> Int {
-        let rows = try await client.query(
-            "SELECT attempt FROM jobs WHERE id = \(lease.jobID) AND lease_id = \(lease.leaseID)",
-            logger: logger
+    private func currentAttempt(_ lease: JobLease, on database: Database) async throws -> Int {
+        let rows = try await database.query(
+            "SELECT attempt FROM jobs WHERE id = \(lease.jobID) AND lease_id = \(lease.leaseID)"
         )
         for try await attempt in rows.decode(Int32.self) { return Int(attempt) }
         throw StorageError.leaseLost(jobID: lease.jobID.uuidString.lowercased())
@@ -380,9 +341,9 @@ public struct JobQueue: Sendable {
     /// Gives a job back without counting the attempt (a worker shutting down): it is claimable at once.
     /// - Returns: `false` when the lease was already lost.
     @discardableResult
-    public func release(_ lease: JobLease) async throws(StorageError) -> Bool {
+    public func release(_ lease: JobLease, on database: Database) async throws(StorageError) -> Bool {
         try await withStorageErrors {
-            let rows = try await client.query(
+            let rows = try await database.query(
                 """
                 WITH changed AS (
                 UPDATE jobs SET
@@ -401,12 +362,11 @@ public struct JobQueue: Sendable {
                 WHERE changed.kind = 'segment' AND images.id = changed.image_id AND images.status IN ('queued', 'processing')
                 RETURNING images.id)
                 SELECT state FROM changed
-                """,
-                logger: logger
+                """
             )
             var released = false
             for try await state in rows.decode(String.self) { released = state == "queued" || state == "cancelled" }
-            if released { try? await notify(.segment) }
+            if released { try? await notify(.segment, on: database) }
             return released
         }
     }
@@ -415,9 +375,9 @@ public struct JobQueue: Sendable {
     /// expired attempt counts). Run periodically by workers; safe to run from many processes at once.
     /// - Returns: The number of jobs whose lease was taken back.
     @discardableResult
-    public func reclaimExpired() async throws(StorageError) -> Int {
+    public func reclaimExpired(on database: Database) async throws(StorageError) -> Int {
         try await withStorageErrors {
-            let rows = try await client.query(
+            let rows = try await database.query(
                 """
                 WITH expired AS (
                     SELECT id FROM jobs WHERE state = 'running' AND lease_until < now()
@@ -441,8 +401,7 @@ public struct JobQueue: Sendable {
                 WHERE changed.kind = 'segment' AND images.id = changed.image_id AND images.status IN ('queued', 'processing')
                 RETURNING images.id)
                 SELECT state FROM changed
-                """,
-                logger: logger
+                """
             )
             var count = 0
             var requeued = false
@@ -450,8 +409,8 @@ public struct JobQueue: Sendable {
                 count += 1
                 if state == "queued" { requeued = true }
             }
-            if requeued { try? await notify(.segment) }
-            if count > 0 { logger.info("reclaimed expired job leases", metadata: ["jobs.count": "\(count)"]) }
+            if requeued { try? await notify(.segment, on: database) }
+            if count > 0 { database.logger.info("reclaimed expired job leases", metadata: ["jobs.count": "\(count)"]) }
             return count
         }
     }
@@ -459,77 +418,72 @@ public struct JobQueue: Sendable {
     // MARK: Administration
 
     /// Cancels the queued (not yet running) segmentation jobs of a project inside the caller's transaction, and gives
-    /// their images back the status they had before queueing (`ImagePostgresRepository.restoreStatusAfterCancel`).
+    /// their images back the status they had before queueing (`ImageRepository.restoreStatusAfterCancel`).
     ///
     /// The images are locked first, in id order, as queueing does (images, then jobs), so that a cancel and a request
     /// for the same images wait for each other instead of deadlocking.
     /// - Returns: The images whose jobs were cancelled.
-    public static func cancelQueuedSegmentations(
+    public func cancelQueuedSegmentations(
         project: UUID,
-        on connection: PostgresConnection,
-        logger: Logger
+        on database: Database
     ) async throws(StorageError) -> [UUID] {
         let images = try await withStorageErrors {
-            try await connection.query(
+            try await database.query(
                 """
                 SELECT i.id FROM images i
                 WHERE i.project_id = \(project) AND EXISTS (
                     SELECT 1 FROM jobs j WHERE j.image_id = i.id AND j.kind = 'segment' AND j.state = 'queued')
                 ORDER BY i.id
                 FOR NO KEY UPDATE OF i
-                """,
-                logger: logger
+                """
             ).drain()
-            let rows = try await connection.query(
+            let rows = try await database.query(
                 """
                 UPDATE jobs SET state = 'cancelled', finished_at = now(), updated_at = now()
                 WHERE project_id = \(project) AND kind = 'segment' AND state = 'queued'
                 RETURNING image_id
-                """,
-                logger: logger
+                """
             )
             var images: [UUID] = []
             for try await image in rows.decode(UUID?.self) { if let image { images.append(image) } }
             return images
         }
-        try await ImagePostgresRepository.restoreStatusAfterCancel(ids: images, projectID: project, on: connection, logger: logger)
+        try await ImageRepository.restoreStatusAfterCancel(ids: images, projectID: project, on: database)
         return images
     }
 
     /// Counts jobs by state.
     /// - Parameter projects: Only these projects' jobs; `nil` for the whole queue.
-    public func stats(projects: [UUID]? = nil) async throws(StorageError) -> QueueStats {
+    public func stats(projects: [UUID]? = nil, on database: Database) async throws(StorageError) -> QueueStats {
         try await withStorageErrors {
             if let projects {
                 return try await Self.countByState(
-                    client.query(
+                    database.query(
                         """
                         SELECT state, count(*) FROM jobs
                         WHERE state IN ('queued', 'running', 'failed') AND project_id = ANY(\(projects))
                         GROUP BY state
-                        """,
-                        logger: logger))
+                        """))
             }
             return try await Self.countByState(
-                client.query(
-                    "SELECT state, count(*) FROM jobs WHERE state IN ('queued', 'running', 'failed') GROUP BY state", logger: logger))
+                database.query(
+                    "SELECT state, count(*) FROM jobs WHERE state IN ('queued', 'running', 'failed') GROUP BY state"))
         }
     }
 
     /// How many jobs are in `state` (finished ones included, until `deleteFinished` removes them).
-    public func count(state: JobState) async throws(StorageError) -> Int {
+    public func count(state: JobState, on database: Database) async throws(StorageError) -> Int {
         try await withStorageErrors {
-            let rows = try await client.query("SELECT count(*)::int8 FROM jobs WHERE state = \(state.rawValue)", logger: logger)
+            let rows = try await database.query("SELECT count(*)::int8 FROM jobs WHERE state = \(state.rawValue)")
             return try await rows.collect().first?.decode(Int.self) ?? 0
         }
     }
 
     /// Counts jobs by kind and state over the whole queue (`/metrics`); kinds without jobs are absent.
-    public func statsByKind() async throws(StorageError) -> [JobKind: QueueStats] {
+    public func statsByKind(on database: Database) async throws(StorageError) -> [JobKind: QueueStats] {
         try await withStorageErrors {
-            let rows = try await client.query(
-                "SELECT kind, state, count(*) FROM jobs WHERE state IN ('queued', 'running', 'failed') GROUP BY kind, state",
-                logger: logger)
+            let rows = try await database.query(
+                "SELECT kind, state, count(*) FROM jobs WHERE state IN ('queued', 'running', 'failed') GROUP BY kind, state")
             var stats: [JobKind: QueueStats] = [:]
             for try await (kind, state, count) in rows.decode((String, String, Int64).self) {
                 guard let kind = JobKind(rawValue: kind) else { continue }
@@ -544,16 +498,15 @@ public struct JobQueue: Sendable {
     }
 
     /// Counts jobs by state over the projects `memberID` belongs to, in one query.
-    public func stats(memberID: UUID) async throws(StorageError) -> QueueStats {
+    public func stats(memberID: UUID, on database: Database) async throws(StorageError) -> QueueStats {
         try await withStorageErrors {
             try await Self.countByState(
-                client.query(
+                database.query(
                     """
                     SELECT j.state, count(*) FROM jobs j JOIN project_members m ON m.project_id = j.project_id
                     WHERE m.user_id = \(memberID) AND j.state IN ('queued', 'running', 'failed')
                     GROUP BY j.state
-                    """,
-                    logger: logger))
+                    """))
         }
     }
 
@@ -571,9 +524,9 @@ public struct JobQueue: Sendable {
 
     /// Reads one job.
     /// - Throws: `StorageError.notFound` for an unknown id.
-    public func job(_ id: UUID) async throws(StorageError) -> JobRecord {
+    public func job(_ id: UUID, on database: Database) async throws(StorageError) -> JobRecord {
         let page: [JobRecord] = try await withStorageErrors {
-            try await records(where: "id = $1", binding: id)
+            try await records(where: "id = $1", binding: id, on: database)
         }
         guard let job = page.first else { throw .notFound(entity: "job", id: id.uuidString.lowercased()) }
         return job
@@ -585,7 +538,8 @@ public struct JobQueue: Sendable {
     ///   - project: Only this project's jobs.
     ///   - request: Which page.
     public func list(
-        state: JobState? = nil, project: UUID? = nil, page request: PageRequest = .first
+        state: JobState? = nil, project: UUID? = nil, page request: PageRequest = .first,
+        on database: Database
     ) async throws(StorageError) -> Page<
         JobRecord
     > {
@@ -612,7 +566,7 @@ public struct JobQueue: Sendable {
                 unsafeSQL: "SELECT \(Self.columns) FROM jobs \(filter) ORDER BY created_at DESC, id DESC LIMIT $\(bindings.count)",
                 binds: bindings
             )
-            return try await decodeRecords(client.query(query, logger: logger))
+            return try await Self.decodeRecords(database.query(query))
         }
         return Page(fetched: rows, request: request) { PageCursor(timestamp: $0.createdAtTimestamp, id: $0.id) }
     }
@@ -621,14 +575,13 @@ public struct JobQueue: Sendable {
     /// (`segctl queue prune`): the queue keeps them for `segctl queue list` and `/metrics` until then.
     /// - Returns: How many were deleted.
     @discardableResult
-    public func deleteFinished(before date: Date) async throws(StorageError) -> Int {
+    public func deleteFinished(before date: Date, on database: Database) async throws(StorageError) -> Int {
         try await withStorageErrors {
-            let rows = try await client.query(
+            let rows = try await database.query(
                 """
                 DELETE FROM jobs WHERE state IN ('succeeded', 'failed', 'cancelled') AND finished_at < \(date)
                 RETURNING id
-                """,
-                logger: logger
+                """
             )
             var count = 0
             for try await _ in rows.decode(UUID.self) { count += 1 }
@@ -637,10 +590,10 @@ public struct JobQueue: Sendable {
     }
 
     /// Wakes workers listening on the queue's channel.
-    public func notify(_ kind: JobKind) async throws(StorageError) {
+    public func notify(_ kind: JobKind, on database: Database) async throws(StorageError) {
         let channel = configuration.notificationChannel
         try await withStorageErrors {
-            try await client.query("SELECT pg_notify(\(channel), \(kind.rawValue))", logger: logger)
+            try await database.query("SELECT pg_notify(\(channel), \(kind.rawValue))")
         }
     }
 
@@ -651,14 +604,14 @@ public struct JobQueue: Sendable {
         worker, last_error, created_at, finished_at
         """
 
-    private func records(where condition: String, binding id: UUID) async throws -> [JobRecord] {
+    private func records(where condition: String, binding id: UUID, on database: Database) async throws -> [JobRecord] {
         var bindings = PostgresBindings()
         bindings.append(id)
         let query = PostgresQuery(unsafeSQL: "SELECT \(Self.columns) FROM jobs WHERE \(condition)", binds: bindings)
-        return try await decodeRecords(client.query(query, logger: logger))
+        return try await Self.decodeRecords(database.query(query))
     }
 
-    private func decodeRecords(_ rows: PostgresRowSequence) async throws -> [JobRecord] {
+    private static func decodeRecords(_ rows: PostgresRowSequence) async throws -> [JobRecord] {
         var records: [JobRecord] = []
         for try await row in rows {
             let columns = try row.decode(

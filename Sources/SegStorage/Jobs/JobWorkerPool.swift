@@ -33,12 +33,14 @@ public struct JobContext: Sendable {
     public let queue: JobQueue
     /// The job's lease.
     public let lease: JobLease
+    /// The pool's database, logging with the job's logger (its id, kind and attempt in every line).
+    public let database: Database
     let completion: CompletionFlag
 
     /// Completes the job and runs `body` in the same transaction (store the result there).
     /// - Throws: `StorageError.leaseLost` when the lease is no longer held (nothing is stored), or what `body` throws.
-    public func complete<Result: Sendable>(storing body: (PostgresConnection) async throws -> Result) async throws(StorageError) -> Result {
-        let result = try await queue.complete(lease, storing: body)
+    public func complete<Result: Sendable>(storing body: (Database) async throws -> Result) async throws(StorageError) -> Result {
+        let result = try await queue.complete(lease, on: database, storing: body)
         completion.set()
         return result
     }
@@ -62,7 +64,9 @@ final class CompletionFlag: Sendable {
 ///
 /// ## Usage
 /// ```swift
-/// let pool = JobWorkerPool(queue: queue, wakeups: wakeups, name: "host-1", concurrency: 4, handler: SegmentHandler())
+/// let pool = JobWorkerPool(
+///     queue: queue, wakeups: wakeups, name: "host-1", concurrency: 4, handler: SegmentHandler(),
+///     database: Database(client: client, logger: logger))
 /// try await withThrowingDiscardingTaskGroup { group in
 ///     group.addTask { await wakeups.run() }
 ///     group.addTask { await pool.run() }
@@ -83,7 +87,9 @@ public struct JobWorkerPool<Handler: JobHandler>: Sendable {
     public let idlePoll: Duration
     /// The work.
     public let handler: Handler
-    private let logger: Logger
+    /// Where the workers claim and finish jobs; its logger is the pool's.
+    public let database: Database
+    private var logger: Logger { database.logger }
 
     /// A pool of `concurrency` workers.
     public init(
@@ -94,7 +100,7 @@ public struct JobWorkerPool<Handler: JobHandler>: Sendable {
         kinds: Set<JobKind>? = nil,
         idlePoll: Duration = .seconds(5),
         handler: Handler,
-        logger: Logger
+        database: Database
     ) {
         self.queue = queue
         self.wakeups = wakeups
@@ -103,7 +109,7 @@ public struct JobWorkerPool<Handler: JobHandler>: Sendable {
         self.kinds = kinds
         self.idlePoll = idlePoll
         self.handler = handler
-        self.logger = logger
+        self.database = database
     }
 
     /// Runs the workers until the task is cancelled.
@@ -124,14 +130,14 @@ public struct JobWorkerPool<Handler: JobHandler>: Sendable {
             if slot == 0, clock.now >= nextReclaim {
                 nextReclaim = clock.now.advanced(by: reclaimEvery)
                 do {
-                    try await queue.reclaimExpired()
+                    try await queue.reclaimExpired(on: database)
                 } catch {
                     logger.warning("cannot reclaim expired leases", metadata: ["error": "\(error)"])
                 }
             }
             var job: ClaimedJob?
             do {
-                job = try await queue.claim(worker: worker, kinds: kinds)
+                job = try await queue.claim(worker: worker, kinds: kinds, on: database)
             } catch {
                 if Task.isCancelled { break }
                 logger.warning("cannot claim a job", metadata: ["worker": "\(worker)", "error": "\(error)"])
@@ -164,7 +170,8 @@ public struct JobWorkerPool<Handler: JobHandler>: Sendable {
         logger[metadataKey: "job.id"] = "\(job.id)"
         logger[metadataKey: "job.kind"] = "\(job.kind.rawValue)"
         logger[metadataKey: "job.attempt"] = "\(job.attempt)"
-        let context = JobContext(queue: queue, lease: job.lease, completion: CompletionFlag())
+        let database = database.logging(to: logger)
+        let context = JobContext(queue: queue, lease: job.lease, database: database, completion: CompletionFlag())
         let heartbeat = queue.configuration.leaseDuration / 3
         let step: Step = await withTaskGroup(of: Step?.self) { group in
             group.addTask {
@@ -180,7 +187,7 @@ public struct JobWorkerPool<Handler: JobHandler>: Sendable {
                     try? await Task.sleep(for: heartbeat)
                     if Task.isCancelled { return nil }
                     do {
-                        if try await queue.heartbeat(job.lease) == false { return .leaseLost }
+                        if try await queue.heartbeat(job.lease, on: database) == false { return .leaseLost }
                     } catch {
                         // A missed heartbeat is not yet a lost lease; the next one may get through.
                         continue
@@ -208,10 +215,10 @@ public struct JobWorkerPool<Handler: JobHandler>: Sendable {
                 guard !context.completion.isSet else { return nil }
                 do {
                     if shuttingDown {
-                        try await finisher.complete(job.lease)
+                        try await finisher.complete(job.lease, on: database)
                         return nil
                     }
-                    let (completed, next) = try await finisher.completeAndClaimNext(job.lease, worker: worker, kinds: kinds)
+                    let (completed, next) = try await finisher.completeAndClaimNext(job.lease, worker: worker, kinds: kinds, on: database)
                     if !completed { logger.warning("lost the lease on a running job; its result is discarded") }
                     return next
                 } catch {
@@ -221,11 +228,11 @@ public struct JobWorkerPool<Handler: JobHandler>: Sendable {
                 if case .leaseLost = error as? StorageError {
                     logger.warning("lost the lease on a running job; its result was not stored")
                 } else if shuttingDown {
-                    _ = try? await finisher.release(job.lease)
+                    _ = try? await finisher.release(job.lease, on: database)
                 } else {
                     let permanent = error is PermanentJobError
                     do {
-                        let outcome = try await finisher.fail(job.lease, error: "\(error)", permanent: permanent)
+                        let outcome = try await finisher.fail(job.lease, error: "\(error)", permanent: permanent, on: database)
                         logger.info("job attempt failed", metadata: ["job.outcome": "\(outcome)", "error": "\(error)"])
                     } catch {
                         logger.warning("could not record a failed attempt", metadata: ["error": "\(error)"])

@@ -12,31 +12,28 @@ import PostgresNIO
 ///
 /// ## Usage
 /// ```swift
-/// let migrator = try Migrator(client: client, logger: logger)
+/// let migrator = try Migrator(on: Database(client: client, logger: logger))
 /// let applied = try await migrator.migrate()
 /// ```
 public struct Migrator: Sendable {
     /// The advisory-lock key every SegHub migrator takes (`"SegHubMg"` as 8 ASCII bytes).
     public static let advisoryLockKey: Int64 = 0x5365_6748_7562_4D67
 
-    private let client: PostgresClient
+    private let database: Database
     private let migrations: [Migration]
-    private let logger: Logger
 
     /// Creates a migrator for the given migrations (by default those shipped with SegStorage).
     /// - Parameters:
-    ///   - client: A running client for the database to migrate.
+    ///   - database: The database to migrate; its logger receives one `info` line per applied migration.
     ///   - migrations: The migrations, in any order.
-    ///   - logger: Receives one `info` line per applied migration.
     /// - Throws: `StorageError.invalidMigration` when the migration files are malformed.
-    public init(client: PostgresClient, migrations: [Migration]? = nil, logger: Logger) throws(StorageError) {
-        self.client = client
+    public init(on database: Database, migrations: [Migration]? = nil) throws(StorageError) {
+        self.database = database
         if let migrations {
             self.migrations = try Migration.ordered(migrations)
         } else {
             self.migrations = try Migration.bundled()
         }
-        self.logger = logger
     }
 
     /// Applies every pending migration in order.
@@ -45,9 +42,10 @@ public struct Migrator: Sendable {
     @discardableResult
     public func migrate() async throws -> [Migration] {
         let migrations = self.migrations
-        let logger = self.logger
+        let logger = database.logger
         do {
-            return try await client.withConnection { connection in
+            // One session: the advisory lock belongs to it.
+            return try await database.withPostgresConnection { connection in
                 try await Self.withAdvisoryLock(on: connection, logger: logger) {
                     try await Self.applyPending(migrations, on: connection, logger: logger)
                 }
@@ -61,7 +59,7 @@ public struct Migrator: Sendable {
     /// - Throws: A `StorageError` when the database cannot be read.
     public func status() async throws -> MigrationStatus {
         do {
-            let applied = try await Self.readApplied(client: client, logger: logger)
+            let applied = try await Self.readApplied(on: database)
             let known = Dictionary(uniqueKeysWithValues: migrations.map { ($0.version, $0) })
             let entries = applied.map { record in
                 MigrationStatus.Applied(
@@ -162,12 +160,12 @@ public struct Migrator: Sendable {
 
     private static let selectApplied: PostgresQuery = "SELECT version::int8, name, checksum, applied_at FROM schema_migrations ORDER BY version"
 
-    private static func readApplied(client: PostgresClient, logger: Logger) async throws -> [Record] {
+    private static func readApplied(on database: Database) async throws -> [Record] {
         let exists =
-            try await client.query("SELECT to_regclass('schema_migrations') IS NOT NULL", logger: logger)
+            try await database.query("SELECT to_regclass('schema_migrations') IS NOT NULL")
             .collect().first?.decode(Bool.self) ?? false
         guard exists else { return [] }
-        return try await readRecords(client.query(selectApplied, logger: logger))
+        return try await readRecords(database.query(selectApplied))
     }
 
     private static func readRecords(_ rows: PostgresRowSequence) async throws -> [Record] {

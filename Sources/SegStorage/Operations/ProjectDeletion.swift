@@ -13,7 +13,7 @@ public struct ProjectDeletion: Sendable, Equatable {
     public var removedFiles: Int
 }
 
-extension ProjectPostgresRepository {
+extension ProjectRepository {
     /// Deletes a project with everything in it: its rows in one transaction (`delete(id:)`), then
     /// the files no row refers to any more (`ObjectStore.removeUnreferenced`, sparing objects younger
     /// than its grace period), then an audit entry `project.delete` by `actorID` (`nil` for an
@@ -24,23 +24,25 @@ extension ProjectPostgresRepository {
     /// entry that cannot be written, is logged and does not fail it.
     /// - Throws: `StorageError.notFound` for an unknown project, or the database's error; nothing
     ///   is deleted then.
-    public func deleteWithFiles(id: UUID, files: some ObjectStore, actorID: UUID?) async throws(StorageError) -> ProjectDeletion {
-        let name = try await find(id: id)?.name ?? ""
-        let keys = try await delete(id: id)
+    public static func deleteWithFiles(
+        id: UUID, files: some ObjectStore, actorID: UUID?, on database: Database
+    ) async throws(StorageError) -> ProjectDeletion {
+        let name = try await find(id: id, on: database)?.name ?? ""
+        let keys = try await delete(id: id, on: database)
         var removed = 0
         do {
             removed = try await files.removeUnreferenced(
-                keys.compactMap { try? ObjectKey($0) }, references: ObjectReferences(client: client, logger: logger)
+                keys.compactMap { try? ObjectKey($0) }, references: ObjectReferences(on: database)
             ).count
         } catch {
-            logger.warning("project files not removed; gc will", metadata: ["project.id": "\(id)", "error": "\(error)"])
+            database.logger.warning("project files not removed; gc will", metadata: ["project.id": "\(id)", "error": "\(error)"])
         }
         do {
             let details = try JSONEncoder.sortedKeysEncoder.encode(["name": name, "objects": "\(keys.count)", "objectsRemoved": "\(removed)"])
-            _ = try await AuditLogPostgresRepository(client: client, logger: logger).record(
-                actorID: actorID, action: "project.delete", targetType: "project", targetID: id, details: Array(details))
+            _ = try await AuditLogRepository.record(
+                actorID: actorID, action: "project.delete", targetType: "project", targetID: id, details: Array(details), on: database)
         } catch {
-            logger.warning("audit entry not recorded", metadata: ["audit.action": "project.delete", "error": "\(error)"])
+            database.logger.warning("audit entry not recorded", metadata: ["audit.action": "project.delete", "error": "\(error)"])
         }
         return ProjectDeletion(name: name, objects: keys.count, removedFiles: removed)
     }

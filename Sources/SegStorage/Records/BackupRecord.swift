@@ -41,7 +41,7 @@ public struct BackupRecord: Sendable, Equatable, Identifiable {
     }
 }
 
-/// What `BackupPostgresRepository.record(_:)` stores for a finished backup.
+/// What `BackupRepository.record(_:)` stores for a finished backup.
 public struct NewBackup: Sendable, Equatable {
     /// The folder's name.
     public var name: String

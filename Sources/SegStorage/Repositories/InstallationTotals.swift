@@ -18,17 +18,16 @@ public struct InstallationTotals: Sendable, Equatable, Codable {
     public var segmentations: Int
 
     /// Counts everything in one statement, so the figures belong to one moment.
-    public static func read(from client: PostgresClient, logger: Logger) async throws(StorageError) -> InstallationTotals {
+    public static func read(on database: Database) async throws(StorageError) -> InstallationTotals {
         try await withStorageErrors {
-            let rows = try await client.query(
+            let rows = try await database.query(
                 """
                 SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM users WHERE role = 'admin'),
                     (SELECT count(*) FROM users WHERE disabled_at IS NOT NULL), (SELECT count(*) FROM projects),
                     (SELECT coalesce(sum(bytes), 0)::int8 FROM images), (SELECT count(*) FROM segmentations),
                     (SELECT coalesce(json_object_agg(status, n), '{}')::text
                      FROM (SELECT status, count(*) AS n FROM images GROUP BY status) AS s)
-                """,
-                logger: logger)
+                """)
             var totals = InstallationTotals(
                 users: 0, admins: 0, disabledUsers: 0, projects: 0, images: ImageStatusCounts(), imageBytes: 0, segmentations: 0)
             for try await (users, admins, disabled, projects, bytes, segmentations, statuses) in rows.decode(

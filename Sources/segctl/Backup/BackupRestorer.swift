@@ -29,7 +29,7 @@ struct BackupRestorer {
         var preRestoreDump: String?
     }
 
-    func restore(folder: String, client: PostgresClient) async throws -> Result {
+    func restore(folder: String, on database: Database) async throws -> Result {
         let manifest = try BackupLocation.readManifest(in: folder)
         let problems = BackupLocation.checkFiles(of: manifest, in: folder, progress: ProgressBar(total: manifest.objects.count, label: "checksums"))
         guard problems.isEmpty else {
@@ -39,7 +39,7 @@ struct BackupRestorer {
         let psql = try PostgresTools.locate("psql")
         let environment = PostgresTools.environment(for: configuration)
 
-        let tableCount = try await DatabaseSnapshot.tableCount(client: client, logger: logger)
+        let tableCount = try await DatabaseSnapshot.tableCount(on: database)
         if tableCount > 0 && !force {
             throw CLIError.failed(
                 "the target database is not empty (\(tableCount) tables); nothing was restored. "

@@ -18,7 +18,7 @@ struct BackupVerifier {
         var passed: Bool { problems.isEmpty && manifest != nil }
     }
 
-    func verify(folder: String, client: PostgresClient) async throws -> Report {
+    func verify(folder: String, on database: Database) async throws -> Report {
         let manifest: BackupManifest
         do {
             manifest = try BackupLocation.readManifest(in: folder)
@@ -33,7 +33,7 @@ struct BackupVerifier {
 
         let pgRestore = try PostgresTools.locate("pg_restore")
         let scratch = "seghub_verify_\(UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).lowercased())"
-        try await ScratchDatabase.create(scratch, pristine: true, on: client, logger: logger)
+        try await ScratchDatabase.create(scratch, pristine: true, on: database)
         var restoredRows: Int64 = 0
         do {
             let outcome = try await ExternalTool.run(
@@ -48,9 +48,7 @@ struct BackupVerifier {
                 var quiet = logger
                 quiet.logLevel = .error
                 let restored = try await PostgresClient.withRunning(configuration.with(database: scratch), logger: quiet) { scratchClient in
-                    try await scratchClient.withConnection { connection in
-                        try await DatabaseSnapshot.read(on: connection, logger: logger)
-                    }
+                    try await DatabaseSnapshot.read(on: Database(client: scratchClient, logger: logger))
                 }
                 restoredRows = restored.rowCounts.values.reduce(0, +)
                 problems += Self.compare(manifest: manifest, restored: restored)
@@ -59,7 +57,7 @@ struct BackupVerifier {
             problems.append("restore check: \(StorageError(mapping: error))")
         }
         do {
-            try await ScratchDatabase.drop(scratch, on: client, logger: logger)
+            try await ScratchDatabase.drop(scratch, on: database)
         } catch {
             problems.append("the scratch database \(scratch) could not be dropped: \(StorageError(mapping: error))")
         }

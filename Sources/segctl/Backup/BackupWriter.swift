@@ -33,7 +33,7 @@ struct BackupWriter {
         var finishedAt: Date
     }
 
-    func write(client: PostgresClient) async throws -> Result {
+    func write(on database: Database) async throws -> Result {
         let pgDump = try PostgresTools.locate("pg_dump")
         try FileDigest.makeDirectory(destination)
         let startedAt = try await freeName()
@@ -41,7 +41,7 @@ struct BackupWriter {
         let temporary = "\(destination)/.tmp-\(name)-\(UUID().uuidString.prefix(8).lowercased())"
         try FileDigest.makeDirectory(temporary)
         do {
-            let result = try await fill(temporary, name: name, startedAt: startedAt, pgDump: pgDump, client: client)
+            let result = try await fill(temporary, name: name, startedAt: startedAt, pgDump: pgDump, on: database)
             let folder = "\(destination)/\(name)"
             guard !FileManager.default.fileExists(atPath: folder), rename(temporary, folder) == 0 else {
                 throw CLIError.failed("\(folder): cannot rename the finished backup into place (does it exist already?)")
@@ -65,12 +65,12 @@ struct BackupWriter {
     }
 
     private func fill(
-        _ folder: String, name: String, startedAt: Date, pgDump: String, client: PostgresClient
+        _ folder: String, name: String, startedAt: Date, pgDump: String, on database: Database
     ) async throws -> (manifest: BackupManifest, bytes: Int64) {
         let dumpPath = "\(folder)/\(BackupManifest.dumpFileName)"
         let environment = PostgresTools.environment(for: configuration)
         // The snapshot's transaction stays open until pg_dump has dumped it.
-        let (snapshot, _) = try await DatabaseSnapshot.exported(from: client, logger: logger) { snapshotID, _ in
+        let (snapshot, _) = try await DatabaseSnapshot.exported(on: database) { snapshotID, _ in
             let outcome = try await ExternalTool.run(
                 pgDump, ["--format=custom", "--snapshot=\(snapshotID)", "--file=\(dumpPath)"], environment: environment)
             guard outcome.status == 0 else {

@@ -64,28 +64,30 @@ extension SegCtl.Backup {
             let dataDirectory = try data.resolved()
             let configuration = try database.configuration()
             let started = Date()
-            let result = try await database.withAdminClient { client, logger in
-                let writer = BackupWriter(configuration: configuration, dataDirectory: dataDirectory, destination: destination, logger: logger)
-                let result = try await writer.write(client: client)
+            let result = try await database.withDatabase { postgres in
+                let writer = BackupWriter(
+                    configuration: configuration, dataDirectory: dataDirectory, destination: destination, logger: postgres.logger)
+                let result = try await writer.write(on: postgres)
                 do {
-                    let record = try await BackupPostgresRepository(client: client, logger: logger).record(
+                    let record = try await BackupRepository.record(
                         NewBackup(
                             name: result.name, location: destination, bytes: result.bytes, objectCount: result.manifest.objects.count,
-                            schemaVersion: result.manifest.schemaVersion, startedAt: result.startedAt, finishedAt: result.finishedAt))
+                            schemaVersion: result.manifest.schemaVersion, startedAt: result.startedAt, finishedAt: result.finishedAt), on: postgres)
                     try await Audit.record(
                         "backup.create", targetType: "backup", targetID: record.id,
                         details: ["name": result.name, "bytes": Int(result.bytes), "objects": result.manifest.objects.count],
-                        client: client, logger: logger)
+                        on: postgres)
                 } catch {
                     throw CLIError.failed(
                         "the backup \(result.folder) is complete but could not be recorded in the backups table: \(StorageError(mapping: error))")
                 }
                 guard verify else { return (result, nil as BackupVerifier.Report?) }
-                let report = try await BackupVerifier(configuration: configuration, logger: logger).verify(folder: result.folder, client: client)
-                try await BackupPostgresRepository(client: client, logger: logger).setVerified(name: result.name, verified: report.passed)
+                let report = try await BackupVerifier(configuration: configuration, logger: postgres.logger).verify(
+                    folder: result.folder, on: postgres)
+                try await BackupRepository.setVerified(name: result.name, verified: report.passed, on: postgres)
                 try await Audit.record(
                     "backup.verify", targetType: "backup", targetID: nil,
-                    details: ["name": result.name, "passed": report.passed, "problems": report.problems.count], client: client, logger: logger)
+                    details: ["name": result.name, "passed": report.passed, "problems": report.problems.count], on: postgres)
                 return (result, report)
             }
             let (written, verification) = result
@@ -150,7 +152,7 @@ extension SegCtl.Backup {
                     var logger = Logger(label: "segctl")
                     logger.logLevel = .critical
                     let records = try await PostgresClient.withRunning(configuration, logger: logger) { client in
-                        try await BackupPostgresRepository(client: client, logger: logger).list()
+                        try await BackupRepository.list(on: Database(client: client, logger: logger))
                     }
                     for record in records where verdicts[record.name] == nil { verdicts[record.name] = record }
                 } catch {
@@ -205,14 +207,14 @@ extension SegCtl.Backup {
         func run() async throws {
             let folder = try backups.folder(named: name)
             let configuration = try database.configuration()
-            let report = try await database.withAdminClient { client, logger in
-                let report = try await BackupVerifier(configuration: configuration, logger: logger).verify(folder: folder, client: client)
+            let report = try await database.withDatabase { postgres in
+                let report = try await BackupVerifier(configuration: configuration, logger: postgres.logger).verify(folder: folder, on: postgres)
                 let folderName = URL(fileURLWithPath: folder).lastPathComponent
                 do {
-                    try await BackupPostgresRepository(client: client, logger: logger).setVerified(name: folderName, verified: report.passed)
+                    try await BackupRepository.setVerified(name: folderName, verified: report.passed, on: postgres)
                     try await Audit.record(
                         "backup.verify", targetType: "backup", targetID: nil,
-                        details: ["name": folderName, "passed": report.passed, "problems": report.problems.count], client: client, logger: logger)
+                        details: ["name": folderName, "passed": report.passed, "problems": report.problems.count], on: postgres)
                 } catch {
                     Terminal.warn("segctl: the verdict could not be recorded: \(StorageError(mapping: error))")
                 }
@@ -269,16 +271,16 @@ extension SegCtl.Backup {
             let configuration = try database.configuration()
             let dataDirectory = try data.resolved()
             let started = Date()
-            let result = try await database.withAdminClient { client, logger in
+            let result = try await database.withDatabase { postgres in
                 let restorer = BackupRestorer(
                     configuration: configuration, dataDirectory: dataDirectory, preRestoreDirectory: preRestoreDirectory, force: force,
-                    logger: logger)
-                let result = try await restorer.restore(folder: folder, client: client)
+                    logger: postgres.logger)
+                let result = try await restorer.restore(folder: folder, on: postgres)
                 do {
                     try await Audit.record(
                         "backup.restore", targetType: "backup", targetID: nil,
                         details: ["name": result.manifest.name, "objectsCopied": result.objectsCopied, "forced": result.preRestoreDump != nil],
-                        client: client, logger: logger)
+                        on: postgres)
                 } catch {
                     Terminal.warn("segctl: the restore could not be recorded in audit_log: \(StorageError(mapping: error))")
                 }
@@ -344,9 +346,8 @@ extension SegCtl.Backup {
             let directory = try backups.required()
             let names = BackupLocation.complete(in: directory)
             let stale = Self.staleTemporaryFolders(in: directory, now: Date())
-            let (removed, kept) = try await database.withAdminClient { client, logger in
-                let repository = BackupPostgresRepository(client: client, logger: logger)
-                let verifiedNames = Set(try await repository.list().filter { $0.verified == true }.map(\.name))
+            let (removed, kept) = try await database.withDatabase { postgres in
+                let verifiedNames = Set(try await BackupRepository.list(on: postgres).filter { $0.verified == true }.map(\.name))
                 let plan = Self.plan(names: names, verified: verifiedNames, keep: keep, keepDays: keepDays, now: Date())
                 guard !dryRun else { return plan }
                 for name in stale { try? FileManager.default.removeItem(atPath: "\(directory)/\(name)") }
@@ -358,13 +359,12 @@ extension SegCtl.Backup {
                         throw CLIError.failed("\(directory)/\(name): cannot be removed")
                     }
                     try? FileManager.default.removeItem(atPath: doomed)
-                    try await repository.delete(name: name, location: directory)
+                    try await BackupRepository.delete(name: name, location: directory, on: postgres)
                     removed.append(name)
                 }
                 if !removed.isEmpty || !stale.isEmpty {
                     try await Audit.record(
-                        "backup.prune", targetType: "backup", targetID: nil, details: ["removed": removed, "staleTemporary": stale], client: client,
-                        logger: logger)
+                        "backup.prune", targetType: "backup", targetID: nil, details: ["removed": removed, "staleTemporary": stale], on: postgres)
                 }
                 return (remove: removed, keep: plan.keep)
             }

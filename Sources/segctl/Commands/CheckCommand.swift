@@ -56,7 +56,7 @@ extension SegCtl {
             var schemaVersion: Int?
             do {
                 let status = try await PostgresClient.withRunning(try database.configuration(), logger: logger) { client in
-                    try await Migrator(client: client, logger: logger).status()
+                    try await Migrator(on: Database(client: client, logger: logger)).status()
                 }
                 schemaVersion = status.applied.map(\.version).max()
                 for entry in status.applied where entry.state != .current {

@@ -87,8 +87,8 @@ extension SegCtl {
                 throw ExitCode(1)
             }
 
-            let unreferenced = try await database.withClient { client, logger in
-                try await store.orphans(references: ObjectReferences(client: client, logger: logger))
+            let unreferenced = try await database.withDatabase { postgres in
+                try await store.orphans(references: ObjectReferences(on: postgres))
             }
 
             let now = Date()

@@ -30,23 +30,6 @@ struct DatabaseOptions: ParsableArguments {
     func validate() throws {
         _ = try configuration()
     }
-
-    /// Runs `body` with a running client, and turns storage errors into a message and exit code 1.
-    func withClient<Result: Sendable>(_ body: (PostgresClient, Logger) async throws -> Result) async throws -> Result {
-        var logger = Logger(label: "segctl") { label in StreamLogHandler.standardError(label: label) }
-        logger.logLevel = .warning
-        let configuration = try configuration()
-        do {
-            return try await PostgresClient.withRunning(configuration, logger: logger) { client in
-                try await body(client, logger)
-            }
-        } catch let error as ExitCode {
-            throw error
-        } catch {
-            Terminal.warn("segctl: \(StorageError(mapping: error))")
-            throw ExitCode(1)
-        }
-    }
 }
 
 extension SegCtl {
@@ -73,8 +56,8 @@ extension SegCtl.Migrate {
         @OptionGroup var database: DatabaseOptions
 
         func run() async throws {
-            let applied = try await database.withClient { client, logger in
-                try await Migrator(client: client, logger: logger).migrate()
+            let applied = try await database.withDatabase { postgres in
+                try await Migrator(on: postgres).migrate()
             }
             for migration in applied {
                 Terminal.output("applied \(MigrationName.format(migration.version, migration.name))\n")
@@ -92,8 +75,8 @@ extension SegCtl.Migrate {
         @OptionGroup var database: DatabaseOptions
 
         func run() async throws {
-            let status = try await database.withClient { client, logger in
-                try await Migrator(client: client, logger: logger).status()
+            let status = try await database.withDatabase { postgres in
+                try await Migrator(on: postgres).status()
             }
             let formatter = ISO8601DateFormatter()
             var out = ""

@@ -29,12 +29,11 @@ extension SegCtl.Projects {
         @Flag(name: .customLong("json"), help: "Print JSON on stdout instead of a table.") var json = false
 
         func run() async throws {
-            let projects = try await database.withAdminClient { client, logger in
-                let repository = ProjectPostgresRepository(client: client, logger: logger)
+            let projects = try await database.withDatabase { postgres in
                 var all: [ProjectOverviewRecord] = []
                 var page = PageRequest(limit: PageRequest.maximumLimit, after: nil)
                 while true {
-                    let result = try await repository.listAll(page: page)
+                    let result = try await ProjectRepository.listAll(page: page, on: postgres)
                     all += result.items
                     guard let next = result.nextCursor else { break }
                     page = try PageRequest(limit: PageRequest.maximumLimit, cursor: next)
@@ -66,12 +65,13 @@ extension SegCtl.Projects {
         @Flag(name: .customLong("json"), help: "Print JSON on stdout instead of text.") var json = false
 
         func run() async throws {
-            let summary = try await database.withAdminClient { client, logger in
-                let repository = ProjectPostgresRepository(client: client, logger: logger)
-                guard let project = try await repository.find(id: id) else { throw CLIError.failed("no project \(id.uuidString.lowercased())") }
-                let counts = try await repository.imageCounts(projectID: id)
-                let owner = try await UserPostgresRepository(client: client, logger: logger).find(id: project.ownerID)
-                let members = try await ProjectMemberPostgresRepository(client: client, logger: logger).count(projectID: id)
+            let summary = try await database.withDatabase { postgres in
+                guard let project = try await ProjectRepository.find(id: id, on: postgres) else {
+                    throw CLIError.failed("no project \(id.uuidString.lowercased())")
+                }
+                let counts = try await ProjectRepository.imageCounts(projectID: id, on: postgres)
+                let owner = try await UserRepository.find(id: project.ownerID, on: postgres)
+                let members = try await ProjectMemberRepository.count(projectID: id, on: postgres)
                 return ProjectSummary(
                     id: project.id, name: project.name, description: project.description, ownerID: project.ownerID,
                     ownerEmail: owner?.email ?? "-", createdAt: project.createdAt, imageCounts: counts, members: members)
@@ -101,16 +101,16 @@ extension SegCtl.Projects {
         @OptionGroup var database: DatabaseOptions
 
         func run() async throws {
-            let message = try await database.withAdminClient { client, logger in
-                let repository = ProjectPostgresRepository(client: client, logger: logger)
-                guard let project = try await repository.find(id: id) else { throw CLIError.failed("no project \(id.uuidString.lowercased())") }
-                let heir = try await UserLookup.find(owner, in: UserPostgresRepository(client: client, logger: logger))
+            let message = try await database.withDatabase { postgres in
+                guard let project = try await ProjectRepository.find(id: id, on: postgres) else {
+                    throw CLIError.failed("no project \(id.uuidString.lowercased())")
+                }
+                let heir = try await UserLookup.find(owner, on: postgres)
                 guard heir.id != project.ownerID else { return "\(heir.email) already owns \(project.name)\n" }
-                _ = try await repository.transferOwnership(projectID: id, to: heir.id)
+                _ = try await ProjectRepository.transferOwnership(projectID: id, to: heir.id, on: postgres)
                 try await Audit.record(
                     "project.transfer", targetType: "project", targetID: id,
-                    details: ["from": project.ownerID.uuidString.lowercased(), "to": heir.id.uuidString.lowercased()], client: client,
-                    logger: logger)
+                    details: ["from": project.ownerID.uuidString.lowercased(), "to": heir.id.uuidString.lowercased()], on: postgres)
                 return "\(project.name) is now owned by \(heir.email)\n"
             }
             Terminal.output(message)

@@ -49,22 +49,23 @@ extension SegCtl {
             let workers = workers
             let batch = batch
             let users = users
-            try await database.withClient { admin, logger in
-                try await ScratchDatabase.create(name, on: admin, logger: logger)
+            try await database.withDatabase { admin in
+                let logger = admin.logger
+                try await ScratchDatabase.create(name, on: admin)
                 do {
                     var configuration = server.with(database: name)
                     configuration.tls = server.tls
                     let result = try await PostgresClient.withRunning(configuration, logger: logger) { client in
-                        _ = try await Migrator(client: client, logger: logger).migrate()
-                        return try await Self.measure(
-                            client: client, jobs: jobs, workers: workers, batch: batch, users: users, logger: logger)
+                        let scratch = Database(client: client, logger: logger)
+                        _ = try await Migrator(on: scratch).migrate()
+                        return try await Self.measure(on: scratch, jobs: jobs, workers: workers, batch: batch, users: users)
                     }
-                    try await ScratchDatabase.drop(name, on: admin, logger: logger)
+                    try await ScratchDatabase.drop(name, on: admin)
                     let encoder = JSONEncoder()
                     encoder.outputFormatting = [.sortedKeys]
                     print(String(decoding: try encoder.encode(result), as: UTF8.self))
                 } catch {
-                    try? await ScratchDatabase.drop(name, on: admin, logger: logger)
+                    try? await ScratchDatabase.drop(name, on: admin)
                     throw error
                 }
             }
@@ -81,23 +82,23 @@ extension SegCtl {
         }
 
         static func measure(
-            client: PostgresClient, jobs: Int, workers: Int, batch: Int, users: Int, logger: Logger
+            on database: Database, jobs: Int, workers: Int, batch: Int, users: Int
         ) async throws -> Result {
             var userIDs: [UUID] = []
-            let accounts = UserPostgresRepository(client: client, logger: logger)
             for index in 0..<users {
                 // Job owners only: nobody signs in with them ("x" is no bcrypt hash).
-                let user = try await accounts.create(NewUser(email: "bench\(index)@example.org", name: "bench \(index)", passwordHash: "x"))
+                let user = try await UserRepository.create(
+                    NewUser(email: "bench\(index)@example.org", name: "bench \(index)", passwordHash: "x"), on: database)
                 userIDs.append(user.id)
             }
-            let queue = JobQueue(client: client, configuration: .init(leaseDuration: .seconds(60)), logger: logger)
+            let queue = JobQueue(configuration: .init(leaseDuration: .seconds(60)))
             let clock = ContinuousClock()
             let enqueueStart = clock.now
             var chunk: [NewJob] = []
             for index in 0..<jobs {
                 chunk.append(NewJob(kind: .export, payload: #"{"n": \#(index)}"#, userID: userIDs[index % userIDs.count]))
                 if chunk.count == 1000 || index == jobs - 1 {
-                    _ = try await queue.enqueue(chunk)
+                    _ = try await queue.enqueue(chunk, on: database)
                     chunk.removeAll(keepingCapacity: true)
                 }
             }
@@ -110,19 +111,19 @@ extension SegCtl {
                         let worker = "bench/\(index)"
                         if batch == 1 {
                             // As JobWorkerPool does: each completion claims the next job in the same statement.
-                            var job = try await queue.claim(worker: worker)
+                            var job = try await queue.claim(worker: worker, on: database)
                             while let current = job {
-                                let (done, next) = try await queue.completeAndClaimNext(current.lease, worker: worker)
+                                let (done, next) = try await queue.completeAndClaimNext(current.lease, worker: worker, on: database)
                                 if done { completed.add(1) }
                                 job = next
                             }
                             return
                         }
                         while true {
-                            let claimed = try await queue.claim(worker: worker, limit: batch)
+                            let claimed = try await queue.claim(worker: worker, limit: batch, on: database)
                             if claimed.isEmpty { return }
                             for job in claimed {
-                                try await queue.complete(job.lease)
+                                try await queue.complete(job.lease, on: database)
                             }
                             completed.add(claimed.count)
                         }
@@ -131,7 +132,7 @@ extension SegCtl {
                 try await group.waitForAll()
             }
             let elapsed = seconds(clock.now - start)
-            let succeeded = try await queue.count(state: .succeeded)
+            let succeeded = try await queue.count(state: .succeeded, on: database)
             let total = completed.value
             return Result(
                 jobs: jobs, workers: workers, batch: batch, enqueueSeconds: enqueueSeconds, seconds: elapsed,

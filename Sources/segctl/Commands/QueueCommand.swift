@@ -39,8 +39,8 @@ extension SegCtl.Queue {
         @Flag(name: .customLong("json"), help: "Print JSON on stdout instead of text.") var json = false
 
         func run() async throws {
-            let stats = try await database.withAdminClient { client, logger in
-                try await JobQueue(client: client, logger: logger).stats(projects: project.map { [$0] })
+            let stats = try await database.withDatabase { postgres in
+                try await JobQueue().stats(projects: project.map { [$0] }, on: postgres)
             }
             if json { return try Output.json(stats) }
             Terminal.output(Output.table(["QUEUED", "RUNNING", "FAILED"], [[String(stats.queued), String(stats.running), String(stats.failed)]]))
@@ -72,8 +72,8 @@ extension SegCtl.Queue {
         }
 
         func run() async throws {
-            let page = try await database.withAdminClient { client, logger in
-                try await JobQueue(client: client, logger: logger).list(state: state, project: project, page: PageRequest(limit: limit, after: nil))
+            let page = try await database.withDatabase { postgres in
+                try await JobQueue().list(state: state, project: project, page: PageRequest(limit: limit, after: nil), on: postgres)
             }
             let entries = page.items.map {
                 Entry(
@@ -100,16 +100,16 @@ extension SegCtl.Queue {
         @OptionGroup var database: DatabaseOptions
 
         func run() async throws {
-            let count = try await database.withAdminClient { client, logger in
-                let queue = JobQueue(client: client, logger: logger)
-                let count = try await queue.retry(selection.target)
+            let count = try await database.withDatabase { postgres in
+                let queue = JobQueue()
+                let count = try await queue.retry(selection.target, on: postgres)
                 if let id = selection.id, count == 0 {
                     throw CLIError.failed(
                         "job \(id.uuidString.lowercased()) is neither failed nor cancelled, or its image has a newer queued request")
                 }
                 try await Audit.record(
                     "queue.retry", targetType: selection.id != nil ? "job" : (selection.project != nil ? "project" : nil),
-                    targetID: selection.id ?? selection.project, details: ["jobs": count], client: client, logger: logger)
+                    targetID: selection.id ?? selection.project, details: ["jobs": count], on: postgres)
                 return count
             }
             Terminal.output("\(count) job(s) queued again\n")
@@ -123,12 +123,12 @@ extension SegCtl.Queue {
         @OptionGroup var database: DatabaseOptions
 
         func run() async throws {
-            let count = try await database.withAdminClient { client, logger in
-                let queue = JobQueue(client: client, logger: logger)
-                let count = try await queue.cancel(selection.target)
+            let count = try await database.withDatabase { postgres in
+                let queue = JobQueue()
+                let count = try await queue.cancel(selection.target, on: postgres)
                 try await Audit.record(
                     "queue.cancel", targetType: selection.id != nil ? "job" : (selection.project != nil ? "project" : nil),
-                    targetID: selection.id ?? selection.project, details: ["jobs": count], client: client, logger: logger)
+                    targetID: selection.id ?? selection.project, details: ["jobs": count], on: postgres)
                 return count
             }
             Terminal.output("\(count) job(s) cancelled\n")
@@ -151,10 +151,10 @@ extension SegCtl.Queue {
 
         func run() async throws {
             let cutoff = Date().addingTimeInterval(-Double(days) * 86_400)
-            let count = try await database.withAdminClient { client, logger in
-                let count = try await JobQueue(client: client, logger: logger).deleteFinished(before: cutoff)
+            let count = try await database.withDatabase { postgres in
+                let count = try await JobQueue().deleteFinished(before: cutoff, on: postgres)
                 try await Audit.record(
-                    "queue.prune", targetType: nil, targetID: nil, details: ["jobs": count, "olderThanDays": days], client: client, logger: logger)
+                    "queue.prune", targetType: nil, targetID: nil, details: ["jobs": count, "olderThanDays": days], on: postgres)
                 return count
             }
             if json { return try Output.json(["deleted": count]) }

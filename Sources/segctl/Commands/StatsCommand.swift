@@ -31,10 +31,10 @@ extension SegCtl {
 
         func run() async throws {
             let dataDirectory = try? data.resolved()
-            var report = try await database.withAdminClient { client, logger in
-                let totals = try await InstallationTotals.read(from: client, logger: logger)
-                let jobs = try await JobQueue(client: client, logger: logger).stats()
-                let lastBackup = try await BackupPostgresRepository(client: client, logger: logger).latestFinishedAt()
+            var report = try await database.withDatabase { postgres in
+                let totals = try await InstallationTotals.read(on: postgres)
+                let jobs = try await JobQueue().stats(on: postgres)
+                let lastBackup = try await BackupRepository.latestFinishedAt(on: postgres)
                 return Report(
                     users: totals.users, admins: totals.admins, disabledUsers: totals.disabledUsers, projects: totals.projects,
                     images: totals.images, imageBytes: totals.imageBytes, segmentations: totals.segmentations, jobs: jobs,

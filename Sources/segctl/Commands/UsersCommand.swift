@@ -46,21 +46,21 @@ struct UserSummary: Encodable {
 
 enum UserLookup {
     /// The account with this email (any letter case) or id, or exit 1 naming it.
-    static func find(_ reference: String, in users: UserPostgresRepository) async throws -> UserRecord {
+    static func find(_ reference: String, on database: Database) async throws -> UserRecord {
         let found: UserRecord?
         if let id = UUID(uuidString: reference) {
-            found = try await users.find(id: id)
+            found = try await UserRepository.find(id: id, on: database)
         } else {
-            found = try await users.find(email: reference)
+            found = try await UserRepository.find(email: reference, on: database)
         }
         guard let found else { throw CLIError.failed("no user \(reference)") }
         return found
     }
 
     /// Refuses to take away the last enabled admin (nobody could administer the hub over HTTP any more).
-    static func ensureAnotherAdmin(besides user: UserRecord, users: UserPostgresRepository) async throws {
+    static func ensureAnotherAdmin(besides user: UserRecord, on database: Database) async throws {
         guard user.role == .admin, !user.isDisabled else { return }
-        let admins = try await users.count(UserFilter(role: .admin, disabled: false))
+        let admins = try await UserRepository.count(UserFilter(role: .admin, disabled: false), on: database)
         if admins <= 1 { throw CLIError.failed("\(user.email) is the last enabled admin; make another admin first") }
     }
 
@@ -71,10 +71,10 @@ enum UserLookup {
         return String((0..<20).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &generator)] })
     }
 
-    static func audit(_ action: String, _ user: UserRecord, details: [String: Any] = [:], client: PostgresClient, logger: Logger) async throws {
+    static func audit(_ action: String, _ user: UserRecord, details: [String: Any] = [:], on database: Database) async throws {
         var details = details
         details["email"] = user.email
-        try await Audit.record(action, targetType: "user", targetID: user.id, details: details, client: client, logger: logger)
+        try await Audit.record(action, targetType: "user", targetID: user.id, details: details, on: database)
     }
 }
 
@@ -86,12 +86,11 @@ extension SegCtl.Users {
         @Flag(name: .customLong("json"), help: "Print JSON on stdout instead of a table.") var json = false
 
         func run() async throws {
-            let users = try await database.withAdminClient { client, logger in
-                let repository = UserPostgresRepository(client: client, logger: logger)
+            let users = try await database.withDatabase { postgres in
                 var all: [UserRecord] = []
                 var page = PageRequest(limit: PageRequest.maximumLimit, after: nil)
                 while true {
-                    let result = try await repository.list(UserFilter(role: role), page: page)
+                    let result = try await UserRepository.list(UserFilter(role: role), page: page, on: postgres)
                     all += result.items
                     guard let next = result.nextCursor else { break }
                     page = try PageRequest(limit: PageRequest.maximumLimit, cursor: next)
@@ -119,10 +118,9 @@ extension SegCtl.Users {
         @Flag(name: .customLong("json"), help: "Print JSON on stdout instead of text.") var json = false
 
         func run() async throws {
-            let summary = try await database.withAdminClient { client, logger in
-                let repository = UserPostgresRepository(client: client, logger: logger)
-                let record = try await UserLookup.find(user, in: repository)
-                return UserSummary(record, ownedProjects: try await repository.ownedProjectCount(id: record.id))
+            let summary = try await database.withDatabase { postgres in
+                let record = try await UserLookup.find(user, on: postgres)
+                return UserSummary(record, ownedProjects: try await UserRepository.ownedProjectCount(id: record.id, on: postgres))
             }
             if json { return try Output.json(summary) }
             Terminal.output(
@@ -182,13 +180,12 @@ extension SegCtl.Users {
                 Terminal.warn("segctl: \(error)")
                 throw ExitCode(1)
             }
-            let created = try await database.withAdminClient { client, logger in
-                let repository = UserPostgresRepository(client: client, logger: logger)
-                if try await repository.find(email: email) != nil { throw CLIError.failed("\(email) is already registered") }
+            let created = try await database.withDatabase { postgres in
+                if try await UserRepository.find(email: email, on: postgres) != nil { throw CLIError.failed("\(email) is already registered") }
                 let hash = try await PasswordHasher().hash(password)
-                let user = try await repository.create(
-                    NewUser(email: email, name: name, passwordHash: hash, role: role, mustChangePassword: supplied == nil))
-                try await UserLookup.audit("user.create", user, details: ["role": role.rawValue], client: client, logger: logger)
+                let user = try await UserRepository.create(
+                    NewUser(email: email, name: name, passwordHash: hash, role: role, mustChangePassword: supplied == nil), on: postgres)
+                try await UserLookup.audit("user.create", user, details: ["role": role.rawValue], on: postgres)
                 return user
             }
             let generated = supplied == nil ? password : nil
@@ -208,13 +205,12 @@ extension SegCtl.Users {
         @OptionGroup var database: DatabaseOptions
 
         func run() async throws {
-            let updated = try await database.withAdminClient { client, logger in
-                let repository = UserPostgresRepository(client: client, logger: logger)
-                let record = try await UserLookup.find(user, in: repository)
-                if role != .admin { try await UserLookup.ensureAnotherAdmin(besides: record, users: repository) }
-                let updated = try await repository.setRole(id: record.id, role: role)
+            let updated = try await database.withDatabase { postgres in
+                let record = try await UserLookup.find(user, on: postgres)
+                if role != .admin { try await UserLookup.ensureAnotherAdmin(besides: record, on: postgres) }
+                let updated = try await UserRepository.setRole(id: record.id, role: role, on: postgres)
                 try await UserLookup.audit(
-                    "user.set_role", updated, details: ["from": record.role.rawValue, "to": role.rawValue], client: client, logger: logger)
+                    "user.set_role", updated, details: ["from": record.role.rawValue, "to": role.rawValue], on: postgres)
                 return updated
             }
             Terminal.output("\(updated.email) is now \(updated.role.rawValue)\n")
@@ -228,12 +224,11 @@ extension SegCtl.Users {
         @OptionGroup var database: DatabaseOptions
 
         func run() async throws {
-            let updated = try await database.withAdminClient { client, logger in
-                let repository = UserPostgresRepository(client: client, logger: logger)
-                let record = try await UserLookup.find(user, in: repository)
-                try await UserLookup.ensureAnotherAdmin(besides: record, users: repository)
-                let updated = try await repository.setDisabled(id: record.id, disabled: true)
-                try await UserLookup.audit("user.disable", updated, client: client, logger: logger)
+            let updated = try await database.withDatabase { postgres in
+                let record = try await UserLookup.find(user, on: postgres)
+                try await UserLookup.ensureAnotherAdmin(besides: record, on: postgres)
+                let updated = try await UserRepository.setDisabled(id: record.id, disabled: true, on: postgres)
+                try await UserLookup.audit("user.disable", updated, on: postgres)
                 return updated
             }
             Terminal.output("\(updated.email) is disabled; its sessions were revoked\n")
@@ -246,11 +241,10 @@ extension SegCtl.Users {
         @OptionGroup var database: DatabaseOptions
 
         func run() async throws {
-            let updated = try await database.withAdminClient { client, logger in
-                let repository = UserPostgresRepository(client: client, logger: logger)
-                let record = try await UserLookup.find(user, in: repository)
-                let updated = try await repository.setDisabled(id: record.id, disabled: false)
-                try await UserLookup.audit("user.enable", updated, client: client, logger: logger)
+            let updated = try await database.withDatabase { postgres in
+                let record = try await UserLookup.find(user, on: postgres)
+                let updated = try await UserRepository.setDisabled(id: record.id, disabled: false, on: postgres)
+                try await UserLookup.audit("user.enable", updated, on: postgres)
                 return updated
             }
             Terminal.output("\(updated.email) is enabled\n")
@@ -273,12 +267,11 @@ extension SegCtl.Users {
 
         func run() async throws {
             let password = UserLookup.generatePassword()
-            let updated = try await database.withAdminClient { client, logger in
-                let repository = UserPostgresRepository(client: client, logger: logger)
-                let record = try await UserLookup.find(user, in: repository)
+            let updated = try await database.withDatabase { postgres in
+                let record = try await UserLookup.find(user, on: postgres)
                 let hash = try await PasswordHasher().hash(password)
-                let updated = try await repository.setPasswordHash(id: record.id, passwordHash: hash, mustChangePassword: true)
-                try await UserLookup.audit("user.reset_password", updated, client: client, logger: logger)
+                let updated = try await UserRepository.setPasswordHash(id: record.id, passwordHash: hash, mustChangePassword: true, on: postgres)
+                try await UserLookup.audit("user.reset_password", updated, on: postgres)
                 return updated
             }
             if json { return try Output.json(Report(user: UserSummary(updated), password: password)) }
@@ -303,25 +296,23 @@ extension SegCtl.Users {
 
         func run() async throws {
             let dataDirectory = deleteProjects ? try data.resolved() : nil
-            let message = try await database.withAdminClient { client, logger in
-                let users = UserPostgresRepository(client: client, logger: logger)
-                let projects = ProjectPostgresRepository(client: client, logger: logger)
-                let record = try await UserLookup.find(user, in: users)
-                try await UserLookup.ensureAnotherAdmin(besides: record, users: users)
-                let owned = try await users.ownedProjectIDs(id: record.id)
+            let message = try await database.withDatabase { postgres in
+                let record = try await UserLookup.find(user, on: postgres)
+                try await UserLookup.ensureAnotherAdmin(besides: record, on: postgres)
+                let owned = try await UserRepository.ownedProjectIDs(id: record.id, on: postgres)
                 var note = ""
                 if !owned.isEmpty {
                     if let transferTo {
-                        let heir = try await UserLookup.find(transferTo, in: users)
+                        let heir = try await UserLookup.find(transferTo, on: postgres)
                         guard heir.id != record.id else { throw CLIError.failed("cannot transfer the projects to the account being deleted") }
-                        for project in owned { _ = try await projects.transferOwnership(projectID: project, to: heir.id) }
+                        for project in owned { _ = try await ProjectRepository.transferOwnership(projectID: project, to: heir.id, on: postgres) }
                         note = ", \(owned.count) project(s) transferred to \(heir.email)"
                     } else if deleteProjects, let dataDirectory {
                         let store = try LocalObjectStore(root: URL(fileURLWithPath: dataDirectory, isDirectory: true))
                         var objects = 0
                         var removedFiles = 0
                         for project in owned {
-                            let deletion = try await projects.deleteWithFiles(id: project, files: store, actorID: nil)
+                            let deletion = try await ProjectRepository.deleteWithFiles(id: project, files: store, actorID: nil, on: postgres)
                             objects += deletion.objects
                             removedFiles += deletion.removedFiles
                         }
@@ -334,10 +325,10 @@ extension SegCtl.Users {
                             "\(record.email) owns \(owned.count) project(s); pass --transfer-to EMAIL or --delete-projects")
                     }
                 }
-                try await users.delete(id: record.id)
+                try await UserRepository.delete(id: record.id, on: postgres)
                 try await UserLookup.audit(
                     "user.delete", record, details: ["projects": owned.count, "transferred": transferTo != nil, "projectsDeleted": deleteProjects],
-                    client: client, logger: logger)
+                    on: postgres)
                 return "deleted \(record.email)\(note)\n"
             }
             Terminal.output(message)

@@ -53,9 +53,9 @@ struct BackupDirectoryOptions: ParsableArguments {
 }
 
 extension DatabaseOptions {
-    /// Runs `body` with a running client; `CLIError` becomes its message and exit 1, a usage problem exit 64, any
+    /// Runs `body` with the database (a running client's pool, logging warnings to stderr); `CLIError` becomes its message and exit 1, a usage problem exit 64, any
     /// other error a storage message (never SQL or values) and exit 1.
-    func withAdminClient<Result: Sendable>(_ body: (PostgresClient, Logger) async throws -> Result) async throws -> Result {
+    func withDatabase<Result: Sendable>(_ body: (Database) async throws -> Result) async throws -> Result {
         var logger = Logger(label: "segctl") { label in StreamLogHandler.standardError(label: label) }
         logger.logLevel = .warning
         let configuration = try configuration()
@@ -64,7 +64,7 @@ extension DatabaseOptions {
         clientLogger.logLevel = .error
         do {
             return try await PostgresClient.withRunning(configuration, logger: clientLogger) { client in
-                try await body(client, logger)
+                try await body(Database(client: client, logger: logger))
             }
         } catch let error as ExitCode {
             throw error
@@ -84,13 +84,13 @@ extension DatabaseOptions {
 /// Records what segctl changed in `audit_log` (actor `nil`: the command line, details say so).
 enum Audit {
     static func record(
-        _ action: String, targetType: String?, targetID: UUID?, details: [String: Any] = [:], client: PostgresClient, logger: Logger
+        _ action: String, targetType: String?, targetID: UUID?, details: [String: Any] = [:], on database: Database
     ) async throws {
         var object = details
         object["via"] = "segctl"
         let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
-        _ = try await AuditLogPostgresRepository(client: client, logger: logger).record(
-            actorID: nil, action: action, targetType: targetType, targetID: targetID, details: Array(data))
+        _ = try await AuditLogRepository.record(
+            actorID: nil, action: action, targetType: targetType, targetID: targetID, details: Array(data), on: database)
     }
 }
 

@@ -185,14 +185,16 @@ func withLiveTestApp<Result: Sendable>(
 extension TestApp {
     /// Creates a project owned by `owner` straight in the database (for tests of other controllers).
     func makeProject(owner: TestUser) async throws -> UUID {
-        try await ProjectPostgresRepository(client: database, logger: TestApp.logger)
-            .create(ownerID: owner.id, name: "Project \(UUID().uuidString.prefix(6))", description: "").id
+        try await ProjectRepository.create(
+            ownerID: owner.id, name: "Project \(UUID().uuidString.prefix(6))", description: "",
+            on: Database(client: database, logger: TestApp.logger)
+        ).id
     }
 
     /// Makes `user` an editor or viewer of `project` straight in the database.
     func addMember(_ user: TestUser, to project: UUID, role: ProjectRole) async throws {
-        _ = try await ProjectMemberPostgresRepository(client: database, logger: TestApp.logger)
-            .setRole(projectID: project, userID: user.id, role: role)
+        _ = try await ProjectMemberRepository.setRole(
+            projectID: project, userID: user.id, role: role, on: Database(client: database, logger: TestApp.logger))
     }
 }
 

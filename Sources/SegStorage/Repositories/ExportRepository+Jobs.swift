@@ -2,16 +2,16 @@ import Foundation
 import Logging
 import PostgresNIO
 
-extension ExportPostgresRepository {
+extension ExportRepository {
     /// Marks `failed` every queued or running export whose job ended `failed` or `cancelled` without the worker
     /// recording it: the worker died on the job's last attempt and the queue reclaimed the expired lease, or an
     /// operator cancelled the job. The export keeps a short reason for its user.
     /// - Returns: The ids of the exports marked failed.
     /// - Throws: `StorageError` when the database fails.
     @discardableResult
-    public func failAbandoned() async throws(StorageError) -> [UUID] {
+    public static func failAbandoned(on database: Database) async throws(StorageError) -> [UUID] {
         let ids = try await withStorageErrors {
-            try await client.query(
+            try await database.query(
                 """
                 UPDATE exports SET status = 'failed',
                     error = CASE WHEN jobs.state = 'cancelled' THEN 'the export was cancelled'
@@ -21,11 +21,10 @@ extension ExportPostgresRepository {
                 WHERE exports.job_id = jobs.id AND exports.status IN ('queued', 'running')
                   AND jobs.state IN ('failed', 'cancelled')
                 RETURNING exports.id
-                """,
-                logger: logger
+                """
             ).decodeAll { try $0.decode(UUID.self) }
         }
-        if !ids.isEmpty { logger.info("abandoned exports marked failed", metadata: ["export.count": "\(ids.count)"]) }
+        if !ids.isEmpty { database.logger.info("abandoned exports marked failed", metadata: ["export.count": "\(ids.count)"]) }
         return ids
     }
 }

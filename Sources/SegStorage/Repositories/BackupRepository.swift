@@ -6,29 +6,20 @@ import PostgresNIO
 ///
 /// The backup folders are the truth (a folder is complete once it carries its name); the table records where
 /// they went and the verdict of their last verification. Every method throws `StorageError` only.
-public struct BackupPostgresRepository: Sendable {
-    let client: PostgresClient
-    let logger: Logger
-
-    /// A repository on `client`, logging to `logger`.
-    public init(client: PostgresClient, logger: Logger) {
-        self.client = client
-        self.logger = logger
-    }
+public enum BackupRepository {
 
     /// Records a finished backup (not yet verified).
     /// - Throws: `.conflict(constraint: "backups_location_name_key")` when the folder is already recorded.
     @discardableResult
-    public func record(_ backup: NewBackup) async throws(StorageError) -> BackupRecord {
+    public static func record(_ backup: NewBackup, on database: Database) async throws(StorageError) -> BackupRecord {
         try await withStorageErrors {
-            let rows = try await client.query(
+            let rows = try await database.query(
                 """
                 INSERT INTO backups (name, location, bytes, object_count, schema_version, started_at, finished_at)
                 VALUES (\(backup.name), \(backup.location), \(backup.bytes), \(backup.objectCount), \(backup.schemaVersion),
                     \(backup.startedAt), \(backup.finishedAt))
                 RETURNING \(unescaped: Self.columns)
-                """,
-                logger: logger
+                """
             )
             guard let record = try await Self.decode(rows).first else { throw StorageError.database(sqlState: nil) }
             return record
@@ -38,27 +29,26 @@ public struct BackupPostgresRepository: Sendable {
     /// Stores the verdict of a verification for every row of the backup named `name` (in any location).
     /// - Returns: How many rows were updated (0 when the backup was made elsewhere).
     @discardableResult
-    public func setVerified(name: String, verified: Bool) async throws(StorageError) -> Int {
+    public static func setVerified(name: String, verified: Bool, on database: Database) async throws(StorageError) -> Int {
         try await withStorageErrors {
-            let rows = try await client.query(
-                "UPDATE backups SET verified = \(verified), verified_at = now() WHERE name = \(name) RETURNING id",
-                logger: logger
+            let rows = try await database.query(
+                "UPDATE backups SET verified = \(verified), verified_at = now() WHERE name = \(name) RETURNING id"
             )
             return try await rows.collect().count
         }
     }
 
     /// Every recorded backup, newest first.
-    public func list() async throws(StorageError) -> [BackupRecord] {
+    public static func list(on database: Database) async throws(StorageError) -> [BackupRecord] {
         try await withStorageErrors {
-            try await Self.decode(client.query("SELECT \(unescaped: Self.columns) FROM backups ORDER BY finished_at DESC, name DESC", logger: logger))
+            try await Self.decode(database.query("SELECT \(unescaped: Self.columns) FROM backups ORDER BY finished_at DESC, name DESC"))
         }
     }
 
     /// When the newest backup finished, or `nil` when there is none (`seghub_last_backup_timestamp_seconds`).
-    public func latestFinishedAt() async throws(StorageError) -> Date? {
+    public static func latestFinishedAt(on database: Database) async throws(StorageError) -> Date? {
         try await withStorageErrors {
-            let rows = try await client.query("SELECT max(finished_at) FROM backups", logger: logger)
+            let rows = try await database.query("SELECT max(finished_at) FROM backups")
             for try await date in rows.decode(Date?.self) { return date }
             return nil
         }
@@ -67,10 +57,10 @@ public struct BackupPostgresRepository: Sendable {
     /// Removes the rows of the backup named `name` in `location` (after its folder was pruned).
     /// - Returns: How many rows were removed.
     @discardableResult
-    public func delete(name: String, location: String) async throws(StorageError) -> Int {
+    public static func delete(name: String, location: String, on database: Database) async throws(StorageError) -> Int {
         try await withStorageErrors {
-            let rows = try await client.query(
-                "DELETE FROM backups WHERE name = \(name) AND location = \(location) RETURNING id", logger: logger)
+            let rows = try await database.query(
+                "DELETE FROM backups WHERE name = \(name) AND location = \(location) RETURNING id")
             return try await rows.collect().count
         }
     }

@@ -6,58 +6,20 @@ import PostgresNIO
 ///
 /// ## Usage
 /// ```swift
-/// let audit = AuditLogPostgresRepository(client: client, logger: logger)
-/// _ = try await audit.record(actorID: user, action: "project.delete", targetType: "project", targetID: project, details: Array(#"{"name":"Spheroids"}"#.utf8))
-/// let page = try await audit.list(filter: AuditLogFilter(targetID: project), page: .first)
+/// _ = try await AuditLogRepository.record(
+///     actorID: user, action: "project.delete", targetType: "project", targetID: project,
+///     details: Array(#"{"name":"Spheroids"}"#.utf8), on: database)
+/// let page = try await AuditLogRepository.list(filter: AuditLogFilter(targetID: project), page: .first, on: database)
 /// ```
 /// Entries outlive their actor (its id becomes `nil`) and their target. Every method throws `StorageError` only.
 ///
 /// On PostgreSQL (table `audit_log`).
 ///
-/// Use `record(…, on:logger:)` inside the transaction of the change it describes, so that both commit or neither.
+/// Run `record(…, on:)` inside the transaction of the change it describes, so that both commit or neither.
 /// Entries are ordered by `(created_at, id)`; `id` is a `bigint`, which the page cursor carries in its id field.
-public struct AuditLogPostgresRepository: Sendable {
-    let client: PostgresClient
-    let logger: Logger
+public enum AuditLogRepository {
 
-    /// A repository using `client`'s pool and logging to `logger`.
-    public init(client: PostgresClient, logger: Logger) {
-        self.client = client
-        self.logger = logger
-    }
-
-    /// Appends an entry on a pooled connection.
-    /// - Parameters:
-    ///   - actorID: Who acted; `nil` for the system.
-    ///   - action: What was done, a dotted name such as `project.delete`; not empty.
-    ///   - targetType: The kind of thing acted on.
-    ///   - targetID: The thing acted on.
-    ///   - details: A JSON object with more about the action (`{}` for none); never secrets.
-    /// - Throws: `.invalidArgument` when `details` is not JSON, `.constraintViolation` when it is not an object or the
-    ///   action is empty, `.invalidReference` for an unknown actor.
-    public func record(
-        actorID: UUID?,
-        action: String,
-        targetType: String?,
-        targetID: UUID?,
-        details: [UInt8]
-    ) async throws(StorageError) -> AuditLogRecord {
-        try await withStorageErrors {
-            try await client.withConnection { connection in
-                try await Self.record(
-                    actorID: actorID,
-                    action: action,
-                    targetType: targetType,
-                    targetID: targetID,
-                    details: details,
-                    on: connection,
-                    logger: logger
-                )
-            }
-        }
-    }
-
-    /// Appends an entry on `connection`, inside the transaction of the change it describes.
+    /// Appends an entry; run it inside the transaction of the change it describes.
     /// - Throws: `StorageError` (see `AuditLogRepository.record`).
     public static func record(
         actorID: UUID?,
@@ -65,18 +27,16 @@ public struct AuditLogPostgresRepository: Sendable {
         targetType: String?,
         targetID: UUID?,
         details: [UInt8],
-        on connection: PostgresConnection,
-        logger: Logger
+        on database: Database
     ) async throws(StorageError) -> AuditLogRecord {
         let record: AuditLogRecord?
         do {
-            record = try await connection.query(
+            record = try await database.query(
                 """
                 INSERT INTO audit_log (actor_id, action, target_type, target_id, details)
                 VALUES (\(actorID), \(action), \(targetType), \(targetID), \(JSONBytes(details)))
                 RETURNING \(unescaped: columns)
-                """,
-                logger: logger
+                """
             ).decodeFirst { try decode($0).record }
         } catch {
             throw StorageError(mappingJSONInput: error, field: "details")
@@ -86,7 +46,7 @@ public struct AuditLogPostgresRepository: Sendable {
     }
 
     /// A page of matching entries, newest first.
-    public func list(filter: AuditLogFilter, page: PageRequest) async throws(StorageError) -> Page<AuditLogRecord> {
+    public static func list(filter: AuditLogFilter, page: PageRequest, on database: Database) async throws(StorageError) -> Page<AuditLogRecord> {
         var sequence: Int64?
         if let cursor = page.cursor {
             guard let value = cursor.sequence else { throw StorageError.invalidCursor }
@@ -95,7 +55,7 @@ public struct AuditLogPostgresRepository: Sendable {
         let timestamp = page.cursor?.timestamp
         let rows = try await withStorageErrors {
             // Absent filters fold to true when the statement is planned with its values, so each list uses its index.
-            try await client.query(
+            try await database.query(
                 """
                 SELECT \(unescaped: Self.columns) FROM audit_log
                 WHERE (\(filter.actorID)::uuid IS NULL OR actor_id = \(filter.actorID))
@@ -105,8 +65,7 @@ public struct AuditLogPostgresRepository: Sendable {
                   AND (\(timestamp)::timestamptz IS NULL OR (created_at, id) < (\(timestamp), \(sequence)))
                 ORDER BY created_at DESC, id DESC
                 LIMIT \(page.limit + 1)
-                """,
-                logger: logger
+                """
             ).decodeAll(Self.decode)
         }
         return Page(fetched: rows, request: page, position: { $0.position }).map { $0.record }

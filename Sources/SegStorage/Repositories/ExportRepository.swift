@@ -6,54 +6,23 @@ import PostgresNIO
 ///
 /// ## Usage
 /// ```swift
-/// let exports = ExportPostgresRepository(client: client, logger: logger)
-/// let export = try await exports.create(projectID: project, userID: user, formats: [.coco, .csv], options: ExportOptions(), jobID: nil)
-/// _ = try await exports.markRunning(id: export.id)
-/// _ = try await exports.updateProgress(id: export.id, progress: 0.5)
-/// _ = try await exports.markDone(id: export.id, objectKey: zip, bytes: 4096, expiresAt: Date().addingTimeInterval(86_400))
+/// let export = try await ExportRepository.create(
+///     projectID: project, userID: user, formats: [.coco, .csv], options: ExportOptions(), jobID: nil, on: database)
+/// _ = try await ExportRepository.markRunning(id: export.id, on: database)
+/// _ = try await ExportRepository.updateProgress(id: export.id, progress: 0.5, on: database)
+/// _ = try await ExportRepository.markDone(
+///     id: export.id, objectKey: zip, bytes: 4096, expiresAt: Date().addingTimeInterval(86_400), on: database)
 /// ```
 /// The status moves `queued` → `running` → `done` or `failed`, and `done` → `expired`. A step from any other status
 /// throws `.invalidState(entity: "export", id:, state:)`; a missing export is `.notFound(entity: "export", id:)`.
 ///
 /// On PostgreSQL (table `exports`).
 ///
-/// The `static … on connection:` variants let an export job store its result and finish its job in one transaction.
-public struct ExportPostgresRepository: Sendable {
-    let client: PostgresClient
-    let logger: Logger
+/// Every function runs on the `Database` it is given, so an export job can store its result and finish its job in
+/// one transaction.
+public enum ExportRepository {
 
-    /// A repository using `client`'s pool and logging to `logger`.
-    public init(client: PostgresClient, logger: Logger) {
-        self.client = client
-        self.logger = logger
-    }
-
-    /// Stores a new queued export.
-    /// - Throws: `.invalidArgument` for no formats or a scale that is not a positive number, `.invalidReference` for an
-    ///   unknown project, user or job.
-    public func create(
-        projectID: UUID,
-        userID: UUID?,
-        formats: [ExportFormat],
-        options: ExportOptions,
-        jobID: UUID?
-    ) async throws(StorageError) -> ExportRecord {
-        try await withStorageErrors {
-            try await client.withConnection { connection in
-                try await Self.create(
-                    projectID: projectID,
-                    userID: userID,
-                    formats: formats,
-                    options: options,
-                    jobID: jobID,
-                    on: connection,
-                    logger: logger
-                )
-            }
-        }
-    }
-
-    /// Stores a new queued export on `connection` (with its job, in the caller's transaction).
+    /// Stores a new queued export (with its job, in the caller's transaction).
     /// - Throws: `StorageError` (see `ExportRepository.create`).
     public static func create(
         projectID: UUID,
@@ -61,8 +30,7 @@ public struct ExportPostgresRepository: Sendable {
         formats: [ExportFormat],
         options: ExportOptions,
         jobID: UUID?,
-        on connection: PostgresConnection,
-        logger: Logger
+        on database: Database
     ) async throws(StorageError) -> ExportRecord {
         var seen = Set<ExportFormat>()
         let formats = formats.filter { seen.insert($0).inserted }.map(\.rawValue)
@@ -77,75 +45,46 @@ public struct ExportPostgresRepository: Sendable {
             throw StorageError.invalidArgument("options cannot be encoded as JSON")
         }
         let record = try await withStorageErrors {
-            try await connection.query(
+            try await database.query(
                 """
                 INSERT INTO exports (project_id, user_id, job_id, formats, options)
                 VALUES (\(projectID), \(userID), \(jobID), \(formats), \(encodedOptions))
                 RETURNING \(unescaped: columns)
-                """,
-                logger: logger
+                """
             ).decodeFirst(decode)
         }
         guard let record else { throw StorageError.database(sqlState: nil) }
-        logger.debug("export created", metadata: ["export.id": "\(record.record.id)", "project.id": "\(projectID)"])
+        database.logger.debug("export created", metadata: ["export.id": "\(record.record.id)", "project.id": "\(projectID)"])
         return record.record
     }
 
     /// The export with this id.
-    public func get(id: UUID) async throws(StorageError) -> ExportRecord {
-        try await withStorageErrors {
-            try await client.withConnection { connection in
-                try await Self.get(id: id, on: connection, logger: logger)
-            }
-        }
-    }
-
-    /// The export with this id, read on `connection`.
     /// - Throws: `StorageError.notFound(entity: "export", id:)`.
-    public static func get(id: UUID, on connection: PostgresConnection, logger: Logger) async throws(StorageError) -> ExportRecord {
+    public static func get(id: UUID, on database: Database) async throws(StorageError) -> ExportRecord {
         let record = try await withStorageErrors {
-            try await connection.query("SELECT \(unescaped: columns) FROM exports WHERE id = \(id)", logger: logger).decodeFirst(decode)
+            try await database.query("SELECT \(unescaped: columns) FROM exports WHERE id = \(id)").decodeFirst(decode)
         }
         guard let record else { throw StorageError.notFound(entity: "export", id: id.uuidString) }
         return record.record
     }
 
     /// Records the export's job.
-    public func attachJob(id: UUID, jobID: UUID) async throws(StorageError) -> ExportRecord {
-        try await withStorageErrors {
-            try await client.withConnection { connection in
-                try await Self.attachJob(id: id, jobID: jobID, on: connection, logger: logger)
-            }
-        }
-    }
-
-    /// Records the export's job on `connection`.
     /// - Throws: `StorageError`; `.invalidReference` for an unknown job.
     public static func attachJob(
-        id: UUID, jobID: UUID, on connection: PostgresConnection, logger: Logger
+        id: UUID, jobID: UUID, on database: Database
     ) async throws(StorageError)
         -> ExportRecord
     {
         try await update(
             id: id,
             "UPDATE exports SET job_id = \(jobID), updated_at = now() WHERE id = \(id) RETURNING \(unescaped: columns)",
-            on: connection,
-            logger: logger
+            on: database
         )
     }
 
-    /// Moves the export to `running`.
-    public func markRunning(id: UUID) async throws(StorageError) -> ExportRecord {
-        try await withStorageErrors {
-            try await client.withConnection { connection in
-                try await Self.markRunning(id: id, on: connection, logger: logger)
-            }
-        }
-    }
-
-    /// Moves a queued or running export to `running` on `connection`.
+    /// Moves a queued or running export to `running`.
     /// - Throws: `StorageError`; `.invalidState` when it is done, failed or expired.
-    public static func markRunning(id: UUID, on connection: PostgresConnection, logger: Logger) async throws(StorageError) -> ExportRecord {
+    public static func markRunning(id: UUID, on database: Database) async throws(StorageError) -> ExportRecord {
         try await update(
             id: id,
             """
@@ -153,27 +92,16 @@ public struct ExportPostgresRepository: Sendable {
             WHERE id = \(id) AND status IN ('queued', 'running')
             RETURNING \(unescaped: columns)
             """,
-            on: connection,
-            logger: logger
+            on: database
         )
     }
 
-    /// Sets the export's progress.
-    public func updateProgress(id: UUID, progress: Double) async throws(StorageError) -> ExportRecord {
-        try await withStorageErrors {
-            try await client.withConnection { connection in
-                try await Self.updateProgress(id: id, progress: progress, on: connection, logger: logger)
-            }
-        }
-    }
-
-    /// Sets the progress of a queued or running export on `connection`.
+    /// Sets the progress of a queued or running export.
     /// - Throws: `StorageError`; `.invalidArgument` outside 0–1, `.invalidState` when it is no longer queued or running.
     public static func updateProgress(
         id: UUID,
         progress: Double,
-        on connection: PostgresConnection,
-        logger: Logger
+        on database: Database
     ) async throws(StorageError) -> ExportRecord {
         guard progress.isFinite, (0...1).contains(progress) else {
             throw StorageError.invalidArgument("progress must be between 0 and 1")
@@ -185,29 +113,18 @@ public struct ExportPostgresRepository: Sendable {
             WHERE id = \(id) AND status IN ('queued', 'running')
             RETURNING \(unescaped: columns)
             """,
-            on: connection,
-            logger: logger
+            on: database
         )
     }
 
-    /// Marks the export `done` with its archive.
-    public func markDone(id: UUID, objectKey: ObjectKey, bytes: Int64, expiresAt: Date) async throws(StorageError) -> ExportRecord {
-        try await withStorageErrors {
-            try await client.withConnection { connection in
-                try await Self.markDone(id: id, objectKey: objectKey, bytes: bytes, expiresAt: expiresAt, on: connection, logger: logger)
-            }
-        }
-    }
-
-    /// Marks a queued or running export `done` on `connection`.
+    /// Marks a queued or running export `done`.
     /// - Throws: `StorageError`; `.invalidArgument` for negative bytes, `.invalidState` when it is no longer queued or running.
     public static func markDone(
         id: UUID,
         objectKey: ObjectKey,
         bytes: Int64,
         expiresAt: Date,
-        on connection: PostgresConnection,
-        logger: Logger
+        on database: Database
     ) async throws(StorageError) -> ExportRecord {
         guard bytes >= 0 else { throw StorageError.invalidArgument("bytes must not be negative") }
         let record = try await update(
@@ -219,26 +136,16 @@ public struct ExportPostgresRepository: Sendable {
             WHERE id = \(id) AND status IN ('queued', 'running')
             RETURNING \(unescaped: columns)
             """,
-            on: connection,
-            logger: logger
+            on: database
         )
-        logger.debug("export done", metadata: ["export.id": "\(id)", "export.bytes": "\(bytes)"])
+        database.logger.debug("export done", metadata: ["export.id": "\(id)", "export.bytes": "\(bytes)"])
         return record
     }
 
-    /// Marks the export `failed`.
-    public func markFailed(id: UUID, error: String) async throws(StorageError) -> ExportRecord {
-        try await withStorageErrors {
-            try await client.withConnection { connection in
-                try await Self.markFailed(id: id, error: error, on: connection, logger: logger)
-            }
-        }
-    }
-
-    /// Marks a queued or running export `failed` on `connection`.
+    /// Marks a queued or running export `failed`.
     /// - Throws: `StorageError`; `.invalidState` when it is no longer queued or running.
     public static func markFailed(
-        id: UUID, error: String, on connection: PostgresConnection, logger: Logger
+        id: UUID, error: String, on database: Database
     ) async throws(StorageError)
         -> ExportRecord
     {
@@ -249,53 +156,50 @@ public struct ExportPostgresRepository: Sendable {
             WHERE id = \(id) AND status IN ('queued', 'running')
             RETURNING \(unescaped: columns)
             """,
-            on: connection,
-            logger: logger
+            on: database
         )
-        logger.debug("export failed", metadata: ["export.id": "\(id)"])
+        database.logger.debug("export failed", metadata: ["export.id": "\(id)"])
         return record
     }
 
     /// A page of the project's exports, newest first.
-    public func list(projectID: UUID, page: PageRequest) async throws(StorageError) -> Page<ExportRecord> {
+    public static func list(projectID: UUID, page: PageRequest, on database: Database) async throws(StorageError) -> Page<ExportRecord> {
         let before = page.cursor
         let rows = try await withStorageErrors {
-            try await client.query(
+            try await database.query(
                 """
                 SELECT \(unescaped: Self.columns) FROM exports
                 WHERE project_id = \(projectID)
                   AND (\(before?.timestamp)::timestamptz IS NULL OR (created_at, id) < (\(before?.timestamp), \(before?.id)))
                 ORDER BY created_at DESC, id DESC
                 LIMIT \(page.limit + 1)
-                """,
-                logger: logger
+                """
             ).decodeAll(Self.decode)
         }
         return Page(fetched: rows, request: page, position: { $0.position }).map { $0.record }
     }
 
     /// Done exports past their expiry.
-    public func listExpired(asOf date: Date, limit: Int) async throws(StorageError) -> [ExportRecord] {
+    public static func listExpired(asOf date: Date, limit: Int, on database: Database) async throws(StorageError) -> [ExportRecord] {
         guard limit > 0 else { return [] }
         return try await withStorageErrors {
-            try await client.query(
+            try await database.query(
                 """
                 SELECT \(unescaped: Self.columns) FROM exports
                 WHERE status = 'done' AND expires_at < \(date)
                 ORDER BY expires_at, id
                 LIMIT \(limit)
-                """,
-                logger: logger
+                """
             ).decodeAll { try Self.decode($0).record }
         }
     }
 
     /// Expires done exports past their expiry and returns their archive keys.
-    public func markExpired(asOf date: Date, limit: Int) async throws(StorageError) -> [ExpiredExport] {
+    public static func markExpired(asOf date: Date, limit: Int, on database: Database) async throws(StorageError) -> [ExpiredExport] {
         guard limit > 0 else { return [] }
         let expired = try await withStorageErrors {
             // SKIP LOCKED: two sweepers never wait for each other, and an export a job is finishing is left alone.
-            try await client.query(
+            try await database.query(
                 """
                 WITH due AS (
                     SELECT id, object_key FROM exports
@@ -307,14 +211,13 @@ public struct ExportPostgresRepository: Sendable {
                 UPDATE exports SET status = 'expired', object_key = NULL, updated_at = now()
                 FROM due WHERE exports.id = due.id
                 RETURNING exports.id, exports.project_id, due.object_key
-                """,
-                logger: logger
+                """
             ).decodeAll { row in
                 let (id, projectID, objectKey) = try row.decode((UUID, UUID, ObjectKey).self)
                 return ExpiredExport(id: id, projectID: projectID, objectKey: objectKey)
             }
         }
-        if !expired.isEmpty { logger.debug("exports expired", metadata: ["export.count": "\(expired.count)"]) }
+        if !expired.isEmpty { database.logger.debug("exports expired", metadata: ["export.count": "\(expired.count)"]) }
         return expired
     }
 
@@ -323,16 +226,16 @@ public struct ExportPostgresRepository: Sendable {
     /// Runs an `UPDATE … RETURNING columns` of one export; when it matched nothing, tells a missing export from one
     /// in the wrong status.
     static func update(
-        id: UUID, _ query: PostgresQuery, on connection: PostgresConnection, logger: Logger
+        id: UUID, _ query: PostgresQuery, on database: Database
     ) async throws(StorageError)
         -> ExportRecord
     {
         let record = try await withStorageErrors {
-            try await connection.query(query, logger: logger).decodeFirst(decode)
+            try await database.query(query).decodeFirst(decode)
         }
         if let record { return record.record }
         let status = try await withStorageErrors {
-            try await connection.query("SELECT status FROM exports WHERE id = \(id)", logger: logger).decodeFirst { try $0.decode(String.self) }
+            try await database.query("SELECT status FROM exports WHERE id = \(id)").decodeFirst { try $0.decode(String.self) }
         }
         guard let status else { throw StorageError.notFound(entity: "export", id: id.uuidString) }
         throw StorageError.invalidState(entity: "export", id: id.uuidString, state: status)

@@ -10,84 +10,69 @@ import PostgresNIO
 ///
 /// ## Usage
 /// ```swift
-/// let projects: some ProjectRepository = ProjectPostgresRepository(client: client, logger: logger)
-/// let project = try await projects.create(ownerID: user.id, name: "Spheroids", description: "")
-/// let mine = try await projects.list(memberID: user.id, page: try PageRequest(limit: 20, cursor: cursor))
+/// let project = try await ProjectRepository.create(ownerID: user.id, name: "Spheroids", description: "", on: database)
+/// let mine = try await ProjectRepository.list(memberID: user.id, page: try PageRequest(limit: 20, cursor: cursor), on: database)
 /// ```
 ///
 /// On PostgreSQL (`projects`, `project_members`, and `images` for the counts).
-public struct ProjectPostgresRepository: Sendable {
-    let client: PostgresClient
-    let logger: Logger
+public enum ProjectRepository {
 
-    /// A repository on `client`, logging to `logger`.
-    public init(client: PostgresClient, logger: Logger) {
-        self.client = client
-        self.logger = logger
-    }
-
-    /// Inserts the project and the owner's membership in one transaction.
+    /// Inserts the project and the owner's membership in one transaction (the caller's, if `database` is in one).
     /// - Throws: `.notFound(entity: "user", id:)` when the owner does not exist, `.constraintViolation` for an empty name.
-    public func create(ownerID: UUID, name: String, description: String) async throws(StorageError) -> ProjectRecord {
+    public static func create(ownerID: UUID, name: String, description: String, on database: Database) async throws(StorageError) -> ProjectRecord {
         do throws(StorageError) {
-            return try await withStorageErrors {
-                try await client.withTransaction(logger: logger) { connection in
-                    try await Self.insert(ownerID: ownerID, name: name, description: description, on: connection, logger: logger)
-                }
+            return try await database.transaction { database in
+                try await Self.insertRows(ownerID: ownerID, name: name, description: description, on: database)
             }
+
         } catch .invalidReference(constraint: "projects_owner_id_fkey") {
             throw .notFound(entity: "user", id: ownerID.uuidString)
         }
     }
 
-    /// Creates a project and its owner membership on `connection`; the caller must hold a transaction.
-    /// - Throws: `.invalidReference(constraint: "projects_owner_id_fkey")` when the owner does not exist.
-    public static func insert(
+    /// The two inserts of `create`, inside its transaction.
+    private static func insertRows(
         ownerID: UUID,
         name: String,
         description: String,
-        on connection: PostgresConnection,
-        logger: Logger
+        on database: Database
     ) async throws(StorageError) -> ProjectRecord {
         try await withStorageErrors {
-            let rows = try await connection.query(
+            let rows = try await database.query(
                 """
                 INSERT INTO projects AS p (owner_id, name, description) VALUES (\(ownerID), \(name), \(description))
                 RETURNING \(unescaped: columns)
-                """,
-                logger: logger
+                """
             )
             guard let project = try await decode(rows).first?.item else { throw StorageError.database(sqlState: nil) }
             // Same transaction, same now(): the owner's membership dates from the project's creation.
-            try await connection.query(
-                "INSERT INTO project_members (project_id, user_id, role) VALUES (\(project.id), \(ownerID), 'owner')",
-                logger: logger
+            try await database.query(
+                "INSERT INTO project_members (project_id, user_id, role) VALUES (\(project.id), \(ownerID), 'owner')"
             ).drain()
-            logger.debug("project created", metadata: ["project.id": "\(project.id)", "user.id": "\(ownerID)"])
+            database.logger.debug("project created", metadata: ["project.id": "\(project.id)", "user.id": "\(ownerID)"])
             return project
         }
     }
 
     /// The project by id, whatever the caller's membership.
-    public func find(id: UUID) async throws(StorageError) -> ProjectRecord? {
+    public static func find(id: UUID, on database: Database) async throws(StorageError) -> ProjectRecord? {
         try await withStorageErrors {
-            try await Self.decode(client.query("SELECT \(unescaped: Self.columns) FROM projects p WHERE p.id = \(id)", logger: logger)).first?.item
+            try await Self.decode(database.query("SELECT \(unescaped: Self.columns) FROM projects p WHERE p.id = \(id)")).first?.item
         }
     }
 
     /// The project joined with the caller's membership and its image counts, in one query.
     /// - Throws: `.notFound(entity: "project", id:)` when there is no such project or the user is not a member.
-    public func get(id: UUID, memberID userID: UUID) async throws(StorageError) -> UserProjectRecord {
+    public static func get(id: UUID, memberID userID: UUID, on database: Database) async throws(StorageError) -> UserProjectRecord {
         try await withStorageErrors {
-            let rows = try await client.query(
+            let rows = try await database.query(
                 """
                 SELECT \(unescaped: Self.columns), m.role, m.created_at, \(unescaped: Self.countColumns)
                 FROM projects p
                 JOIN project_members m ON m.project_id = p.id AND m.user_id = \(userID)
                 CROSS JOIN LATERAL (\(unescaped: Self.countsQuery)) c
                 WHERE p.id = \(id)
-                """,
-                logger: logger
+                """
             )
             guard let project = try await Self.decodeForMember(rows).first?.item else {
                 throw StorageError.notFound(entity: "project", id: id.uuidString)
@@ -98,11 +83,10 @@ public struct ProjectPostgresRepository: Sendable {
 
     /// Counts the project's images per status in one query.
     /// - Throws: `.notFound(entity: "project", id:)` when there is no such project.
-    public func imageCounts(projectID: UUID) async throws(StorageError) -> ImageStatusCounts {
+    public static func imageCounts(projectID: UUID, on database: Database) async throws(StorageError) -> ImageStatusCounts {
         try await withStorageErrors {
-            let rows = try await client.query(
-                "SELECT \(unescaped: Self.countColumns) FROM projects p CROSS JOIN LATERAL (\(unescaped: Self.countsQuery)) c WHERE p.id = \(projectID)",
-                logger: logger
+            let rows = try await database.query(
+                "SELECT \(unescaped: Self.countColumns) FROM projects p CROSS JOIN LATERAL (\(unescaped: Self.countsQuery)) c WHERE p.id = \(projectID)"
             )
             // Read to the end (one row at most) so the connection goes back to the pool clean.
             guard let row = try await rows.collect().first else { throw StorageError.notFound(entity: "project", id: projectID.uuidString) }
@@ -112,12 +96,12 @@ public struct ProjectPostgresRepository: Sendable {
     }
 
     /// A keyset page over the user's memberships, newest first, with the counts computed in the same query.
-    public func list(memberID userID: UUID, page: PageRequest) async throws(StorageError) -> Page<UserProjectRecord> {
+    public static func list(memberID userID: UUID, page: PageRequest, on database: Database) async throws(StorageError) -> Page<UserProjectRecord> {
         let bound = page.descendingBound
         return try await withStorageErrors {
             // One query: the (user_id, created_at, project_id) index gives the page in order, and the counts are
             // computed only for the rows the LIMIT keeps.
-            let rows = try await client.query(
+            let rows = try await database.query(
                 """
                 SELECT \(unescaped: Self.columns), m.role, m.created_at, \(unescaped: Self.countColumns)
                 FROM project_members m
@@ -126,18 +110,17 @@ public struct ProjectPostgresRepository: Sendable {
                 WHERE m.user_id = \(userID) AND (m.created_at, m.project_id) < (\(bound.timestamp), \(bound.id))
                 ORDER BY m.created_at DESC, m.project_id DESC
                 LIMIT \(page.fetchLimit)
-                """,
-                logger: logger
+                """
             )
             return Page(positioned: try await Self.decodeForMember(rows), request: page)
         }
     }
 
     /// A keyset page of every project by `(created_at, id)`, newest first, joined with its owner and counts in one query.
-    public func listAll(page: PageRequest) async throws(StorageError) -> Page<ProjectOverviewRecord> {
+    public static func listAll(page: PageRequest, on database: Database) async throws(StorageError) -> Page<ProjectOverviewRecord> {
         let bound = page.descendingBound
         return try await withStorageErrors {
-            let rows = try await client.query(
+            let rows = try await database.query(
                 """
                 SELECT \(unescaped: Self.columns), u.email, \(unescaped: Self.countColumns)
                 FROM projects p
@@ -146,8 +129,7 @@ public struct ProjectPostgresRepository: Sendable {
                 WHERE (p.created_at, p.id) < (\(bound.timestamp), \(bound.id))
                 ORDER BY p.created_at DESC, p.id DESC
                 LIMIT \(page.fetchLimit)
-                """,
-                logger: logger
+                """
             )
             var projects: [Positioned<ProjectOverviewRecord>] = []
             for try await (id, ownerID, name, description, createdAt, updatedAt, email, new, queued, processing, segmented, failed)
@@ -169,16 +151,15 @@ public struct ProjectPostgresRepository: Sendable {
 
     /// Updates name and/or description and sets `updated_at`.
     /// - Throws: `.notFound(entity: "project", id:)`, `.constraintViolation` for an empty name.
-    public func update(id: UUID, name: String?, description: String?) async throws(StorageError) -> ProjectRecord {
+    public static func update(id: UUID, name: String?, description: String?, on database: Database) async throws(StorageError) -> ProjectRecord {
         try await withStorageErrors {
-            let rows = try await client.query(
+            let rows = try await database.query(
                 """
                 UPDATE projects p SET name = coalesce(\(name), p.name), description = coalesce(\(description), p.description),
                     updated_at = now()
                 WHERE p.id = \(id)
                 RETURNING \(unescaped: Self.columns)
-                """,
-                logger: logger
+                """
             )
             guard let project = try await Self.decode(rows).first?.item else { throw StorageError.notFound(entity: "project", id: id.uuidString) }
             return project
@@ -191,66 +172,61 @@ public struct ProjectPostgresRepository: Sendable {
     ///   so the caller can remove the files that no other row refers to any more (another project may hold the same
     ///   content).
     /// - Throws: `.notFound(entity: "project", id:)`.
-    public func delete(id: UUID) async throws(StorageError) -> [String] {
-        try await withStorageErrors {
-            try await client.withTransaction(logger: logger) { connection in
-                // Locking the project first makes concurrent image inserts (their foreign-key check) wait and then
-                // fail, so every image that is deleted is one whose key is returned.
-                let locked = try await connection.query("SELECT id FROM projects WHERE id = \(id) FOR UPDATE", logger: logger).collect()
-                guard !locked.isEmpty else { throw StorageError.notFound(entity: "project", id: id.uuidString) }
-                var keys = Set(try await ImagePostgresRepository.deleteAll(projectID: id, on: connection, logger: logger).map(\.hex))
-                let archives = try await connection.query(
-                    "SELECT object_key FROM exports WHERE project_id = \(id) AND object_key IS NOT NULL", logger: logger)
-                for try await key in archives.decode(String.self) { keys.insert(key) }
-                try await connection.query("DELETE FROM projects WHERE id = \(id)", logger: logger).drain()
-                logger.info("project deleted", metadata: ["project.id": "\(id)", "project.object_keys": "\(keys.count)"])
-                return keys.sorted()
-            }
+    public static func delete(id: UUID, on database: Database) async throws(StorageError) -> [String] {
+        try await database.transaction { database in
+            // Locking the project first makes concurrent image inserts (their foreign-key check) wait and then
+            // fail, so every image that is deleted is one whose key is returned.
+            let locked = try await database.query("SELECT id FROM projects WHERE id = \(id) FOR UPDATE").collect()
+            guard !locked.isEmpty else { throw StorageError.notFound(entity: "project", id: id.uuidString) }
+            var keys = Set(try await ImageRepository.deleteAll(projectID: id, on: database).map(\.hex))
+            let archives = try await database.query(
+                "SELECT object_key FROM exports WHERE project_id = \(id) AND object_key IS NOT NULL")
+            for try await key in archives.decode(String.self) { keys.insert(key) }
+            try await database.query("DELETE FROM projects WHERE id = \(id)").drain()
+            database.logger.info("project deleted", metadata: ["project.id": "\(id)", "project.object_keys": "\(keys.count)"])
+            return keys.sorted()
         }
+
     }
 
     /// Demotes the old owner to editor and makes the new one owner, in one transaction on the locked project.
     /// - Throws: `.notFound(entity: "project", id:)`, `.notFound(entity: "user", id:)` for an unknown new owner.
-    public func transferOwnership(projectID: UUID, to newOwnerID: UUID) async throws(StorageError) -> ProjectRecord {
+    public static func transferOwnership(projectID: UUID, to newOwnerID: UUID, on database: Database) async throws(StorageError) -> ProjectRecord {
         do throws(StorageError) {
-            return try await withStorageErrors {
-                try await client.withTransaction(logger: logger) { connection in
-                    try await Self.transfer(projectID: projectID, to: newOwnerID, on: connection, logger: logger)
-                }
+            return try await database.transaction { database in
+                try await Self.transfer(projectID: projectID, to: newOwnerID, on: database)
             }
+
         } catch .invalidReference(constraint: "project_members_user_id_fkey") {
             throw .notFound(entity: "user", id: newOwnerID.uuidString)
         }
     }
 
     private static func transfer(
-        projectID: UUID, to newOwnerID: UUID, on connection: PostgresConnection, logger: Logger
+        projectID: UUID, to newOwnerID: UUID, on database: Database
     ) async throws
         -> ProjectRecord
     {
         let locked = try await decode(
-            connection.query("SELECT \(unescaped: columns) FROM projects p WHERE p.id = \(projectID) FOR UPDATE", logger: logger)
+            database.query("SELECT \(unescaped: columns) FROM projects p WHERE p.id = \(projectID) FOR UPDATE")
         )
         guard let current = locked.first?.item else { throw StorageError.notFound(entity: "project", id: projectID.uuidString) }
         guard current.ownerID != newOwnerID else { return current }
         // Demote first: at most one owner row per project (project_members_one_owner_key).
-        try await connection.query(
-            "UPDATE project_members SET role = 'editor' WHERE project_id = \(projectID) AND user_id = \(current.ownerID)",
-            logger: logger
+        try await database.query(
+            "UPDATE project_members SET role = 'editor' WHERE project_id = \(projectID) AND user_id = \(current.ownerID)"
         ).drain()
-        try await connection.query(
+        try await database.query(
             """
             INSERT INTO project_members (project_id, user_id, role) VALUES (\(projectID), \(newOwnerID), 'owner')
             ON CONFLICT (project_id, user_id) DO UPDATE SET role = 'owner'
-            """,
-            logger: logger
+            """
         ).drain()
-        let rows = try await connection.query(
-            "UPDATE projects p SET owner_id = \(newOwnerID), updated_at = now() WHERE p.id = \(projectID) RETURNING \(unescaped: columns)",
-            logger: logger
+        let rows = try await database.query(
+            "UPDATE projects p SET owner_id = \(newOwnerID), updated_at = now() WHERE p.id = \(projectID) RETURNING \(unescaped: columns)"
         )
         guard let project = try await decode(rows).first?.item else { throw StorageError.database(sqlState: nil) }
-        logger.info("project ownership transferred", metadata: ["project.id": "\(projectID)", "user.id": "\(newOwnerID)"])
+        database.logger.info("project ownership transferred", metadata: ["project.id": "\(projectID)", "user.id": "\(newOwnerID)"])
         return project
     }
 

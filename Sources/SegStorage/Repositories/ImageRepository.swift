@@ -6,64 +6,21 @@ import PostgresNIO
 ///
 /// ## Usage
 /// ```swift
-/// let images = ImagePostgresRepository(client: client, logger: logger)
-/// let image = try await images.create(
+/// let image = try await ImageRepository.create(
 ///     projectID: project, name: "a.png", objectKey: key, thumbnailKey: thumb,
-///     width: 640, height: 480, format: .png, bytes: 1234
+///     width: 640, height: 480, format: .png, bytes: 1234, on: database
 /// )
-/// let page = try await images.list(projectID: project, status: .new, page: PageRequest(limit: 50))
+/// let page = try await ImageRepository.list(projectID: project, status: .new, page: PageRequest(limit: 50), on: database)
 /// ```
 /// Every method throws `StorageError` only; a missing image is `.notFound(entity: "image", id:)`.
 ///
 /// On PostgreSQL (table `images`).
 ///
-/// The `static … on connection:` variants run on a connection the caller holds, so a status change can commit
-/// together with a job or a segmentation in one transaction.
-public struct ImagePostgresRepository: Sendable {
-    let client: PostgresClient
-    let logger: Logger
+/// Every function runs on the `Database` it is given, so a status change can commit together with a job or a
+/// segmentation in the caller's transaction.
+public enum ImageRepository {
 
-    /// A repository using `client`'s pool and logging to `logger`.
-    public init(client: PostgresClient, logger: Logger) {
-        self.client = client
-        self.logger = logger
-    }
-
-    /// Stores a new image with status `new`.
-    /// - Throws: `.invalidReference` for an unknown project, `.constraintViolation` for a bad size or empty name.
-    public func create(
-        projectID: UUID,
-        name: String,
-        objectKey: ObjectKey,
-        thumbnailKey: ObjectKey?,
-        displayKey: ObjectKey? = nil,
-        width: Int,
-        height: Int,
-        format: ImageRecord.Format,
-        pages: Int = 1,
-        bytes: Int64
-    ) async throws(StorageError) -> ImageRecord {
-        try await withStorageErrors {
-            try await client.withConnection { connection in
-                try await Self.create(
-                    projectID: projectID,
-                    name: name,
-                    objectKey: objectKey,
-                    thumbnailKey: thumbnailKey,
-                    displayKey: displayKey,
-                    width: width,
-                    height: height,
-                    format: format,
-                    pages: pages,
-                    bytes: bytes,
-                    on: connection,
-                    logger: logger
-                )
-            }
-        }
-    }
-
-    /// Stores a new image with status `new` on `connection` (inside the caller's transaction, if any).
+    /// Stores a new image with status `new` (inside the caller's transaction, if any).
     /// - Throws: `StorageError` (see `create(projectID:…)` above).
     public static func create(
         projectID: UUID,
@@ -76,11 +33,10 @@ public struct ImagePostgresRepository: Sendable {
         format: ImageRecord.Format,
         pages: Int = 1,
         bytes: Int64,
-        on connection: PostgresConnection,
-        logger: Logger
+        on database: Database
     ) async throws(StorageError) -> ImageRecord {
         let record = try await withStorageErrors {
-            try await connection.query(
+            try await database.query(
                 """
                 INSERT INTO images (project_id, name, object_key, thumbnail_key, display_key, width, height, format, pages, bytes)
                 VALUES (
@@ -88,19 +44,18 @@ public struct ImagePostgresRepository: Sendable {
                     \(pages), \(bytes)
                 )
                 RETURNING \(unescaped: columns)
-                """,
-                logger: logger
+                """
             ).decodeFirst(decode)
         }
         guard let record else { throw StorageError.database(sqlState: nil) }
-        logger.debug("image created", metadata: ["image.id": "\(record.record.id)", "project.id": "\(projectID)"])
+        database.logger.debug("image created", metadata: ["image.id": "\(record.record.id)", "project.id": "\(projectID)"])
         return record.record
     }
 
     /// The image with this id.
-    public func get(id: UUID) async throws(StorageError) -> ImageRecord {
+    public static func get(id: UUID, on database: Database) async throws(StorageError) -> ImageRecord {
         let record = try await withStorageErrors {
-            try await client.query("SELECT \(unescaped: Self.columns) FROM images WHERE id = \(id)", logger: logger)
+            try await database.query("SELECT \(unescaped: Self.columns) FROM images WHERE id = \(id)")
                 .decodeFirst(Self.decode)
         }
         guard let record else { throw StorageError.notFound(entity: "image", id: id.uuidString) }
@@ -108,12 +63,14 @@ public struct ImagePostgresRepository: Sendable {
     }
 
     /// A page of the project's images, oldest first.
-    public func list(projectID: UUID, status: ImageStatus?, page: PageRequest) async throws(StorageError) -> Page<ImageRecord> {
+    public static func list(
+        projectID: UUID, status: ImageStatus?, page: PageRequest, on database: Database
+    ) async throws(StorageError) -> Page<ImageRecord> {
         let status = status?.rawValue
         let after = page.cursor
         let rows = try await withStorageErrors {
             // With no filter or cursor the `IS NULL` tests fold to true when the statement is planned with its values.
-            try await client.query(
+            try await database.query(
                 """
                 SELECT \(unescaped: Self.columns) FROM images
                 WHERE project_id = \(projectID)
@@ -121,63 +78,41 @@ public struct ImagePostgresRepository: Sendable {
                   AND (\(after?.timestamp)::timestamptz IS NULL OR (created_at, id) > (\(after?.timestamp), \(after?.id)))
                 ORDER BY created_at, id
                 LIMIT \(page.limit + 1)
-                """,
-                logger: logger
+                """
             ).decodeAll(Self.decode)
         }
         return Page(fetched: rows, request: page, position: { $0.position }).map { $0.record }
     }
 
-    /// Sets one image's status.
-    public func setStatus(_ status: ImageStatus, id: UUID) async throws(StorageError) -> ImageRecord {
-        try await withStorageErrors {
-            try await client.withConnection { connection in
-                try await Self.setStatus(status, id: id, on: connection, logger: logger)
-            }
-        }
-    }
-
-    /// Sets one image's status on `connection` and returns it updated.
+    /// Sets one image's status and returns it updated.
     /// - Throws: `StorageError.notFound(entity: "image", id:)` when there is no such image.
     public static func setStatus(
         _ status: ImageStatus,
         id: UUID,
-        on connection: PostgresConnection,
-        logger: Logger
+        on database: Database
     ) async throws(StorageError) -> ImageRecord {
         let record = try await withStorageErrors {
-            try await connection.query(
-                "UPDATE images SET status = \(status.rawValue), updated_at = now() WHERE id = \(id) RETURNING \(unescaped: columns)",
-                logger: logger
+            try await database.query(
+                "UPDATE images SET status = \(status.rawValue), updated_at = now() WHERE id = \(id) RETURNING \(unescaped: columns)"
             ).decodeFirst(decode)
         }
         guard let record else { throw StorageError.notFound(entity: "image", id: id.uuidString) }
         return record.record
     }
 
-    /// Sets the status of the listed images.
-    public func setStatus(_ status: ImageStatus, ids: [UUID], projectID: UUID?) async throws(StorageError) -> [UUID] {
-        try await withStorageErrors {
-            try await client.withConnection { connection in
-                try await Self.setStatus(status, ids: ids, projectID: projectID, on: connection, logger: logger)
-            }
-        }
-    }
-
     /// Sets the status of every listed image that exists (and belongs to `projectID` when one is given), on
-    /// `connection`; returns the updated ids in the order given.
+    /// `database`; returns the updated ids in the order given.
     /// - Throws: `StorageError`.
     public static func setStatus(
         _ status: ImageStatus,
         ids: [UUID],
         projectID: UUID? = nil,
-        on connection: PostgresConnection,
-        logger: Logger
+        on database: Database
     ) async throws(StorageError) -> [UUID] {
         guard !ids.isEmpty else { return [] }
         let updated = try await withStorageErrors {
             // Rows are locked in id order, so two overlapping updates cannot deadlock.
-            try await connection.query(
+            try await database.query(
                 """
                 WITH target AS (
                     SELECT id FROM images
@@ -188,8 +123,7 @@ public struct ImagePostgresRepository: Sendable {
                 UPDATE images SET status = \(status.rawValue), updated_at = now()
                 FROM target WHERE images.id = target.id
                 RETURNING images.id
-                """,
-                logger: logger
+                """
             ).decodeAll { try $0.decode(UUID.self) }
         }
         let set = Set(updated)
@@ -197,19 +131,18 @@ public struct ImagePostgresRepository: Sendable {
         return ids.filter { set.contains($0) && seen.insert($0).inserted }
     }
 
-    /// Gives cancelled images back the status they had before queueing, on `connection`: `processing` while another
+    /// Gives cancelled images back the status they had before queueing: `processing` while another
     /// segmentation of the image still runs, `segmented` with a stored version, else `new`. Only images still
     /// `queued` or `processing` (and of `projectID`, when given) change.
     /// - Throws: `StorageError`.
     public static func restoreStatusAfterCancel(
         ids: [UUID],
         projectID: UUID? = nil,
-        on connection: PostgresConnection,
-        logger: Logger
+        on database: Database
     ) async throws(StorageError) {
         guard !ids.isEmpty else { return }
         try await withStorageErrors {
-            try await connection.query(
+            try await database.query(
                 """
                 UPDATE images SET status = CASE
                     WHEN EXISTS (SELECT 1 FROM jobs j WHERE j.image_id = images.id AND j.kind = 'segment' AND j.state = 'running')
@@ -219,19 +152,18 @@ public struct ImagePostgresRepository: Sendable {
                     updated_at = now()
                 WHERE id = ANY(\(ids)) AND status IN ('queued', 'processing')
                   AND (\(projectID)::uuid IS NULL OR project_id = \(projectID))
-                """,
-                logger: logger
+                """
             ).drain()
         }
     }
 
-    /// After a segmentation job stored its version, on `connection`: the image is `segmented`, or `queued` when a
+    /// After a segmentation job stored its version: the image is `segmented`, or `queued` when a
     /// newer request for it waits in the queue (its own job will finish it).
     /// - Returns: The status set.
     /// - Throws: `StorageError.notFound(entity: "image", id:)` when there is no such image.
-    public static func finishSegmentation(id: UUID, on connection: PostgresConnection, logger: Logger) async throws(StorageError) -> ImageStatus {
+    public static func finishSegmentation(id: UUID, on database: Database) async throws(StorageError) -> ImageStatus {
         let status = try await withStorageErrors {
-            try await connection.query(
+            try await database.query(
                 """
                 UPDATE images SET status = CASE
                     WHEN EXISTS (SELECT 1 FROM jobs j WHERE j.image_id = images.id AND j.kind = 'segment' AND j.state = 'queued')
@@ -239,68 +171,48 @@ public struct ImagePostgresRepository: Sendable {
                     updated_at = now()
                 WHERE id = \(id)
                 RETURNING status
-                """,
-                logger: logger
+                """
             ).decodeFirst { try $0.decode(String.self) }
         }
         guard let status, let value = ImageStatus(rawValue: status) else { throw StorageError.notFound(entity: "image", id: id.uuidString) }
         return value
     }
 
-    /// After a manual edit stored its version, on `connection`: the image is `segmented` unless a segmentation of it
+    /// After a manual edit stored its version: the image is `segmented` unless a segmentation of it
     /// is queued or running (that job sets the status when it finishes).
     /// - Throws: `StorageError`.
-    public static func markEdited(id: UUID, on connection: PostgresConnection, logger: Logger) async throws(StorageError) {
+    public static func markEdited(id: UUID, on database: Database) async throws(StorageError) {
         try await withStorageErrors {
-            try await connection.query(
+            try await database.query(
                 """
                 UPDATE images SET status = 'segmented', updated_at = now()
                 WHERE id = \(id) AND status NOT IN ('queued', 'processing')
-                """,
-                logger: logger
+                """
             ).drain()
         }
     }
 
-    /// Deletes an image and returns its object keys.
-    public func delete(id: UUID) async throws(StorageError) -> [ObjectKey] {
-        try await withStorageErrors {
-            try await client.withConnection { connection in
-                try await Self.delete(id: id, on: connection, logger: logger)
-            }
-        }
-    }
-
-    /// Deletes an image on `connection` (with an audit entry, in the caller's transaction) and returns the keys it
+    /// Deletes an image (with an audit entry, in the caller's transaction) and returns the keys it
     /// referred to (candidates for removal, as for `delete(id:)`).
     /// - Throws: `StorageError.notFound(entity: "image", id:)` when there is no such image.
-    public static func delete(id: UUID, on connection: PostgresConnection, logger: Logger) async throws(StorageError) -> [ObjectKey] {
+    public static func delete(id: UUID, on database: Database) async throws(StorageError) -> [ObjectKey] {
         let keys = try await withStorageErrors {
-            try await connection.query(
-                "DELETE FROM images WHERE id = \(id) RETURNING object_key, thumbnail_key, display_key", logger: logger
+            try await database.query(
+                "DELETE FROM images WHERE id = \(id) RETURNING object_key, thumbnail_key, display_key"
             ).decodeFirst { try $0.decode((ObjectKey, ObjectKey?, ObjectKey?).self) }
         }
         guard let keys else { throw StorageError.notFound(entity: "image", id: id.uuidString) }
-        logger.debug("image deleted", metadata: ["image.id": "\(id)"])
+        database.logger.debug("image deleted", metadata: ["image.id": "\(id)"])
         return [keys.0] + [keys.1, keys.2].compactMap { $0 }
     }
 
-    /// Deletes a project's images and returns their distinct object keys.
-    public func deleteAll(projectID: UUID) async throws(StorageError) -> [ObjectKey] {
-        try await withStorageErrors {
-            try await client.withConnection { connection in
-                try await Self.deleteAll(projectID: projectID, on: connection, logger: logger)
-            }
-        }
-    }
-
-    /// Deletes all of a project's images on `connection` (before the project itself, in the caller's transaction)
+    /// Deletes all of a project's images (before the project itself, in the caller's transaction)
     /// and returns the distinct keys they referred to.
     /// - Throws: `StorageError`.
-    public static func deleteAll(projectID: UUID, on connection: PostgresConnection, logger: Logger) async throws(StorageError) -> [ObjectKey] {
+    public static func deleteAll(projectID: UUID, on database: Database) async throws(StorageError) -> [ObjectKey] {
         let rows = try await withStorageErrors {
-            try await connection.query(
-                "DELETE FROM images WHERE project_id = \(projectID) RETURNING object_key, thumbnail_key, display_key", logger: logger
+            try await database.query(
+                "DELETE FROM images WHERE project_id = \(projectID) RETURNING object_key, thumbnail_key, display_key"
             ).decodeAll { try $0.decode((ObjectKey, ObjectKey?, ObjectKey?).self) }
         }
         var keys = Set<ObjectKey>()
@@ -309,27 +221,26 @@ public struct ImagePostgresRepository: Sendable {
             if let thumbnailKey { keys.insert(thumbnailKey) }
             if let displayKey { keys.insert(displayKey) }
         }
-        logger.debug("project images deleted", metadata: ["project.id": "\(projectID)", "image.count": "\(rows.count)"])
+        database.logger.debug("project images deleted", metadata: ["project.id": "\(projectID)", "image.count": "\(rows.count)"])
         return keys.sorted()
     }
 
     /// The project's image counts by status.
-    public func countsByStatus(projectID: UUID) async throws(StorageError) -> ImageStatusCounts {
-        try await countsByStatus(projectIDs: [projectID])[projectID] ?? ImageStatusCounts()
+    public static func countsByStatus(projectID: UUID, on database: Database) async throws(StorageError) -> ImageStatusCounts {
+        try await countsByStatus(projectIDs: [projectID], on: database)[projectID] ?? ImageStatusCounts()
     }
 
     /// The image counts by status of several projects.
-    public func countsByStatus(projectIDs: [UUID]) async throws(StorageError) -> [UUID: ImageStatusCounts] {
+    public static func countsByStatus(projectIDs: [UUID], on database: Database) async throws(StorageError) -> [UUID: ImageStatusCounts] {
         var counts = Dictionary(projectIDs.map { ($0, ImageStatusCounts()) }, uniquingKeysWith: { first, _ in first })
         guard !projectIDs.isEmpty else { return counts }
         let rows = try await withStorageErrors {
-            try await client.query(
+            try await database.query(
                 """
                 SELECT project_id, status, count(*)::int8 FROM images
                 WHERE project_id = ANY(\(projectIDs))
                 GROUP BY project_id, status
-                """,
-                logger: logger
+                """
             ).decodeAll { try $0.decode((UUID, String, Int).self) }
         }
         for (projectID, raw, count) in rows {
@@ -338,40 +249,29 @@ public struct ImagePostgresRepository: Sendable {
         return counts
     }
 
-    /// The ids of the project's images in `new` or `failed`, oldest first.
-    public func unsegmentedIDs(projectID: UUID) async throws(StorageError) -> [UUID] {
-        try await withStorageErrors {
-            try await client.withConnection { connection in
-                try await Self.unsegmentedIDs(projectID: projectID, on: connection, logger: logger)
-            }
-        }
-    }
-
-    /// The ids of the project's images in status `new` or `failed`, oldest first, read on `connection`.
+    /// The ids of the project's images in status `new` or `failed`, oldest first.
     /// - Throws: `StorageError`.
-    public static func unsegmentedIDs(projectID: UUID, on connection: PostgresConnection, logger: Logger) async throws(StorageError) -> [UUID] {
+    public static func unsegmentedIDs(projectID: UUID, on database: Database) async throws(StorageError) -> [UUID] {
         try await withStorageErrors {
-            try await connection.query(
+            try await database.query(
                 """
                 SELECT id FROM images
                 WHERE project_id = \(projectID) AND status IN ('new', 'failed')
                 ORDER BY created_at, id
-                """,
-                logger: logger
+                """
             ).decodeAll { try $0.decode(UUID.self) }
         }
     }
 
     /// Number and total size of all images.
-    public func totals() async throws(StorageError) -> ImageTotals {
+    public static func totals(on database: Database) async throws(StorageError) -> ImageTotals {
         let row = try await withStorageErrors {
-            try await client.query(
+            try await database.query(
                 """
                 SELECT count(*)::int8, COALESCE(sum(bytes), 0)::int8,
                     (SELECT COALESCE(sum(bytes), 0)::int8 FROM (SELECT DISTINCT ON (object_key) bytes FROM images) AS distinct_objects)
                 FROM images
-                """,
-                logger: logger
+                """
             ).decodeFirst { try $0.decode((Int, Int64, Int64).self) }
         }
         guard let row else { throw StorageError.database(sqlState: nil) }
@@ -407,9 +307,9 @@ public struct ImagePostgresRepository: Sendable {
     }
 }
 
-extension ImagePostgresRepository {
+extension ImageRepository {
     /// Sets the status of every listed image that exists, whatever its project; returns the ids that were updated.
-    public func setStatus(_ status: ImageStatus, ids: [UUID]) async throws(StorageError) -> [UUID] {
-        try await setStatus(status, ids: ids, projectID: nil)
+    public static func setStatus(_ status: ImageStatus, ids: [UUID], on database: Database) async throws(StorageError) -> [UUID] {
+        try await setStatus(status, ids: ids, projectID: nil, on: database)
     }
 }
