@@ -299,20 +299,14 @@ public struct JobQueue: Sendable {
                 UPDATE jobs SET
                     state = CASE
                         WHEN \(permanent) OR attempt >= max_attempts THEN 'failed'
-                        WHEN kind = 'segment' AND EXISTS (
-                            SELECT 1 FROM jobs q WHERE q.image_id = jobs.image_id AND q.kind = 'segment' AND q.state = 'queued')
-                            THEN 'cancelled'
+                        \(unescaped: Self.supersededSegmentation)
                         ELSE 'queued' END,
                     run_at = now() + \(delay) * interval '1 millisecond',
                     lease_id = NULL, lease_until = NULL, last_error = \(message), updated_at = now(),
                     finished_at = CASE WHEN \(permanent) OR attempt >= max_attempts THEN now() END
                 WHERE id = \(lease.jobID) AND lease_id = \(lease.leaseID) AND state = 'running' AND lease_until >= now()
                 RETURNING state, run_at, kind, image_id),
-                images_changed AS (
-                UPDATE images SET status = CASE WHEN changed.state = 'failed' THEN 'failed' ELSE 'queued' END, updated_at = now()
-                FROM changed
-                WHERE changed.kind = 'segment' AND images.id = changed.image_id AND images.status IN ('queued', 'processing')
-                RETURNING images.id)
+                \(unescaped: Self.imagesFollowTheirJobs)
                 SELECT state, run_at FROM changed
                 """
             )
@@ -348,19 +342,13 @@ public struct JobQueue: Sendable {
                 WITH changed AS (
                 UPDATE jobs SET
                     state = CASE
-                        WHEN kind = 'segment' AND EXISTS (
-                            SELECT 1 FROM jobs q WHERE q.image_id = jobs.image_id AND q.kind = 'segment' AND q.state = 'queued')
-                            THEN 'cancelled'
+                        \(unescaped: Self.supersededSegmentation)
                         ELSE 'queued' END,
                     attempt = greatest(attempt - 1, 0), run_at = now(), lease_id = NULL, lease_until = NULL, updated_at = now(),
                     finished_at = NULL
                 WHERE id = \(lease.jobID) AND lease_id = \(lease.leaseID) AND state = 'running'
                 RETURNING state, kind, image_id),
-                images_changed AS (
-                UPDATE images SET status = CASE WHEN changed.state = 'failed' THEN 'failed' ELSE 'queued' END, updated_at = now()
-                FROM changed
-                WHERE changed.kind = 'segment' AND images.id = changed.image_id AND images.status IN ('queued', 'processing')
-                RETURNING images.id)
+                \(unescaped: Self.imagesFollowTheirJobs)
                 SELECT state FROM changed
                 """
             )
@@ -386,20 +374,14 @@ public struct JobQueue: Sendable {
                 UPDATE jobs SET
                     state = CASE
                         WHEN attempt >= max_attempts THEN 'failed'
-                        WHEN kind = 'segment' AND EXISTS (
-                            SELECT 1 FROM jobs q WHERE q.image_id = jobs.image_id AND q.kind = 'segment' AND q.state = 'queued')
-                            THEN 'cancelled'
+                        \(unescaped: Self.supersededSegmentation)
                         ELSE 'queued' END,
                     last_error = 'the worker stopped renewing its lease (attempt ' || attempt || ')',
                     finished_at = CASE WHEN attempt >= max_attempts THEN now() END,
                     run_at = now(), lease_id = NULL, lease_until = NULL, updated_at = now()
                 FROM expired WHERE jobs.id = expired.id
                 RETURNING jobs.state, jobs.kind, jobs.image_id),
-                images_changed AS (
-                UPDATE images SET status = CASE WHEN changed.state = 'failed' THEN 'failed' ELSE 'queued' END, updated_at = now()
-                FROM changed
-                WHERE changed.kind = 'segment' AND images.id = changed.image_id AND images.status IN ('queued', 'processing')
-                RETURNING images.id)
+                \(unescaped: Self.imagesFollowTheirJobs)
                 SELECT state FROM changed
                 """
             )
@@ -596,6 +578,25 @@ public struct JobQueue: Sendable {
             try await database.query("SELECT pg_notify(\(channel), \(kind.rawValue))")
         }
     }
+
+    // MARK: Shared SQL
+
+    /// The `CASE` branch that cancels a segmentation whose image has a newer queued request (inside `UPDATE jobs`).
+    private static let supersededSegmentation = """
+        WHEN kind = 'segment' AND EXISTS (
+            SELECT 1 FROM jobs q WHERE q.image_id = jobs.image_id AND q.kind = 'segment' AND q.state = 'queued')
+            THEN 'cancelled'
+        """
+
+    /// The CTE that moves the images of the segmentations in `changed` (a CTE returning `state, kind, image_id`) to
+    /// `failed` or back to `queued`, as their jobs went.
+    private static let imagesFollowTheirJobs = """
+        images_changed AS (
+        UPDATE images SET status = CASE WHEN changed.state = 'failed' THEN 'failed' ELSE 'queued' END, updated_at = now()
+        FROM changed
+        WHERE changed.kind = 'segment' AND images.id = changed.image_id AND images.status IN ('queued', 'processing')
+        RETURNING images.id)
+        """
 
     // MARK: Rows
 
