@@ -18,6 +18,7 @@ var package = Package(
         .library(name: "SegStorage", targets: ["SegStorage"]),
         .library(name: "SegAuth", targets: ["SegAuth"]),
         .library(name: "SegHTTP", targets: ["SegHTTP"]),
+        .library(name: "SegInference", targets: ["SegInference"]),
         .executable(name: "segctl", targets: ["segctl"]),
         .executable(name: "segserver", targets: ["segserver"]),
         .executable(name: "seg-bare-http", targets: ["seg-bare-http"]),
@@ -33,6 +34,7 @@ var package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
@@ -140,6 +142,20 @@ var package = Package(
             ],
             swiftSettings: [.enableUpcomingFeature("ExistentialAny")]
         ),
+        // Deep-learning segmenters behind any Open Inference Protocol (KServe v2) server: the REST client, the model
+        // registry, pre- and post-processing. No SegStorage or Hummingbird, so other Swift tools can use it.
+        .target(
+            name: "SegInference",
+            dependencies: [
+                "SegCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: [.enableUpcomingFeature("ExistentialAny")]
+        ),
         .executableTarget(
             name: "segctl",
             dependencies: [
@@ -152,6 +168,12 @@ var package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: [.enableUpcomingFeature("ExistentialAny")]
+        ),
+        // The live tests need an inference server: SEG_TEST_INFERENCE_URL (scripts/test.sh starts one); they fail,
+        // never skip, without it.
+        .testTarget(
+            name: "SegInferenceTests",
+            dependencies: ["SegInference", "SegCore"]
         ),
         .testTarget(
             name: "SegCoreTests",

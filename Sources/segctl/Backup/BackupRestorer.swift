@@ -84,7 +84,7 @@ struct BackupRestorer {
         for object in manifest.objects {
             defer { progress.advance(failed: false) }
             let key = try ObjectKey(object.key)
-            if try await store.object(key) != nil { continue }
+            if store.object(key) != nil { continue }
             let temporary = store.scratch.newFileURL(prefix: "restore-")
             do {
                 let digest = try FileDigest.copy(from: "\(folder)/\(BackupLocation.objectPath(object.key))", to: temporary.path)

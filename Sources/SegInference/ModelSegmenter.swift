@@ -1,0 +1,195 @@
+import Foundation
+import SegCore
+
+/// Segments images with a model on an inference server: the image becomes the model's input tensor as the registry
+/// describes, the server infers, and the output becomes polygons by the previous system's rules
+/// (``ProbabilityPolygons``).
+///
+/// ## Usage
+/// ```swift
+/// let segmenter = ModelSegmenter(model: registry.model(named: "unet")!, timeout: .seconds(60))
+/// let result = try await segmenter.segment(image, options: .init(threshold: 0.6))
+/// ```
+public struct ModelSegmenter: Sendable {
+    /// The model's entry in the registry.
+    public let model: ModelDescriptor
+    /// The client of its server.
+    public let client: InferenceClient
+
+    /// A segmenter for `model`, reaching its server with `client` (by default one on the shared HTTP client).
+    public init(model: ModelDescriptor, client: InferenceClient? = nil) {
+        self.model = model
+        self.client = client ?? InferenceClient(server: model.server)
+    }
+
+    /// What one image gave.
+    public struct Result: Sendable, Equatable {
+        /// The objects, measured, in OpenCV's order.
+        public var polygons: [Polygon]
+        /// Foreground at the image's size.
+        public var mask: BinaryMask
+        /// Objects dropped for being smaller than the minimum area.
+        public var dropped: Int
+        /// The options the output was read with.
+        public var options: ProbabilityPolygons.Options
+    }
+
+    /// Segments `image`.
+    /// - Parameter options: Threshold, minimum area and holes; `nil` takes the model's defaults from the registry.
+    /// - Throws: `InferenceError` (`.unavailable` when another attempt may work; `.invalidResponse` when the output
+    ///   does not match the registry).
+    public func segment(_ image: AnyGrayImage, options: ProbabilityPolygons.Options? = nil) async throws(InferenceError) -> Result {
+        let options = options ?? defaultOptions
+        let prepared = try ModelInput.prepare(image, for: model.input)
+        let outputs = try await client.infer(
+            model: model.model, version: model.version, inputs: [prepared.tensor], outputs: [model.output.name], binary: model.binary)
+        guard let output = outputs[model.output.name] else { throw .invalidResponse("no output \"\(model.output.name)\"") }
+        let map = try ModelOutput.probabilities(output, model: model, expected: prepared.size)
+        let cropped = prepared.padding == (0, 0) ? map : ModelOutput.crop(map, width: image.width, height: image.height)
+        let outcome = ProbabilityPolygons.extract(cropped, width: image.width, height: image.height, options: options)
+        return Result(polygons: outcome.polygons, mask: outcome.mask, dropped: outcome.dropped, options: options)
+    }
+
+    /// The registry's threshold, minimum area and holes.
+    public var defaultOptions: ProbabilityPolygons.Options {
+        ProbabilityPolygons.Options(threshold: model.threshold, minArea: model.minArea, holes: model.holes)
+    }
+}
+
+/// An image turned into a model's input tensor.
+enum ModelInput {
+    struct Prepared {
+        var tensor: InferenceTensor
+        /// The tensor's spatial size.
+        var size: (width: Int, height: Int)
+        /// Columns and rows added at the right and bottom (`size: image` with `multipleOf`).
+        var padding: (width: Int, height: Int)
+    }
+
+    static func prepare(_ image: AnyGrayImage, for input: ModelDescriptor.Input) throws(InferenceError) -> Prepared {
+        var map = ProbabilityMap(normalizing: image)
+        var padding = (width: 0, height: 0)
+        switch input.size {
+        case .fixed(let width, let height):
+            map = map.resized(width: width, height: height)
+        case .image:
+            let multiple = max(1, input.multipleOf)
+            let width = (map.width + multiple - 1) / multiple * multiple
+            let height = (map.height + multiple - 1) / multiple * multiple
+            padding = (width - map.width, height - map.height)
+            if padding != (0, 0) { map = padded(map, width: width, height: height) }
+        }
+        let channels = input.channels.count
+        let plane = map.width * map.height
+        var values = [Float](repeating: 0, count: plane * channels)
+        map.values.withUnsafeBufferPointer { src in
+            values.withUnsafeMutableBufferPointer { out in
+                for c in 0..<channels {
+                    let mean = Float(input.mean.count == 1 ? input.mean[0] : input.mean[c])
+                    let inverseStd = Float(1 / (input.std.count == 1 ? input.std[0] : input.std[c]))
+                    switch input.layout {
+                    case .nchw:
+                        let base = c * plane
+                        for i in 0..<plane { out[base + i] = (src[i] - mean) * inverseStd }
+                    case .nhwc:
+                        for i in 0..<plane { out[i * channels + c] = (src[i] - mean) * inverseStd }
+                    }
+                }
+            }
+        }
+        let shape = input.layout == .nchw ? [1, channels, map.height, map.width] : [1, map.height, map.width, channels]
+        return Prepared(
+            tensor: InferenceTensor(name: input.name, shape: shape, values: values), size: (map.width, map.height), padding: padding)
+    }
+
+    /// `map` extended to `width` × `height` by repeating its last column and row (as OpenCV's `BORDER_REPLICATE`).
+    static func padded(_ map: ProbabilityMap, width: Int, height: Int) -> ProbabilityMap {
+        var values = [Float](repeating: 0, count: width * height)
+        for y in 0..<height {
+            let sy = min(y, map.height - 1)
+            for x in 0..<width { values[y * width + x] = map.values[sy * map.width + min(x, map.width - 1)] }
+        }
+        // The sizes are positive and match the buffer.
+        return (try? ProbabilityMap(width: width, height: height, values: values)) ?? map
+    }
+}
+
+/// A model's output tensor turned into a probability map.
+enum ModelOutput {
+    static func probabilities(
+        _ tensor: InferenceTensor, model: ModelDescriptor, expected: (width: Int, height: Int)
+    ) throws(InferenceError) -> ProbabilityMap {
+        let (width, height, channels, channelAxisFirst) = try geometry(of: tensor, layout: model.input.layout, name: model.output.name)
+        if case .image = model.input.size, (width, height) != (expected.width, expected.height) {
+            throw .invalidResponse(
+                "output \"\(tensor.name)\" is \(width)×\(height), the input was \(expected.width)×\(expected.height)")
+        }
+        let plane = width * height
+        var values = [Float](repeating: 0, count: plane)
+        switch model.output.kind {
+        case .probability, .logits:
+            guard channels == 1 else {
+                throw .invalidResponse("output \"\(tensor.name)\" has \(channels) channels; \(model.output.kind.rawValue) needs one")
+            }
+            let sigmoid = model.output.kind == .logits
+            tensor.values.withUnsafeBufferPointer { src in
+                for i in 0..<plane { values[i] = sigmoid ? 1 / (1 + exp(-src[i])) : src[i] }
+            }
+        case .classes:
+            let foreground = model.output.foregroundClass ?? 1
+            guard foreground < channels else {
+                throw .invalidResponse("output \"\(tensor.name)\" has \(channels) classes; class \(foreground) is not one of them")
+            }
+            tensor.values.withUnsafeBufferPointer { src in
+                for i in 0..<plane {
+                    var best = 0
+                    var bestScore = -Float.infinity
+                    for c in 0..<channels {
+                        let score = channelAxisFirst ? src[c * plane + i] : src[i * channels + c]
+                        if score > bestScore {
+                            bestScore = score
+                            best = c
+                        }
+                    }
+                    values[i] = best == foreground ? 1 : 0
+                }
+            }
+        }
+        do {
+            return try ProbabilityMap(width: width, height: height, values: values)
+        } catch {
+            throw .invalidResponse("output \"\(tensor.name)\": \(error)")
+        }
+    }
+
+    /// Width, height and channel count of an output: `[1, C, H, W]` / `[1, H, W, C]` as the input's layout, or
+    /// `[1, H, W]`, `[H, W]` for one channel.
+    static func geometry(
+        of tensor: InferenceTensor, layout: ModelDescriptor.Layout, name: String
+    ) throws(InferenceError) -> (width: Int, height: Int, channels: Int, channelAxisFirst: Bool) {
+        let shape = tensor.shape
+        let result: (Int, Int, Int, Bool)
+        switch shape.count {
+        case 4 where shape[0] == 1:
+            result = layout == .nchw ? (shape[3], shape[2], shape[1], true) : (shape[2], shape[1], shape[3], false)
+        case 3 where shape[0] == 1: result = (shape[2], shape[1], 1, true)
+        case 2: result = (shape[1], shape[0], 1, true)
+        default: throw .invalidResponse("output \"\(name)\" has the shape \(shape); SegHub reads [1, C, H, W], [1, H, W, C], [1, H, W] or [H, W]")
+        }
+        guard result.0 > 0, result.1 > 0, result.2 > 0, result.0 * result.1 * result.2 == tensor.values.count else {
+            throw .invalidResponse("output \"\(name)\" has the shape \(shape) and \(tensor.values.count) values")
+        }
+        return result
+    }
+
+    /// The top-left `width` × `height` of `map` (removing the padding added to the input).
+    static func crop(_ map: ProbabilityMap, width: Int, height: Int) -> ProbabilityMap {
+        let w = min(width, map.width)
+        let h = min(height, map.height)
+        var values = [Float](repeating: 0, count: w * h)
+        for y in 0..<h {
+            for x in 0..<w { values[y * w + x] = map.values[y * map.width + x] }
+        }
+        return (try? ProbabilityMap(width: w, height: h, values: values)) ?? map
+    }
+}

@@ -1,0 +1,130 @@
+import Foundation
+import Testing
+
+@testable import SegCore
+
+/// One case of `Fixtures/postprocess`: a probability map and what OpenCV makes of it (resize with `INTER_LINEAR`,
+/// threshold, `findContours(RETR_TREE, CHAIN_APPROX_SIMPLE)`, minimum area), written by
+/// `scripts/fixtures/reference/postprocess.py` (its docstring has the format).
+struct PostprocessFixture: Decodable {
+    struct Checksum: Decodable {
+        let sum: Double
+        let samples: [[Double]]
+    }
+
+    struct Object: Decodable {
+        let outer: [Int32]
+        let area: Double
+        let holes: [[Int32]]
+    }
+
+    let name: String
+    let width: Int
+    let height: Int
+    let outWidth: Int
+    let outHeight: Int
+    let threshold: Double
+    let minArea: Double
+    let holes: Bool
+    let resizedChecksum: Checksum
+    let foreground: Int
+    let objects: [Object]
+    let dropped: Int
+
+    static let directory = Bundle.module.url(forResource: "Fixtures", withExtension: nil)?.appendingPathComponent("postprocess")
+
+    static var names: [String] {
+        guard let directory, let files = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else { return [] }
+        return files.filter { $0.hasSuffix(".f32") }.map { String($0.dropLast(4)) }.sorted()
+    }
+
+    static func load(_ name: String) throws -> (PostprocessFixture, ProbabilityMap) {
+        let dir = try #require(directory)
+        let fixture = try JSONDecoder().decode(PostprocessFixture.self, from: Data(contentsOf: dir.appendingPathComponent("\(name).json")))
+        let bytes = try Data(contentsOf: dir.appendingPathComponent("\(name).f32"))
+        let values = bytes.withUnsafeBytes { raw in
+            (0..<(bytes.count / 4)).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) }
+        }
+        return (fixture, try ProbabilityMap(width: fixture.width, height: fixture.height, values: values))
+    }
+
+    static func points(_ flat: [Int32]) -> [Point2D] {
+        stride(from: 0, to: flat.count, by: 2).map { Point2D(x: Double(flat[$0]), y: Double(flat[$0 + 1])) }
+    }
+}
+
+@Suite struct ProbabilityMapTests {
+    @Test func fixturesArePresent() {
+        #expect(PostprocessFixture.names.count >= 10, "Fixtures/postprocess is missing: run scripts/fixtures/make-reference.py")
+    }
+
+    @Test(arguments: PostprocessFixture.names)
+    func resizeThresholdAndContoursMatchOpenCV(name: String) throws {
+        let (fixture, map) = try PostprocessFixture.load(name)
+
+        // The resized map, at OpenCV's sample points and in total.
+        let resized = map.resized(width: fixture.outWidth, height: fixture.outHeight)
+        for sample in fixture.resizedChecksum.samples {
+            let (x, y, value) = (Int(sample[0]), Int(sample[1]), sample[2])
+            #expect(abs(Double(resized.values[y * fixture.outWidth + x]) - value) <= 1e-6, "\(name) at (\(x), \(y))")
+        }
+        let sum = resized.values.reduce(0.0) { $0 + Double($1) }
+        #expect(abs(sum - fixture.resizedChecksum.sum) <= 1e-6 * Double(resized.values.count), "\(name): sum")
+
+        // The objects, vertex for vertex.
+        let options = ProbabilityPolygons.Options(threshold: fixture.threshold, minArea: fixture.minArea, holes: fixture.holes)
+        let outcome = ProbabilityPolygons.extract(map, width: fixture.outWidth, height: fixture.outHeight, options: options)
+        #expect(outcome.mask.foregroundCount == fixture.foreground, "\(name): foreground")
+        #expect(outcome.dropped == fixture.dropped, "\(name): dropped")
+        try #require(outcome.polygons.count == fixture.objects.count, "\(name): objects")
+        for (polygon, object) in zip(outcome.polygons, fixture.objects) {
+            #expect(polygon.exterior == PostprocessFixture.points(object.outer), "\(name): \(polygon.id) exterior")
+            #expect(polygon.holes == (fixture.holes ? object.holes.map(PostprocessFixture.points) : []), "\(name): \(polygon.id) holes")
+        }
+    }
+
+    @Test func upscalingFollowsOpenCVsHalfPixelRule() throws {
+        // Destination centres map to (d + 0.5) / 2 − 0.5: −0.25 (clamped to the edge), 0.25, 0.75, 1.25 (clamped).
+        let map = try ProbabilityMap(width: 2, height: 1, values: [0, 1])
+        #expect(map.resized(width: 4, height: 1).values == [0, 0.25, 0.75, 1])
+        // Vertically the same, after the horizontal pass.
+        let column = try ProbabilityMap(width: 1, height: 2, values: [0, 1])
+        #expect(column.resized(width: 1, height: 4).values == [0, 0.25, 0.75, 1])
+    }
+
+    @Test func shrinkingSamplesWithoutAveragingMoreThanTwo() throws {
+        // 4 → 1: the centre maps to 1.5, between the second and third source pixels only (no antialiasing).
+        let map = try ProbabilityMap(width: 4, height: 1, values: [100, 0, 1, 100])
+        #expect(map.resized(width: 1, height: 1).values == [0.5])
+    }
+
+    @Test func theSameSizeIsTheSameMap() throws {
+        let map = try ProbabilityMap(width: 3, height: 2, values: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6])
+        #expect(map.resized(width: 3, height: 2) == map)
+    }
+
+    @Test func theThresholdIsStrict() throws {
+        let map = try ProbabilityMap(width: 3, height: 1, values: [0.5, 0.500001, 0.49])
+        #expect(map.mask(above: 0.5).pixels == [0, 255, 0])
+    }
+
+    @Test func badSizesAreRefused() {
+        #expect(throws: SegCoreError.self) { try ProbabilityMap(width: 0, height: 1, values: []) }
+        #expect(throws: SegCoreError.self) { try ProbabilityMap(width: 2, height: 2, values: [1, 2, 3]) }
+    }
+
+    @Test func smallObjectsAreDroppedWithTheirHolesAndHolesCanBeLeftOut() throws {
+        // A 12×12 ring (outer area 121, a 4×4 hole) and a 3×3 speck (area 4).
+        var mask = BinaryMask(width: 20, height: 20)
+        for y in 2...13 { for x in 2...13 where !(6...9).contains(x) || !(6...9).contains(y) { mask.set(x: x, y: y, true) } }
+        for y in 16...18 { for x in 16...18 { mask.set(x: x, y: y, true) } }
+        let kept = ProbabilityPolygons.polygons(of: mask, options: .init(minArea: 50))
+        #expect(kept.polygons.count == 1 && kept.dropped == 1)
+        #expect(kept.polygons.first?.holes.count == 1)
+        #expect(kept.polygons.first?.exterior.first == Point2D(x: 2, y: 2))
+        let solid = ProbabilityPolygons.polygons(of: mask, options: .init(minArea: 50, holes: false))
+        #expect(solid.polygons.first?.holes.isEmpty == true)
+        let everything = ProbabilityPolygons.polygons(of: mask, options: .init(minArea: 0))
+        #expect(everything.polygons.count == 2 && everything.dropped == 0)
+    }
+}
