@@ -160,12 +160,14 @@ var package = Package(
             name: "segctl",
             dependencies: [
                 "SegCore",
+                "SegInference",
                 "SegStorage",
                 "SegAuth",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: [.enableUpcomingFeature("ExistentialAny")]
         ),
@@ -173,7 +175,7 @@ var package = Package(
         // never skip, without it.
         .testTarget(
             name: "SegInferenceTests",
-            dependencies: ["SegInference", "SegCore"]
+            dependencies: ["SegInference", "SegCore", .product(name: "NIOCore", package: "swift-nio")]
         ),
         .testTarget(
             name: "SegCoreTests",

@@ -1,19 +1,34 @@
 import ArgumentParser
 import Foundation
+import NIOCore
 import SegCore
+import SegInference
 
 extension SegCtl {
-    /// `segctl segment IMAGE...`: the built-in segmenter, offline.
-    struct Segment: ParsableCommand {
+    /// `segctl segment IMAGE...`: the built-in segmenter, or a model on an inference server, without segserver.
+    struct Segment: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Segment images with the built-in segmenter and print polygons with shape metrics.",
+            abstract: "Segment images with the built-in segmenter, or a model (--model), and print polygons with shape metrics.",
             discussion: """
                 One result per image: to stdout for a single image (JSON Lines for several with --format json), or one \
                 file per image with --out DIR. A bad image is named on stderr with the reason, the others are still \
                 processed, and the exit code is 1. Images are segmented at their own precision (16-bit and float TIFFs \
                 are not reduced to 8 bits). Options given explicitly override the preset's values.
+
+                With --model NAME the images go to that model of the registry (--models FILE, default \
+                $SEG_MODELS_FILE) on its Open Inference Protocol server (KServe, Triton, …); --threshold is then the \
+                probability (0.05–0.95), --min-area and --fill-holes apply, and the built-in segmenter's options do not.
                 """
         )
+
+        @Option(help: "A model of the registry instead of the built-in segmenter.")
+        var model: String?
+
+        @Option(help: ArgumentHelp("The model registry (default: $SEG_MODELS_FILE).", valueName: "file"))
+        var models: String?
+
+        @Option(name: .customLong("inference-timeout"), help: "Seconds one inference request may take (default: $SEG_INFERENCE_TIMEOUT or 60).")
+        var inferenceTimeout: Int?
 
         @Argument(help: "JPEG, PNG, TIFF or BMP images.")
         var images: [String] = []
@@ -98,10 +113,18 @@ extension SegCtl {
 
         func validate() throws {
             try output.validate(inputs: images)
-            _ = try parameters()
+            if model != nil {
+                _ = try modelOptions()
+            } else {
+                _ = try parameters()
+            }
         }
 
-        func run() throws {
+        func run() async throws {
+            if let model {
+                try await runModel(model)
+                return
+            }
             let parameters = try parameters()
             let segmenter = BuiltinSegmenter(parameters: parameters)
             let results = BatchRunner.run(paths: images, jobs: output.jobs, label: "segment") { path in
@@ -110,6 +133,70 @@ extension SegCtl {
                 return FileResult(
                     path: path, name: (path as NSString).lastPathComponent, width: image.width, height: image.height,
                     polygons: result.polygons, segmenter: .builtin(parameters, SegmentationOutcome(result)))
+            }
+            if try !ResultWriter.write(results, paths: images, options: output) { throw ExitCode(1) }
+        }
+
+        // MARK: Models
+
+        /// What a model run takes from the command line, with the built-in segmenter's options refused.
+        func modelOptions() throws -> (threshold: Double?, holes: Bool?) {
+            let builtinOnly: [(String, Bool)] = [
+                ("--preset", preset != .spheroid), ("--polarity", polarity != nil), ("--sigma", sigma != nil),
+                ("--opening-radius", openingRadius != nil), ("--closing-radius", closingRadius != nil),
+                ("--background", background != nil), ("--declump", declump != nil), ("--remove-border-objects", removeBorderObjects),
+            ]
+            if let (flag, _) = builtinOnly.first(where: { $0.1 }) {
+                throw ValidationError("\(flag) is an option of the built-in segmenter, not of a model")
+            }
+            if let minArea, !(minArea.isFinite && minArea >= 0) { throw ValidationError("--min-area must be a non-negative number") }
+            if let inferenceTimeout, !(1...3600).contains(inferenceTimeout) {
+                throw ValidationError("--inference-timeout must be 1 to 3600 seconds")
+            }
+            var probability: Double?
+            if let threshold {
+                guard let value = Double(threshold), (0.05...0.95).contains(value) else {
+                    throw ValidationError("--threshold with --model is a probability from 0.05 to 0.95, not '\(threshold)'")
+                }
+                probability = value
+            }
+            return (probability, fillHoles.map { !$0 })
+        }
+
+        private func runModel(_ name: String) async throws {
+            let environment = ProcessInfo.processInfo.environment
+            guard let path = models ?? environment["SEG_MODELS_FILE"].flatMap({ $0.isEmpty ? nil : $0 }) else {
+                throw ValidationError("--model needs the model registry: pass --models FILE or set SEG_MODELS_FILE")
+            }
+            let registry: ModelRegistry
+            do {
+                registry = try ModelRegistry(contentsOf: URL(fileURLWithPath: path))
+            } catch {
+                Terminal.warn("segctl: \(error)")
+                throw ExitCode(64)
+            }
+            guard let descriptor = registry.model(named: name) else {
+                let known = registry.models.map(\.name).joined(separator: ", ")
+                throw ValidationError("no model \"\(name)\" in \(path) (it has: \(known.isEmpty ? "none" : known))")
+            }
+            let (threshold, holes) = try modelOptions()
+            let seconds = inferenceTimeout ?? environment["SEG_INFERENCE_TIMEOUT"].flatMap(Int.init) ?? 60
+            let segmenter = ModelSegmenter(
+                model: descriptor, client: InferenceClient(server: descriptor.server, timeout: .seconds(Int64(seconds))))
+            var options = segmenter.defaultOptions
+            if let threshold { options.threshold = threshold }
+            if let minArea { options.minArea = minArea }
+            if let holes { options.holes = holes }
+            options.scale = output.scale
+            let selection = try plane.selection()
+            let chosen = options
+            let results = await BatchRunner.run(paths: images, jobs: output.jobs, label: "segment") { path in
+                let image = try ImageDecoder.decode(try FileInput.read(path), selection: selection)
+                let result = try await segmenter.segment(image, options: chosen)
+                return FileResult(
+                    path: path, name: (path as NSString).lastPathComponent, width: image.width, height: image.height,
+                    polygons: result.polygons,
+                    segmenter: .model(name: descriptor.name, model: descriptor.model, version: descriptor.version, options: chosen))
             }
             if try !ResultWriter.write(results, paths: images, options: output) { throw ExitCode(1) }
         }

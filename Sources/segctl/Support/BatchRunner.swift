@@ -42,6 +42,39 @@ enum BatchRunner {
     }
 }
 
+extension BatchRunner {
+    /// Processes every path with up to `jobs` concurrent tasks (for work that waits on a server); one `Result` per
+    /// path, in input order.
+    static func run(
+        paths: [String], jobs: Int, label: String, _ work: @escaping @Sendable (String) async throws -> FileResult
+    ) async -> [Result<FileResult, any Error>] {
+        let progress = ProgressBar(total: paths.count, label: label)
+        var results = [Result<FileResult, any Error>?](repeating: nil, count: paths.count)
+        await withTaskGroup(of: (Int, Result<FileResult, any Error>).self) { group in
+            var next = 0
+            func start() {
+                guard next < paths.count else { return }
+                let index = next
+                next += 1
+                group.addTask {
+                    do {
+                        return (index, .success(try await work(paths[index])))
+                    } catch {
+                        return (index, .failure(error))
+                    }
+                }
+            }
+            for _ in 0..<max(1, min(jobs, paths.count)) { start() }
+            while let (index, result) = await group.next() {
+                results[index] = result
+                progress.advance(failed: (try? result.get()) == nil)
+                start()
+            }
+        }
+        return results.map { $0 ?? .failure(CancellationError()) }
+    }
+}
+
 /// Shared state of a batch: the next index to take and the finished results.
 final class BatchState: @unchecked Sendable {
     // @unchecked: `lock` guards every access to `cursor` and `slots`.
@@ -82,9 +115,11 @@ enum SegmenterInfo: Sendable, Encodable {
     case builtin(SegmenterParameters, SegmentationOutcome)
     /// `segctl measure` on a mask made elsewhere.
     case measure(minArea: Double, scale: Double?)
+    /// A model of the registry (`name`), served as `model` at `version`, read with these options.
+    case model(name: String, model: String, version: String?, options: ProbabilityPolygons.Options)
 
     private enum Keys: String, CodingKey {
-        case name, parameters, minArea, scale, outcome
+        case name, parameters, minArea, scale, outcome, kind, model, version, threshold, holes
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -98,6 +133,16 @@ enum SegmenterInfo: Sendable, Encodable {
             try c.encode("measure", forKey: .name)
             try c.encode(minArea, forKey: .minArea)
             try c.encode(scale, forKey: .scale)
+        case .model(let name, let model, let version, let options):
+            try c.encode(name, forKey: .name)
+            try c.encode("model", forKey: .kind)
+            try c.encode(model, forKey: .model)
+            try c.encode(version, forKey: .version)
+            var parameters = c.nestedContainer(keyedBy: Keys.self, forKey: .parameters)
+            try parameters.encode(options.threshold, forKey: .threshold)
+            try parameters.encode(options.minArea, forKey: .minArea)
+            try parameters.encode(options.holes, forKey: .holes)
+            try parameters.encode(options.scale, forKey: .scale)
         }
     }
 }
