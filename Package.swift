@@ -101,6 +101,7 @@ var package = Package(
             name: "SegHTTP",
             dependencies: [
                 "SegCore",
+                "SegInference",
                 "SegStorage",
                 "SegAuth",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -206,6 +207,7 @@ var package = Package(
             name: "SegHTTPTests",
             dependencies: [
                 "SegHTTP",
+                "SegInference",
                 "SegStorage",
                 "SegAuth",
                 "SegTestSupport",

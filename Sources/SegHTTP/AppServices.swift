@@ -24,6 +24,8 @@ public struct AppServices: Sendable {
     public let logger: Logger
     /// Prometheus metrics served at `/metrics`.
     public let metrics: AppMetrics
+    /// The built-in segmenter and the registry's models.
+    let segmenters: Segmenters
 
     /// Builds the services for `configuration` on a client that the caller runs.
     /// - Parameters:
@@ -50,6 +52,8 @@ public struct AppServices: Sendable {
             keys: configuration.jwtKeys, activeKeyID: configuration.jwtActiveKeyID, issuer: configuration.jwtIssuer)
         self.logger = logger
         self.metrics = metrics
+        self.segmenters = Segmenters(
+            registry: configuration.models, timeout: .seconds(Int64(configuration.inferenceTimeoutSeconds)), metrics: metrics)
     }
 
     /// The database, logging to `logger`: a request's or a job's, so that the statements it causes carry its ids.

@@ -139,6 +139,7 @@ func apiControllers(services: AppServices) -> [@Sendable (APIRoutes) -> Void] {
         ProjectsController(services: services).addRoutes,
         MembersController(services: services).addRoutes,
         QueueController(services: services).addRoutes,
+        SegmentersController(services: services).addRoutes,
         ExportsController(services: services).addRoutes,
         ShareLinksController(services: services).addRoutes,
     ]

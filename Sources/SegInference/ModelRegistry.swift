@@ -75,6 +75,13 @@ public struct ModelRegistry: Sendable, Equatable {
         return problems
     }
 
+    /// No models.
+    public static let empty = ModelRegistry(unchecked: [])
+
+    private init(unchecked models: [ModelDescriptor]) {
+        self.models = models
+    }
+
     /// The model called `name`, if any.
     public func model(named name: String) -> ModelDescriptor? {
         models.first { $0.name == name }

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import SegAuth
+import SegInference
 import SegStorage
 
 /// Everything segserver reads from its environment (`SEG_*`), read once at start.
@@ -51,6 +52,10 @@ public struct ServerConfiguration: Sendable {
     /// How long a worker's claim on a job lasts without a heartbeat (`SEG_JOB_LEASE_SECONDS`, default 60): a job
     /// whose worker died is taken over this long after its last heartbeat.
     public var jobLeaseSeconds: Int
+    /// The deep-learning models workers may run (`SEG_MODELS_FILE`, a JSON model registry; default none).
+    public var models: ModelRegistry = .empty
+    /// Seconds one inference request may take (`SEG_INFERENCE_TIMEOUT`, default 60).
+    public var inferenceTimeoutSeconds: Int = 60
 
     /// Every key this build reads.
     public static let knownKeys: Set<String> = [
@@ -59,7 +64,9 @@ public struct ServerConfiguration: Sendable {
         "SEG_LOG_LEVEL", "SEG_MAX_REQUEST_BYTES", "SEG_MAX_UPLOAD_BYTES", "SEG_MAX_FILES_PER_REQUEST", "SEG_RATE_AUTH",
         "SEG_RATE_API", "SEG_TRUSTED_PROXIES", "SEG_DB_POOL_SIZE", "SEG_EXPORT_RETENTION_HOURS", "SEG_JOB_LEASE_SECONDS",
         // Read by segctl only (backups); listed so a shared environment file does not warn.
-        "SEG_BACKUP_DIR",
+        "SEG_BACKUP_DIR", "SEG_MODELS_FILE", "SEG_INFERENCE_TIMEOUT",
+        // Read by scripts/run.sh (start the bundled model's inference server).
+        "SEG_INFERENCE",
     ]
 
     /// Every problem found in the environment; segserver prints them all and exits.
@@ -90,7 +97,7 @@ public struct ServerConfiguration: Sendable {
             text.hasPrefix("/") ? .success(URL(fileURLWithPath: text, isDirectory: true)) : .failure("must be an absolute path")
         }
         let (keys, active) = reader.jwtKeys()
-        let configuration = ServerConfiguration(
+        var configuration = ServerConfiguration(
             database: database ?? DatabaseConfiguration(endpoint: .unixSocket(path: "/"), username: ""),
             dataDirectory: dataDirectory ?? URL(fileURLWithPath: "/"),
             jwtKeys: keys,
@@ -123,6 +130,14 @@ public struct ServerConfiguration: Sendable {
             exportRetentionHours: reader.integer("SEG_EXPORT_RETENTION_HOURS", default: 24, in: 1...(24 * 365)),
             jobLeaseSeconds: reader.integer("SEG_JOB_LEASE_SECONDS", default: 60, in: 3...3600)
         )
+        configuration.inferenceTimeoutSeconds = reader.integer("SEG_INFERENCE_TIMEOUT", default: 60, in: 1...3600)
+        if let path = environment["SEG_MODELS_FILE"], !path.isEmpty {
+            do {
+                configuration.models = try ModelRegistry(contentsOf: URL(fileURLWithPath: path))
+            } catch {
+                reader.problems += error.problems.map { "SEG_MODELS_FILE (\(path)): \($0)" }
+            }
+        }
         if configuration.maxUploadBytes > configuration.maxRequestBytes {
             reader.problems.append("SEG_MAX_UPLOAD_BYTES must not exceed SEG_MAX_REQUEST_BYTES")
         }

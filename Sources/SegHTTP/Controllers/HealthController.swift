@@ -62,6 +62,12 @@ struct HealthController {
             checks["queue"] = .init(status: "error", detail: "unreachable")
         }
         checks["segmenter"] = .init(status: "ok", detail: "builtin")
+        // A model whose server is down degrades the service but does not make it unready: the built-in segmenter works.
+        var degraded = false
+        for (name, state) in await services.segmenters.readinessOfModels() {
+            checks["model:\(name)"] = state.ready ? .init(status: "ok", detail: nil) : .init(status: "degraded", detail: state.detail)
+            if !state.ready { degraded = true }
+        }
         checks["workers"] = .init(status: "ok", detail: "\(workers) in this process")
         if let events {
             // Reported, but not a reason for 503: the API works without events, and the listener reconnects by itself.
@@ -71,7 +77,8 @@ struct HealthController {
                 ? .init(status: "ok", detail: "listening for events; \(sockets) sockets")
                 : .init(status: "degraded", detail: "the event listener is reconnecting to the database; \(sockets) sockets")
         }
-        let body = Readiness(status: healthy ? "ok" : "unavailable", version: version, checks: checks, queue: stats, workers: workers)
+        let body = Readiness(
+            status: healthy ? (degraded ? "degraded" : "ok") : "unavailable", version: version, checks: checks, queue: stats, workers: workers)
         var response = try body.response(from: request, context: context)
         response.status = healthy ? .ok : .serviceUnavailable
         return response

@@ -18,15 +18,31 @@ struct SegmentationsController {
     /// The most images one request may name.
     static let maxImageIDs = 10_000
 
+    /// `{"imageIds", "segmenter", "parameters", "priority"}`: `parameters` are read as the named segmenter's.
     struct QueueRequest: Decodable {
         var imageIds: [UUID]? = nil
-        var parameters: ParametersInput? = nil
+        var segmenter: String? = nil
+        var builtinParameters: ParametersInput? = nil
+        var modelParameters: ModelParametersInput? = nil
         var priority: Int? = nil
-    }
 
-    /// The payload of a `segment` job: `{"parameters": {...}}`, every parameter spelled out.
-    struct JobPayload: Codable {
-        var parameters: SegmenterParameters
+        init() {}
+
+        private enum Keys: String, CodingKey {
+            case imageIds, segmenter, parameters, priority
+        }
+
+        init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: Keys.self)
+            imageIds = try c.decodeIfPresent([UUID].self, forKey: .imageIds)
+            segmenter = try c.decodeIfPresent(String.self, forKey: .segmenter)
+            priority = try c.decodeIfPresent(Int.self, forKey: .priority)
+            if (segmenter ?? SegmentationPayload.builtinName) == SegmentationPayload.builtinName {
+                builtinParameters = try c.decodeIfPresent(ParametersInput.self, forKey: .parameters)
+            } else {
+                modelParameters = try c.decodeIfPresent(ModelParametersInput.self, forKey: .parameters)
+            }
+        }
     }
 
     struct QueuedBody: ResponseEncodable {
@@ -85,7 +101,19 @@ struct SegmentationsController {
         } else {
             body = try JSONDecoder().decode(QueueRequest.self, from: Data(bytes.readableBytesView))
         }
-        let parameters = try body.parameters?.result.get() ?? SegmenterParameters()
+        let segmenter = body.segmenter ?? SegmentationPayload.builtinName
+        guard services.segmenters.knows(segmenter) else {
+            let known = ([SegmentationPayload.builtinName] + services.segmenters.order).joined(separator: ", ")
+            throw Problem(
+                .badRequest, code: "UNKNOWN_SEGMENTER", detail: "no segmenter \"\(segmenter)\" on this server (GET /api/v1/segmenters lists them)",
+                errors: [.init(field: "segmenter", detail: "must be one of \(known)")])
+        }
+        let jobPayload: SegmentationPayload
+        if segmenter == SegmentationPayload.builtinName {
+            jobPayload = SegmentationPayload(builtin: try body.builtinParameters?.result.get() ?? SegmenterParameters())
+        } else {
+            jobPayload = SegmentationPayload(model: segmenter, parameters: try body.modelParameters?.result.get() ?? ModelParameters())
+        }
         let priority = body.priority ?? 0
         guard (-100...100).contains(priority) else {
             throw Problem.validation(
@@ -101,9 +129,9 @@ struct SegmentationsController {
             var seen = Set<UUID>()
             requested = ids.filter { seen.insert($0).inserted }
         }
-        let payload = try NewJob(kind: .segment, encoding: JobPayload(parameters: parameters)).payload
+        let payload = try NewJob(kind: .segment, encoding: jobPayload).payload
         let outcome = try await services.queue.queueSegmentations(
-            projectID: projectID, imageIDs: requested, payload: payload, parameters: Array(try JSONEncoder().encode(parameters)),
+            projectID: projectID, imageIDs: requested, payload: payload, parameters: Array(try JSONEncoder().encode(jobPayload)),
             priority: priority, actorID: identity.userID, on: services.database(context.logger))
         switch outcome {
         case .queued(let images):

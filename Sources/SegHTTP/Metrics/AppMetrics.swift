@@ -84,6 +84,18 @@ public final class AppMetrics: Sendable {
             labels: [("result", result)])
     }
 
+    /// Counts one inference request to `model` and how it ended (`ok`, `unavailable`, `error`), with its duration.
+    public func recordInference(model: String, result: String, duration: Duration) {
+        registry.makeCounter(
+            descriptor: .init(metricName: "seghub_inference_requests", unitName: "total", helpText: "Inference requests by model and result"),
+            labels: [("model", model), ("result", result)]
+        ).increment()
+        registry.makeDurationHistogram(
+            descriptor: .init(metricName: "seghub_inference_duration", unitName: "seconds", helpText: "Time one image took on its model server"),
+            labels: [("model", model)], buckets: Self.jobBuckets
+        ).record(duration)
+    }
+
     /// Sets the job gauge for one kind and state.
     func setJobs(kind: String, state: String, count: Int) {
         registry.makeGauge(

@@ -119,3 +119,45 @@ extension PolygonInput {
             errors: [.init(field: "polygons[\(index)]", detail: reason)])
     }
 }
+
+/// A request's `parameters` for a model (`threshold`, `minArea`, `holes`, `scale`, `selection`): decoded, or the 400
+/// naming every bad field.
+struct ModelParametersInput: Decodable {
+    /// The decoded parameters, or the 400 to answer.
+    var result: Result<ModelParameters, Problem>
+
+    init(from decoder: any Decoder) throws {
+        let container: KeyedDecodingContainer<ParametersInput.AnyKey>
+        do {
+            container = try decoder.container(keyedBy: ParametersInput.AnyKey.self)
+        } catch {
+            result = .failure(.validation("parameters must be an object", errors: [.init(field: "parameters", detail: "must be an object")]))
+            return
+        }
+        let unknown = container.allKeys.map(\.stringValue).filter { !ModelParameters.keys.contains($0) }.sorted()
+        if !unknown.isEmpty {
+            let known = ModelParameters.keys.sorted().joined(separator: ", ")
+            result = .failure(
+                .validation(
+                    "parameters.\(unknown[0]) is not a parameter of a model",
+                    errors: unknown.map { .init(field: "parameters.\($0)", detail: "unknown parameter for a model; known: \(known)") }))
+            return
+        }
+        let parameters: ModelParameters
+        do {
+            parameters = try ModelParameters(from: decoder)
+        } catch let error as DecodingError {
+            let problem = error.fieldError
+            result = .failure(.validation("\(problem.field) \(problem.detail)", errors: [problem]))
+            return
+        }
+        let problems = parameters.problems()
+        guard problems.isEmpty else {
+            result = .failure(
+                .validation(
+                    "\(problems[0].field) \(problems[0].detail)", errors: problems.map { .init(field: $0.field, detail: $0.detail) }))
+            return
+        }
+        result = .success(parameters)
+    }
+}

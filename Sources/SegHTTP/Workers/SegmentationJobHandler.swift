@@ -1,28 +1,29 @@
 import Foundation
 import Logging
 import NIOPosix
-import PostgresNIO
 import SegCore
 import SegStorage
 
-/// Runs `segment` jobs with SegCore's built-in segmenter and stores each result as a new segmentation version.
+/// Runs `segment` jobs with the segmenter each names (the built-in one, or a model on its inference server) and stores
+/// each result as a new segmentation version.
 ///
-/// The image becomes `processing` when the work starts. Decoding and segmenting run on `NIOThreadPool`, not on
-/// the cooperative pool. The new version, the image's `segmented` status and the job's completion commit in one
-/// transaction that only the lease holder can make (RELIABILITY Q3, Q5): a worker whose lease was lost stores
-/// nothing, and a job run twice leaves one version. An image that cannot be decoded, a missing image or file and a
-/// payload that does not decode are `PermanentJobError`s: the job ends `failed` at once and the queue marks the
-/// image `failed`. Database trouble is thrown as it is, so the attempt is retried with backoff.
+/// The image becomes `processing` when the work starts. The built-in segmenter decodes and segments on
+/// `NIOThreadPool`; a model's image is decoded there and sent to its server. The new version, the image's
+/// `segmented` status and the job's completion commit in one transaction that only the lease holder can make
+/// (RELIABILITY Q3, Q5): a worker whose lease was lost stores nothing, and a job run twice leaves one version. An image
+/// that cannot be decoded, a missing image or file, a payload that does not decode, an unknown segmenter and a model
+/// whose answer does not fit its registry entry are `PermanentJobError`s: the job ends `failed` at once and the queue
+/// marks the image `failed`. Database trouble and a model server that is down or slow are thrown as they are, so the
+/// attempt is retried with backoff; the last attempt's reason stays on the job.
 struct SegmentationJobHandler: JobHandler {
-    /// What the builtin segmenter is recorded as in `segmentations.segmenter`.
-    static let segmenterName = "builtin"
-
     let files: any ObjectStore
     let metrics: AppMetrics
+    let segmenters: Segmenters
 
     init(services: AppServices) {
         self.files = services.files
         self.metrics = services.metrics
+        self.segmenters = services.segmenters
     }
 
     func run(_ job: ClaimedJob, context: JobContext) async throws {
@@ -41,11 +42,14 @@ struct SegmentationJobHandler: JobHandler {
 
     private func segment(_ job: ClaimedJob, context: JobContext) async throws {
         guard let imageID = job.imageID else { throw PermanentJobError("the segment job names no image") }
-        let payload: SegmentationsController.JobPayload
+        let payload: SegmentationPayload
         do {
-            payload = try job.decodePayload(as: SegmentationsController.JobPayload.self)
+            payload = try job.decodePayload(as: SegmentationPayload.self)
         } catch {
             throw PermanentJobError("the job's parameters are not valid segmenter parameters")
+        }
+        guard segmenters.knows(payload.segmenter) else {
+            throw PermanentJobError("the segmenter \"\(payload.segmenter)\" is not configured on this server")
         }
         let image: ImageRecord
         do {
@@ -54,7 +58,6 @@ struct SegmentationJobHandler: JobHandler {
             throw PermanentJobError("image \(imageID.uuidString.lowercased()) no longer exists")
         }
         _ = try await ImageRepository.setStatus(.processing, id: imageID, on: context.database)
-        let parameters = payload.parameters
         let bytes: [UInt8]
         do {
             bytes = try await files.read(image.objectKey)
@@ -62,30 +65,17 @@ struct SegmentationJobHandler: JobHandler {
             if case .notFound = error { throw PermanentJobError("the image's file is missing from the file store") }
             throw error
         }
-        // Decoding, segmenting and encoding the result are blocking work: one hop to the thread pool, none of it on the
-        // cooperative pool that serves requests.
-        let encoded: (polygons: [UInt8], parameters: [UInt8], count: Int)
+        let outcome: Segmenters.Outcome
         do {
-            encoded = try await NIOThreadPool.singleton.runIfActive {
-                // At the image's own precision, on the plane the parameters name.
-                let image = try ImageDecoder.decode(bytes, selection: parameters.selection)
-                let result = try BuiltinSegmenter(parameters: parameters).segment(image)
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
-                // The stored parameters carry what the segmenter chose (threshold, polarity, objects split) as `outcome`.
-                return (
-                    Array(try encoder.encode(result.polygons)), Array(try encoder.encode(ParametersWithOutcome(result))),
-                    result.polygons.count
-                )
-            }
-        } catch let error as SegCoreError {
+            outcome = try await segmenters.segment(bytes, payload: payload)
+        } catch let error as Segmenters.Permanent {
             throw PermanentJobError(error.description)
         }
-        let polygons = encoded.polygons
-        let storedParameters = encoded.parameters
+        let polygons = Array(try Segmenters.encoder.encode(outcome.polygons))
+        let storedParameters = outcome.storedParameters
         let version = try await context.complete { transaction in
             let record = try await SegmentationRepository.addVersion(
-                imageID: imageID, polygons: polygons, parameters: storedParameters, segmenter: Self.segmenterName, authorID: nil,
+                imageID: imageID, polygons: polygons, parameters: storedParameters, segmenter: payload.segmenter, authorID: nil,
                 on: transaction)
             // A newer request queued while this one ran keeps the image `queued` for its own job.
             _ = try await ImageRepository.finishSegmentation(id: imageID, on: transaction)
@@ -93,7 +83,10 @@ struct SegmentationJobHandler: JobHandler {
         }
         context.database.logger.debug(
             "image segmented",
-            metadata: ["image.id": "\(imageID)", "segmentation.version": "\(version)", "polygons.count": "\(encoded.count)"])
+            metadata: [
+                "image.id": "\(imageID)", "segmentation.version": "\(version)", "polygons.count": "\(outcome.polygons.count)",
+                "segmenter": "\(payload.segmenter)",
+            ])
     }
 }
 

@@ -1,0 +1,201 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import SegCore
+import SegInference
+import Synchronization
+
+/// The segmenters this server offers: the built-in one, always, and every model of the registry
+/// (`SEG_MODELS_FILE`), each behind its inference server.
+///
+/// Workers run a job's segmenter through ``segment(_:payload:)``; the API lists them with their live readiness
+/// (``descriptions(checkReadiness:)``, cached for a few seconds so a busy page does not flood the model servers).
+final class Segmenters: Sendable {
+    /// The models by name.
+    let models: [String: ModelSegmenter]
+    /// The registry's order, for listings.
+    let order: [String]
+    let metrics: AppMetrics
+    private let readiness = Mutex<[String: (ready: Bool, detail: String?, at: ContinuousClock.Instant)]>([:])
+    /// How long a readiness answer is reused.
+    static let readinessLifetime: Duration = .seconds(5)
+
+    init(registry: ModelRegistry, timeout: TimeAmount, metrics: AppMetrics) {
+        var models: [String: ModelSegmenter] = [:]
+        for descriptor in registry.models {
+            models[descriptor.name] = ModelSegmenter(model: descriptor, client: InferenceClient(server: descriptor.server, timeout: timeout))
+        }
+        self.models = models
+        self.order = registry.models.map(\.name)
+        self.metrics = metrics
+    }
+
+    /// Whether `name` is a segmenter here.
+    func knows(_ name: String) -> Bool {
+        name == SegmentationPayload.builtinName || models[name] != nil
+    }
+
+    // MARK: Running
+
+    /// What a segmenter made of one image.
+    struct Outcome: Sendable {
+        var polygons: [Polygon]
+        /// The parameters as stored with the segmentation (what the segmenter chose included).
+        var storedParameters: [UInt8]
+        /// The model's version on its server, for a model.
+        var version: String?
+    }
+
+    /// Why a job cannot succeed however often it is tried (an undecodable image, a model's malformed answer).
+    struct Permanent: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// Segments the image `bytes` as `payload` says.
+    /// - Throws: `Permanent` for what another attempt cannot fix; anything else (an unreachable model server) is
+    ///   worth retrying.
+    func segment(_ bytes: [UInt8], payload: SegmentationPayload) async throws -> Outcome {
+        switch payload.parameters {
+        case .builtin(let parameters):
+            return try await Self.builtin(bytes, parameters: parameters)
+        case .model(let parameters):
+            guard let segmenter = models[payload.segmenter] else {
+                throw Permanent(description: "the segmenter \"\(payload.segmenter)\" is not configured on this server")
+            }
+            return try await model(bytes, segmenter: segmenter, parameters: parameters)
+        }
+    }
+
+    private static func builtin(_ bytes: [UInt8], parameters: SegmenterParameters) async throws -> Outcome {
+        // Decoding, segmenting and encoding are blocking work: one hop to the thread pool.
+        do {
+            return try await NIOThreadPool.singleton.runIfActive {
+                let image = try ImageDecoder.decode(bytes, selection: parameters.selection)
+                let result = try BuiltinSegmenter(parameters: parameters).segment(image)
+                return Outcome(
+                    polygons: result.polygons, storedParameters: Array(try Self.encoder.encode(ParametersWithOutcome(result))), version: nil)
+            }
+        } catch let error as SegCoreError {
+            throw Permanent(description: error.description)
+        }
+    }
+
+    private func model(_ bytes: [UInt8], segmenter: ModelSegmenter, parameters: ModelParameters) async throws -> Outcome {
+        let image: AnyGrayImage
+        do {
+            image = try await NIOThreadPool.singleton.runIfActive { try ImageDecoder.decode(bytes, selection: parameters.selection ?? .first) }
+        } catch let error as SegCoreError {
+            throw Permanent(description: error.description)
+        }
+        let options = parameters.options(over: segmenter.defaultOptions)
+        let name = segmenter.model.name
+        let started = ContinuousClock.now
+        let result: ModelSegmenter.Result
+        do {
+            result = try await segmenter.segment(image, options: options)
+        } catch {
+            metrics.recordInference(model: name, result: error.isTransient ? "unavailable" : "error", duration: ContinuousClock.now - started)
+            if error.isTransient { throw error }
+            throw Permanent(description: "the model \(name) could not be used: \(error)")
+        }
+        metrics.recordInference(model: name, result: "ok", duration: ContinuousClock.now - started)
+        do {
+            let stored = StoredModelParameters(
+                threshold: options.threshold, minArea: options.minArea, holes: options.holes, scale: options.scale,
+                selection: parameters.selection, model: segmenter.model.model, version: segmenter.model.version,
+                outcome: .init(objects: result.polygons.count, dropped: result.dropped))
+            return Outcome(polygons: result.polygons, storedParameters: Array(try Self.encoder.encode(stored)), version: segmenter.model.version)
+        } catch {
+            throw Permanent(description: "the result of the model \(name) cannot be stored: \(error)")
+        }
+    }
+
+    /// A model's parameters as stored with its segmentation: what it ran with, on which model, and what came out.
+    struct StoredModelParameters: Encodable {
+        var threshold: Double
+        var minArea: Double
+        var holes: Bool
+        var scale: Double?
+        var selection: ImageSelection?
+        var model: String
+        var version: String?
+        var outcome: Outcome
+
+        struct Outcome: Encodable {
+            var objects: Int
+            var dropped: Int
+        }
+    }
+
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
+        return encoder
+    }()
+
+    // MARK: Listing
+
+    /// One segmenter as `GET /api/v1/segmenters` and `/api/health` show it.
+    struct Description: Encodable, Sendable {
+        var name: String
+        var kind: String
+        var description: String
+        /// The parameters a request may set.
+        var parameters: [String]
+        /// `true` for the built-in segmenter; the model server's answer for a model.
+        var ready: Bool
+        /// Why a model is not ready.
+        var detail: String?
+        var model: String?
+        var version: String?
+    }
+
+    /// Every segmenter, the built-in one first; models with their readiness (asked of their servers at most every few
+    /// seconds, all at once).
+    func descriptions() async -> [Description] {
+        let builtin = Description(
+            name: SegmentationPayload.builtinName, kind: "builtin",
+            description: "SegHub's classical segmenter: background flattening, automatic threshold, declumping; needs no model server",
+            parameters: SegmenterParameters.jsonKeys.sorted(), ready: true, detail: nil, model: nil, version: nil)
+        let states = await readinessOfModels()
+        let listed = order.compactMap { name -> Description? in
+            guard let segmenter = self.models[name] else { return nil }
+            let state = states[name]
+            return Description(
+                name: name, kind: "model", description: segmenter.model.description, parameters: ModelParameters.keys.sorted(),
+                ready: state?.ready ?? false, detail: state?.detail, model: segmenter.model.model, version: segmenter.model.version)
+        }
+        return [builtin] + listed
+    }
+
+    /// Each model's readiness, from the cache or asked again.
+    func readinessOfModels() async -> [String: (ready: Bool, detail: String?)] {
+        let now = ContinuousClock.now
+        let cached = readiness.withLock { $0 }
+        let stale = order.filter { name in cached[name].map { now - $0.at >= Self.readinessLifetime } ?? true }
+        if !stale.isEmpty {
+            let fresh = await withTaskGroup(of: (String, Bool, String?).self) { group in
+                for name in stale {
+                    guard let segmenter = models[name] else { continue }
+                    group.addTask {
+                        let client = InferenceClient(server: segmenter.model.server, timeout: .seconds(3))
+                        do throws(InferenceError) {
+                            let ready = try await client.isModelReady(segmenter.model.model, version: segmenter.model.version)
+                            return (name, ready, ready ? nil : "the server does not have the model ready")
+                        } catch {
+                            return (name, false, error.description)
+                        }
+                    }
+                }
+                var answers: [(String, Bool, String?)] = []
+                for await answer in group { answers.append(answer) }
+                return answers
+            }
+            readiness.withLock { cache in
+                for (name, ready, detail) in fresh { cache[name] = (ready, detail, ContinuousClock.now) }
+            }
+        }
+        return readiness.withLock { cache in cache.mapValues { ($0.ready, $0.detail) } }
+    }
+}
