@@ -71,7 +71,8 @@ import Testing
         let fixtures = Self.repositoryRoot.appendingPathComponent("Tests/SegCoreTests/Fixtures/segment")
         for name in ["brightfield_0", "fluorescence_0"] {
             let image = try ImageDecoder.decode([UInt8](Data(contentsOf: fixtures.appendingPathComponent("\(name).png"))))
-            let truth = BinaryMask(nonZeroOf: try ImageDecoder.decodeGray([UInt8](Data(contentsOf: fixtures.appendingPathComponent("\(name)_gt.png")))))
+            let truth = BinaryMask(
+                nonZeroOf: try ImageDecoder.decodeGray([UInt8](Data(contentsOf: fixtures.appendingPathComponent("\(name)_gt.png")))))
             let result = try await segmenter.segment(image)
             #expect(result.mask.width == image.width && result.mask.height == image.height)
             var both = 0
