@@ -2,7 +2,9 @@
 # Runs SegHub's whole test suite on a fresh Debian machine: installs what is missing (apt
 # packages machine-wide, idempotently), checks formatting, builds once in debug, runs every test.
 # A throwaway PostgreSQL cluster (scripts/dev/postgres.sh) serves the run: its URL is exported as
-# SEG_TEST_DATABASE_URL, and it is stopped and removed on exit, whether the tests pass or not.
+# SEG_TEST_DATABASE_URL, and it is stopped and removed on exit, whether the tests pass or not. So does a
+# reference inference server (scripts/dev/inference.sh: KServe with onnxruntime serving models/), as
+# SEG_TEST_INFERENCE_URL, for the deep-learning segmenter's tests.
 # Then scripts/checks/eval-real.sh judges the segmenter on real microscopy images against its goals,
 # scripts/checks/e2e.sh runs segserver for real against its own throwaway cluster, and
 # scripts/checks/test-web.sh drives the web UI in headless chromium, scripts/checks/schemathesis.sh fuzzes the live API against its OpenAPI document, and
@@ -19,9 +21,11 @@ seg_apt_install libjpeg-dev libpng-dev libtiff-dev pkg-config
 seg_step "starting a throwaway PostgreSQL cluster"
 pg_dir="$(mktemp -d /tmp/seghub-pg.XXXXXX)"
 eval_dir="$(mktemp -d /tmp/seghub-eval.XXXXXX)"
+inference_dir="$(mktemp -d /tmp/seghub-inference.XXXXXX)"
 stop_postgres() {
     bash scripts/dev/postgres.sh stop "$pg_dir" >/dev/null 2>&1 || true
-    rm -rf "$pg_dir" "$eval_dir"
+    bash scripts/dev/inference.sh stop "$inference_dir" >/dev/null 2>&1 || true
+    rm -rf "$pg_dir" "$eval_dir" "$inference_dir"
 }
 trap stop_postgres EXIT
 trap 'exit 130' INT
@@ -29,6 +33,11 @@ trap 'exit 143' TERM
 SEG_TEST_DATABASE_URL="$(bash scripts/dev/postgres.sh start "$pg_dir" | tail -n 1)"
 export SEG_TEST_DATABASE_URL
 echo "SEG_TEST_DATABASE_URL=$SEG_TEST_DATABASE_URL" >&2
+
+seg_step "starting the reference inference server (KServe + onnxruntime, models/)"
+SEG_TEST_INFERENCE_URL="$(bash scripts/dev/inference.sh start "$inference_dir" "$(seg_free_port)" | tail -n 1)"
+export SEG_TEST_INFERENCE_URL
+echo "SEG_TEST_INFERENCE_URL=$SEG_TEST_INFERENCE_URL" >&2
 
 seg_step "checking formatting (swift format lint --strict)"
 swift format lint --strict -r Sources Tests Fuzz Benchmarks

@@ -86,9 +86,16 @@ import Testing
     @Test func alertsAndDashboardNameOnlyExportedSeries() async throws {
         let alerts = try Self.alertExpressions()
         let queries = try Self.dashboardExpressions()
-        #expect(alerts.count == 7)
+        #expect(alerts.count == 8)
         #expect(queries.count >= 10)
-        try await withTestApp { app in
+        // One model, on a port where nothing listens: its readiness gauge is exported (as 0).
+        let registry = FileManager.default.temporaryDirectory.appendingPathComponent("models-\(UUID().uuidString).json")
+        try Data(
+            #"{"models": [{"name": "m", "server": "http://127.0.0.1:9", "model": "m", "input": {"name": "i", "size": "image"}, "output": {"name": "o", "kind": "logits"}}]}"#
+                .utf8
+        ).write(to: registry)
+        defer { try? FileManager.default.removeItem(at: registry) }
+        try await withTestApp(environment: ["SEG_MODELS_FILE": registry.path]) { app in
             // setup: a request, so that the request series exist
             _ = try await app.request(.get, "/health")
 

@@ -47,6 +47,12 @@ struct MetricsController {
         } catch {
             context.logger.warning("metrics: cannot read the last backup", metadata: ["error": "\(error)"])
         }
+        // Each model's readiness as its server last answered (asked at most every few seconds).
+        for (name, state) in await services.segmenters.readinessOfModels() {
+            metrics.setGauge(
+                "seghub_model_ready", help: "Whether a configured model's inference server has it ready (1) or not (0)",
+                labels: [("model", name)], to: state.ready ? 1 : 0)
+        }
         if let free = await services.files.freeBytes() {
             metrics.setGauge("seghub_data_dir_free_bytes", help: "Free bytes in SEG_DATA_DIR's file system", to: Double(free))
         }
