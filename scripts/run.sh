@@ -2,7 +2,10 @@
 # Runs SegHub on this machine: a local PostgreSQL whose data lives in .seghub/postgres (created on
 # the first run, kept between runs), and segserver (release build) with its files in .seghub/data
 # and a JWT secret generated once into .seghub/jwt-secret. Prints the URL; Ctrl-C stops both.
+# With SEG_INFERENCE=local it also starts the reference inference server (scripts/dev/inference.sh, state in
+# .seghub/inference) with the bundled model, and segserver offers it (models/registry.json, docs/models.md).
 # Usage: scripts/run.sh            (env: SEG_HTTP_PORT, default 8080; SEGHUB_DB_PORT, default 55400;
+#                                   SEG_INFERENCE=local; SEGHUB_INFERENCE_PORT, default 8085;
 #                                   any other SEG_* setting is passed to segserver, see .env.example)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,6 +38,7 @@ server_pid=""
 cleanup() {
     [ -n "$server_pid" ] && kill -TERM "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
     bash scripts/dev/postgres.sh stop "$root/postgres" >/dev/null 2>&1 || true
+    if [ "${SEG_INFERENCE:-}" = "local" ]; then bash scripts/dev/inference.sh stop "$root/inference" >/dev/null 2>&1 || true; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT
@@ -54,6 +58,26 @@ SEG_JWT_SECRET="$(cat "$root/jwt-secret")"
 export SEG_JWT_SECRET
 export SEG_HTTP_PORT="$port"
 export SEG_HTTP_HOST="${SEG_HTTP_HOST:-127.0.0.1}"
+
+case "${SEG_INFERENCE:-}" in
+    "") ;;
+    local)
+        inference_port="${SEGHUB_INFERENCE_PORT:-8085}"
+        seg_step "starting the inference server with the bundled model (log in .seghub/inference/server.log)"
+        inference_url="$(bash scripts/dev/inference.sh start "$root/inference" "$inference_port" | tail -n 1)"
+        # The bundled registry names the default port; another one gets a copy pointing at it.
+        registry="$(pwd)/models/registry.json"
+        if [ "$inference_url" != "http://127.0.0.1:8085" ]; then
+            sed "s#http://127.0.0.1:8085#$inference_url#" "$registry" >"$root/models.json"
+            registry="$root/models.json"
+        fi
+        export SEG_MODELS_FILE="${SEG_MODELS_FILE:-$registry}"
+        ;;
+    *)
+        echo "run.sh: SEG_INFERENCE must be 'local' (or unset), not '$SEG_INFERENCE'" >&2
+        exit 64
+        ;;
+esac
 
 seg_step "starting segserver (log in .seghub/segserver.log)"
 "$bin/segserver" >>"$root/segserver.log" 2>&1 &

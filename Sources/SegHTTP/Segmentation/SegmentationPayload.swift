@@ -91,6 +91,13 @@ struct ModelParameters: Codable, Sendable, Equatable {
             found.append(("parameters.minArea", "must be between 0 and 1e9"))
         }
         if let scale, !(scale.isFinite && scale > 0) { found.append(("parameters.scale", "must be a positive number of µm per pixel")) }
+        if let selection {
+            do {
+                try selection.validate()
+            } catch {
+                found.append(("parameters.selection", "\(error)"))
+            }
+        }
         return found
     }
 

@@ -248,7 +248,18 @@ async function projectView(id) {
   drop.addEventListener('dragleave', () => drop.classList.remove('over'));
   drop.addEventListener('drop', (e) => { e.preventDefault(); drop.classList.remove('over'); upload(e.dataTransfer.files); });
 
-  // segmentation
+  // segmentation: the built-in segmenter, or a model of the server's registry (GET /api/v1/segmenters)
+  const segmenter = h('select', { id: 'segmenter', 'aria-label': 'Segmenter' }, h('option', { value: 'builtin' }, 'Built-in'));
+  const probability = h('input', {
+    id: 'probability', type: 'number', min: '0.05', max: '0.95', step: '0.05', value: '0.5', class: 'num',
+    'aria-label': 'Probability threshold', title: 'Foreground where the model is more sure than this', hidden: true,
+  });
+  api('GET', '/api/v1/segmenters').then((r) => {
+    for (const s of r.items) {
+      if (s.kind !== 'model') continue;
+      segmenter.append(h('option', { value: s.name, title: s.description || s.name }, s.ready ? s.name : `${s.name} (not ready)`));
+    }
+  }).catch(() => { /* the built-in segmenter still works */ });
   const preset = h('select', { id: 'preset', 'aria-label': 'Preset' },
     h('option', { value: 'spheroid' }, 'Spheroids'), h('option', { value: 'nuclei' }, 'Nuclei (split touching)'));
   const threshold = h('select', { id: 'threshold', 'aria-label': 'Threshold' }, h('option', { value: '' }, 'preset threshold'),
@@ -258,13 +269,27 @@ async function projectView(id) {
   const fillHoles = h('input', { id: 'fill-holes', type: 'checkbox' });
   const page = h('input', { id: 'page', type: 'number', min: '0', placeholder: '0', class: 'num', 'aria-label': 'Page of multi-page TIFFs' });
   function selected() { return [...grid.querySelectorAll('input[type=checkbox]:checked')].map((b) => b.value); }
+  function showSegmenterOptions() {
+    const model = segmenter.value !== 'builtin';
+    for (const control of [preset, threshold, polarity]) control.hidden = model;
+    probability.hidden = !model;
+  }
+  segmenter.addEventListener('change', showSegmenterOptions);
   async function queue(all) {
-    // Only what the user chose: the preset supplies the rest.
-    const parameters = { preset: preset.value, polarity: polarity.value, minArea: Number(minArea.value || 0) };
-    if (threshold.value) parameters.threshold = threshold.value;
-    if (fillHoles.checked) parameters.fillHoles = true;
-    if (page.value !== '') parameters.page = Number(page.value);
-    const body = { parameters };
+    let body;
+    if (segmenter.value !== 'builtin') {
+      // A model: its registry entry supplies what is not set here.
+      const parameters = { threshold: Number(probability.value || 0.5), minArea: Number(minArea.value || 0), holes: !fillHoles.checked };
+      if (page.value !== '') parameters.selection = { page: Number(page.value) };
+      body = { segmenter: segmenter.value, parameters };
+    } else {
+      // Only what the user chose: the preset supplies the rest.
+      const parameters = { preset: preset.value, polarity: polarity.value, minArea: Number(minArea.value || 0) };
+      if (threshold.value) parameters.threshold = threshold.value;
+      if (fillHoles.checked) parameters.fillHoles = true;
+      if (page.value !== '') parameters.page = Number(page.value);
+      body = { parameters };
+    }
     if (!all) {
       body.imageIds = selected();
       if (!body.imageIds.length) { toast('Select images first.'); return; }
@@ -278,7 +303,7 @@ async function projectView(id) {
     try { const r = await api('DELETE', `/api/v1/projects/${id}/segmentations`); toast(`${r.cancelled} cancelled.`); } catch (err) { error.textContent = message(err); }
   }
   const segmentBar = h('div', { class: 'row card', id: 'segment-bar' },
-    h('strong', {}, 'Segment'), preset, threshold, polarity, h('label', { class: 'inline' }, 'min area', minArea),
+    h('strong', {}, 'Segment'), segmenter, preset, threshold, polarity, probability, h('label', { class: 'inline' }, 'min area', minArea),
     h('label', { class: 'inline' }, fillHoles, 'fill holes'), h('label', { class: 'inline' }, 'page', page),
     h('button', { class: 'primary', id: 'segment-all', onclick: () => queue(true) }, 'Segment all new'),
     h('button', { id: 'segment-selected', onclick: () => queue(false) }, 'Segment selected'),
