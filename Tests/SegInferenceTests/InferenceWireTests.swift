@@ -91,8 +91,9 @@ import Testing
         let prepared = try ModelInput.prepare(image, for: Self.input(size: .fixed(width: 2, height: 1)))
         #expect(prepared.tensor.shape == [1, 1, 1, 2])
         #expect(prepared.tensor.values == [-2, 2])  // (0 − 0.5) / 0.25, (1 − 0.5) / 0.25
-        let wide = AnyGrayImage.uint16(try GrayImage16(width: 1, height: 1, pixels: [65535]))
-        #expect(try ModelInput.prepare(wide, for: Self.input(size: .fixed(width: 1, height: 1))).tensor.values == [2])
+        // 16-bit images are stretched from their darkest to their brightest sample (12-bit data in a 16-bit file).
+        let wide = AnyGrayImage.uint16(try GrayImage16(width: 2, height: 1, pixels: [100, 4095]))
+        #expect(try ModelInput.prepare(wide, for: Self.input(size: .fixed(width: 2, height: 1))).tensor.values == [-2, 2])
     }
 
     @Test func rgbRepeatsTheGrayPlaneInTheLayoutsOrder() throws {

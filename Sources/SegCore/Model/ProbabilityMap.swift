@@ -27,12 +27,15 @@ public struct ProbabilityMap: Sendable, Equatable {
         self.values = values
     }
 
-    /// The image's samples scaled to 0…1: divided by 255, or 65535 for 16-bit images; a float image's finite range is
-    /// stretched to 0…1 (non-finite samples become 0).
+    /// The image's samples scaled to 0…1: 8-bit samples divided by 255; 16-bit and float images stretched from their
+    /// darkest to their brightest sample (non-finite float samples become 0).
+    ///
+    /// Microscopes store 10–14-bit data in 16-bit files, so dividing by 65535 would give a model a nearly black image
+    /// (the bundled U-Net found nothing on the DSB nuclei image that way, and 0.83 IoU with the stretch).
     public init(normalizing image: AnyGrayImage) {
         switch image {
         case .uint8(let gray): self.init(unchecked: gray.width, gray.height, Self.scaled(gray.pixels, by: 255))
-        case .uint16(let gray): self.init(unchecked: gray.width, gray.height, Self.scaled(gray.pixels, by: 65535))
+        case .uint16(let gray): self.init(unchecked: gray.width, gray.height, Self.stretched(gray.pixels.map(Float.init)))
         case .float32(let gray): self.init(unchecked: gray.width, gray.height, Self.stretched(gray.pixels))
         }
     }
