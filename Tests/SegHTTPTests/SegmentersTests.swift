@@ -167,7 +167,9 @@ import Testing
         let file = try Self.registryFile(server: "http://127.0.0.1:9")
         defer { try? FileManager.default.removeItem(atPath: file) }
         let fast = JobQueueConfiguration(retryBaseDelay: .milliseconds(50))
-        try await withTestApp(environment: ["SEG_MODELS_FILE": file, "SEG_WORKERS": "1"], role: .all, jobQueue: fast) { app in
+        // The HTTP client keeps retrying a refused connection until the request's deadline: a short one keeps the test short.
+        let environment = ["SEG_MODELS_FILE": file, "SEG_WORKERS": "1", "SEG_INFERENCE_TIMEOUT": "2"]
+        try await withTestApp(environment: environment, role: .all, jobQueue: fast) { app in
             let owner = try await app.register()
             let project = try await app.makeProject(owner: owner)
             let image = try await app.addImage(to: project, bytes: try SpheroidImage.png(seed: 22))
