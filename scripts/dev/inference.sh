@@ -8,7 +8,7 @@
 #           every *.onnx in SEG_INFERENCE_MODELS (default: models/ of this checkout) as model FILE-STEM,
 #           version 1, with SEG_INFERENCE_THREADS onnxruntime threads (default 2). Its pid is in
 #           DIR/server.pid, its port in DIR/port, its output in DIR/server.log. Waits until
-#           /v2/health/ready answers 200 (SEG_INFERENCE_TIMEOUT seconds, default 120). When it already
+#           /v2/health/ready answers 200 (SEGHUB_INFERENCE_START_SECONDS, default 120). When it already
 #           runs from DIR it is left as it is (a different PORT is then an error: stop it first).
 #   stop    SIGTERM, then SIGKILL after 30 s; does nothing if it is not running or DIR does not exist.
 #   status  exit 0 if running, 3 if not.
@@ -112,7 +112,7 @@ setsid "$SEG_VENV/bin/python" "$SEG_SCRIPTS/dev/inference_server.py" --models_di
     --http_port "$port" --intra_op_threads "${SEG_INFERENCE_THREADS:-2}" </dev/null >>"$dir/server.log" 2>&1 &
 pid=$!
 echo "$pid" >"$dir/server.pid"
-if ! seg_wait_http "$(url_for "$port")/v2/health/ready" 200 "${SEG_INFERENCE_TIMEOUT:-120}" "$pid" "$dir/server.log" >&2; then
+if ! seg_wait_http "$(url_for "$port")/v2/health/ready" 200 "${SEGHUB_INFERENCE_START_SECONDS:-120}" "$pid" "$dir/server.log" >&2; then
     kill -TERM "$pid" 2>/dev/null || true
     rm -f "$dir/server.pid"
     die "the server did not become ready (see $dir/server.log)"
