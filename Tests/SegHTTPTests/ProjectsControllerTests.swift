@@ -56,7 +56,7 @@ import Testing
             let created = try await app.request(.post, "/api/v1/projects", as: owner, json: ["name": "Shape"])
             #expect(created.status == .created)
             let object = try #require(try JSONSerialization.jsonObject(with: Data(created.body.readableBytesView)) as? [String: Any])
-            #expect(Set(object.keys) == ["id", "name", "description", "ownerId", "myRole", "createdAt", "imageCounts"])
+            #expect(Set(object.keys) == ["id", "name", "description", "ownerId", "myRole", "createdAt", "imageCounts", "defaultSegmenter"])
             #expect(object["description"] as? String == "")
             let counts = try #require(object["imageCounts"] as? [String: Any])
             #expect(Set(counts.keys) == ["new", "queued", "processing", "segmented", "failed"])

@@ -129,6 +129,46 @@ import Testing
         }
     }
 
+    @Test func aProjectsDefaultSegmenterIsUsedWhenARequestNamesNone() async throws {
+        let file = try Self.registryFile(server: "http://127.0.0.1:9")
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        try await withTestApp(environment: ["SEG_MODELS_FILE": file]) { app in
+            struct ProjectBody: Decodable { var defaultSegmenter: String }
+            struct Payload: Decodable {
+                struct Parameters: Decodable { var threshold: Double? }
+                var segmenter: String
+                var parameters: Parameters
+            }
+            let owner = try await app.register()
+            let project = try await app.makeProject(owner: owner)
+            let first = try await app.addImage(to: project, bytes: try SpheroidImage.png(seed: 5))
+            #expect(try await app.request(.get, "/api/v1/projects/\(project)", as: owner).decode(ProjectBody.self).defaultSegmenter == "builtin")
+
+            // MUT: set the default, queue without naming a segmenter
+            let set = try await app.request(.patch, "/api/v1/projects/\(project)", as: owner, jsonText: #"{"defaultSegmenter": "unet"}"#)
+            #expect(set.status == .ok)
+            #expect(try set.decode(ProjectBody.self).defaultSegmenter == "unet")
+            let queued = try await app.request(
+                .post, "/api/v1/projects/\(project)/segmentations", as: owner, jsonText: #"{"parameters": {"threshold": 0.7}}"#)
+            #expect(queued.status == .accepted)
+
+            // validate: the job runs the project's default with the model's parameters
+            let job = try #require(try await app.jobs(of: first).first)
+            let payload = try JSONDecoder().decode(Payload.self, from: Data(job.payload.utf8))
+            #expect(payload.segmenter == "unet" && payload.parameters.threshold == 0.7)
+
+            // An unknown default is refused; null and "builtin" both reset it.
+            let unknown = try await app.request(.patch, "/api/v1/projects/\(project)", as: owner, jsonText: #"{"defaultSegmenter": "nope"}"#)
+            #expect(unknown.status == .badRequest)
+            #expect(String(decoding: unknown.body.readableBytesView, as: UTF8.self).contains("UNKNOWN_SEGMENTER"))
+            for reset in [#"{"defaultSegmenter": null}"#, #"{"defaultSegmenter": "builtin"}"#] {
+                _ = try await app.request(.patch, "/api/v1/projects/\(project)", as: owner, jsonText: #"{"defaultSegmenter": "unet"}"#)
+                let response = try await app.request(.patch, "/api/v1/projects/\(project)", as: owner, jsonText: reset)
+                #expect(try response.decode(ProjectBody.self).defaultSegmenter == "builtin", "\(reset)")
+            }
+        }
+    }
+
     @Test func aModelSegmentsThroughTheWorkersAsTheLibraryDoes() async throws {
         let server = try Self.liveServer()
         let file = try Self.registryFile(server: server)

@@ -3,6 +3,7 @@
 
 Usage: e2e.py BASE_URL
        e2e.py BASE_URL queue-large            (prints "IMAGE_ID ACCESS_TOKEN")
+       e2e.py BASE_URL models INFERENCE_DIR PORT  (model server outage; prints the failed image's id)
        e2e.py BASE_URL watch TOKEN IMAGE_ID READY_FILE
 
 Registers a user, creates a project, uploads two generated spheroid images (PNG, made here),
@@ -22,6 +23,7 @@ import os
 import random
 import socket
 import struct
+import subprocess
 import sys
 import time
 import urllib.error
@@ -350,8 +352,87 @@ def main():
     print("e2e: OK")
 
 
+def models(inference_dir, port):
+    """The model server killed in the middle of a batch and started again: every image is segmented exactly once
+    by the model. Then the server stays down: a new image ends `failed`. Prints nothing but steps."""
+    email = f"e2e-model-{uuid.uuid4().hex[:8]}@example.org"
+    status, payload, _ = call("POST", "/api/v1/auth/register", {"email": email, "password": "e2e password 123", "name": "E2E"})
+    expect(status, 201, payload, "register")
+    token = json.loads(payload)["accessToken"]
+    status, payload, _ = call("POST", "/api/v1/projects", {"name": "E2E model"}, token)
+    expect(status, 201, payload, "create project")
+    project = json.loads(payload)["id"]
+    status, payload, _ = call("GET", "/api/v1/segmenters", token=token)
+    expect(status, 200, payload, "list segmenters")
+    listed = {item["name"]: item for item in json.loads(payload)["items"]}
+    if not listed.get("unet", {}).get("ready"):
+        fail(f"the model is not listed as ready: {payload!r}")
+    files = [(f"model-{seed}.png", spheroid_png(100 + seed, size=256)) for seed in range(12)]
+    body, content_type = multipart(files)
+    status, payload, _ = call("POST", f"/api/v1/projects/{project}/images", token=token, raw=body, headers={"Content-Type": content_type})
+    expect(status, 201, payload, "upload")
+    images = [item["id"] for item in json.loads(payload)["items"]]
+    status, payload, _ = call("POST", f"/api/v1/projects/{project}/segmentations", {"segmenter": "unet"}, token)
+    expect(status, 202, payload, "queue with the model")
+
+    def statuses():
+        status, payload, _ = call("GET", f"/api/v1/projects/{project}/images?limit=100", token=token)
+        expect(status, 200, payload, "list images")
+        return {item["id"]: item["status"] for item in json.loads(payload)["items"]}
+
+    deadline = time.time() + 120
+    while sum(1 for s in statuses().values() if s == "segmented") < 2:
+        if time.time() > deadline:
+            fail("the model segmented nothing")
+        time.sleep(0.05)
+    subprocess.run(["bash", "scripts/dev/inference.sh", "stop", inference_dir], check=True, stdout=subprocess.DEVNULL)
+    done = sum(1 for s in statuses().values() if s == "segmented")
+    step(f"stopped the inference server with {done} of {len(images)} images segmented")
+    time.sleep(3)
+    subprocess.run(["bash", "scripts/dev/inference.sh", "start", inference_dir, str(port)], check=True, stdout=subprocess.DEVNULL)
+    step("started the inference server again")
+    deadline = time.time() + 240
+    while True:
+        current = statuses()
+        if any(s == "failed" for s in current.values()):
+            fail(f"an image failed while the server was away: {current}")
+        if all(current.get(image) == "segmented" for image in images):
+            break
+        if time.time() > deadline:
+            fail(f"not every image was segmented after the server came back: {current}")
+        time.sleep(0.2)
+    for image in images:
+        status, payload, _ = call("GET", f"/api/v1/images/{image}/segmentation/versions", token=token)
+        expect(status, 200, payload, "versions")
+        versions = json.loads(payload)["items"]
+        if len(versions) != 1 or versions[0]["segmenter"] != "unet":
+            fail(f"image {image}: expected one version by unet, got {versions}")
+    step(f"every one of the {len(images)} images was segmented exactly once by the model")
+
+    subprocess.run(["bash", "scripts/dev/inference.sh", "stop", inference_dir], check=True, stdout=subprocess.DEVNULL)
+    body, content_type = multipart([("model-down.png", spheroid_png(99, size=256))])
+    status, payload, _ = call("POST", f"/api/v1/projects/{project}/images", token=token, raw=body, headers={"Content-Type": content_type})
+    expect(status, 201, payload, "upload")
+    image = json.loads(payload)["items"][0]["id"]
+    status, payload, _ = call("POST", f"/api/v1/projects/{project}/segmentations", {"segmenter": "unet", "imageIds": [image]}, token)
+    expect(status, 202, payload, "queue while the model server is down")
+    deadline = time.time() + 240
+    while statuses().get(image) != "failed":
+        if time.time() > deadline:
+            fail(f"the image did not end failed with the model server down: {statuses().get(image)}")
+        time.sleep(0.5)
+    status, payload, _ = call("GET", "/api/health")
+    health = json.loads(payload)
+    if status != 200 or health.get("status") != "degraded" or health["checks"].get("model:unet", {}).get("status") != "degraded":
+        fail(f"readiness with the model server down: {status} {payload!r}")
+    step("with the model server down for good the image ended failed, and readiness is degraded (200)")
+    print(image, flush=True)
+
+
 if __name__ == "__main__":
-    if len(sys.argv) > 2 and sys.argv[2] == "queue-large":
+    if len(sys.argv) > 4 and sys.argv[2] == "models":
+        models(sys.argv[3], int(sys.argv[4]))
+    elif len(sys.argv) > 2 and sys.argv[2] == "queue-large":
         queue_large()
     elif len(sys.argv) > 5 and sys.argv[2] == "watch":
         watcher = open_events(sys.argv[3])

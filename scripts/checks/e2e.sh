@@ -4,7 +4,10 @@
 # (register, upload generated spheroids, segment while waiting for the results on the event socket,
 # correct polygons, health, metrics). Finally the
 # database is stopped (readiness must turn 503, liveness stay 200) and started again (readiness
-# back to 200 and the event listener listening again, without restarting segserver). Everything lives in a temporary folder removed on exit.
+# back to 200 and the event listener listening again, without restarting segserver); a worker is killed
+# mid-job; and the reference inference server is stopped in the middle of a batch of model jobs and
+# started again (every image segmented exactly once), then stopped for good (the job fails with the
+# reason, readiness is degraded). Everything lives in a temporary folder removed on exit.
 # Usage: scripts/checks/e2e.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -101,4 +104,21 @@ case "$job" in
 esac
 echo "e2e: the second worker finished the job after the lease ($job); one result version" >&2
 wait "$watcher" || { echo "e2e: the API process's event socket did not report the result" >&2; exit 1; }
+
+seg_step "e2e: the model server killed in the middle of a batch, then down for good"
+# The reference inference server with the bundled model; segserver reaches it through a registry naming its port.
+seg_on_exit() { bash scripts/dev/inference.sh stop "$work/inference" >/dev/null 2>&1 || true; }
+inference_port="$(seg_free_port)"
+inference_url="$(bash scripts/dev/inference.sh start "$work/inference" "$inference_port" | tail -n 1)"
+sed "s#http://127.0.0.1:8085#$inference_url#" models/registry.json >"$work/models.json"
+seg_start_segserver SEG_MODELS_FILE="$work/models.json" SEG_INFERENCE_TIMEOUT=10 SEG_WORKERS=2
+url="$SEG_URL"
+failed_image="$(python3 scripts/checks/e2e.py "$url" models "$work/inference" "$inference_port" | tail -n 1)" \
+    || { tail -n 40 "$work/segserver.log" >&2; exit 1; }
+reason="$(psql_q "SELECT state || ': ' || coalesce(last_error, '') FROM jobs WHERE image_id = '$failed_image'")"
+case "$reason" in
+    "failed: "*"cannot be reached"* | "failed: "*"did not answer"*) ;;
+    *) echo "e2e: unexpected job of the image the model could not segment: $reason" >&2; exit 1 ;;
+esac
+echo "e2e: its job ended failed with the reason ($reason)" >&2
 echo "e2e: all checks passed" >&2

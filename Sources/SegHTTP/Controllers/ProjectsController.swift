@@ -21,9 +21,24 @@ struct ProjectsController {
         var description: String?
     }
 
+    /// `defaultSegmenter`: absent leaves it, `null` or `"builtin"` resets it to the built-in segmenter.
     struct UpdateRequest: Decodable {
         var name: String?
         var description: String?
+        var defaultSegmenter: String??
+
+        private enum Keys: String, CodingKey {
+            case name, description, defaultSegmenter
+        }
+
+        init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: Keys.self)
+            name = try c.decodeIfPresent(String.self, forKey: .name)
+            description = try c.decodeIfPresent(String.self, forKey: .description)
+            if c.contains(.defaultSegmenter) {
+                defaultSegmenter = .some(try c.decodeNil(forKey: .defaultSegmenter) ? nil : try c.decode(String.self, forKey: .defaultSegmenter))
+            }
+        }
     }
 
     /// A project as its member sees it (DESIGN.md section 3).
@@ -35,6 +50,8 @@ struct ProjectsController {
         var myRole: String
         var createdAt: Date
         var imageCounts: ImageStatusCounts
+        /// What segmentation requests of the project use when they name no segmenter.
+        var defaultSegmenter: String
 
         init(_ record: UserProjectRecord) {
             id = record.project.id
@@ -44,6 +61,7 @@ struct ProjectsController {
             myRole = record.myRole.rawValue
             createdAt = record.project.createdAt
             imageCounts = record.imageCounts
+            defaultSegmenter = record.project.defaultSegmenter ?? SegmentationPayload.builtinName
         }
     }
 
@@ -92,10 +110,19 @@ struct ProjectsController {
         var errors: [Problem.FieldError] = []
         let name = body.name.map { Self.validName($0, errors: &errors) }
         let description = body.description.map { Self.validDescription($0, errors: &errors) }
+        // The built-in segmenter is stored as no default.
+        let segmenter: String?? = body.defaultSegmenter.map { $0 == SegmentationPayload.builtinName ? nil : $0 }
+        if case .some(.some(let name)) = segmenter, !services.segmenters.knows(name) {
+            throw Problem(
+                .badRequest, code: "UNKNOWN_SEGMENTER", detail: "no segmenter \"\(name)\" on this server (GET /api/v1/segmenters lists them)",
+                errors: [.init(field: "defaultSegmenter", detail: "must be builtin or a configured model")])
+        }
         guard errors.isEmpty else { throw Problem.validation("the project is not valid", errors: errors) }
-        if name != nil || description != nil {
-            _ = try await ProjectRepository.update(id: id, name: name, description: description, on: services.database(context.logger))
-            let fields = [name.map { _ in "name" }, description.map { _ in "description" }].compactMap { $0 }
+        if name != nil || description != nil || segmenter != nil {
+            _ = try await ProjectRepository.update(
+                id: id, name: name, description: description, defaultSegmenter: segmenter, on: services.database(context.logger))
+            let fields = [name.map { _ in "name" }, description.map { _ in "description" }, segmenter.map { _ in "defaultSegmenter" }]
+                .compactMap { $0 }
             await services.recordAudit(
                 "project.update", by: identity, targetType: "project", targetID: id, details: ["fields": fields.joined(separator: ",")],
                 logger: context.logger)

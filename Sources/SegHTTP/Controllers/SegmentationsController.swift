@@ -37,11 +37,10 @@ struct SegmentationsController {
             imageIds = try c.decodeIfPresent([UUID].self, forKey: .imageIds)
             segmenter = try c.decodeIfPresent(String.self, forKey: .segmenter)
             priority = try c.decodeIfPresent(Int.self, forKey: .priority)
-            if (segmenter ?? SegmentationPayload.builtinName) == SegmentationPayload.builtinName {
-                builtinParameters = try c.decodeIfPresent(ParametersInput.self, forKey: .parameters)
-            } else {
-                modelParameters = try c.decodeIfPresent(ModelParametersInput.self, forKey: .parameters)
-            }
+            // Read both ways (neither throws: each keeps its own verdict); which applies depends on the segmenter,
+            // which may be the project's default.
+            builtinParameters = try c.decodeIfPresent(ParametersInput.self, forKey: .parameters)
+            modelParameters = try c.decodeIfPresent(ModelParametersInput.self, forKey: .parameters)
         }
     }
 
@@ -101,7 +100,10 @@ struct SegmentationsController {
         } else {
             body = try JSONDecoder().decode(QueueRequest.self, from: Data(bytes.readableBytesView))
         }
-        let segmenter = body.segmenter ?? SegmentationPayload.builtinName
+        var segmenter = body.segmenter ?? SegmentationPayload.builtinName
+        if body.segmenter == nil {
+            segmenter = try await ProjectRepository.find(id: projectID, on: services.database(context.logger))?.defaultSegmenter ?? segmenter
+        }
         guard services.segmenters.knows(segmenter) else {
             let known = ([SegmentationPayload.builtinName] + services.segmenters.order).joined(separator: ", ")
             throw Problem(

@@ -132,11 +132,12 @@ public enum ProjectRepository {
                 """
             )
             var projects: [Positioned<ProjectOverviewRecord>] = []
-            for try await (id, ownerID, name, description, createdAt, updatedAt, email, new, queued, processing, segmented, failed)
-                in rows.decode((UUID, UUID, String, String, Timestamp, Date, String, Int, Int, Int, Int, Int).self)
+            for try await (id, ownerID, name, description, createdAt, updatedAt, segmenter, email, new, queued, processing, segmented, failed)
+                in rows.decode((UUID, UUID, String, String, Timestamp, Date, String?, String, Int, Int, Int, Int, Int).self)
             {
                 let project = ProjectRecord(
-                    id: id, ownerID: ownerID, name: name, description: description, createdAt: createdAt.date, updatedAt: updatedAt)
+                    id: id, ownerID: ownerID, name: name, description: description, createdAt: createdAt.date, updatedAt: updatedAt,
+                    defaultSegmenter: segmenter)
                 let counts = ImageStatusCounts(new: new, queued: queued, processing: processing, segmented: segmented, failed: failed)
                 projects.append(
                     Positioned(
@@ -149,13 +150,20 @@ public enum ProjectRepository {
         }
     }
 
-    /// Updates name and/or description and sets `updated_at`.
-    /// - Throws: `.notFound(entity: "project", id:)`, `.constraintViolation` for an empty name.
-    public static func update(id: UUID, name: String?, description: String?, on database: Database) async throws(StorageError) -> ProjectRecord {
-        try await withStorageErrors {
+    /// Updates name, description and/or the default segmenter (`.some(nil)` clears it back to the built-in one) and
+    /// sets `updated_at`.
+    /// - Throws: `.notFound(entity: "project", id:)`, `.constraintViolation` for an empty name or a malformed
+    ///   segmenter name.
+    public static func update(
+        id: UUID, name: String?, description: String?, defaultSegmenter: String?? = nil, on database: Database
+    ) async throws(StorageError) -> ProjectRecord {
+        let setSegmenter = defaultSegmenter != nil
+        let segmenter = defaultSegmenter ?? nil
+        return try await withStorageErrors {
             let rows = try await database.query(
                 """
                 UPDATE projects p SET name = coalesce(\(name), p.name), description = coalesce(\(description), p.description),
+                    default_segmenter = CASE WHEN \(setSegmenter) THEN \(segmenter) ELSE p.default_segmenter END,
                     updated_at = now()
                 WHERE p.id = \(id)
                 RETURNING \(unescaped: Self.columns)
@@ -233,7 +241,7 @@ public enum ProjectRepository {
     // MARK: - Rows
 
     /// The project columns `decode(_:)` reads, in its order (the table is aliased `p`).
-    static let columns = "p.id, p.owner_id, p.name, p.description, p.created_at, p.updated_at"
+    static let columns = "p.id, p.owner_id, p.name, p.description, p.created_at, p.updated_at, p.default_segmenter"
 
     /// Image counts of project `p`, one row with five columns (served by the index on images (project_id, status, …)).
     static let countsQuery = """
@@ -249,9 +257,12 @@ public enum ProjectRepository {
 
     static func decode(_ rows: PostgresRowSequence) async throws -> [Positioned<ProjectRecord>] {
         var projects: [Positioned<ProjectRecord>] = []
-        for try await (id, ownerID, name, description, createdAt, updatedAt) in rows.decode((UUID, UUID, String, String, Timestamp, Date).self) {
+        for try await (id, ownerID, name, description, createdAt, updatedAt, segmenter) in rows.decode(
+            (UUID, UUID, String, String, Timestamp, Date, String?).self)
+        {
             let project = ProjectRecord(
-                id: id, ownerID: ownerID, name: name, description: description, createdAt: createdAt.date, updatedAt: updatedAt)
+                id: id, ownerID: ownerID, name: name, description: description, createdAt: createdAt.date, updatedAt: updatedAt,
+                defaultSegmenter: segmenter)
             projects.append(Positioned(item: project, position: PageCursor(timestamp: createdAt, id: id)))
         }
         return projects
@@ -260,12 +271,13 @@ public enum ProjectRepository {
     /// Decodes `columns`, the member's role and membership time, then `countColumns`; positioned by membership time.
     static func decodeForMember(_ rows: PostgresRowSequence) async throws -> [Positioned<UserProjectRecord>] {
         var projects: [Positioned<UserProjectRecord>] = []
-        for try await (id, ownerID, name, description, createdAt, updatedAt, role, joinedAt, new, queued, processing, segmented, failed)
-            in rows.decode((UUID, UUID, String, String, Timestamp, Date, String, Timestamp, Int, Int, Int, Int, Int).self)
+        for try await (id, ownerID, name, description, createdAt, updatedAt, segmenter, role, joinedAt, new, queued, processing, segmented, failed)
+            in rows.decode((UUID, UUID, String, String, Timestamp, Date, String?, String, Timestamp, Int, Int, Int, Int, Int).self)
         {
             guard let role = ProjectRole(rawValue: role) else { throw StorageError.database(sqlState: nil) }
             let project = ProjectRecord(
-                id: id, ownerID: ownerID, name: name, description: description, createdAt: createdAt.date, updatedAt: updatedAt)
+                id: id, ownerID: ownerID, name: name, description: description, createdAt: createdAt.date, updatedAt: updatedAt,
+                defaultSegmenter: segmenter)
             let counts = ImageStatusCounts(new: new, queued: queued, processing: processing, segmented: segmented, failed: failed)
             projects.append(
                 Positioned(
