@@ -355,6 +355,9 @@ def main():
 def models(inference_dir, port):
     """The model server killed in the middle of a batch and started again: every image is segmented exactly once
     by the model. Then the server stays down: a new image ends `failed`. Prints nothing but steps."""
+    def say(message):  # stdout carries the failed image's id for e2e.sh
+        print(f"e2e: {message}", file=sys.stderr, flush=True)
+
     email = f"e2e-model-{uuid.uuid4().hex[:8]}@example.org"
     status, payload, _ = call("POST", "/api/v1/auth/register", {"email": email, "password": "e2e password 123", "name": "E2E"})
     expect(status, 201, payload, "register")
@@ -387,10 +390,10 @@ def models(inference_dir, port):
         time.sleep(0.05)
     subprocess.run(["bash", "scripts/dev/inference.sh", "stop", inference_dir], check=True, stdout=subprocess.DEVNULL)
     done = sum(1 for s in statuses().values() if s == "segmented")
-    step(f"stopped the inference server with {done} of {len(images)} images segmented")
+    say(f"stopped the inference server with {done} of {len(images)} images segmented")
     time.sleep(3)
     subprocess.run(["bash", "scripts/dev/inference.sh", "start", inference_dir, str(port)], check=True, stdout=subprocess.DEVNULL)
-    step("started the inference server again")
+    say("started the inference server again")
     deadline = time.time() + 240
     while True:
         current = statuses()
@@ -407,7 +410,7 @@ def models(inference_dir, port):
         versions = json.loads(payload)["items"]
         if len(versions) != 1 or versions[0]["segmenter"] != "unet":
             fail(f"image {image}: expected one version by unet, got {versions}")
-    step(f"every one of the {len(images)} images was segmented exactly once by the model")
+    say(f"every one of the {len(images)} images was segmented exactly once by the model")
 
     subprocess.run(["bash", "scripts/dev/inference.sh", "stop", inference_dir], check=True, stdout=subprocess.DEVNULL)
     body, content_type = multipart([("model-down.png", spheroid_png(99, size=256))])
@@ -425,7 +428,7 @@ def models(inference_dir, port):
     health = json.loads(payload)
     if status != 200 or health.get("status") != "degraded" or health["checks"].get("model:unet", {}).get("status") != "degraded":
         fail(f"readiness with the model server down: {status} {payload!r}")
-    step("with the model server down for good the image ended failed, and readiness is degraded (200)")
+    say("with the model server down for good the image ended failed, and readiness is degraded (200)")
     print(image, flush=True)
 
 
