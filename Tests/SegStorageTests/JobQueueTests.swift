@@ -110,13 +110,14 @@ import Testing
 
     @Test func heartbeatsKeepALongJobAlive() async throws {
         try await withTestDatabase { client in
-            // setup: a 10 s lease (renewed every 3.3 s: generous, because CPU-bound tests running in parallel can
-            // keep the cooperative pool busy for seconds) and a job that takes two and a half times as long
-            let configuration = JobQueueConfiguration(leaseDuration: .seconds(10))
+            // setup: a 20 s lease (renewed every 6.7 s: generous, because synchronous CPU-bound tests running in
+            // parallel can hold both cooperative threads of a 2-core machine for over 10 s; a full parallel run beside
+            // a release build once missed a 10 s lease) and a job that takes over twice as long
+            let configuration = JobQueueConfiguration(leaseDuration: .seconds(20))
             let queue = JobQueue(configuration: configuration)
             let database = Database(client: client, logger: Self.logger)
             let id = try #require(try await queue.enqueue([NewJob(kind: .export)], on: database).first?.id)
-            let handler = SlowHandler(duration: .seconds(25))
+            let handler = SlowHandler(duration: .seconds(45))
             let pool = JobWorkerPool(
                 queue: queue, wakeups: nil, name: "slow", concurrency: 1, idlePoll: .milliseconds(20), handler: handler,
                 database: Database(client: client, logger: Self.logger))
@@ -125,7 +126,7 @@ import Testing
             // MUT: while it runs, another process keeps reclaiming expired leases and trying to claim
             let task = Task { await pool.run() }
             var stolen = 0
-            for _ in 0..<25 {
+            for _ in 0..<45 {
                 try await Task.sleep(for: .seconds(1))
                 stolen += try await rival.reclaimExpired(on: database)
                 if try await rival.claim(worker: "rival", on: database) != nil { stolen += 1 }
