@@ -19,22 +19,7 @@ set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 source "$(dirname "$0")/../lib/common.sh"
 
-usage() {
-    echo "usage: scripts/dev/inference.sh start|stop|status DIR [PORT]" >&2
-    exit 2
-}
-log() { printf 'inference.sh: %s\n' "$*" >&2; }
-die() {
-    log "$*"
-    exit 1
-}
-
-if [ $# -lt 2 ] || [ $# -gt 3 ]; then usage; fi
-command="$1"
-dir="$2"
-port="${3:-}"
-case "$command" in start | stop | status) ;; *) usage ;; esac
-[ -z "$port" ] || [[ "$port" =~ ^[0-9]+$ ]] || die "PORT must be a number, not '$port'"
+seg_service_cli inference "$@"
 
 url_for() { printf 'http://127.0.0.1:%s\n' "$1"; }
 

@@ -18,22 +18,7 @@ set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 source "$(dirname "$0")/../lib/common.sh"
 
-usage() {
-    echo "usage: scripts/dev/postgres.sh start|stop|status DIR [PORT]" >&2
-    exit 2
-}
-log() { printf 'postgres.sh: %s\n' "$*" >&2; }
-die() {
-    log "$*"
-    exit 1
-}
-
-if [ $# -lt 2 ] || [ $# -gt 3 ]; then usage; fi
-command="$1"
-dir="$2"
-port="${3:-}"
-case "$command" in start | stop | status) ;; *) usage ;; esac
-[ -z "$port" ] || [[ "$port" =~ ^[0-9]+$ ]] || die "PORT must be a number, not '$port'"
+seg_service_cli postgres "$@"
 # pg_ctl passes its -o options through a shell: keep DIR free of whitespace and quotes.
 [[ "$dir" =~ [[:space:]\'\"\\] ]] && die "DIR must not contain whitespace, quotes or backslashes: '$dir'"
 

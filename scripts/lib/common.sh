@@ -207,3 +207,24 @@ seg_start_segserver() {
     seg_track "$SEG_SERVER_PID"
     seg_wait_http "$SEG_URL/api/health" 200 60 "$SEG_SERVER_PID" "$SEG_WORK/segserver.log"
 }
+
+# seg_service_cli NAME "$@": the `start|stop|status DIR [PORT]` command line of scripts/dev/NAME.sh (postgres.sh,
+# inference.sh). Sets `command`, `dir` and `port` (empty when not given); defines `log` and `die`, prefixed with
+# NAME.sh, for the script's messages; prints the usage and exits 2 on anything else.
+seg_service_cli() {
+    SEG_SERVICE_NAME="$1.sh"
+    shift
+    log() { printf '%s: %s\n' "$SEG_SERVICE_NAME" "$*" >&2; }
+    die() {
+        log "$*"
+        exit 1
+    }
+    if [ $# -lt 2 ] || [ $# -gt 3 ] || ! [[ "$1" =~ ^(start|stop|status)$ ]]; then
+        echo "usage: scripts/dev/$SEG_SERVICE_NAME start|stop|status DIR [PORT]" >&2
+        exit 2
+    fi
+    command="$1"
+    dir="$2"
+    port="${3:-}"
+    [ -z "$port" ] || [[ "$port" =~ ^[0-9]+$ ]] || die "PORT must be a number, not '$port'"
+}
