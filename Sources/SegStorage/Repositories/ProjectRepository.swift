@@ -132,19 +132,12 @@ public enum ProjectRepository {
                 """
             )
             var projects: [Positioned<ProjectOverviewRecord>] = []
-            for try await (id, ownerID, name, description, createdAt, updatedAt, segmenter, email, new, queued, processing, segmented, failed)
-                in rows.decode((UUID, UUID, String, String, Timestamp, Date, String?, String, Int, Int, Int, Int, Int).self)
-            {
-                let project = ProjectRecord(
-                    id: id, ownerID: ownerID, name: name, description: description, createdAt: createdAt.date, updatedAt: updatedAt,
-                    defaultSegmenter: segmenter)
-                let counts = ImageStatusCounts(new: new, queued: queued, processing: processing, segmented: segmented, failed: failed)
-                projects.append(
-                    Positioned(
-                        item: ProjectOverviewRecord(project: project, ownerEmail: email, imageCounts: counts),
-                        position: PageCursor(timestamp: createdAt, id: id)
-                    )
-                )
+            for try await row in rows {
+                let columns = PostgresRandomAccessRow(row)
+                let (project, createdAt) = try Self.project(columns)
+                let overview = ProjectOverviewRecord(
+                    project: project, ownerEmail: try columns[7].decode(String.self), imageCounts: try Self.counts(columns, from: 8))
+                projects.append(Positioned(item: overview, position: PageCursor(timestamp: createdAt, id: project.id)))
             }
             return Page(positioned: projects, request: page)
         }
@@ -257,13 +250,9 @@ public enum ProjectRepository {
 
     static func decode(_ rows: PostgresRowSequence) async throws -> [Positioned<ProjectRecord>] {
         var projects: [Positioned<ProjectRecord>] = []
-        for try await (id, ownerID, name, description, createdAt, updatedAt, segmenter) in rows.decode(
-            (UUID, UUID, String, String, Timestamp, Date, String?).self)
-        {
-            let project = ProjectRecord(
-                id: id, ownerID: ownerID, name: name, description: description, createdAt: createdAt.date, updatedAt: updatedAt,
-                defaultSegmenter: segmenter)
-            projects.append(Positioned(item: project, position: PageCursor(timestamp: createdAt, id: id)))
+        for try await row in rows {
+            let (project, createdAt) = try project(PostgresRandomAccessRow(row))
+            projects.append(Positioned(item: project, position: PageCursor(timestamp: createdAt, id: project.id)))
         }
         return projects
     }
@@ -271,21 +260,34 @@ public enum ProjectRepository {
     /// Decodes `columns`, the member's role and membership time, then `countColumns`; positioned by membership time.
     static func decodeForMember(_ rows: PostgresRowSequence) async throws -> [Positioned<UserProjectRecord>] {
         var projects: [Positioned<UserProjectRecord>] = []
-        for try await (id, ownerID, name, description, createdAt, updatedAt, segmenter, role, joinedAt, new, queued, processing, segmented, failed)
-            in rows.decode((UUID, UUID, String, String, Timestamp, Date, String?, String, Timestamp, Int, Int, Int, Int, Int).self)
-        {
-            guard let role = ProjectRole(rawValue: role) else { throw StorageError.database(sqlState: nil) }
-            let project = ProjectRecord(
-                id: id, ownerID: ownerID, name: name, description: description, createdAt: createdAt.date, updatedAt: updatedAt,
-                defaultSegmenter: segmenter)
-            let counts = ImageStatusCounts(new: new, queued: queued, processing: processing, segmented: segmented, failed: failed)
+        for try await row in rows {
+            let columns = PostgresRandomAccessRow(row)
+            let (project, _) = try project(columns)
+            guard let role = ProjectRole(rawValue: try columns[7].decode(String.self)) else { throw StorageError.database(sqlState: nil) }
+            let joinedAt = try columns[8].decode(Timestamp.self)
             projects.append(
                 Positioned(
-                    item: UserProjectRecord(project: project, myRole: role, imageCounts: counts),
-                    position: PageCursor(timestamp: joinedAt, id: id)
-                )
-            )
+                    item: UserProjectRecord(project: project, myRole: role, imageCounts: try counts(columns, from: 9)),
+                    position: PageCursor(timestamp: joinedAt, id: project.id)))
         }
         return projects
+    }
+
+    /// The project of `columns` (the first seven columns of a row) and its exact creation time.
+    static func project(_ row: PostgresRandomAccessRow) throws -> (ProjectRecord, Timestamp) {
+        let createdAt = try row[4].decode(Timestamp.self)
+        let project = ProjectRecord(
+            id: try row[0].decode(UUID.self), ownerID: try row[1].decode(UUID.self), name: try row[2].decode(String.self),
+            description: try row[3].decode(String.self), createdAt: createdAt.date, updatedAt: try row[5].decode(Date.self),
+            defaultSegmenter: try row[6].decode(String?.self))
+        return (project, createdAt)
+    }
+
+    /// The five `countColumns` starting at column `first`.
+    static func counts(_ row: PostgresRandomAccessRow, from first: Int) throws -> ImageStatusCounts {
+        ImageStatusCounts(
+            new: try row[first].decode(Int.self), queued: try row[first + 1].decode(Int.self),
+            processing: try row[first + 2].decode(Int.self), segmented: try row[first + 3].decode(Int.self),
+            failed: try row[first + 4].decode(Int.self))
     }
 }
