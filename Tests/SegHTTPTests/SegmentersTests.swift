@@ -228,6 +228,13 @@ import Testing
             #expect(reason.contains("cannot be reached") || reason.contains("did not answer"), "\(reason)")
             let segmentation = try await app.request(.get, "/api/v1/images/\(image)/segmentation", as: owner)
             #expect(segmentation.status == .notFound)
+            // The image says why.
+            struct ImageBody: Decodable {
+                var status: String
+                var error: String?
+            }
+            let body = try await app.request(.get, "/api/v1/images/\(image)", as: owner).decode(ImageBody.self)
+            #expect(body.status == "failed" && body.error == reason)
         }
     }
 }

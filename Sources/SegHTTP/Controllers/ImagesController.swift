@@ -34,6 +34,8 @@ struct ImagesController {
         var bytes: Int64
         var status: String
         var createdAt: Date
+        /// Why a `failed` image's segmentation failed (left out otherwise).
+        var error: String?
 
         init(_ image: ImageRecord) {
             id = image.id
@@ -46,6 +48,7 @@ struct ImagesController {
             bytes = image.bytes
             status = image.status.rawValue
             createdAt = image.createdAt
+            error = image.failureReason
         }
     }
 

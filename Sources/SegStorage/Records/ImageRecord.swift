@@ -57,6 +57,8 @@ public struct ImageRecord: Sendable, Equatable, Identifiable {
     public var createdAt: Date
     /// When it last changed (status included).
     public var updatedAt: Date
+    /// Why its segmentation failed, when it did: the last error of its last failed `segment` job.
+    public var failureReason: String?
 
     /// A record with every field given.
     public init(
@@ -73,8 +75,10 @@ public struct ImageRecord: Sendable, Equatable, Identifiable {
         bytes: Int64,
         status: ImageStatus,
         createdAt: Date,
-        updatedAt: Date
+        updatedAt: Date,
+        failureReason: String? = nil
     ) {
+        self.failureReason = failureReason
         self.id = id
         self.projectID = projectID
         self.name = name

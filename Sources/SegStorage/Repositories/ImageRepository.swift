@@ -280,13 +280,19 @@ public enum ImageRepository {
 
     // MARK: - Rows
 
-    static let columns =
-        "id, project_id, name, object_key, thumbnail_key, display_key, width, height, format, pages, bytes, status, created_at, updated_at"
+    /// The last column is a failed image's reason: the error of its last failed `segment` job (`jobs_image_id_idx`).
+    static let columns = """
+        id, project_id, name, object_key, thumbnail_key, display_key, width, height, format, pages, bytes, status, created_at, updated_at,
+        CASE WHEN status = 'failed' THEN (
+            SELECT j.last_error FROM jobs j WHERE j.image_id = images.id AND j.kind = 'segment' AND j.state = 'failed'
+            ORDER BY j.finished_at DESC NULLS LAST LIMIT 1) END
+        """
 
     /// A row of `columns` as a record, with its keyset position.
     static func decode(_ row: PostgresRow) throws -> (record: ImageRecord, position: PageCursor) {
-        let (id, projectID, name, objectKey, thumbnailKey, displayKey, width, height, format, pages, bytes, status, createdAt, updatedAt) =
-            try row.decode((UUID, UUID, String, ObjectKey, ObjectKey?, ObjectKey?, Int, Int, String, Int, Int64, String, Timestamp, Date).self)
+        let (id, projectID, name, objectKey, thumbnailKey, displayKey, width, height, format, pages, bytes, status, createdAt, updatedAt, failure) =
+            try row.decode(
+                (UUID, UUID, String, ObjectKey, ObjectKey?, ObjectKey?, Int, Int, String, Int, Int64, String, Timestamp, Date, String?).self)
         let record = ImageRecord(
             id: id,
             projectID: projectID,
@@ -301,7 +307,8 @@ public enum ImageRepository {
             bytes: bytes,
             status: try storedValue(status, as: ImageStatus.self),
             createdAt: createdAt.date,
-            updatedAt: updatedAt
+            updatedAt: updatedAt,
+            failureReason: failure
         )
         return (record, PageCursor(timestamp: createdAt, id: id))
     }

@@ -167,7 +167,8 @@ async function projectView(id) {
 
   function tile(image) {
     const box = h('input', { type: 'checkbox', 'aria-label': `Select ${image.name}`, value: image.id });
-    const badge = h('span', { class: 'badge', dataset: { status: image.status } }, image.status);
+    // A failed image says why on its badge (the last failed job's error).
+    const badge = h('span', { class: 'badge', dataset: { status: image.status }, title: image.error || null }, image.status);
     const li = h('li', { class: 'tile', dataset: { id: image.id, name: image.name } }, box,
       h('a', { href: `#/images/${image.id}`, 'aria-label': `Open ${image.name}` },
         h('img', { src: `/api/v1/images/${image.id}/thumbnail`, alt: image.name, loading: 'lazy' })),
