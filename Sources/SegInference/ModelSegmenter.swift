@@ -5,9 +5,13 @@ import SegCore
 /// describes, the server infers, and the output becomes polygons by the previous system's rules
 /// (``ProbabilityPolygons``).
 ///
+/// ``segment(_:options:)`` does it all. A server that must keep CPU work off its event loops runs the three stages
+/// apart: ``request(for:)`` and ``polygons(from:for:options:)`` are synchronous CPU work (resizing and normalising
+/// the image; resizing the output back, thresholding and tracing), ``infer(_:)`` only waits on the network.
+///
 /// ## Usage
 /// ```swift
-/// let segmenter = ModelSegmenter(model: registry.model(named: "unet")!, timeout: .seconds(60))
+/// let segmenter = ModelSegmenter(model: unet, client: InferenceClient(server: unet.server, timeout: .seconds(60)))
 /// let result = try await segmenter.segment(image, options: .init(threshold: 0.6))
 /// ```
 public struct ModelSegmenter: Sendable {
@@ -30,24 +34,53 @@ public struct ModelSegmenter: Sendable {
         public var mask: BinaryMask
         /// Objects dropped for being smaller than the minimum area.
         public var dropped: Int
-        /// The options the output was read with.
-        public var options: ProbabilityPolygons.Options
     }
 
-    /// Segments `image`.
+    /// One image as the model's input, and what is needed to bring the output back to the image.
+    public struct Request: Sendable {
+        /// The input tensor.
+        public var tensor: InferenceTensor
+        /// The image's width.
+        public var imageWidth: Int
+        /// The image's height.
+        public var imageHeight: Int
+        /// The tensor's spatial size.
+        var size: (width: Int, height: Int)
+        /// Columns and rows added at the right and bottom (`size: image` with `multipleOf`).
+        var padding: (width: Int, height: Int)
+    }
+
+    /// Segments `image`: ``request(for:)``, ``infer(_:)`` and ``polygons(from:for:options:)`` in turn.
     /// - Parameter options: Threshold, minimum area and holes; `nil` takes the model's defaults from the registry.
     /// - Throws: `InferenceError` (`.unavailable` when another attempt may work; `.invalidResponse` when the output
     ///   does not match the registry).
     public func segment(_ image: AnyGrayImage, options: ProbabilityPolygons.Options? = nil) async throws(InferenceError) -> Result {
-        let options = options ?? defaultOptions
-        let prepared = try ModelInput.prepare(image, for: model.input)
+        let request = request(for: image)
+        return polygons(from: try await infer(request), for: request, options: options)
+    }
+
+    /// The model's input tensor for `image` (CPU work; no server).
+    public func request(for image: AnyGrayImage) -> Request {
+        ModelInput.prepare(image, for: model.input)
+    }
+
+    /// Runs the model on `request`'s tensor and reads its output as a probability map on the image's grid (padding
+    /// removed; not yet resized to the image).
+    /// - Throws: `InferenceError`.
+    public func infer(_ request: Request) async throws(InferenceError) -> ProbabilityMap {
         let outputs = try await client.infer(
-            model: model.model, version: model.version, inputs: [prepared.tensor], outputs: [model.output.name], binary: model.binary)
+            model: model.model, version: model.version, inputs: [request.tensor], outputs: [model.output.name], binary: model.binary)
         guard let output = outputs[model.output.name] else { throw .invalidResponse("no output \"\(model.output.name)\"") }
-        let map = try ModelOutput.probabilities(output, model: model, expected: prepared.size)
-        let cropped = prepared.padding == (0, 0) ? map : ModelOutput.crop(map, width: image.width, height: image.height)
-        let outcome = ProbabilityPolygons.extract(cropped, width: image.width, height: image.height, options: options)
-        return Result(polygons: outcome.polygons, mask: outcome.mask, dropped: outcome.dropped, options: options)
+        let map = try ModelOutput.probabilities(output, model: model, expected: request.size)
+        return request.padding == (0, 0) ? map : map.cropped(width: request.imageWidth, height: request.imageHeight)
+    }
+
+    /// The objects of `map` (from ``infer(_:)``) at the image's size (CPU work; no server).
+    /// - Parameter options: `nil` takes the model's defaults from the registry.
+    public func polygons(from map: ProbabilityMap, for request: Request, options: ProbabilityPolygons.Options? = nil) -> Result {
+        let outcome = ProbabilityPolygons.extract(
+            map, width: request.imageWidth, height: request.imageHeight, options: options ?? defaultOptions)
+        return Result(polygons: outcome.polygons, mask: outcome.mask, dropped: outcome.dropped)
     }
 
     /// The registry's threshold, minimum area and holes.
@@ -58,15 +91,7 @@ public struct ModelSegmenter: Sendable {
 
 /// An image turned into a model's input tensor.
 enum ModelInput {
-    struct Prepared {
-        var tensor: InferenceTensor
-        /// The tensor's spatial size.
-        var size: (width: Int, height: Int)
-        /// Columns and rows added at the right and bottom (`size: image` with `multipleOf`).
-        var padding: (width: Int, height: Int)
-    }
-
-    static func prepare(_ image: AnyGrayImage, for input: ModelDescriptor.Input) throws(InferenceError) -> Prepared {
+    static func prepare(_ image: AnyGrayImage, for input: ModelDescriptor.Input) -> ModelSegmenter.Request {
         var map = ProbabilityMap(normalizing: image)
         var padding = (width: 0, height: 0)
         switch input.size {
@@ -77,7 +102,7 @@ enum ModelInput {
             let width = (map.width + multiple - 1) / multiple * multiple
             let height = (map.height + multiple - 1) / multiple * multiple
             padding = (width - map.width, height - map.height)
-            if padding != (0, 0) { map = padded(map, width: width, height: height) }
+            map = map.padded(toWidth: width, height: height)
         }
         let channels = input.channels.count
         let plane = map.width * map.height
@@ -98,19 +123,9 @@ enum ModelInput {
             }
         }
         let shape = input.layout == .nchw ? [1, channels, map.height, map.width] : [1, map.height, map.width, channels]
-        return Prepared(
-            tensor: InferenceTensor(name: input.name, shape: shape, values: values), size: (map.width, map.height), padding: padding)
-    }
-
-    /// `map` extended to `width` × `height` by repeating its last column and row (as OpenCV's `BORDER_REPLICATE`).
-    static func padded(_ map: ProbabilityMap, width: Int, height: Int) -> ProbabilityMap {
-        var values = [Float](repeating: 0, count: width * height)
-        for y in 0..<height {
-            let sy = min(y, map.height - 1)
-            for x in 0..<width { values[y * width + x] = map.values[sy * map.width + min(x, map.width - 1)] }
-        }
-        // The sizes are positive and match the buffer.
-        return (try? ProbabilityMap(width: width, height: height, values: values)) ?? map
+        return ModelSegmenter.Request(
+            tensor: InferenceTensor(name: input.name, shape: shape, values: values), imageWidth: image.width, imageHeight: image.height,
+            size: (map.width, map.height), padding: padding)
     }
 }
 
@@ -180,16 +195,5 @@ enum ModelOutput {
             throw .invalidResponse("output \"\(name)\" has the shape \(shape) and \(tensor.values.count) values")
         }
         return result
-    }
-
-    /// The top-left `width` × `height` of `map` (removing the padding added to the input).
-    static func crop(_ map: ProbabilityMap, width: Int, height: Int) -> ProbabilityMap {
-        let w = min(width, map.width)
-        let h = min(height, map.height)
-        var values = [Float](repeating: 0, count: w * h)
-        for y in 0..<h {
-            for x in 0..<w { values[y * w + x] = map.values[y * map.width + x] }
-        }
-        return (try? ProbabilityMap(width: w, height: h, values: values)) ?? map
     }
 }

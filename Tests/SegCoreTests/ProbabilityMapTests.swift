@@ -103,6 +103,15 @@ struct PostprocessFixture: Decodable {
         #expect(map.resized(width: 3, height: 2) == map)
     }
 
+    @Test func paddingRepeatsTheLastColumnAndRowAndCroppingUndoesIt() throws {
+        let map = try ProbabilityMap(width: 2, height: 2, values: [1, 2, 3, 4])
+        let padded = map.padded(toWidth: 4, height: 3)
+        #expect(padded.width == 4 && padded.height == 3)
+        #expect(padded.values == [1, 2, 2, 2, 3, 4, 4, 4, 3, 4, 4, 4])
+        #expect(padded.cropped(width: 2, height: 2) == map)
+        #expect(map.cropped(width: 9, height: 9) == map)
+    }
+
     @Test func theThresholdIsStrict() throws {
         let map = try ProbabilityMap(width: 3, height: 1, values: [0.5, 0.500001, 0.49])
         #expect(map.mask(above: 0.5).pixels == [0, 255, 0])

@@ -88,32 +88,32 @@ import Testing
 
     @Test func grayPixelsAreScaledThenNormalised() throws {
         let image = AnyGrayImage.uint8(try GrayImage(width: 2, height: 1, pixels: [0, 255]))
-        let prepared = try ModelInput.prepare(image, for: Self.input(size: .fixed(width: 2, height: 1)))
+        let prepared = ModelInput.prepare(image, for: Self.input(size: .fixed(width: 2, height: 1)))
         #expect(prepared.tensor.shape == [1, 1, 1, 2])
         #expect(prepared.tensor.values == [-2, 2])  // (0 − 0.5) / 0.25, (1 − 0.5) / 0.25
         // 16-bit images are stretched from their darkest to their brightest sample (12-bit data in a 16-bit file).
         let wide = AnyGrayImage.uint16(try GrayImage16(width: 2, height: 1, pixels: [100, 4095]))
-        #expect(try ModelInput.prepare(wide, for: Self.input(size: .fixed(width: 2, height: 1))).tensor.values == [-2, 2])
+        #expect(ModelInput.prepare(wide, for: Self.input(size: .fixed(width: 2, height: 1))).tensor.values == [-2, 2])
     }
 
     @Test func rgbRepeatsTheGrayPlaneInTheLayoutsOrder() throws {
         let image = AnyGrayImage.uint8(try GrayImage(width: 2, height: 1, pixels: [0, 255]))
-        let nchw = try ModelInput.prepare(image, for: Self.input(channels: .rgb, size: .fixed(width: 2, height: 1)))
+        let nchw = ModelInput.prepare(image, for: Self.input(channels: .rgb, size: .fixed(width: 2, height: 1)))
         #expect(nchw.tensor.shape == [1, 3, 1, 2] && nchw.tensor.values == [-2, 2, -2, 2, -2, 2])
-        let nhwc = try ModelInput.prepare(image, for: Self.input(layout: .nhwc, channels: .rgb, size: .fixed(width: 2, height: 1)))
+        let nhwc = ModelInput.prepare(image, for: Self.input(layout: .nhwc, channels: .rgb, size: .fixed(width: 2, height: 1)))
         #expect(nhwc.tensor.shape == [1, 1, 2, 3] && nhwc.tensor.values == [-2, -2, -2, 2, 2, 2])
     }
 
     @Test func theImagesOwnSizeIsPaddedToTheMultipleAndCroppedBack() throws {
         let image = AnyGrayImage.uint8(try GrayImage(width: 5, height: 3, pixels: (0..<15).map { UInt8($0 * 10) }))
-        let prepared = try ModelInput.prepare(image, for: Self.input(size: .image))
+        let prepared = ModelInput.prepare(image, for: Self.input(size: .image))
         #expect(prepared.size == (8, 4) && prepared.padding == (3, 1))
         #expect(prepared.tensor.shape == [1, 1, 4, 8])
         // The last column and row repeat.
         let last = (Float(140) / 255 - 0.5) / 0.25
         #expect(prepared.tensor.values[4 * 8 - 1] == last)
         let map = try ProbabilityMap(width: 8, height: 4, values: (0..<32).map(Float.init))
-        let cropped = ModelOutput.crop(map, width: 5, height: 3)
+        let cropped = map.cropped(width: 5, height: 3)
         #expect(cropped.width == 5 && cropped.height == 3 && cropped.values[5] == 8)
     }
 

@@ -175,6 +175,44 @@ public struct ProbabilityMap: Sendable, Equatable {
         return taps
     }
 
+    // MARK: Pad and crop
+
+    /// The map extended at the right and bottom to `newWidth` × `newHeight` by repeating its last column and row (as
+    /// OpenCV's `BORDER_REPLICATE`): a model that needs sides in multiples of 16 gets no artificial edge.
+    public func padded(toWidth newWidth: Int, height newHeight: Int) -> ProbabilityMap {
+        precondition(newWidth >= width && newHeight >= height, "padding cannot shrink a map")
+        if newWidth == width && newHeight == height { return self }
+        var out = [Float](repeating: 0, count: newWidth * newHeight)
+        values.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { dst in
+                for y in 0..<newHeight {
+                    let s = min(y, height - 1) * width
+                    let d = y * newWidth
+                    for x in 0..<width { dst[d + x] = src[s + x] }
+                    let last = src[s + width - 1]
+                    for x in width..<newWidth { dst[d + x] = last }
+                }
+            }
+        }
+        return ProbabilityMap(unchecked: newWidth, newHeight, out)
+    }
+
+    /// The top-left `newWidth` × `newHeight` of the map (at most its own size): what undoes ``padded(toWidth:height:)``.
+    public func cropped(width newWidth: Int, height newHeight: Int) -> ProbabilityMap {
+        let w = max(1, min(newWidth, width))
+        let h = max(1, min(newHeight, height))
+        if w == width && h == height { return self }
+        var out = [Float](repeating: 0, count: w * h)
+        values.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { dst in
+                for y in 0..<h {
+                    for x in 0..<w { dst[y * w + x] = src[y * width + x] }
+                }
+            }
+        }
+        return ProbabilityMap(unchecked: w, h, out)
+    }
+
     // MARK: Threshold
 
     /// Foreground where the value is strictly greater than `threshold`, compared in float as NumPy's `map > 0.3` and

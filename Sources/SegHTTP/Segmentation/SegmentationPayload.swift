@@ -50,14 +50,6 @@ struct SegmentationPayload: Codable, Sendable, Equatable {
         case .model(let parameters): try c.encode(parameters, forKey: .parameters)
         }
     }
-
-    /// The plane of a multi-page or hyperstack image the segmenter reads.
-    var selection: ImageSelection? {
-        switch parameters {
-        case .builtin(let parameters): parameters.selection
-        case .model(let parameters): parameters.selection
-        }
-    }
 }
 
 /// What a request may set for a model: the registry's defaults apply to what it leaves out.

@@ -9,8 +9,10 @@ import Synchronization
 /// The segmenters this server offers: the built-in one, always, and every model of the registry
 /// (`SEG_MODELS_FILE`), each behind its inference server.
 ///
-/// Workers run a job's segmenter through ``segment(_:payload:)``; the API lists them with their live readiness
-/// (``descriptions(checkReadiness:)``, cached for a few seconds so a busy page does not flood the model servers).
+/// Workers run a job's segmenter through ``segment(_:payload:)``, with every CPU stage (decoding, segmenting, a model's
+/// pre- and post-processing, encoding the result) on `NIOThreadPool`, never on the cooperative pool that serves
+/// requests. The API lists the segmenters with their live readiness (``descriptions()``, cached for a few seconds so a
+/// busy page does not flood the model servers).
 final class Segmenters: Sendable {
     /// The models by name.
     let models: [String: ModelSegmenter]
@@ -38,13 +40,20 @@ final class Segmenters: Sendable {
 
     // MARK: Running
 
-    /// What a segmenter made of one image.
+    /// What a segmenter made of one image, encoded as it is stored.
     struct Outcome: Sendable {
-        var polygons: [Polygon]
+        /// The polygons as JSON.
+        var polygons: [UInt8]
+        /// How many there are.
+        var count: Int
         /// The parameters as stored with the segmentation (what the segmenter chose included).
         var storedParameters: [UInt8]
-        /// The model's version on its server, for a model.
-        var version: String?
+
+        init(_ polygons: [Polygon], parameters: some Encodable) throws {
+            self.polygons = Array(try Segmenters.encoder.encode(polygons))
+            count = polygons.count
+            storedParameters = Array(try Segmenters.encoder.encode(parameters))
+        }
     }
 
     /// Why a job cannot succeed however often it is tried (an undecodable image, a model's malformed answer).
@@ -69,45 +78,46 @@ final class Segmenters: Sendable {
 
     private static func builtin(_ bytes: [UInt8], parameters: SegmenterParameters) async throws -> Outcome {
         // Decoding, segmenting and encoding are blocking work: one hop to the thread pool.
-        do {
-            return try await NIOThreadPool.singleton.runIfActive {
-                let image = try ImageDecoder.decode(bytes, selection: parameters.selection)
-                let result = try BuiltinSegmenter(parameters: parameters).segment(image)
-                return Outcome(
-                    polygons: result.polygons, storedParameters: Array(try Self.encoder.encode(ParametersWithOutcome(result))), version: nil)
-            }
-        } catch let error as SegCoreError {
-            throw Permanent(description: error.description)
+        try await offloaded {
+            let image = try ImageDecoder.decode(bytes, selection: parameters.selection)
+            let result = try BuiltinSegmenter(parameters: parameters).segment(image)
+            return try Outcome(result.polygons, parameters: ParametersWithOutcome(result))
         }
     }
 
     private func model(_ bytes: [UInt8], segmenter: ModelSegmenter, parameters: ModelParameters) async throws -> Outcome {
-        let image: AnyGrayImage
-        do {
-            image = try await NIOThreadPool.singleton.runIfActive { try ImageDecoder.decode(bytes, selection: parameters.selection ?? .first) }
-        } catch let error as SegCoreError {
-            throw Permanent(description: error.description)
+        // Decoding and making the input tensor on the thread pool; only the inference waits on the cooperative pool.
+        let request = try await Self.offloaded {
+            segmenter.request(for: try ImageDecoder.decode(bytes, selection: parameters.selection ?? .first))
         }
-        let options = parameters.options(over: segmenter.defaultOptions)
         let name = segmenter.model.name
         let started = ContinuousClock.now
-        let result: ModelSegmenter.Result
+        let map: ProbabilityMap
         do {
-            result = try await segmenter.segment(image, options: options)
+            map = try await segmenter.infer(request)
         } catch {
             metrics.recordInference(model: name, result: error.isTransient ? "unavailable" : "error", duration: ContinuousClock.now - started)
             if error.isTransient { throw error }
             throw Permanent(description: "the model \(name) could not be used: \(error)")
         }
         metrics.recordInference(model: name, result: "ok", duration: ContinuousClock.now - started)
-        do {
+        let options = parameters.options(over: segmenter.defaultOptions)
+        return try await Self.offloaded {
+            let result = segmenter.polygons(from: map, for: request, options: options)
             let stored = StoredModelParameters(
                 threshold: options.threshold, minArea: options.minArea, holes: options.holes, scale: options.scale,
                 selection: parameters.selection, model: segmenter.model.model, version: segmenter.model.version,
                 outcome: .init(objects: result.polygons.count, dropped: result.dropped))
-            return Outcome(polygons: result.polygons, storedParameters: Array(try Self.encoder.encode(stored)), version: segmenter.model.version)
-        } catch {
-            throw Permanent(description: "the result of the model \(name) cannot be stored: \(error)")
+            return try Outcome(result.polygons, parameters: stored)
+        }
+    }
+
+    /// Runs blocking work on `NIOThreadPool`; an image SegCore cannot read is a `Permanent` failure.
+    private static func offloaded<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        do {
+            return try await NIOThreadPool.singleton.runIfActive(work)
+        } catch let error as SegCoreError {
+            throw Permanent(description: error.description)
         }
     }
 

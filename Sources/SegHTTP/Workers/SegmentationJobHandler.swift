@@ -7,8 +7,9 @@ import SegStorage
 /// Runs `segment` jobs with the segmenter each names (the built-in one, or a model on its inference server) and stores
 /// each result as a new segmentation version.
 ///
-/// The image becomes `processing` when the work starts. The built-in segmenter decodes and segments on
-/// `NIOThreadPool`; a model's image is decoded there and sent to its server. The new version, the image's
+/// The image becomes `processing` when the work starts. Decoding, segmenting, a model's pre- and post-processing and
+/// encoding the result run on `NIOThreadPool` (``Segmenters``); only a model's inference request waits on the
+/// cooperative pool. The new version, the image's
 /// `segmented` status and the job's completion commit in one transaction that only the lease holder can make
 /// (RELIABILITY Q3, Q5): a worker whose lease was lost stores nothing, and a job run twice leaves one version. An image
 /// that cannot be decoded, a missing image or file, a payload that does not decode, an unknown segmenter and a model
@@ -48,9 +49,6 @@ struct SegmentationJobHandler: JobHandler {
         } catch {
             throw PermanentJobError("the job's parameters are not valid segmenter parameters")
         }
-        guard segmenters.knows(payload.segmenter) else {
-            throw PermanentJobError("the segmenter \"\(payload.segmenter)\" is not configured on this server")
-        }
         let image: ImageRecord
         do {
             image = try await ImageRepository.get(id: imageID, on: context.database)
@@ -71,7 +69,7 @@ struct SegmentationJobHandler: JobHandler {
         } catch let error as Segmenters.Permanent {
             throw PermanentJobError(error.description)
         }
-        let polygons = Array(try Segmenters.encoder.encode(outcome.polygons))
+        let polygons = outcome.polygons
         let storedParameters = outcome.storedParameters
         let version = try await context.complete { transaction in
             let record = try await SegmentationRepository.addVersion(
@@ -84,7 +82,7 @@ struct SegmentationJobHandler: JobHandler {
         context.database.logger.debug(
             "image segmented",
             metadata: [
-                "image.id": "\(imageID)", "segmentation.version": "\(version)", "polygons.count": "\(outcome.polygons.count)",
+                "image.id": "\(imageID)", "segmentation.version": "\(version)", "polygons.count": "\(outcome.count)",
                 "segmenter": "\(payload.segmenter)",
             ])
     }
