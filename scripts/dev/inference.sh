@@ -37,14 +37,7 @@ running_pid() {
 # True if nothing accepts TCP connections on 127.0.0.1:PORT.
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-if [ ! -d "$dir" ]; then
-    case "$command" in
-        stop) exit 0 ;;
-        status) exit 3 ;;
-    esac
-    mkdir -p "$dir"
-fi
-dir="$(cd "$dir" && pwd -P)"
+seg_service_dir
 
 case "$command" in
     status)

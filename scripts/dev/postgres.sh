@@ -76,14 +76,7 @@ free_port_from() {
     die "no free TCP port from $1 up"
 }
 
-if [ ! -d "$dir" ]; then
-    case "$command" in
-        stop) exit 0 ;;
-        status) exit 3 ;;
-    esac
-    mkdir -p "$dir"
-fi
-dir="$(cd "$dir" && pwd -P)"
+seg_service_dir
 data="$dir/data"
 
 case "$command" in

@@ -228,3 +228,16 @@ seg_service_cli() {
     port="${3:-}"
     [ -z "$port" ] || [[ "$port" =~ ^[0-9]+$ ]] || die "PORT must be a number, not '$port'"
 }
+
+# seg_service_dir: after seg_service_cli, a DIR that does not exist means nothing runs (stop exits 0, status 3);
+# for start it is made. `dir` becomes its absolute physical path.
+seg_service_dir() {
+    if [ ! -d "$dir" ]; then
+        case "$command" in
+            stop) exit 0 ;;
+            status) exit 3 ;;
+        esac
+        mkdir -p "$dir"
+    fi
+    dir="$(cd "$dir" && pwd -P)"
+}
