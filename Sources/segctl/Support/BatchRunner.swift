@@ -48,30 +48,28 @@ extension BatchRunner {
     static func run(
         paths: [String], jobs: Int, label: String, _ work: @escaping @Sendable (String) async throws -> FileResult
     ) async -> [Result<FileResult, any Error>] {
+        let state = BatchState(count: paths.count)
         let progress = ProgressBar(total: paths.count, label: label)
-        var results = [Result<FileResult, any Error>?](repeating: nil, count: paths.count)
-        await withTaskGroup(of: (Int, Result<FileResult, any Error>).self) { group in
-            var next = 0
-            func start() {
-                guard next < paths.count else { return }
-                let index = next
-                next += 1
+        // Results go to `state`, not through the group: release builds of Swift 6.3 returned wrong indices in the
+        // group's `(Int, Result)` elements here (index out of range, a trap), which debug builds never showed.
+        await withDiscardingTaskGroup { group in
+            let workers = max(1, min(jobs, paths.count))
+            for _ in 0..<workers {
                 group.addTask {
-                    do {
-                        return (index, .success(try await work(paths[index])))
-                    } catch {
-                        return (index, .failure(error))
+                    while let index = state.next() {
+                        let result: Result<FileResult, any Error>
+                        do {
+                            result = .success(try await work(paths[index]))
+                        } catch {
+                            result = .failure(error)
+                        }
+                        state.store(result, at: index)
+                        progress.advance(failed: (try? result.get()) == nil)
                     }
                 }
             }
-            for _ in 0..<max(1, min(jobs, paths.count)) { start() }
-            while let (index, result) = await group.next() {
-                results[index] = result
-                progress.advance(failed: (try? result.get()) == nil)
-                start()
-            }
         }
-        return results.map { $0 ?? .failure(CancellationError()) }
+        return state.results()
     }
 }
 
