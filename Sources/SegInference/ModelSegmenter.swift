@@ -92,17 +92,17 @@ public struct ModelSegmenter: Sendable {
 /// An image turned into a model's input tensor.
 enum ModelInput {
     static func prepare(_ image: AnyGrayImage, for input: ModelDescriptor.Input) -> ModelSegmenter.Request {
-        var map = ProbabilityMap(normalizing: image)
+        let map: ProbabilityMap
         var padding = (width: 0, height: 0)
         switch input.size {
         case .fixed(let width, let height):
-            map = map.resized(width: width, height: height)
+            map = ProbabilityMap(normalizing: image, resizedTo: width, height: height)
         case .image:
             let multiple = max(1, input.multipleOf)
-            let width = (map.width + multiple - 1) / multiple * multiple
-            let height = (map.height + multiple - 1) / multiple * multiple
-            padding = (width - map.width, height - map.height)
-            map = map.padded(toWidth: width, height: height)
+            let width = (image.width + multiple - 1) / multiple * multiple
+            let height = (image.height + multiple - 1) / multiple * multiple
+            padding = (width - image.width, height - image.height)
+            map = ProbabilityMap(normalizing: image).padded(toWidth: width, height: height)
         }
         let channels = input.channels.count
         let plane = map.width * map.height

@@ -117,6 +117,50 @@ struct PostprocessFixture: Decodable {
         #expect(map.mask(above: 0.5).pixels == [0, 255, 0])
     }
 
+    @Test func theFusedMaskIsTheResizedMapsMask() throws {
+        // Random maps up and down in size, with values bunched around the threshold.
+        var generator = SystemRandomNumberGenerator()
+        let sizes = [(7, 5, 29, 31), (256, 256, 997, 613), (64, 48, 31, 17), (3, 1, 40, 9), (1, 6, 5, 50), (40, 40, 20, 21)]
+        for (w, h, outW, outH) in sizes {
+            for threshold in [0.05, 0.3, 0.5, 0.95] {
+                let values = (0..<(w * h)).map { _ in Float(threshold) + Float.random(in: -0.02...0.02, using: &generator) }
+                let map = try ProbabilityMap(width: w, height: h, values: values)
+                let fused = map.mask(resizedTo: outW, height: outH, above: threshold)
+                #expect(fused == map.resized(width: outW, height: outH).mask(above: threshold), "\(w)×\(h) → \(outW)×\(outH) at \(threshold)")
+            }
+        }
+    }
+
+    @Test func aSumExactlyBetweenTwoFloatsRoundsToEvenAsTheFloatInterpolationDoes() throws {
+        // Two rows, one column, resized to one row: the centre maps to y = 0.5, so the value is a + (b − a) · 0.5, exactly
+        // halfway between two neighbouring floats. Ties go to the even one: 0.5 (even) stays at the threshold (not above
+        // it); 0.5 + 2⁻²⁴ (odd) rounds up to 0.5 + 2⁻²³, which is above. A comparison in double would call both above.
+        let low = try ProbabilityMap(width: 1, height: 2, values: [0.5, Float(0.5).nextUp])
+        #expect(low.mask(resizedTo: 1, height: 1, above: 0.5).pixels == [0])
+        #expect(low.resized(width: 1, height: 1).mask(above: 0.5).pixels == [0])
+        let high = try ProbabilityMap(width: 1, height: 2, values: [Float(0.5).nextUp, Float(0.5).nextUp.nextUp])
+        let threshold = Double(Float(0.5).nextUp)
+        #expect(high.mask(resizedTo: 1, height: 1, above: threshold).pixels == [255])
+        #expect(high.resized(width: 1, height: 1).mask(above: threshold).pixels == [255])
+    }
+
+    @Test func normalizingWhileResizingGivesTheSameFloats() throws {
+        var generator = SystemRandomNumberGenerator()
+        for (w, h, outW, outH) in [(300, 211, 256, 256), (97, 61, 256, 128), (40, 30, 20, 15), (33, 17, 33, 17)] {
+            let bytes = try GrayImage(width: w, height: h, pixels: (0..<(w * h)).map { _ in UInt8.random(in: 0...255, using: &generator) })
+            let words = try GrayImage16(width: w, height: h, pixels: (0..<(w * h)).map { _ in UInt16.random(in: 90...4000, using: &generator) })
+            var floats = (0..<(w * h)).map { _ in Float.random(in: -3...7, using: &generator) }
+            floats[5] = .nan
+            floats[9] = .infinity
+            let real = try GrayImageFloat(width: w, height: h, pixels: floats)
+            for image in [AnyGrayImage.uint8(bytes), .uint16(words), .float32(real)] {
+                let direct = ProbabilityMap(normalizing: image, resizedTo: outW, height: outH)
+                let stepwise = ProbabilityMap(normalizing: image).resized(width: outW, height: outH)
+                #expect(direct.values.map(\.bitPattern) == stepwise.values.map(\.bitPattern), "\(w)×\(h) → \(outW)×\(outH)")
+            }
+        }
+    }
+
     @Test func badSizesAreRefused() {
         #expect(throws: SegCoreError.self) { try ProbabilityMap(width: 0, height: 1, values: []) }
         #expect(throws: SegCoreError.self) { try ProbabilityMap(width: 2, height: 2, values: [1, 2, 3]) }

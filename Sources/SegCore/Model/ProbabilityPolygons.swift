@@ -50,8 +50,7 @@ public enum ProbabilityPolygons {
 
     /// Polygons of `map` (at any size) for an image of `width` × `height`.
     public static func extract(_ map: ProbabilityMap, width: Int, height: Int, options: Options = Options()) -> Outcome {
-        let full = map.resized(width: width, height: height)
-        let mask = full.mask(above: options.threshold)
+        let mask = map.mask(resizedTo: width, height: height, above: options.threshold)
         let (polygons, dropped) = polygons(of: mask, options: options)
         return Outcome(mask: mask, polygons: polygons, dropped: dropped)
     }
