@@ -145,12 +145,18 @@ func apiControllers(services: AppServices) -> [@Sendable (APIRoutes) -> Void] {
     ]
 }
 
-/// The worker pools of this process: `workers` segmentation workers and one export worker.
+/// The worker pools of this process: `workers` segmentation workers (with `SEG_WORKER_PREFETCH` jobs in reserve) and one
+/// export worker.
 func workerServices(services: AppServices, wakeups: JobWakeups, workers: Int, logger: Logger) -> [any Service] {
     // Cancelled at graceful shutdown: the pool stops claiming and releases its running jobs (RELIABILITY Q8).
-    let segmentation = SegmentationJobHandler.pool(services: services, wakeups: wakeups, workers: workers, logger: logger)
+    let prefetch = services.configuration.workerPrefetch
     let exports = ExportJobHandler.pool(services: services, wakeups: wakeups, workers: 1, logger: logger)
-    return [ClosureService { await segmentation.run() }, ClosureService { await exports.run() }]
+    return [
+        ClosureService {
+            await SegmentationJobHandler.run(services: services, wakeups: wakeups, workers: workers, prefetch: prefetch, logger: logger)
+        },
+        ClosureService { await exports.run() },
+    ]
 }
 
 /// A one-way gate: closed until `open()`, then open for good.

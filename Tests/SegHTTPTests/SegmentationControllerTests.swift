@@ -453,19 +453,22 @@ extension TestApp {
         var userID: UUID?
         var projectID: UUID?
         var lastError: String?
+        var attempt: Int
     }
 
     /// The image's jobs, oldest first.
     func jobs(of image: UUID) async throws -> [JobRow] {
         var rows: [JobRow] = []
         let sequence = try await database.query(
-            "SELECT state, kind, payload::text, priority, user_id, project_id, last_error FROM jobs WHERE image_id = \(image) ORDER BY created_at, id",
+            "SELECT state, kind, payload::text, priority, user_id, project_id, last_error, attempt FROM jobs WHERE image_id = \(image) ORDER BY created_at, id",
             logger: TestApp.logger)
-        for try await (state, kind, payload, priority, user, project, error) in sequence.decode(
-            (String, String, String, Int32, UUID?, UUID?, String?).self)
+        for try await (state, kind, payload, priority, user, project, error, attempt) in sequence.decode(
+            (String, String, String, Int32, UUID?, UUID?, String?, Int32).self)
         {
             rows.append(
-                JobRow(state: state, kind: kind, payload: payload, priority: Int(priority), userID: user, projectID: project, lastError: error))
+                JobRow(
+                    state: state, kind: kind, payload: payload, priority: Int(priority), userID: user, projectID: project, lastError: error,
+                    attempt: Int(attempt)))
         }
         return rows
     }

@@ -55,6 +55,35 @@ import Testing
         }
     }
 
+    @Test func jobsHeldInReserveWaitForTheOneThreadAndEachEndsOnce() async throws {
+        // One thread for the CPU stages and three jobs in reserve: four jobs are leased at a time and three of them wait
+        // for the thread, renewing their 3-second leases meanwhile.
+        let environment = ["SEG_WORKERS": "1", "SEG_WORKER_PREFETCH": "3", "SEG_JOB_LEASE_SECONDS": "3"]
+        try await withTestApp(environment: environment, role: .all) { app in
+            // setup
+            let owner = try await app.register()
+            let project = try await app.makeProject(owner: owner)
+            var images: [UUID] = []
+            for seed in 21...28 as ClosedRange<UInt64> {
+                images.append(try await app.addImage(to: project, bytes: try SpheroidImage.png(seed: seed)))
+            }
+
+            // MUT
+            let response = try await app.request(.post, "/api/v1/projects/\(project)/segmentations", as: owner)
+            #expect(response.status == .accepted)
+            for image in images { try await app.waitForStatus("segmented", of: image) }
+
+            // validate: one attempt and one version each
+            for image in images {
+                let jobs = try await app.jobs(of: image)
+                #expect(jobs.map(\.state) == ["succeeded"])
+                #expect(jobs.map(\.attempt) == [1])
+                let got = try await app.request(.get, "/api/v1/images/\(image)/segmentation", as: owner)
+                #expect(try got.decode(Segmentation.self).version == 1)
+            }
+        }
+    }
+
     @Test func aCorruptImageEndsFailedWithItsJob() async throws {
         try await withTestApp(environment: ["SEG_WORKERS": "2"], role: .all) { app in
             // setup: a PNG signature followed by junk

@@ -28,6 +28,17 @@ import Testing
         #expect(configuration.jwtActiveKeyID == configuration.jwtKeys[0].id)
         #expect(configuration.dataDirectory.path == "/var/lib/seghub")
         #expect(configuration.exportRetentionHours == 24)
+        #expect(configuration.workerPrefetch == 6)
+    }
+
+    @Test func prefetchFollowsTheWorkersUnlessSet() throws {
+        let (three, _) = try ServerConfiguration.fromEnvironment(Self.minimal.merging(["SEG_WORKERS": "3"]) { $1 }, cores: 6)
+        #expect(three.workers == 3 && three.workerPrefetch == 3)
+        let (none, _) = try ServerConfiguration.fromEnvironment(Self.minimal.merging(["SEG_WORKER_PREFETCH": "0"]) { $1 }, cores: 6)
+        #expect(none.workers == 6 && none.workerPrefetch == 0)
+        #expect(throws: (any Error).self) {
+            try ServerConfiguration.fromEnvironment(Self.minimal.merging(["SEG_WORKER_PREFETCH": "-1"]) { $1 }, cores: 6)
+        }
     }
 
     @Test func everyProblemIsListedAtOnce() {

@@ -23,8 +23,13 @@ public struct ServerConfiguration: Sendable {
     public var httpHost: String
     /// Listen port (`SEG_HTTP_PORT`, default 8080).
     public var httpPort: Int
-    /// Segmentation workers in this process (`SEG_WORKERS`, default: number of cores; 0 with `--role api`).
+    /// Segmentation workers in this process (`SEG_WORKERS`, default: number of cores; 0 with `--role api`): how many
+    /// images are decoded, segmented and encoded at once, on threads of their own.
     public var workers: Int
+    /// Segmentation jobs a process holds beyond `workers` (`SEG_WORKER_PREFETCH`, default: as many as `workers`):
+    /// they fetch their image, wait for a model server or store their result while the workers' threads compute, so
+    /// that no core idles between jobs. 0 takes a job only when a worker is free.
+    public var workerPrefetch: Int = 0
     /// Origins allowed by CORS (`SEG_CORS_ORIGINS`, comma-separated, default none).
     public var corsOrigins: [String]
     /// Origins allowed to open the WebSocket (`SEG_WS_ALLOWED_ORIGINS`, default none).
@@ -63,6 +68,7 @@ public struct ServerConfiguration: Sendable {
         "SEG_HTTP_HOST", "SEG_HTTP_PORT", "SEG_WORKERS", "SEG_CORS_ORIGINS", "SEG_WS_ALLOWED_ORIGINS", "SEG_AUTO_MIGRATE",
         "SEG_LOG_LEVEL", "SEG_MAX_REQUEST_BYTES", "SEG_MAX_UPLOAD_BYTES", "SEG_MAX_FILES_PER_REQUEST", "SEG_RATE_AUTH",
         "SEG_RATE_API", "SEG_TRUSTED_PROXIES", "SEG_DB_POOL_SIZE", "SEG_EXPORT_RETENTION_HOURS", "SEG_JOB_LEASE_SECONDS",
+        "SEG_WORKER_PREFETCH",
         // Read by segctl only (backups); listed so a shared environment file does not warn.
         "SEG_BACKUP_DIR", "SEG_MODELS_FILE", "SEG_INFERENCE_TIMEOUT",
         // Read by scripts/run.sh (start the bundled model's inference server).
@@ -131,6 +137,7 @@ public struct ServerConfiguration: Sendable {
             jobLeaseSeconds: reader.integer("SEG_JOB_LEASE_SECONDS", default: 60, in: 3...3600)
         )
         configuration.inferenceTimeoutSeconds = reader.integer("SEG_INFERENCE_TIMEOUT", default: 60, in: 1...3600)
+        configuration.workerPrefetch = reader.integer("SEG_WORKER_PREFETCH", default: configuration.workers, in: 0...256)
         if let path = environment["SEG_MODELS_FILE"], !path.isEmpty {
             do {
                 configuration.models = try ModelRegistry(contentsOf: URL(fileURLWithPath: path))

@@ -9,9 +9,9 @@ import Synchronization
 /// The segmenters this server offers: the built-in one, always, and every model of the registry
 /// (`SEG_MODELS_FILE`), each behind its inference server.
 ///
-/// Workers run a job's segmenter through ``segment(_:payload:)``, with every CPU stage (decoding, segmenting, a model's
-/// pre- and post-processing, encoding the result) on `NIOThreadPool`, never on the cooperative pool that serves
-/// requests. The API lists the segmenters with their live readiness (``descriptions()``, cached for a few seconds so a
+/// Workers run a job's segmenter through ``segment(_:payload:on:)``, with every CPU stage (decoding, segmenting, a
+/// model's pre- and post-processing, encoding the result) on the workers' own `NIOThreadPool`, never on the cooperative
+/// pool that serves requests nor on the shared one that hashes passwords. The API lists the segmenters with their live readiness (``descriptions()``, cached for a few seconds so a
 /// busy page does not flood the model servers).
 final class Segmenters: Sendable {
     /// The models by name.
@@ -61,33 +61,35 @@ final class Segmenters: Sendable {
         var description: String
     }
 
-    /// Segments the image `bytes` as `payload` says.
+    /// Segments the image `bytes` as `payload` says, its CPU stages on `threads`.
     /// - Throws: `Permanent` for what another attempt cannot fix; anything else (an unreachable model server) is
     ///   worth retrying.
-    func segment(_ bytes: [UInt8], payload: SegmentationPayload) async throws -> Outcome {
+    func segment(_ bytes: [UInt8], payload: SegmentationPayload, on threads: NIOThreadPool) async throws -> Outcome {
         switch payload.parameters {
         case .builtin(let parameters):
-            return try await Self.builtin(bytes, parameters: parameters)
+            return try await Self.builtin(bytes, parameters: parameters, on: threads)
         case .model(let parameters):
             guard let segmenter = models[payload.segmenter] else {
                 throw Permanent(description: "the segmenter \"\(payload.segmenter)\" is not configured on this server")
             }
-            return try await model(bytes, segmenter: segmenter, parameters: parameters)
+            return try await model(bytes, segmenter: segmenter, parameters: parameters, on: threads)
         }
     }
 
-    private static func builtin(_ bytes: [UInt8], parameters: SegmenterParameters) async throws -> Outcome {
+    private static func builtin(_ bytes: [UInt8], parameters: SegmenterParameters, on threads: NIOThreadPool) async throws -> Outcome {
         // Decoding, segmenting and encoding are blocking work: one hop to the thread pool.
-        try await offloaded {
+        try await offloaded(on: threads) {
             let image = try ImageDecoder.decode(bytes, selection: parameters.selection)
             let result = try BuiltinSegmenter(parameters: parameters).segment(image)
             return try Outcome(result.polygons, parameters: ParametersWithOutcome(result))
         }
     }
 
-    private func model(_ bytes: [UInt8], segmenter: ModelSegmenter, parameters: ModelParameters) async throws -> Outcome {
-        // Decoding and making the input tensor on the thread pool; only the inference waits on the cooperative pool.
-        let request = try await Self.offloaded {
+    private func model(
+        _ bytes: [UInt8], segmenter: ModelSegmenter, parameters: ModelParameters, on threads: NIOThreadPool
+    ) async throws -> Outcome {
+        // Decoding and making the input tensor on the thread pool; the inference only waits, holding no thread.
+        let request = try await Self.offloaded(on: threads) {
             segmenter.request(for: try ImageDecoder.decode(bytes, selection: parameters.selection ?? .first))
         }
         let name = segmenter.model.name
@@ -102,7 +104,7 @@ final class Segmenters: Sendable {
         }
         metrics.recordInference(model: name, result: "ok", duration: ContinuousClock.now - started)
         let options = parameters.options(over: segmenter.defaultOptions)
-        return try await Self.offloaded {
+        return try await Self.offloaded(on: threads) {
             let result = segmenter.polygons(from: map, for: request, options: options)
             let stored = StoredModelParameters(
                 threshold: options.threshold, minArea: options.minArea, holes: options.holes, scale: options.scale,
@@ -112,10 +114,10 @@ final class Segmenters: Sendable {
         }
     }
 
-    /// Runs blocking work on `NIOThreadPool`; an image SegCore cannot read is a `Permanent` failure.
-    private static func offloaded<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    /// Runs blocking work on `threads`; an image SegCore cannot read is a `Permanent` failure.
+    private static func offloaded<T: Sendable>(on threads: NIOThreadPool, _ work: @escaping @Sendable () throws -> T) async throws -> T {
         do {
-            return try await NIOThreadPool.singleton.runIfActive(work)
+            return try await threads.runIfActive(work)
         } catch let error as SegCoreError {
             throw Permanent(description: error.description)
         }

@@ -8,8 +8,9 @@ import SegStorage
 /// each result as a new segmentation version.
 ///
 /// The image becomes `processing` when the work starts. Decoding, segmenting, a model's pre- and post-processing and
-/// encoding the result run on `NIOThreadPool` (``Segmenters``); only a model's inference request waits on the
-/// cooperative pool. The new version, the image's
+/// encoding the result run on `threads`, the workers' own thread pool of `SEG_WORKERS` threads (``Segmenters``); the
+/// pool holds `SEG_WORKER_PREFETCH` more jobs than that, which read their image, wait for a model server or store their
+/// result meanwhile, so the threads go from one job's computation straight to the next. The new version, the image's
 /// `segmented` status and the job's completion commit in one transaction that only the lease holder can make
 /// (RELIABILITY Q3, Q5): a worker whose lease was lost stores nothing, and a job run twice leaves one version. An image
 /// that cannot be decoded, a missing image or file, a payload that does not decode, an unknown segmenter and a model
@@ -20,11 +21,14 @@ struct SegmentationJobHandler: JobHandler {
     let files: any ObjectStore
     let metrics: AppMetrics
     let segmenters: Segmenters
+    /// Where the CPU stages run.
+    let threads: NIOThreadPool
 
-    init(services: AppServices) {
+    init(services: AppServices, threads: NIOThreadPool) {
         self.files = services.files
         self.metrics = services.metrics
         self.segmenters = services.segmenters
+        self.threads = threads
     }
 
     func run(_ job: ClaimedJob, context: JobContext) async throws {
@@ -65,7 +69,7 @@ struct SegmentationJobHandler: JobHandler {
         }
         let outcome: Segmenters.Outcome
         do {
-            outcome = try await segmenters.segment(bytes, payload: payload)
+            outcome = try await segmenters.segment(bytes, payload: payload, on: threads)
         } catch let error as Segmenters.Permanent {
             throw PermanentJobError(error.description)
         }
@@ -89,11 +93,21 @@ struct SegmentationJobHandler: JobHandler {
 }
 
 extension SegmentationJobHandler {
-    /// The worker pool for `segment` jobs: `workers` workers named after this host and process.
-    static func pool(services: AppServices, wakeups: JobWakeups, workers: Int, logger: Logger) -> JobWorkerPool<SegmentationJobHandler> {
-        JobWorkerPool(
-            queue: services.queue, wakeups: wakeups, name: workerName(), concurrency: workers, kinds: [.segment],
-            handler: SegmentationJobHandler(services: services), database: services.database(logger))
+    /// Runs the `segment` workers until the task is cancelled: `workers` threads for the CPU stages and a pool of
+    /// `workers + prefetch` jobs at a time, named after this host and process.
+    static func run(services: AppServices, wakeups: JobWakeups, workers: Int, prefetch: Int, logger: Logger) async {
+        let threads = NIOThreadPool(numberOfThreads: max(1, workers))
+        threads.start()
+        let pool = JobWorkerPool(
+            queue: services.queue, wakeups: wakeups, name: workerName(), concurrency: max(1, workers) + max(0, prefetch),
+            kinds: [.segment], handler: SegmentationJobHandler(services: services, threads: threads), database: services.database(logger))
+        await pool.run()
+        // The pool has finished or released every job; nothing is left on the threads.
+        do {
+            try await threads.shutdownGracefully()
+        } catch {
+            logger.warning("the segmentation threads did not stop cleanly", metadata: ["error": "\(error)"])
+        }
     }
 
     /// `host:pid`, shown in the jobs' `worker` column.
