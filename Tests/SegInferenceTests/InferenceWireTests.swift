@@ -32,6 +32,25 @@ import Testing
         #expect((header["outputs"] as? [[String: Any]])?.first?["parameters"] == nil)
     }
 
+    @Test func jsonElementsReadBackAsTheSameFloatsAndNamesAreEscaped() throws {
+        let values: [Float] = [0.1, -1e-7, 3.4028235e38, Float.leastNonzeroMagnitude, 1 / 3, .nan, -.infinity]
+        let tensor = InferenceTensor(name: #"in"put"#, shape: [1, 7], values: values)
+        let (body, _) = InferenceWire.request(id: "r\\3", inputs: [tensor], outputs: ["y"], binary: false)
+        let header = try #require(try JSONSerialization.jsonObject(with: body) as? [String: Any])
+        #expect(header["id"] as? String == "r\\3")
+        let input = try #require((header["inputs"] as? [[String: Any]])?.first)
+        #expect(input["name"] as? String == #"in"put"#)
+        #expect(input["shape"] as? [Int] == [1, 7])
+        // Read as a server does (double, then float32); non-finite elements are sent as 0.
+        let read = try #require(input["data"] as? [Double]).map { Float($0) }
+        #expect(read.map(\.bitPattern) == (values.prefix(5) + [0, 0]).map(\.bitPattern))
+    }
+
+    @Test func booleanAndNestedJSONOutputsAreNumbers() throws {
+        let json = #"{"outputs":[{"name":"m","datatype":"BOOL","shape":[2,2],"data":[[true,false],[false,true]]}]}"#
+        #expect(try InferenceWire.response(Data(json.utf8), headerLength: nil).first?.values == [1, 0, 0, 1])
+    }
+
     @Test func responsesDecodeFromJSONAndBinaryAlike() throws {
         let json = #"{"model_name":"m","outputs":[{"name":"y","datatype":"FP32","shape":[1,2,2],"data":[[0.5,1],[-1,2]]}]}"#
         let fromJSON = try InferenceWire.response(Data(json.utf8), headerLength: nil)
@@ -63,6 +82,15 @@ import Testing
         ]
         for (label, body, length) in cases {
             #expect(throws: InferenceError.self, "\(label)") { try InferenceWire.response(body, headerLength: length) }
+        }
+        #expect(throws: InferenceError.invalidResponse("the infer response is not JSON")) {
+            try InferenceWire.response(Data("<html>".utf8), headerLength: nil)
+        }
+        #expect(throws: InferenceError.invalidResponse("the infer response has no \"outputs\"")) {
+            try InferenceWire.response(Data(#"{"model_name":"m"}"#.utf8), headerLength: nil)
+        }
+        #expect(throws: InferenceError.invalidResponse("output \"y\" has a non-numeric element")) {
+            try InferenceWire.response(cases[6].1, headerLength: nil)
         }
     }
 
