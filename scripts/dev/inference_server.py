@@ -25,6 +25,8 @@ What this module adds to kserve 0.21, whose REST server
   - reports no versions and an empty platform in the metadata, and answers 500 to a malformed binary
     request (e.g. fewer bytes than binary_data_size): a DataPlane subclass fills the metadata in and
     makes those 400;
+  - turns each binary input into a Python list of numbers before the model sees it (60 % of the
+    server's time for a 256x256 float input): binary inputs are decoded here, kept as their bytes;
   - sends binary responses without a Content-Type: the middleware adds application/octet-stream;
   - binds 0.0.0.0 and starts a gRPC server too: the REST server is started alone, on --host
     (loopback by default), without gRPC.
@@ -42,12 +44,15 @@ import uuid
 from urllib.parse import quote
 
 import onnxruntime as ort
-from kserve import InferOutput, InferRequest, InferResponse, Model, ModelServer
+import orjson
+from kserve import InferInput, InferOutput, InferRequest, InferResponse, Model, ModelServer
 from kserve.errors import InvalidInput
 from kserve.model_server import FASTAPI_APP_IMPORT_STRING
 from kserve.model_server import app as kserve_app
 from kserve.model_server import parser as kserve_parser
+from kserve.constants.constants import INFERENCE_CONTENT_LENGTH_HEADER
 from kserve.protocol.dataplane import DataPlane
+from kserve.protocol.infer_type import RequestedOutput
 from kserve.protocol.rest.server import RESTServer
 
 VERSION = "1"
@@ -149,6 +154,36 @@ class OnnxModel(Model):
                              use_binary_outputs=payload.use_binary_outputs, requested_outputs=requested or None)
 
 
+def decode_binary_request(body: bytes, json_length: int, model_name: str) -> InferRequest:
+    """InferRequest.from_bytes without its copy: kserve 0.21 turns each binary input into a Python list
+    of numbers (set_data_from_numpy(binary_data=False)), which took 60 % of the server's time per
+    256x256 float input; here a binary input keeps its bytes, which as_numpy() views with frombuffer."""
+    try:
+        header = orjson.loads(body[:json_length])
+    except orjson.JSONDecodeError as e:
+        raise InvalidInput(f"Unrecognized request format: {e}")
+    start = json_length
+    inputs = []
+    for spec in header["inputs"]:
+        parameters = spec.get("parameters") or {}
+        tensor = InferInput(name=spec["name"], shape=spec["shape"], datatype=spec["datatype"], parameters=parameters)
+        if spec.get("data") is not None:
+            tensor.data = spec["data"]
+        elif parameters.get("binary_data_size") is not None:
+            size = int(parameters["binary_data_size"])
+            raw = body[start:start + size]
+            if size < 0 or len(raw) != size:
+                raise InvalidInput(f"input {tensor.name}: binary_data_size is {size} but {len(raw)} bytes follow")
+            tensor._raw_data = raw
+            start += size
+        else:
+            raise InvalidInput(f"input {tensor.name} has neither data nor binary_data_size")
+        inputs.append(tensor)
+    outputs = [RequestedOutput(name=o["name"], parameters=o.get("parameters")) for o in header.get("outputs") or []]
+    return InferRequest(model_name=model_name, infer_inputs=inputs, request_id=header.get("id"),
+                        parameters=header.get("parameters"), request_outputs=outputs or None)
+
+
 class VersionedDataPlane(DataPlane):
     """kserve's DataPlane with the model's versions and platform in its metadata, and malformed
     requests (a binary part shorter than its binary_data_size, a missing field) answered 400, not 500."""
@@ -160,6 +195,12 @@ class VersionedDataPlane(DataPlane):
             raise
         except (ValueError, KeyError, TypeError, IndexError) as e:
             raise InvalidInput(f"malformed inference request: {type(e).__name__}: {e}")
+
+    def decode_inference_request(self, body, headers, model_name):
+        json_length = headers.get(INFERENCE_CONTENT_LENGTH_HEADER) if isinstance(body, bytes) else None
+        if json_length is None:
+            return super().decode_inference_request(body, headers, model_name)
+        return decode_binary_request(body, int(json_length), model_name)
 
     async def model_metadata(self, model_name: str):
         metadata = await super().model_metadata(model_name)
