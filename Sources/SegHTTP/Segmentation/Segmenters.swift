@@ -9,11 +9,14 @@ import Synchronization
 /// The segmenters this server offers: the built-in one, always, and every model of the registry
 /// (`SEG_MODELS_FILE`), each behind its inference server.
 ///
-/// Workers run a job's segmenter through ``segment(_:payload:on:)``, with every CPU stage (decoding, segmenting, a
-/// model's pre- and post-processing, encoding the result) on the workers' own `NIOThreadPool`, never on the cooperative
-/// pool that serves requests nor on the shared one that hashes passwords. The API lists the segmenters with their live readiness (``descriptions()``, cached for a few seconds so a
-/// busy page does not flood the model servers).
+/// Workers run a job's ``SegmentationBackend``, chosen by the name in its payload, through ``segment(_:payload:on:)``,
+/// with every CPU stage (decoding, segmenting, a model's pre- and post-processing, encoding the result) on the workers'
+/// own `NIOThreadPool`, never on the cooperative pool that serves requests nor on the shared one that hashes
+/// passwords. The API lists the segmenters with their live readiness (``descriptions()``, cached for a few seconds so
+/// a busy page does not flood the model servers).
 final class Segmenters: Sendable {
+    /// Every segmenter by the name jobs give: `builtin` and each model.
+    let backends: [String: any SegmentationBackend]
     /// The models by name.
     let models: [String: ModelSegmenter]
     /// The registry's order, for listings.
@@ -31,11 +34,14 @@ final class Segmenters: Sendable {
         self.models = models
         self.order = registry.models.map(\.name)
         self.metrics = metrics
+        var backends: [String: any SegmentationBackend] = [SegmentationPayload.builtinName: BuiltinBackend()]
+        for (name, segmenter) in models { backends[name] = ModelBackend(segmenter: segmenter, metrics: metrics) }
+        self.backends = backends
     }
 
     /// Whether `name` is a segmenter here.
     func knows(_ name: String) -> Bool {
-        name == SegmentationPayload.builtinName || models[name] != nil
+        backends[name] != nil
     }
 
     // MARK: Running
@@ -61,82 +67,22 @@ final class Segmenters: Sendable {
         var description: String
     }
 
-    /// Segments the image `bytes` as `payload` says, its CPU stages on `threads`.
+    /// Segments the image `bytes` with the backend `payload` names, its CPU stages on `threads`.
     /// - Throws: `Permanent` for what another attempt cannot fix; anything else (an unreachable model server) is
     ///   worth retrying.
     func segment(_ bytes: [UInt8], payload: SegmentationPayload, on threads: NIOThreadPool) async throws -> Outcome {
-        switch payload.parameters {
-        case .builtin(let parameters):
-            return try await Self.builtin(bytes, parameters: parameters, on: threads)
-        case .model(let parameters):
-            guard let segmenter = models[payload.segmenter] else {
-                throw Permanent(description: "the segmenter \"\(payload.segmenter)\" is not configured on this server")
-            }
-            return try await model(bytes, segmenter: segmenter, parameters: parameters, on: threads)
+        guard let backend = backends[payload.segmenter] else {
+            throw Permanent(description: "the segmenter \"\(payload.segmenter)\" is not configured on this server")
         }
-    }
-
-    private static func builtin(_ bytes: [UInt8], parameters: SegmenterParameters, on threads: NIOThreadPool) async throws -> Outcome {
-        // Decoding, segmenting and encoding are blocking work: one hop to the thread pool.
-        try await offloaded(on: threads) {
-            let image = try ImageDecoder.decode(bytes, selection: parameters.selection)
-            let result = try BuiltinSegmenter(parameters: parameters).segment(image)
-            return try Outcome(result.polygons, parameters: ParametersWithOutcome(result))
-        }
-    }
-
-    private func model(
-        _ bytes: [UInt8], segmenter: ModelSegmenter, parameters: ModelParameters, on threads: NIOThreadPool
-    ) async throws -> Outcome {
-        // Decoding and making the input tensor on the thread pool; the inference only waits, holding no thread.
-        let request = try await Self.offloaded(on: threads) {
-            segmenter.request(for: try ImageDecoder.decode(bytes, selection: parameters.selection ?? .first))
-        }
-        let name = segmenter.model.name
-        let started = ContinuousClock.now
-        let map: ProbabilityMap
-        do {
-            map = try await segmenter.infer(request)
-        } catch {
-            metrics.recordInference(model: name, result: error.isTransient ? "unavailable" : "error", duration: ContinuousClock.now - started)
-            if error.isTransient { throw error }
-            throw Permanent(description: "the model \(name) could not be used: \(error)")
-        }
-        metrics.recordInference(model: name, result: "ok", duration: ContinuousClock.now - started)
-        let options = parameters.options(over: segmenter.defaultOptions)
-        return try await Self.offloaded(on: threads) {
-            let result = segmenter.polygons(from: map, for: request, options: options)
-            let stored = StoredModelParameters(
-                threshold: options.threshold, minArea: options.minArea, holes: options.holes, scale: options.scale,
-                selection: parameters.selection, model: segmenter.model.model, version: segmenter.model.version,
-                outcome: .init(objects: result.polygons.count, dropped: result.dropped))
-            return try Outcome(result.polygons, parameters: stored)
-        }
+        return try await backend.segment(bytes, parameters: payload.parameters, on: threads)
     }
 
     /// Runs blocking work on `threads`; an image SegCore cannot read is a `Permanent` failure.
-    private static func offloaded<T: Sendable>(on threads: NIOThreadPool, _ work: @escaping @Sendable () throws -> T) async throws -> T {
+    static func offloaded<T: Sendable>(on threads: NIOThreadPool, _ work: @escaping @Sendable () throws -> T) async throws -> T {
         do {
             return try await threads.runIfActive(work)
         } catch let error as SegCoreError {
             throw Permanent(description: error.description)
-        }
-    }
-
-    /// A model's parameters as stored with its segmentation: what it ran with, on which model, and what came out.
-    struct StoredModelParameters: Encodable {
-        var threshold: Double
-        var minArea: Double
-        var holes: Bool
-        var scale: Double?
-        var selection: ImageSelection?
-        var model: String
-        var version: String?
-        var outcome: Outcome
-
-        struct Outcome: Encodable {
-            var objects: Int
-            var dropped: Int
         }
     }
 
