@@ -20,8 +20,22 @@ public struct AppRequestContext: RequestContext {
         self.clientAddress = peerAddress
     }
 
-    /// JSON bodies (polygons included) are collected up to 64 MiB; uploads stream and are limited separately.
-    public var maxUploadSize: Int { 64 << 20 }
+    /// The largest JSON body this route reads (``JSONBody``): 1 MiB unless the route sets its own (the sign-in routes
+    /// less, the polygon PUT `SEG_MAX_POLYGON_BODY_BYTES`). Uploads stream and are limited separately.
+    public var bodyLimit = AppRequestContext.defaultBodyLimit
+    /// The default ``bodyLimit``.
+    public static let defaultBodyLimit = 1 << 20
+    /// What Hummingbird's own body collection uses: ``bodyLimit``.
+    public var maxUploadSize: Int { bodyLimit }
+    /// JSON bodies are read by ``JSONBody``: limited, checked for control characters, decoded.
+    public var requestDecoder: JSONBodyDecoder { JSONBodyDecoder() }
+
+    /// This context with a ``bodyLimit`` of `bytes`, for a route whose bodies are smaller or larger than most.
+    func limitingBody(to bytes: Int) -> AppRequestContext {
+        var copy = self
+        copy.bodyLimit = bytes
+        return copy
+    }
 
     /// The identity, or 401.
     public func requireIdentity() throws -> Identity {

@@ -30,6 +30,9 @@ public struct ServerConfiguration: Sendable {
     /// they fetch their image, wait for a model server or store their result while the workers' threads compute, so
     /// that no core idles between jobs. 0 takes a job only when a worker is free.
     public var workerPrefetch: Int = 0
+    /// The largest body of `PUT /api/v1/images/{id}/segmentation` (`SEG_MAX_POLYGON_BODY_BYTES`, default 64 MiB);
+    /// every other JSON route reads at most 1 MiB, the account routes 16 KiB.
+    public var maxPolygonBodyBytes: Int = 64 << 20
     /// Origins allowed by CORS (`SEG_CORS_ORIGINS`, comma-separated, default none).
     public var corsOrigins: [String]
     /// Origins allowed to open the WebSocket (`SEG_WS_ALLOWED_ORIGINS`, default none).
@@ -68,7 +71,7 @@ public struct ServerConfiguration: Sendable {
         "SEG_HTTP_HOST", "SEG_HTTP_PORT", "SEG_WORKERS", "SEG_CORS_ORIGINS", "SEG_WS_ALLOWED_ORIGINS", "SEG_AUTO_MIGRATE",
         "SEG_LOG_LEVEL", "SEG_MAX_REQUEST_BYTES", "SEG_MAX_UPLOAD_BYTES", "SEG_MAX_FILES_PER_REQUEST", "SEG_RATE_AUTH",
         "SEG_RATE_API", "SEG_TRUSTED_PROXIES", "SEG_DB_POOL_SIZE", "SEG_EXPORT_RETENTION_HOURS", "SEG_JOB_LEASE_SECONDS",
-        "SEG_WORKER_PREFETCH",
+        "SEG_WORKER_PREFETCH", "SEG_MAX_POLYGON_BODY_BYTES",
         // Read by segctl only (backups); listed so a shared environment file does not warn.
         "SEG_BACKUP_DIR", "SEG_MODELS_FILE", "SEG_INFERENCE_TIMEOUT",
         // Read by scripts/run.sh (start the bundled model's inference server).
@@ -138,6 +141,7 @@ public struct ServerConfiguration: Sendable {
         )
         configuration.inferenceTimeoutSeconds = reader.integer("SEG_INFERENCE_TIMEOUT", default: 60, in: 1...3600)
         configuration.workerPrefetch = reader.integer("SEG_WORKER_PREFETCH", default: configuration.workers, in: 0...256)
+        configuration.maxPolygonBodyBytes = reader.integer("SEG_MAX_POLYGON_BODY_BYTES", default: 64 << 20, in: 1024...(1 << 30))
         if let path = environment["SEG_MODELS_FILE"], !path.isEmpty {
             do {
                 configuration.models = try ModelRegistry(contentsOf: URL(fileURLWithPath: path))

@@ -11,6 +11,9 @@ import SegStorage
 /// answer as a wrong password. Refresh tokens rotate on every use; a reused one revokes its family.
 struct AuthController {
     let services: AppServices
+    /// The largest body of an account route (email, name, passwords, a refresh token): 16 KiB, so that nobody can
+    /// make the unauthenticated routes hold megabytes per connection.
+    static let bodyLimit = 16 << 10
 
     static let refreshLifetime: TimeInterval = 7 * 24 * 3600
     static let rememberedRefreshLifetime: TimeInterval = 30 * 24 * 3600
@@ -87,7 +90,7 @@ struct AuthController {
     }
 
     func register(_ request: Request, _ context: AppRequestContext) async throws -> SessionBody {
-        let body = try await request.decode(as: RegisterRequest.self, context: context)
+        let body = try await JSONBody.decode(RegisterRequest.self, from: request, context: context.limitingBody(to: Self.bodyLimit))
         let email = try Self.validEmail(body.email)
         let name = (body.name ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
         guard name.count <= 200 else {
@@ -102,7 +105,7 @@ struct AuthController {
     }
 
     func login(_ request: Request, _ context: AppRequestContext) async throws -> SessionBody {
-        let body = try await request.decode(as: LoginRequest.self, context: context)
+        let body = try await JSONBody.decode(LoginRequest.self, from: request, context: context.limitingBody(to: Self.bodyLimit))
         let email = body.email.trimmingCharacters(in: .whitespacesAndNewlines)
         guard let user = email.utf8.count <= 254 ? try await UserRepository.find(email: email, on: services.database(context.logger)) : nil else {
             try await services.passwords.verifyDummy(body.password)
@@ -115,7 +118,7 @@ struct AuthController {
     }
 
     func refresh(_ request: Request, _ context: AppRequestContext) async throws -> TokensBody {
-        let body = try await request.decode(as: RefreshRequest.self, context: context)
+        let body = try await JSONBody.decode(RefreshRequest.self, from: request, context: context.limitingBody(to: Self.bodyLimit))
         return try await rotate(body.refreshToken, context)
     }
 
@@ -143,7 +146,7 @@ struct AuthController {
     }
 
     func logout(_ request: Request, _ context: AppRequestContext) async throws -> HTTPResponse.Status {
-        let body = try await request.decode(as: RefreshRequest.self, context: context)
+        let body = try await JSONBody.decode(RefreshRequest.self, from: request, context: context.limitingBody(to: Self.bodyLimit))
         if RefreshTokens.isWellFormed(body.refreshToken) {
             _ = try await RefreshTokenRepository.revokeFamily(
                 containingHash: Data(RefreshTokens.hash(body.refreshToken)), on: services.database(context.logger))
@@ -219,7 +222,7 @@ struct AuthController {
 
     func changePassword(_ request: Request, _ context: AppRequestContext) async throws -> HTTPResponse.Status {
         let identity = try context.requireIdentity()
-        let body = try await request.decode(as: PasswordRequest.self, context: context)
+        let body = try await JSONBody.decode(PasswordRequest.self, from: request, context: context.limitingBody(to: Self.bodyLimit))
         let user = try await UserRepository.get(id: identity.userID, on: services.database(context.logger))
         guard try await services.passwords.verify(body.currentPassword, against: user.passwordHash) else {
             throw Problem(.forbidden, code: "INVALID_CURRENT_PASSWORD", detail: "the current password is wrong")

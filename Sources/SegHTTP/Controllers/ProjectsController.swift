@@ -164,15 +164,10 @@ struct ProjectsController {
         return raw
     }
 
-    /// Decodes the JSON body as `type`; a body that is not JSON or does not match is 400 `VALIDATION_FAILED` naming the field.
+    /// Decodes the JSON body as `type` (``JSONBody``): over the route's limit is 413, a control character in a string
+    /// or a body that is not JSON or does not match is 400 `VALIDATION_FAILED` naming the field.
     static func decodeBody<Body: Decodable>(_ request: Request, as type: Body.Type, context: AppRequestContext) async throws -> Body {
-        var request = request
-        let buffer = try await request.collectBody(upTo: context.maxUploadSize)
-        do {
-            return try JSONDecoder().decode(Body.self, from: Data(buffer.readableBytesView))
-        } catch let error as DecodingError {
-            throw Problem.validation(for: error)
-        }
+        try await JSONBody.decode(type, from: request, context: context)
     }
 }
 

@@ -93,12 +93,12 @@ struct SegmentationsController {
         let projectID = try context.pathID(naming: "project")
         try await services.requireRole(.editor, in: projectID, for: identity, on: services.database(context.logger))
         // No body at all is the same as `{}`: queue every image not yet segmented with the default parameters.
-        let bytes = try await request.body.collect(upTo: context.maxUploadSize)
+        let bytes = try await JSONBody.collect(request, context: context)
         let body: QueueRequest
         if bytes.readableBytesView.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }) {
             body = QueueRequest()
         } else {
-            body = try JSONDecoder().decode(QueueRequest.self, from: Data(bytes.readableBytesView))
+            body = try JSONBody.decode(QueueRequest.self, from: bytes)
         }
         var segmenter = body.segmenter ?? SegmentationPayload.builtinName
         if body.segmenter == nil {
@@ -191,7 +191,8 @@ struct SegmentationsController {
         let identity = try context.requireIdentity()
         let imageID = try context.pathID(naming: "image")
         let (image, _) = try await services.requireImage(imageID, role: .editor, for: identity, on: services.database(context.logger))
-        let body = try await request.decode(as: EditRequest.self, context: context)
+        let body = try await JSONBody.decode(
+            EditRequest.self, from: request, context: context.limitingBody(to: services.configuration.maxPolygonBodyBytes))
         let inputs = body.polygons
         let width = Double(image.width)
         let height = Double(image.height)

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import NIOCore
 import SegAuth
 import SegCore
 import SegStorage
@@ -40,6 +41,9 @@ struct ErrorMappingMiddleware: RouterMiddleware {
             return problem(for: error, request: request)
         case let error as DecodingError:
             return .validation(for: error)
+        case let error as NIOTooManyBytesError:
+            // A body collected past its limit anywhere JSONBody did not read it.
+            return JSONBody.tooLarge(error.maxBytes ?? context.bodyLimit)
         default:
             context.logger.error("unhandled error", metadata: ["error": "\(String(reflecting: error))"])
             return Problem(.internalServerError, code: "INTERNAL_ERROR", detail: "an unexpected error occurred; it was logged")
