@@ -19,11 +19,17 @@ public struct AccessClaims: JWTPayload, Equatable {
     public var tokenUse: String
     /// The account role when the token was issued ("user" or "admin").
     public var role: String
+    /// The session it belongs to: the family of the refresh token issued with it. Ending the session (logout, a
+    /// replayed refresh token) ends its access tokens at once. Absent in tokens of no session.
+    public var sid: String?
 
     enum CodingKeys: String, CodingKey {
-        case iss, aud, exp, iat, sub, jti, role
+        case iss, aud, exp, iat, sub, jti, role, sid
         case tokenUse = "token_use"
     }
+
+    /// The session id in `sid`, if it is a UUID.
+    public var sessionID: UUID? { sid.flatMap(UUID.init(uuidString:)) }
 
     /// The user id in `sub`, if it is a UUID.
     public var userID: UUID? { UUID(uuidString: sub.value) }

@@ -93,8 +93,8 @@ public struct TokenService: Sendable {
         self.now = now
     }
 
-    /// Signs an access token for `userID`.
-    public func issue(userID: UUID, role: String) async throws -> Issued {
+    /// Signs an access token for `userID`, of the session `session` (its refresh-token family) if it has one.
+    public func issue(userID: UUID, role: String, session: UUID? = nil) async throws -> Issued {
         let issuedAt = now()
         let seconds = Int(lifetime.components.seconds)
         let id = UUID().uuidString.lowercased()
@@ -102,7 +102,7 @@ public struct TokenService: Sendable {
             iss: IssuerClaim(value: issuer), aud: AudienceClaim(value: [audience]),
             exp: ExpirationClaim(value: issuedAt.addingTimeInterval(TimeInterval(seconds))),
             iat: IssuedAtClaim(value: issuedAt), sub: SubjectClaim(value: userID.uuidString.lowercased()), jti: IDClaim(value: id),
-            tokenUse: "access", role: role)
+            tokenUse: "access", role: role, sid: session?.uuidString.lowercased())
         var header = JWTHeader()
         header.alg = "HS256"
         header.typ = "JWT"

@@ -4,6 +4,7 @@ import HTTPTypes
 import HummingbirdTesting
 import NIOCore
 import PostgresNIO
+import SegAuth
 import SegHTTP
 import Testing
 
@@ -127,6 +128,71 @@ import Testing
         }
     }
 
+    @Test func logoutEndsThatSessionsAccessTokensAtOnceAndNoOtherSessions() async throws {
+        try await withTestApp { app in
+            // setup: two sessions of one account
+            let first = try await app.register()
+            let login = try await app.request(.post, "/api/v1/auth/login", json: ["email": first.email, "password": first.password])
+            var second = first
+            second.accessToken = try login.decode(TestApp.Session.self).accessToken
+
+            // MUT
+            let logout = try await app.request(.post, "/api/v1/auth/logout", json: ["refreshToken": first.refreshToken])
+            #expect(logout.status == .noContent)
+
+            // validate: the first session's access token is refused within its 15 minutes; the second still works
+            let me = try await app.request(.get, "/api/v1/auth/me", as: first)
+            #expect(me.status == .unauthorized)
+            #expect(me.problemCode == "TOKEN_REVOKED")
+            #expect(try await app.request(.get, "/api/v1/auth/me", as: second).status == .ok)
+        }
+    }
+
+    @Test func aReplayedRefreshTokenEndsItsSessionsAccessTokens() async throws {
+        try await withTestApp { app in
+            // setup: rotate once, so the first refresh token is spent
+            var user = try await app.register()
+            let rotated = try await app.request(.post, "/api/v1/auth/refresh", json: ["refreshToken": user.refreshToken])
+            struct Tokens: Decodable { var accessToken: String }
+            let before = user
+            user.accessToken = try rotated.decode(Tokens.self).accessToken
+            #expect(try await app.request(.get, "/api/v1/auth/me", as: user).status == .ok)
+
+            // MUT: someone replays the spent token
+            let replay = try await app.request(.post, "/api/v1/auth/refresh", json: ["refreshToken": before.refreshToken])
+            #expect(replay.problemCode == "REFRESH_TOKEN_REUSED")
+
+            // validate: both access tokens of the session are dead at once
+            for token in [before, user] {
+                let me = try await app.request(.get, "/api/v1/auth/me", as: token)
+                #expect(me.problemCode == "TOKEN_REVOKED")
+            }
+        }
+    }
+
+    @Test func revocationComparesIssueTimesToTheMicrosecond() async throws {
+        try await withTestApp { app in
+            // setup: a token of no session issued at a known instant, by the server's own key
+            let user = try await app.register()
+            let issuedAt = Date()
+            let tokens = try await TokenService(
+                keys: app.configuration.jwtKeys, activeKeyID: app.configuration.jwtActiveKeyID, issuer: app.configuration.jwtIssuer,
+                now: { issuedAt })
+            var bearer = user
+            bearer.accessToken = try await tokens.issue(userID: user.id, role: "user").token
+
+            for (offset, expected) in [(0.000_5, HTTPResponse.Status.unauthorized), (-0.000_5, .ok), (0.6, .unauthorized)] {
+                // MUT: the account's tokens were revoked half a millisecond after, before, or 0.6 s after the token
+                let revokedAt = issuedAt.addingTimeInterval(offset)
+                try await app.database.query("UPDATE users SET tokens_valid_after = \(revokedAt) WHERE id = \(user.id)")
+
+                // validate: whole seconds would have let the first and the last through
+                let me = try await app.request(.get, "/api/v1/auth/me", as: bearer)
+                #expect(me.status == expected, "revoked \(offset) s after issue")
+            }
+        }
+    }
+
     @Test func passwordChangeRevokesTokensAndNeedsTheCurrentPassword() async throws {
         try await withTestApp { app in
             // setup
@@ -135,8 +201,6 @@ import Testing
                 .post, "/api/v1/auth/password", as: user, json: ["currentPassword": "not it at all", "newPassword": "new password 1"])
             #expect(wrong.status == .forbidden)
 
-            // the access token must predate the change by at least a second (iat has whole seconds)
-            try await Task.sleep(for: .milliseconds(1100))
             let change = try await app.request(
                 .post, "/api/v1/auth/password", as: user, json: ["currentPassword": user.password, "newPassword": "new password 1"])
             #expect(change.status == .noContent)

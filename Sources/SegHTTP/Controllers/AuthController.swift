@@ -131,11 +131,11 @@ struct AuthController {
             presentedHash: Data(RefreshTokens.hash(body.refreshToken)), newHash: Data(next.hash),
             newExpiresAt: Date().addingTimeInterval(Self.rememberedRefreshLifetime), on: services.database(context.logger))
         switch rotation {
-        case .rotated(let userID, _):
+        case .rotated(let userID, let token):
             guard let user = try await UserRepository.find(id: userID, on: services.database(context.logger)), !user.isDisabled else {
                 throw AuthError.invalidRefreshToken
             }
-            let access = try await services.tokens.issue(userID: user.id, role: user.role.rawValue)
+            let access = try await services.tokens.issue(userID: user.id, role: user.role.rawValue, session: token.family)
             return TokensBody(accessToken: access.token, refreshToken: next.token, expiresIn: access.expiresIn)
         case .reused(let userID, _):
             context.logger.warning("refresh token reused; its family was revoked", metadata: ["user.id": "\(userID)"])
@@ -241,9 +241,9 @@ struct AuthController {
         let lifetime = remember ? Self.rememberedRefreshLifetime : Self.refreshLifetime
         let expires = Date().addingTimeInterval(lifetime)
         let refresh = RefreshTokens.make()
-        _ = try await RefreshTokenRepository.issue(
+        let token = try await RefreshTokenRepository.issue(
             userID: user.id, hash: Data(refresh.hash), family: nil, expiresAt: expires, absoluteExpiresAt: expires, on: database)
-        let access = try await services.tokens.issue(userID: user.id, role: user.role.rawValue)
+        let access = try await services.tokens.issue(userID: user.id, role: user.role.rawValue, session: token.family)
         return SessionBody(
             user: UserBody(user), accessToken: access.token, refreshToken: refresh.token, expiresIn: access.expiresIn, remembered: remember)
     }

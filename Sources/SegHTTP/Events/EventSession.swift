@@ -134,7 +134,7 @@ actor EventSession {
         guard let userID, let issuedAt, !ended else { return }
         do {
             guard let user = try await UserRepository.find(id: userID, on: services.database(logger)), !user.isDisabled,
-                issuedAt.timeIntervalSince1970 >= user.tokensValidAfter.timeIntervalSince1970.rounded(.down)
+                AppServices.issued(issuedAt, after: user.tokensValidAfter)
             else {
                 fail("TOKEN_REVOKED", "the access token was revoked; please sign in again", close: EventCloseCode.unauthorized)
                 return

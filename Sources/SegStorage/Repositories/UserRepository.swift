@@ -43,6 +43,33 @@ public enum UserRepository {
         }
     }
 
+    /// The account `id` and whether its session `session` (a refresh-token family, an access token's `sid`) still has
+    /// a token that is not revoked (logout, a detected reuse and a password change revoke them), in one query: the
+    /// account lookup of every authenticated request. `nil` when there is no such account.
+    public static func find(
+        id: UUID, session: UUID?, on database: Database
+    ) async throws(StorageError) -> (user: UserRecord, sessionLive: Bool)? {
+        try await withStorageErrors {
+            let rows = try await database.query(
+                """
+                SELECT \(unescaped: Self.columns),
+                    \(session)::uuid IS NULL OR EXISTS (
+                        SELECT 1 FROM refresh_tokens r WHERE r.family = \(session) AND r.user_id = users.id AND r.revoked_at IS NULL)
+                FROM users WHERE id = \(id)
+                """)
+            for try await (id, email, name, role, passwordHash, disabledAt, tokensValidAfter, mustChangePassword, createdAt, live)
+                in rows.decode((UUID, String, String, String, String, Date?, Date, Bool, Timestamp, Bool).self)
+            {
+                guard let role = AccountRole(rawValue: role) else { throw StorageError.database(sqlState: nil) }
+                let user = UserRecord(
+                    id: id, email: email, name: name, role: role, passwordHash: passwordHash, disabledAt: disabledAt,
+                    tokensValidAfter: tokensValidAfter, mustChangePassword: mustChangePassword, createdAt: createdAt.date)
+                return (user, live)
+            }
+            return nil
+        }
+    }
+
     /// The account whose `lower(email)` matches, or `nil` (served by `users_email_lower_key`).
     public static func find(email: String, on database: Database) async throws(StorageError) -> UserRecord? {
         try await withStorageErrors {
@@ -95,23 +122,29 @@ public enum UserRepository {
         try await updateOne(id: id, "UPDATE users SET role = \(role.rawValue) WHERE id = \(id) RETURNING \(unescaped: Self.columns)", on: database)
     }
 
-    /// Stores the hash, bumps `tokens_valid_after` and revokes the refresh tokens, in one transaction.
+    /// Stores the hash, sets `tokens_valid_after` to `instant` and revokes the refresh tokens, in one transaction.
+    ///
+    /// `instant` is the application's clock, the one that stamps access tokens' `iat`, not PostgreSQL's: the two are
+    /// compared at full precision, and a database on another machine may run ahead.
     public static func setPasswordHash(
-        id: UUID, passwordHash: String, mustChangePassword: Bool, on database: Database
+        id: UUID, passwordHash: String, mustChangePassword: Bool, at instant: Date = Date(), on database: Database
     ) async throws(StorageError) -> UserRecord {
         try await updateRevokingTokens(
             id: id,
             """
             UPDATE users SET password_hash = \(passwordHash), must_change_password = \(mustChangePassword),
-                tokens_valid_after = now()
+                tokens_valid_after = \(instant)
             WHERE id = \(id)
             RETURNING \(unescaped: Self.columns)
             """,
             logMessage: "password changed", on: database)
     }
 
-    /// Disables (revoking refresh tokens and bumping `tokens_valid_after`, in one transaction) or enables.
-    public static func setDisabled(id: UUID, disabled: Bool, on database: Database) async throws(StorageError) -> UserRecord {
+    /// Disables (revoking refresh tokens and setting `tokens_valid_after` to `instant`, the application's clock, in one
+    /// transaction) or enables.
+    public static func setDisabled(
+        id: UUID, disabled: Bool, at instant: Date = Date(), on database: Database
+    ) async throws(StorageError) -> UserRecord {
         guard disabled else {
             return try await updateOne(
                 id: id, "UPDATE users SET disabled_at = NULL WHERE id = \(id) RETURNING \(unescaped: Self.columns)", on: database)
@@ -119,7 +152,7 @@ public enum UserRepository {
         return try await updateRevokingTokens(
             id: id,
             """
-            UPDATE users SET disabled_at = coalesce(disabled_at, now()), tokens_valid_after = now()
+            UPDATE users SET disabled_at = coalesce(disabled_at, now()), tokens_valid_after = \(instant)
             WHERE id = \(id)
             RETURNING \(unescaped: Self.columns)
             """,
