@@ -233,7 +233,48 @@ import Testing
         }
     }
 
-    @Test func priorityComesBeforeFairnessAndAge() async throws {
+    @Test func aPriorityFloodDoesNotPassAnotherUsersTurn() async throws {
+        try await withTestDatabase { client in
+            // setup: one user queues 1,000 jobs at the highest priority, then another user queues one
+            let flooder = try await insertUser(email: "flood@example.org", client: client)
+            let other = try await insertUser(email: "other@example.org", client: client)
+            let queue = JobQueue()
+            let database = Database(client: client, logger: Self.logger)
+            _ = try await queue.enqueue((0..<1000).map { _ in NewJob(kind: .export, priority: 100, userID: flooder) }, on: database)
+            let single = try #require(try await queue.enqueue([NewJob(kind: .export, userID: other)], on: database).first?.id)
+
+            // MUT
+            let nextTwo = try await queue.claim(worker: "w", limit: 1, on: database) + queue.claim(worker: "w", limit: 1, on: database)
+
+            // validate: the other user's job is among the next two, priority notwithstanding
+            #expect(nextTwo.map(\.id).contains(single))
+        }
+    }
+
+    @Test func aUsersLaterPriorityJobGoesAheadOfThatUsersOwnBacklogOnly() async throws {
+        try await withTestDatabase { client in
+            // setup: A has five ordinary jobs queued, B two; then A asks for one urgent job
+            let a = try await insertUser(email: "a@example.org", client: client)
+            let b = try await insertUser(email: "b@example.org", client: client)
+            let queue = JobQueue()
+            let database = Database(client: client, logger: Self.logger)
+            let backlog = try await queue.enqueue((0..<5).map { _ in NewJob(kind: .export, userID: a) }, on: database).map(\.id)
+            let bJobs = try await queue.enqueue((0..<2).map { _ in NewJob(kind: .export, userID: b) }, on: database).map(\.id)
+
+            // MUT
+            let urgent = try #require(try await queue.enqueue([NewJob(kind: .export, priority: 50, userID: a)], on: database).first?.id)
+
+            // validate: A's urgent job takes A's first turn, A's backlog moves back by one, B's turns stay where they were
+            var order: [UUID] = []
+            while let job = try await queue.claim(worker: "w", on: database) { order.append(job.id) }
+            #expect(order.filter { $0 == urgent || backlog.contains($0) } == [urgent] + backlog)
+            #expect(order.firstIndex(of: urgent).map { $0 <= 1 } == true)
+            #expect(order.firstIndex(of: bJobs[0]).map { $0 <= 1 } == true)
+            #expect(order.firstIndex(of: bJobs[1]).map { $0 <= 3 } == true)
+        }
+    }
+
+    @Test func priorityOrdersAUsersOwnJobs() async throws {
         try await withTestDatabase { client in
             let queue = JobQueue()
             let database = Database(client: client, logger: Self.logger)

@@ -11,7 +11,7 @@ enum JobStatements {
             WHERE id IN (
                 SELECT id FROM jobs
                 WHERE state = 'queued' AND run_at <= now() AND kind = ANY($3)
-                ORDER BY priority DESC, fair_rank, created_at
+                ORDER BY fair_rank, created_at
                 LIMIT $4
                 FOR UPDATE SKIP LOCKED)
             RETURNING id, lease_id, kind, payload::text, attempt, max_attempts, user_id, project_id, image_id, created_at,
@@ -93,7 +93,7 @@ enum JobStatements {
                 WHERE id IN (
                     SELECT id FROM jobs
                     WHERE state = 'queued' AND run_at <= now() AND kind = ANY($5)
-                    ORDER BY priority DESC, fair_rank, created_at
+                    ORDER BY fair_rank, created_at
                     LIMIT 1
                     FOR UPDATE SKIP LOCKED)
                 RETURNING id, lease_id, kind, payload::text, attempt, max_attempts, user_id, project_id, image_id, created_at)

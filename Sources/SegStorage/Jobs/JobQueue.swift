@@ -47,28 +47,23 @@ public struct JobQueue: Sendable {
         }
         let notificationChannel = configuration.notificationChannel
         return try await database.transaction { database in
-            // Fair ranks: each user's new jobs continue after that user's queued ones, but never start before the
-            // queue's head, so someone who arrives with one job waits for about one job per other active user.
-            var nextRank: [UUID?: Int64] = [:]
             // A batch naming one image twice keeps the last request (as two requests in a row would).
             var lastIndexForImage: [UUID: Int] = [:]
             for (index, job) in jobs.enumerated() where job.kind == .segment {
                 if let image = job.imageID { lastIndexForImage[image] = index }
             }
+            let kept = jobs.indices.filter { index in
+                let job = jobs[index]
+                return !(job.kind == .segment && job.imageID.map { lastIndexForImage[$0] != index } == true)
+            }
+            let ranks = try await Self.fairRanks(for: kept.map { jobs[$0] }, on: database)
             var ids: [UUID?] = Array(repeating: nil, count: jobs.count)
             var columns = InsertColumns()
-            for (index, job) in jobs.enumerated() {
-                if job.kind == .segment, let image = job.imageID, lastIndexForImage[image] != index { continue }
-                let rank: Int64
-                if let known = nextRank[job.userID] {
-                    rank = known
-                } else {
-                    rank = try await Self.startRank(for: job.userID, on: database)
-                }
-                nextRank[job.userID] = rank + 1
+            for (position, index) in kept.enumerated() {
+                let job = jobs[index]
                 let id = UUID()
                 if !(job.kind == .segment && job.imageID != nil) { ids[index] = id }
-                columns.append(job, id: id, rank: rank)
+                columns.append(job, id: id, rank: ranks[position])
             }
             // One statement for the whole batch; a queued segmentation of the same image takes the new parameters.
             let rows = try await database.query(
@@ -131,14 +126,50 @@ public struct JobQueue: Sendable {
         }
     }
 
-    private static func startRank(for user: UUID?, on database: Database) async throws -> Int64 {
+    /// The fair rank of each of `jobs` (in their order), making room among their users' queued jobs.
+    ///
+    /// A rank is a turn: claims take the lowest rank first, whoever queued it, so users take turns (start-time fair
+    /// queueing). A user's new jobs of priority `p` take the turns right after that user's queued jobs of priority
+    /// `p` or more, never before the queue's head, and the user's queued jobs of lower priority move back to make
+    /// room. Priority therefore orders only a user's own jobs: a flood of top-priority jobs from one user still
+    /// leaves everyone else's turns where they were.
+    private static func fairRanks(for jobs: [NewJob], on database: Database) async throws -> [Int64] {
+        var ranks = [Int64](repeating: 0, count: jobs.count)
+        // Groups of one user's jobs of one priority, highest priority first, each keeping the batch's order.
+        var groups: [UUID?: [Int: [Int]]] = [:]
+        for (index, job) in jobs.enumerated() { groups[job.userID, default: [:]][job.priority, default: []].append(index) }
+        for (user, byPriority) in groups {
+            var floor: Int64 = 0
+            for priority in byPriority.keys.sorted(by: >) {
+                guard let members = byPriority[priority] else { continue }
+                let count = Int64(members.count)
+                let start = max(floor, try await startRank(for: user, priority: priority, on: database))
+                // The user's queued jobs from that turn on have a lower priority: they move back.
+                if let user {
+                    try await database.query(
+                        "UPDATE jobs SET fair_rank = fair_rank + \(count) WHERE state = 'queued' AND user_id = \(user) AND fair_rank >= \(start)")
+                } else {
+                    try await database.query(
+                        "UPDATE jobs SET fair_rank = fair_rank + \(count) WHERE state = 'queued' AND user_id IS NULL AND fair_rank >= \(start)")
+                }
+                for (offset, index) in members.enumerated() { ranks[index] = start + Int64(offset) }
+                floor = start + count
+            }
+        }
+        return ranks
+    }
+
+    /// The first turn for a job of `user` with `priority`: after the user's queued jobs of that priority or more, but
+    /// not before the queue's head.
+    private static func startRank(for user: UUID?, priority: Int, on database: Database) async throws -> Int64 {
+        // `user_id = …` and `IS NULL` apart, so that each is an index scan on (user_id, fair_rank).
         let rows: PostgresRowSequence
         if let user {
             rows = try await database.query(
                 """
                 SELECT greatest(
                     (SELECT min(fair_rank) FROM jobs WHERE state = 'queued'),
-                    (SELECT max(fair_rank) + 1 FROM jobs WHERE state = 'queued' AND user_id = \(user)),
+                    (SELECT max(fair_rank) + 1 FROM jobs WHERE state = 'queued' AND user_id = \(user) AND priority >= \(Int32(priority))),
                     0)
                 """
             )
@@ -147,7 +178,7 @@ public struct JobQueue: Sendable {
                 """
                 SELECT greatest(
                     (SELECT min(fair_rank) FROM jobs WHERE state = 'queued'),
-                    (SELECT max(fair_rank) + 1 FROM jobs WHERE state = 'queued' AND user_id IS NULL),
+                    (SELECT max(fair_rank) + 1 FROM jobs WHERE state = 'queued' AND user_id IS NULL AND priority >= \(Int32(priority))),
                     0)
                 """
             )
@@ -171,17 +202,16 @@ public struct JobQueue: Sendable {
         return try await withStorageErrors {
             let rows = try await database.execute(
                 JobStatements.Claim(leaseMilliseconds: lease, worker: worker, kinds: kindList, limit: limit))
-            var claimed: [(job: ClaimedJob, priority: Int32, rank: Int64)] = []
+            var claimed: [(job: ClaimedJob, rank: Int64)] = []
             for try await row in rows {
                 guard let kind = JobKind(rawValue: row.2) else { continue }
                 let job = ClaimedJob(
                     lease: JobLease(jobID: row.0, leaseID: row.1), kind: kind, payload: row.3, attempt: Int(row.4),
                     maxAttempts: Int(row.5), userID: row.6, projectID: row.7, imageID: row.8, createdAt: row.9)
-                claimed.append((job, row.10, row.11))
+                claimed.append((job, row.11))
             }
             // RETURNING does not keep the subquery's order.
             claimed.sort { a, b in
-                if a.priority != b.priority { return a.priority > b.priority }
                 if a.rank != b.rank { return a.rank < b.rank }
                 return a.job.createdAt < b.job.createdAt
             }
