@@ -91,11 +91,18 @@ public func buildApplication(
     }
 
     let maxRequestBytes = configuration.maxRequestBytes
+    // Connections over SEG_HTTP_MAX_CONNECTIONS are closed as they arrive, a new one that has not sent its first
+    // request's headers after SEG_HTTP_HEADER_TIMEOUT seconds too, and a kept-alive one idle for SEG_HTTP_IDLE_TIMEOUT.
+    let idleTimeout = TimeAmount.seconds(Int64(configuration.idleTimeoutSeconds))
+    let connections = ConnectionLimiter(
+        limit: configuration.maxConnections, headerTimeout: .seconds(Int64(configuration.headerTimeoutSeconds)), logger: logger)
     let handlers: @Sendable () -> [any RemovableChannelHandler] = { [ExpectContinueHandler(maxRequestBytes: maxRequestBytes)] }
     var app = Application(
         router: router,
-        server: events?.server(allowedOrigins: configuration.webSocketAllowedOrigins, additionalChannelHandlers: handlers)
-            ?? .http1(configuration: .init(additionalChannelHandlers: handlers())),
+        server: events?.server(
+            allowedOrigins: configuration.webSocketAllowedOrigins, additionalChannelHandlers: handlers, idleTimeout: idleTimeout,
+            connections: connections)
+            ?? .http1(configuration: .init(additionalChannelHandlers: handlers(), idleTimeout: idleTimeout), connections: connections),
         configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: "SegHub"),
         services: [client, monitor],
         logger: logger

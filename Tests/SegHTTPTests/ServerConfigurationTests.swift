@@ -29,6 +29,9 @@ import Testing
         #expect(configuration.dataDirectory.path == "/var/lib/seghub")
         #expect(configuration.exportRetentionHours == 24)
         #expect(configuration.workerPrefetch == 6)
+        #expect(configuration.maxPolygonBodyBytes == 64 << 20)
+        #expect(configuration.idleTimeoutSeconds == 60 && configuration.headerTimeoutSeconds == 10)
+        #expect(configuration.maxConnections == 4096)
     }
 
     @Test func prefetchFollowsTheWorkersUnlessSet() throws {

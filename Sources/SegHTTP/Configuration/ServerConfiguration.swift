@@ -33,6 +33,13 @@ public struct ServerConfiguration: Sendable {
     /// The largest body of `PUT /api/v1/images/{id}/segmentation` (`SEG_MAX_POLYGON_BODY_BYTES`, default 64 MiB);
     /// every other JSON route reads at most 1 MiB, the account routes 16 KiB.
     public var maxPolygonBodyBytes: Int = 64 << 20
+    /// Seconds a kept-alive connection may go without a request before it is closed (`SEG_HTTP_IDLE_TIMEOUT`,
+    /// default 60).
+    public var idleTimeoutSeconds: Int = 60
+    /// Seconds a new connection may take to send its first request's headers (`SEG_HTTP_HEADER_TIMEOUT`, default 10).
+    public var headerTimeoutSeconds: Int = 10
+    /// Open connections at most (`SEG_HTTP_MAX_CONNECTIONS`, default 4096); more are closed as they arrive.
+    public var maxConnections: Int = 4096
     /// Origins allowed by CORS (`SEG_CORS_ORIGINS`, comma-separated, default none).
     public var corsOrigins: [String]
     /// Origins allowed to open the WebSocket (`SEG_WS_ALLOWED_ORIGINS`, default none).
@@ -71,7 +78,8 @@ public struct ServerConfiguration: Sendable {
         "SEG_HTTP_HOST", "SEG_HTTP_PORT", "SEG_WORKERS", "SEG_CORS_ORIGINS", "SEG_WS_ALLOWED_ORIGINS", "SEG_AUTO_MIGRATE",
         "SEG_LOG_LEVEL", "SEG_MAX_REQUEST_BYTES", "SEG_MAX_UPLOAD_BYTES", "SEG_MAX_FILES_PER_REQUEST", "SEG_RATE_AUTH",
         "SEG_RATE_API", "SEG_TRUSTED_PROXIES", "SEG_DB_POOL_SIZE", "SEG_EXPORT_RETENTION_HOURS", "SEG_JOB_LEASE_SECONDS",
-        "SEG_WORKER_PREFETCH", "SEG_MAX_POLYGON_BODY_BYTES",
+        "SEG_WORKER_PREFETCH", "SEG_MAX_POLYGON_BODY_BYTES", "SEG_HTTP_IDLE_TIMEOUT", "SEG_HTTP_HEADER_TIMEOUT",
+        "SEG_HTTP_MAX_CONNECTIONS",
         // Read by segctl only (backups); listed so a shared environment file does not warn.
         "SEG_BACKUP_DIR", "SEG_MODELS_FILE", "SEG_INFERENCE_TIMEOUT",
         // Read by scripts/run.sh (start the bundled model's inference server).
@@ -142,6 +150,9 @@ public struct ServerConfiguration: Sendable {
         configuration.inferenceTimeoutSeconds = reader.integer("SEG_INFERENCE_TIMEOUT", default: 60, in: 1...3600)
         configuration.workerPrefetch = reader.integer("SEG_WORKER_PREFETCH", default: configuration.workers, in: 0...256)
         configuration.maxPolygonBodyBytes = reader.integer("SEG_MAX_POLYGON_BODY_BYTES", default: 64 << 20, in: 1024...(1 << 30))
+        configuration.idleTimeoutSeconds = reader.integer("SEG_HTTP_IDLE_TIMEOUT", default: 60, in: 1...3600)
+        configuration.headerTimeoutSeconds = reader.integer("SEG_HTTP_HEADER_TIMEOUT", default: 10, in: 1...600)
+        configuration.maxConnections = reader.integer("SEG_HTTP_MAX_CONNECTIONS", default: 4096, in: 1...1_000_000)
         if let path = environment["SEG_MODELS_FILE"], !path.isEmpty {
             do {
                 configuration.models = try ModelRegistry(contentsOf: URL(fileURLWithPath: path))

@@ -29,10 +29,11 @@ struct EventsRuntime: Sendable {
 
     /// HTTP/1 with the event socket's upgrade, refusing browser pages of origins not in `allowedOrigins`.
     func server(
-        allowedOrigins: [String], additionalChannelHandlers: @escaping @Sendable () -> [any RemovableChannelHandler] = { [] }
+        allowedOrigins: [String], additionalChannelHandlers: @escaping @Sendable () -> [any RemovableChannelHandler] = { [] },
+        idleTimeout: TimeAmount? = nil, connections: ConnectionLimiter? = nil
     ) -> HTTPServerBuilder {
         .http1WebSocket(
             webSocketRouter: controller.router(), allowedOrigins: allowedOrigins, maxFrameSize: EventsController.maxMessageBytes,
-            additionalChannelHandlers: additionalChannelHandlers)
+            additionalChannelHandlers: additionalChannelHandlers, idleTimeout: idleTimeout, connections: connections)
     }
 }

@@ -136,7 +136,8 @@ extension HTTPServerBuilder {
     ///   - maxFrameSize: The largest frame a client may send.
     static func http1WebSocket(
         webSocketRouter: Router<EventsRequestContext>, allowedOrigins: [String], maxFrameSize: Int,
-        additionalChannelHandlers: @escaping @Sendable () -> [any RemovableChannelHandler] = { [] }
+        additionalChannelHandlers: @escaping @Sendable () -> [any RemovableChannelHandler] = { [] }, idleTimeout: TimeAmount? = nil,
+        connections: ConnectionLimiter? = nil
     ) -> HTTPServerBuilder {
         let webSocketResponder = webSocketRouter.buildResponder()
         let allowed = Set(
@@ -146,13 +147,15 @@ extension HTTPServerBuilder {
                 return normalised
             })
         return HTTPServerBuilder { responder in
-            OriginCheckedWebSocketChannel(
+            let channel = OriginCheckedWebSocketChannel(
                 inner: HTTP1WebSocketUpgradeChannel(
                     responder: responder, webSocketResponder: webSocketResponder,
                     configuration: .init(
-                        http1: .init(additionalChannelHandlers: additionalChannelHandlers()),
+                        http1: .init(additionalChannelHandlers: additionalChannelHandlers(), idleTimeout: idleTimeout),
                         ws: .init(maxFrameSize: maxFrameSize, autoPing: .enabled(timePeriod: .seconds(30))))),
                 allowedOrigins: allowed)
+            guard let connections else { return channel }
+            return LimitedChannel(inner: channel, connections: connections)
         }
     }
 }
