@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import SegCore
@@ -48,6 +49,63 @@ import Testing
         #expect(problem(" ") != nil)
         #expect(problem(String(repeating: "é", count: 100)) == nil)
         #expect(problem(String(repeating: "a", count: 101)) != nil)
+    }
+
+    @Test func theBucketedRingAnswersAsTheWholeRingDoes() throws {
+        // Star-shaped rings with noisy radii (concave, many edges per height), probed at random points, on their
+        // vertices and on their edges' midpoints: the bucketed answer must be the plain even-odd answer every time.
+        var generator = SystemRandomNumberGenerator()
+        for vertices in [3, 7, 64, 500, 3000] {
+            let ring = (0..<vertices).map { k -> Point2D in
+                let angle = Double(k) / Double(vertices) * 2 * .pi
+                let radius = Double.random(in: 20...100, using: &generator)
+                return Point2D(x: 150 + radius * cos(angle), y: 150 + radius * sin(angle))
+            }
+            let index = try #require(PolygonValidation.RingIndex(ring))
+            var probes = (0..<2000).map { _ in
+                Point2D(x: Double.random(in: 30...270, using: &generator), y: Double.random(in: 30...270, using: &generator))
+            }
+            probes += ring
+            probes += ring.indices.map {
+                Point2D(x: (ring[$0].x + ring[($0 + 1) % vertices].x) / 2, y: (ring[$0].y + ring[($0 + 1) % vertices].y) / 2)
+            }
+            for point in probes {
+                #expect(index.contains(point) == PolygonValidation.contains(ring, point), "\(vertices) vertices, \(point)")
+            }
+        }
+    }
+
+    @Test func anAxisAlignedRingWithHorizontalEdgesAndAFlatRingWork() throws {
+        let square = [Point2D(x: 10, y: 10), Point2D(x: 90, y: 10), Point2D(x: 90, y: 90), Point2D(x: 10, y: 90)]
+        let index = try #require(PolygonValidation.RingIndex(square))
+        for point in [Point2D(x: 50, y: 10), Point2D(x: 50, y: 90), Point2D(x: 10, y: 50), Point2D(x: 50, y: 50), Point2D(x: 50, y: 91)] {
+            #expect(index.contains(point) == PolygonValidation.contains(square, point), "\(point)")
+        }
+        let flat = [Point2D(x: 0, y: 5), Point2D(x: 5, y: 5), Point2D(x: 9, y: 5)]
+        let line = try #require(PolygonValidation.RingIndex(flat))
+        #expect(line.contains(Point2D(x: 3, y: 5)) == PolygonValidation.contains(flat, Point2D(x: 3, y: 5)))
+        #expect(line.contains(Point2D(x: 3, y: 6)) == false)
+    }
+
+    @Test func aCombWithAFineHoleIsRefusedRatherThanCheckedSlowlyAndAcceptedWithACoarseOne() {
+        // 2,000 teeth from top to bottom: every horizontal line meets 4,000 edges, so each hole vertex costs 4,000 edge
+        // tests whatever the index; 30,000 of them would be over a hundred million.
+        var ring: [Point2D] = []
+        for tooth in 0..<2000 {
+            let x = Double(tooth) * 2
+            ring += [Point2D(x: x, y: 0), Point2D(x: x + 1, y: 1000), Point2D(x: x + 2, y: 0)]
+        }
+        func circle(_ vertices: Int) -> [Point2D] {
+            (0..<vertices).map { k in
+                let angle = Double(k) / Double(vertices) * 2 * .pi
+                return Point2D(x: 1 + 0.2 * cos(angle), y: 10 + 0.2 * sin(angle))
+            }
+        }
+        let fine = Polygon(id: "p", className: "cell", exterior: ring, holes: [circle(30_000)])
+        let refused = PolygonValidation.problem(in: fine, width: 5000, height: 1000)
+        #expect(refused?.contains("too intricate") == true, "\(refused ?? "accepted")")
+        let coarse = Polygon(id: "p", className: "cell", exterior: ring, holes: [circle(12)])
+        #expect(PolygonValidation.problem(in: coarse, width: 5000, height: 1000) == nil)
     }
 
     @Test func containsFollowsTheEvenOddRule() {

@@ -105,6 +105,42 @@ import Testing
     }
 }
 
+extension RequestBodyTests {
+    @Test func polygonPutsOverTheirLimitsAre422NamingTheLimitAndStoreNothing() async throws {
+        let limits = ["SEG_MAX_POLYGONS": "2", "SEG_MAX_HOLES": "1", "SEG_MAX_RING_VERTICES": "6", "SEG_MAX_VERTICES": "13"]
+        try await withTestApp(environment: limits) { app in
+            // setup
+            let owner = try await app.register()
+            let project = try await app.makeProject(owner: owner)
+            let image = try await app.addImage(to: project, bytes: try SpheroidImage.png(seed: 7))
+            let square = "[[10,10],[60,10],[60,60],[10,60]]"
+            let hole = "[[20,20],[30,20],[30,30]]"
+            func body(_ polygons: [String]) -> String { "{\"polygons\": [" + polygons.joined(separator: ",") + "]}" }
+            let cases: [(String, String)] = [
+                (body(Array(repeating: #"{"exterior": \#(square)}"#, count: 3)), "polygons"),
+                (body([#"{"exterior": \#(square), "holes": [\#(hole), \#(hole)]}"#]), "polygons[0].holes"),
+                (body([#"{"exterior": [[10,10],[20,10],[30,10],[40,10],[50,10],[60,10],[60,60]]}"#]), "polygons[0].exterior"),
+                (body([#"{"exterior": \#(square), "holes": [\#(hole)]}"#, #"{"exterior": \#(square), "holes": [\#(hole)]}"#]), "polygons"),
+            ]
+            for (text, field) in cases {
+                // MUT
+                let response = try await app.request(.put, "/api/v1/images/\(image)/segmentation", as: owner, jsonText: text)
+
+                // validate
+                #expect(response.status == .unprocessableContent, "\(field): \(response.status)")
+                #expect(response.problemCode == "POLYGON_LIMIT_EXCEEDED", "\(field)")
+                #expect(try response.fieldErrors().map(\.field) == [field])
+            }
+            let none = try await app.request(.get, "/api/v1/images/\(image)/segmentation", as: owner)
+            #expect(none.problemCode == "NO_SEGMENTATION")
+            // Within every limit (two polygons, one hole, 11 vertices) the edit is stored.
+            let fits = body([#"{"exterior": \#(square), "holes": [\#(hole)]}"#, #"{"exterior": \#(square)}"#])
+            let stored = try await app.request(.put, "/api/v1/images/\(image)/segmentation", as: owner, jsonText: fits)
+            #expect(stored.status == .ok || stored.status == .created, "\(stored.status)")
+        }
+    }
+}
+
 extension TestResponse {
     /// The `errors` of a problem+json body.
     func fieldErrors() throws -> [Problem.FieldError] {

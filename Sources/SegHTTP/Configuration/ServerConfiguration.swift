@@ -38,6 +38,8 @@ public struct ServerConfiguration: Sendable {
     public var idleTimeoutSeconds: Int = 60
     /// Seconds a new connection may take to send its first request's headers (`SEG_HTTP_HEADER_TIMEOUT`, default 10).
     public var headerTimeoutSeconds: Int = 10
+    /// How many polygons, holes and vertices one segmentation PUT may carry.
+    public var polygonLimits = PolygonLimits()
     /// Open connections at most (`SEG_HTTP_MAX_CONNECTIONS`, default 4096); more are closed as they arrive.
     public var maxConnections: Int = 4096
     /// Origins allowed by CORS (`SEG_CORS_ORIGINS`, comma-separated, default none).
@@ -80,6 +82,7 @@ public struct ServerConfiguration: Sendable {
         "SEG_RATE_API", "SEG_TRUSTED_PROXIES", "SEG_DB_POOL_SIZE", "SEG_EXPORT_RETENTION_HOURS", "SEG_JOB_LEASE_SECONDS",
         "SEG_WORKER_PREFETCH", "SEG_MAX_POLYGON_BODY_BYTES", "SEG_HTTP_IDLE_TIMEOUT", "SEG_HTTP_HEADER_TIMEOUT",
         "SEG_HTTP_MAX_CONNECTIONS",
+        "SEG_MAX_POLYGONS", "SEG_MAX_HOLES", "SEG_MAX_RING_VERTICES", "SEG_MAX_VERTICES",
         // Read by segctl only (backups); listed so a shared environment file does not warn.
         "SEG_BACKUP_DIR", "SEG_MODELS_FILE", "SEG_INFERENCE_TIMEOUT",
         // Read by scripts/run.sh (start the bundled model's inference server).
@@ -152,6 +155,11 @@ public struct ServerConfiguration: Sendable {
         configuration.maxPolygonBodyBytes = reader.integer("SEG_MAX_POLYGON_BODY_BYTES", default: 64 << 20, in: 1024...(1 << 30))
         configuration.idleTimeoutSeconds = reader.integer("SEG_HTTP_IDLE_TIMEOUT", default: 60, in: 1...3600)
         configuration.headerTimeoutSeconds = reader.integer("SEG_HTTP_HEADER_TIMEOUT", default: 10, in: 1...600)
+        configuration.polygonLimits = PolygonLimits(
+            polygons: reader.integer("SEG_MAX_POLYGONS", default: PolygonLimits().polygons, in: 1...10_000_000),
+            holes: reader.integer("SEG_MAX_HOLES", default: PolygonLimits().holes, in: 0...10_000_000),
+            ringVertices: reader.integer("SEG_MAX_RING_VERTICES", default: PolygonLimits().ringVertices, in: 3...100_000_000),
+            vertices: reader.integer("SEG_MAX_VERTICES", default: PolygonLimits().vertices, in: 3...1_000_000_000))
         configuration.maxConnections = reader.integer("SEG_HTTP_MAX_CONNECTIONS", default: 4096, in: 1...1_000_000)
         if let path = environment["SEG_MODELS_FILE"], !path.isEmpty {
             do {
@@ -285,5 +293,29 @@ private struct Reader {
             }
             return (keys, active)
         }
+    }
+}
+
+/// How much one segmentation PUT may carry, so that checking and measuring it stays bounded. The defaults hold a traced
+/// 8192² image with room to spare (tens of thousands of objects of hundreds of vertices).
+public struct PolygonLimits: Sendable, Equatable {
+    /// Polygons per image (`SEG_MAX_POLYGONS`, default 100,000).
+    public var polygons = 100_000
+    /// Holes per polygon (`SEG_MAX_HOLES`, default 10,000).
+    public var holes = 10_000
+    /// Vertices per ring, exterior or hole (`SEG_MAX_RING_VERTICES`, default 250,000).
+    public var ringVertices = 250_000
+    /// Vertices in all (`SEG_MAX_VERTICES`, default 4,000,000: about what 64 MiB of JSON holds).
+    public var vertices = 4_000_000
+
+    /// The defaults.
+    public init() {}
+
+    /// These limits.
+    public init(polygons: Int, holes: Int, ringVertices: Int, vertices: Int) {
+        self.polygons = polygons
+        self.holes = holes
+        self.ringVertices = ringVertices
+        self.vertices = vertices
     }
 }

@@ -235,7 +235,7 @@ struct ImagesController {
         let original = try await services.files.read(image.objectKey)
         let png: [UInt8]
         do {
-            png = try await NIOThreadPool.singleton.runIfActive {
+            png = try await CPUWork.pool.runIfActive {
                 try DisplayRendition.png(of: original, selection: plane)
             }
         } catch let error as SegCoreError {

@@ -197,8 +197,9 @@ struct SegmentationsController {
         let width = Double(image.width)
         let height = Double(image.height)
         // Validation and metrics are CPU work proportional to the vertices: keep them off the cooperative pool.
-        let polygonsJSON: [UInt8] = try await NIOThreadPool.singleton.runIfActive {
-            let polygons = try PolygonInput.validated(inputs, width: width, height: height)
+        let limits = services.configuration.polygonLimits
+        let polygonsJSON: [UInt8] = try await CPUWork.pool.runIfActive {
+            let polygons = try PolygonInput.validated(inputs, width: width, height: height, limits: limits)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
             return Array(try encoder.encode(polygons))

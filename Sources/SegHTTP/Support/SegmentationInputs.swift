@@ -96,7 +96,8 @@ extension PolygonInput {
     /// The polygons of a PUT with ids `polygon_1…`, area and metrics recomputed from their rings
     /// (SegCore's `PolygonValidation` judges each one).
     /// - Throws: 422 `INVALID_POLYGON` naming the first bad polygon's index.
-    static func validated(_ inputs: [PolygonInput], width: Double, height: Double) throws -> [Polygon] {
+    static func validated(_ inputs: [PolygonInput], width: Double, height: Double, limits: PolygonLimits) throws -> [Polygon] {
+        try checkLimits(inputs, limits)
         var result: [Polygon] = []
         result.reserveCapacity(inputs.count)
         for (index, input) in inputs.enumerated() {
@@ -111,6 +112,33 @@ extension PolygonInput {
             result.append(stored)
         }
         return result
+    }
+
+    /// 422 `POLYGON_LIMIT_EXCEEDED` when the PUT carries more polygons, holes or vertices than `limits` allow; counted
+    /// before anything is checked or measured.
+    static func checkLimits(_ inputs: [PolygonInput], _ limits: PolygonLimits) throws {
+        func exceeded(_ field: String, _ detail: String) -> Problem {
+            Problem(.unprocessableContent, code: "POLYGON_LIMIT_EXCEEDED", detail: detail, errors: [.init(field: field, detail: detail)])
+        }
+        guard inputs.count <= limits.polygons else {
+            throw exceeded("polygons", "at most \(limits.polygons) polygons per image (SEG_MAX_POLYGONS); this has \(inputs.count)")
+        }
+        var total = 0
+        for (index, input) in inputs.enumerated() {
+            guard case .success(let polygon) = input.result else { continue }
+            guard polygon.holes.count <= limits.holes else {
+                throw exceeded("polygons[\(index)].holes", "at most \(limits.holes) holes per polygon (SEG_MAX_HOLES)")
+            }
+            for (name, ring) in [("exterior", polygon.exterior)] + polygon.holes.enumerated().map({ ("holes[\($0)]", $1) }) {
+                guard ring.count <= limits.ringVertices else {
+                    throw exceeded("polygons[\(index)].\(name)", "at most \(limits.ringVertices) vertices per ring (SEG_MAX_RING_VERTICES)")
+                }
+                total += ring.count
+            }
+            guard total <= limits.vertices else {
+                throw exceeded("polygons", "at most \(limits.vertices) vertices in all (SEG_MAX_VERTICES)")
+            }
+        }
     }
 
     static func invalid(_ index: Int, _ reason: String) -> Problem {

@@ -28,10 +28,11 @@ enum ImageIngest {
         case rejected(SegCoreError)
     }
 
-    /// Reads, checks, thumbnails and stores the file at `path`, on `NIOThreadPool.singleton` (never on the cooperative pool).
+    /// Reads, checks, thumbnails and stores the file at `path`, on ``CPUWork/pool`` (never on the cooperative pool, nor in
+    /// front of password hashing).
     /// - Throws: `StorageError` when the file cannot be read or stored.
     static func ingest(path: String, into files: some ObjectStore, limits: ImageLimits = .default) async throws -> Outcome {
-        let checked = try await NIOThreadPool.singleton.runIfActive { () throws -> Checked in
+        let checked = try await CPUWork.pool.runIfActive { () throws -> Checked in
             let bytes: [UInt8]
             do {
                 bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path, isDirectory: false)))
