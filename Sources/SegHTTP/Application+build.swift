@@ -63,10 +63,11 @@ public func buildApplication(
     router.add(middleware: SecurityHeadersMiddleware())
     router.add(middleware: CORSAllowlistMiddleware(origins: Set(configuration.corsOrigins)))
     router.add(middleware: ErrorMappingMiddleware(routes: table))
+    // One API rate limiter for requests and event socket upgrades alike.
+    let apiLimiter = configuration.apiRateLimit.map { RateLimiter(limit: $0) }
     router.add(
         middleware: ClientLimitsMiddleware(
-            authLimiter: configuration.authRateLimit.map { RateLimiter(limit: $0) },
-            apiLimiter: configuration.apiRateLimit.map { RateLimiter(limit: $0) },
+            authLimiter: configuration.authRateLimit.map { RateLimiter(limit: $0) }, apiLimiter: apiLimiter,
             maxRequestBytes: configuration.maxRequestBytes))
     router.add(middleware: DatabaseGateMiddleware(monitor: monitor))
     router.add(middleware: GzipMiddleware())
@@ -75,8 +76,12 @@ public func buildApplication(
     // The event socket, its hub and the database listener that feeds it (not in worker-only processes).
     var events: EventsRuntime?
     if role != .worker {
+        let limits = EventSocketLimits(
+            perAddress: configuration.eventSocketsPerAddress, perUser: configuration.eventSocketsPerUser,
+            clientAddress: ClientAddress(trustedProxies: configuration.trustedProxies), limiter: apiLimiter)
         events = EventsRuntime(
-            services: services, monitor: monitor, workers: configuration.workers, database: clientConfiguration, logger: logger)
+            services: services, monitor: monitor, workers: configuration.workers, database: clientConfiguration, limits: limits,
+            logger: logger)
     }
     HealthController(services: services, monitor: monitor, workers: workers, version: SegHubRelease.version, events: events).addRoutes(to: routes)
     MetricsController(services: services, metrics: metrics, applicationName: applicationName).addRoutes(to: routes)

@@ -165,6 +165,52 @@ import Testing
         }
     }
 
+    @Test func oneAddressHoldsAtMostItsShareOfSocketsAndGetsPlacesBackWhenTheyClose() async throws {
+        try await withLiveTestApp(environment: ["SEG_EVENTS_MAX_PER_ADDRESS": "2"]) { _, port in
+            // setup: two sockets from this address, open (not yet authenticated)
+            let first = try await RawUpgrade.open(port: port)
+            let second = try await RawUpgrade.open(port: port)
+            #expect(first.0.hasPrefix("HTTP/1.1 101") && second.0.hasPrefix("HTTP/1.1 101"))
+
+            // MUT
+            let third = try await RawUpgrade.exchange(port: port, origin: nil)
+
+            // validate: refused with a problem; once one closes, a new one is let in
+            #expect(third.hasPrefix("HTTP/1.1 429"), "\(third.prefix(80))")
+            #expect(third.contains(#""code":"TOO_MANY_SOCKETS""#))
+            close(first.1)
+            var again = ""
+            for _ in 0..<50 where !again.hasPrefix("HTTP/1.1 101") {
+                again = try await RawUpgrade.exchange(port: port, origin: nil)
+                if !again.hasPrefix("HTTP/1.1 101") { try await Task.sleep(for: .milliseconds(100)) }
+            }
+            #expect(again.hasPrefix("HTTP/1.1 101"), "\(again.prefix(80))")
+            close(second.1)
+        }
+    }
+
+    @Test func oneAccountHoldsAtMostItsShareOfAuthenticatedSockets() async throws {
+        try await withLiveTestApp(environment: ["SEG_EVENTS_MAX_PER_USER": "1"]) { app, port in
+            // setup
+            let user = try await app.register()
+            let first = TestEventSocket(port: port)
+            let ready = try await first.authenticate(user.accessToken)
+            #expect(ready["type"] as? String == "ready")
+
+            // MUT: a second socket of the same account
+            let second = TestEventSocket(port: port)
+            let answer = try await second.authenticate(user.accessToken)
+
+            // validate: the second is told why and closed; the first keeps working
+            #expect(answer["code"] as? String == "TOO_MANY_SOCKETS")
+            let code = try await second.closeFrame()?.closeCode
+            #expect(code == .unknown(4429))
+            try first.send(json: ["type": "ping"])
+            #expect(try await first.next()["type"] as? String == "pong")
+            await first.close()
+        }
+    }
+
     @Test func aSocketThatNeverAuthenticatesIsClosed() async throws {
         try await withLiveTestApp { _, port in
             let socket = TestEventSocket(port: port)
@@ -550,9 +596,15 @@ enum RawUpgrade {
     /// Sends the upgrade request with `origin` (none when nil) and returns what the server answered: the head of a
     /// 101, or a whole refusal (the server closes after it).
     static func exchange(port: Int, origin: String?) async throws -> String {
+        let (answer, descriptor) = try await open(port: port, origin: origin)
+        close(descriptor)
+        return answer
+    }
+
+    /// Like ``exchange(port:origin:)``, but leaves the connection open: the caller closes the descriptor.
+    static func open(port: Int, origin: String? = nil) async throws -> (String, Int32) {
         try await RawHTTP.onOwnThread {
             let descriptor = try RawHTTP.connect(port: port)
-            defer { close(descriptor) }
             var request = """
                 GET /api/v1/events HTTP/1.1\r
                 Host: localhost:\(port)\r
@@ -565,7 +617,7 @@ enum RawUpgrade {
             if let origin { request += "Origin: \(origin)\r\n" }
             request += "\r\n"
             RawHTTP.send(Array(request.utf8), to: descriptor)
-            return RawHTTP.receive(from: descriptor) { $0.hasPrefix("HTTP/1.1 101") && $0.contains("\r\n\r\n") }
+            return (RawHTTP.receive(from: descriptor) { $0.hasPrefix("HTTP/1.1 101") && $0.contains("\r\n\r\n") }, descriptor)
         }
     }
 }

@@ -38,6 +38,10 @@ public struct ServerConfiguration: Sendable {
     public var idleTimeoutSeconds: Int = 60
     /// Seconds a new connection may take to send its first request's headers (`SEG_HTTP_HEADER_TIMEOUT`, default 10).
     public var headerTimeoutSeconds: Int = 10
+    /// Event sockets one client address may hold open (`SEG_EVENTS_MAX_PER_ADDRESS`, default 100).
+    public var eventSocketsPerAddress: Int = 100
+    /// Authenticated event sockets one account may hold (`SEG_EVENTS_MAX_PER_USER`, default 20).
+    public var eventSocketsPerUser: Int = 20
     /// How many polygons, holes and vertices one segmentation PUT may carry.
     public var polygonLimits = PolygonLimits()
     /// Open connections at most (`SEG_HTTP_MAX_CONNECTIONS`, default 4096); more are closed as they arrive.
@@ -82,7 +86,8 @@ public struct ServerConfiguration: Sendable {
         "SEG_RATE_API", "SEG_TRUSTED_PROXIES", "SEG_DB_POOL_SIZE", "SEG_EXPORT_RETENTION_HOURS", "SEG_JOB_LEASE_SECONDS",
         "SEG_WORKER_PREFETCH", "SEG_MAX_POLYGON_BODY_BYTES", "SEG_HTTP_IDLE_TIMEOUT", "SEG_HTTP_HEADER_TIMEOUT",
         "SEG_HTTP_MAX_CONNECTIONS",
-        "SEG_MAX_POLYGONS", "SEG_MAX_HOLES", "SEG_MAX_RING_VERTICES", "SEG_MAX_VERTICES",
+        "SEG_MAX_POLYGONS", "SEG_MAX_HOLES", "SEG_MAX_RING_VERTICES", "SEG_MAX_VERTICES", "SEG_EVENTS_MAX_PER_ADDRESS",
+        "SEG_EVENTS_MAX_PER_USER",
         // Read by segctl only (backups); listed so a shared environment file does not warn.
         "SEG_BACKUP_DIR", "SEG_MODELS_FILE", "SEG_INFERENCE_TIMEOUT",
         // Read by scripts/run.sh (start the bundled model's inference server).
@@ -155,6 +160,8 @@ public struct ServerConfiguration: Sendable {
         configuration.maxPolygonBodyBytes = reader.integer("SEG_MAX_POLYGON_BODY_BYTES", default: 64 << 20, in: 1024...(1 << 30))
         configuration.idleTimeoutSeconds = reader.integer("SEG_HTTP_IDLE_TIMEOUT", default: 60, in: 1...3600)
         configuration.headerTimeoutSeconds = reader.integer("SEG_HTTP_HEADER_TIMEOUT", default: 10, in: 1...600)
+        configuration.eventSocketsPerAddress = reader.integer("SEG_EVENTS_MAX_PER_ADDRESS", default: 100, in: 1...100_000)
+        configuration.eventSocketsPerUser = reader.integer("SEG_EVENTS_MAX_PER_USER", default: 20, in: 1...10_000)
         configuration.polygonLimits = PolygonLimits(
             polygons: reader.integer("SEG_MAX_POLYGONS", default: PolygonLimits().polygons, in: 1...10_000_000),
             holes: reader.integer("SEG_MAX_HOLES", default: PolygonLimits().holes, in: 0...10_000_000),

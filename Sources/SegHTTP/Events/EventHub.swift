@@ -71,9 +71,10 @@ public actor EventHub: DatabaseEventHandler {
     }
 
     /// Queues `greeting` on `outbox`, then sends it the events of `userID`'s projects; returns the id to
-    /// `unsubscribe` with. Both happen in one step of the hub, so no event precedes the greeting and none after it is
-    /// missed.
-    func subscribe(userID: UUID, outbox: EventOutbox, session: EventSession, greeting: String) -> Int {
+    /// `unsubscribe` with, or `nil` (sending nothing) when `userID` already has `limit` subscriptions. Both happen in
+    /// one step of the hub, so no event precedes the greeting and none after it is missed.
+    func subscribe(userID: UUID, outbox: EventOutbox, session: EventSession, greeting: String, limit: Int = .max) -> Int? {
+        guard subscribers.values.lazy.filter({ $0.userID == userID }).count < limit else { return nil }
         outbox.send(greeting)
         let id = nextID
         nextID += 1

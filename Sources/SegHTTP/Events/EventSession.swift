@@ -21,6 +21,8 @@ actor EventSession {
     private let channel: any Channel
     private let logger: Logger
     private let authTimeout: Duration
+    /// The per-account cap (`nil`: none).
+    private let limits: EventSocketLimits?
     private var userID: UUID?
     private var subscription: Int?
     /// The latest expiry and issue time of the tokens presented.
@@ -35,7 +37,7 @@ actor EventSession {
 
     init(
         services: AppServices, hub: EventHub, monitor: DatabaseMonitor?, outbox: EventOutbox, channel: any Channel, authTimeout: Duration,
-        logger: Logger
+        limits: EventSocketLimits? = nil, logger: Logger
     ) {
         self.services = services
         self.hub = hub
@@ -43,6 +45,7 @@ actor EventSession {
         self.outbox = outbox
         self.channel = channel
         self.authTimeout = authTimeout
+        self.limits = limits
         self.logger = logger
         self.tokens = burst
     }
@@ -121,7 +124,18 @@ actor EventSession {
         if subscription == nil {
             userID = identity.userID
             // The hub queues `ready` itself, so no event can come before it and none after it is missed.
-            subscription = await hub.subscribe(userID: identity.userID, outbox: outbox, session: self, greeting: ready)
+            guard
+                let id = await hub.subscribe(
+                    userID: identity.userID, outbox: outbox, session: self, greeting: ready, limit: limits?.perUser ?? .max)
+            else {
+                userID = nil
+                let limit = limits?.perUser ?? 0
+                fail(
+                    "TOO_MANY_SOCKETS", "this account has \(limit) event sockets open already (SEG_EVENTS_MAX_PER_USER)",
+                    close: EventCloseCode.rateLimited)
+                return
+            }
+            subscription = id
             logger.debug("event socket authenticated", metadata: ["user.id": "\(identity.userID)"])
         } else {
             outbox.send(ready)

@@ -30,6 +30,8 @@ struct EventsController {
     let services: AppServices
     let hub: EventHub
     let monitor: DatabaseMonitor?
+    /// The per-account cap (the per-address cap and the rate limit apply at the upgrade, in `WebSocketOriginGate`).
+    var limits: EventSocketLimits?
     /// How long a socket may stay without authenticating.
     var authTimeout: Duration = .seconds(5)
     /// The largest message a client may send (an auth message with its token is well under 1 KiB).
@@ -65,7 +67,7 @@ struct EventsController {
         let outbox = EventOutbox(limit: Self.outboxLimit)
         let session = EventSession(
             services: services, hub: hub, monitor: monitor, outbox: outbox, channel: context.requestContext.channel, authTimeout: authTimeout,
-            logger: context.logger)
+            limits: limits, logger: context.logger)
         await hub.opened()
         await session.start()
         if let token = Self.upgradeToken(from: context.request) {

@@ -11,10 +11,13 @@ struct EventsRuntime: Sendable {
     let hub: EventHub
     let controller: EventsController
 
-    init(services: AppServices, monitor: DatabaseMonitor, workers: Int, database: PostgresClient.Configuration, logger: Logger) {
+    init(
+        services: AppServices, monitor: DatabaseMonitor, workers: Int, database: PostgresClient.Configuration,
+        limits: EventSocketLimits? = nil, logger: Logger
+    ) {
         self.listener = DatabaseEventListener(configuration: database, logger: logger)
         self.hub = EventHub(services: services, workers: workers, logger: logger)
-        self.controller = EventsController(services: services, hub: hub, monitor: monitor)
+        self.controller = EventsController(services: services, hub: hub, monitor: monitor, limits: limits)
     }
 
     /// `GET /api/v1/events` without an upgrade: 426 `UPGRADE_REQUIRED` (WebSocket upgrades never reach the router).
@@ -34,6 +37,7 @@ struct EventsRuntime: Sendable {
     ) -> HTTPServerBuilder {
         .http1WebSocket(
             webSocketRouter: controller.router(), allowedOrigins: allowedOrigins, maxFrameSize: EventsController.maxMessageBytes,
-            additionalChannelHandlers: additionalChannelHandlers, idleTimeout: idleTimeout, connections: connections)
+            additionalChannelHandlers: additionalChannelHandlers, idleTimeout: idleTimeout, connections: connections,
+            limits: controller.limits)
     }
 }

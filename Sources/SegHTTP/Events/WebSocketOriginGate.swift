@@ -12,10 +12,10 @@ import NIOHTTP1
 /// of another site could otherwise open a socket in its visitor's name (cross-site WebSocket hijacking). An upgrade
 /// request whose `Origin` is not in the allowed list gets `403 ORIGIN_NOT_ALLOWED` (problem+json) and the connection
 /// is closed; a request without `Origin`, or with a `ws:`/`wss:` one (not a browser: scripts, the CLI, other servers),
-/// goes on. hummingbird-websocket
-/// answers every refused upgrade with a bare 400, so the check sits in the channel pipeline, between the HTTP decoder
-/// and the upgrade handler, and leaves the pipeline after the first request of a connection (only that one can be an
-/// upgrade).
+/// goes on. An allowed upgrade is then admitted by ``EventSocketLimits`` (the address's share of sockets and its rate
+/// limit), or answered 429 problem+json. hummingbird-websocket answers every refused upgrade with a bare 400, so the
+/// checks sit in the channel pipeline, between the HTTP decoder and the upgrade handler, and leave the pipeline after
+/// the first request of a connection (only that one can be an upgrade).
 final class WebSocketOriginGate: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias InboundOut = HTTPServerRequestPart
@@ -23,10 +23,13 @@ final class WebSocketOriginGate: ChannelInboundHandler, RemovableChannelHandler 
 
     /// Allowed origins, lowercased, without a trailing slash.
     private let allowed: Set<String>
+    /// The per-address cap and rate limit of upgrades, if any.
+    private let limits: EventSocketLimits?
     private var refusing = false
 
-    init(allowed: Set<String>) {
+    init(allowed: Set<String>, limits: EventSocketLimits? = nil) {
         self.allowed = allowed
+        self.limits = limits
     }
 
     /// Whether a request with `origin` (nil when absent) may be upgraded.
@@ -80,25 +83,38 @@ final class WebSocketOriginGate: ChannelInboundHandler, RemovableChannelHandler 
         let upgrade = head.headers[canonicalForm: "upgrade"].contains { $0.lowercased() == "websocket" }
         if upgrade, !Self.allows(head.headers.first(name: "origin"), in: allowed, host: head.headers.first(name: "host")) {
             refusing = true
-            refuse(context: context)
+            refuse(context: context, with: Self.originNotAllowed)
+            return
+        }
+        if upgrade, let limits, let problem = limits.admit(forwardedFor: head.headers[ClientAddress.forwardedFor.rawName], channel: context.channel) {
+            refusing = true
+            refuse(context: context, with: problem)
             return
         }
         context.fireChannelRead(data)
         context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
     }
 
-    private func refuse(context: ChannelHandlerContext) {
-        let body = #"""
-            {"type":"https://seghub.dev/problems/origin-not-allowed","title":"Forbidden","status":403,\#
-            "detail":"this origin may not open the event socket (SEG_WS_ALLOWED_ORIGINS)","code":"ORIGIN_NOT_ALLOWED"}
-            """#
+    static let originNotAllowed = Problem(
+        .forbidden, code: "ORIGIN_NOT_ALLOWED", detail: "this origin may not open the event socket (SEG_WS_ALLOWED_ORIGINS)")
+
+    /// Answers `problem` as problem+json and closes the connection.
+    private func refuse(context: ChannelHandlerContext, with problem: Problem) {
+        let fields: [String: Any] = [
+            "type": "https://seghub.dev/problems/\(problem.code.lowercased().replacingOccurrences(of: "_", with: "-"))",
+            "title": problem.status.reasonPhrase, "status": problem.status.code, "detail": problem.detail, "code": problem.code,
+        ]
+        let data = (try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys])) ?? Data("{}".utf8)
+        let body = String(decoding: data, as: UTF8.self)
         var buffer = context.channel.allocator.buffer(capacity: body.utf8.count)
         buffer.writeString(body)
-        let headers = HTTPHeaders([
+        var headers = HTTPHeaders([
             ("Content-Type", "application/problem+json"), ("Content-Length", "\(buffer.readableBytes)"), ("Connection", "close"),
             ("Cache-Control", "no-store"), ("X-Content-Type-Options", "nosniff"),
         ])
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .forbidden, headers: headers))), promise: nil)
+        for field in problem.headers { headers.add(name: field.name.rawName, value: field.value) }
+        let status = HTTPResponseStatus(statusCode: problem.status.code)
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
         let written = context.eventLoop.makePromise(of: Void.self)
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: written)
@@ -113,12 +129,15 @@ struct OriginCheckedWebSocketChannel: ServerChildChannel {
 
     let inner: HTTP1WebSocketUpgradeChannel
     let allowedOrigins: Set<String>
+    var limits: EventSocketLimits?
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         let allowedOrigins = allowedOrigins
+        let limits = limits
         return inner.setup(channel: channel, logger: logger).flatMapThrowing { value in
             let decoder = try channel.pipeline.syncOperations.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
-            try channel.pipeline.syncOperations.addHandler(WebSocketOriginGate(allowed: allowedOrigins), position: .after(decoder))
+            try channel.pipeline.syncOperations.addHandler(
+                WebSocketOriginGate(allowed: allowedOrigins, limits: limits), position: .after(decoder))
             return value
         }
     }
@@ -137,7 +156,7 @@ extension HTTPServerBuilder {
     static func http1WebSocket(
         webSocketRouter: Router<EventsRequestContext>, allowedOrigins: [String], maxFrameSize: Int,
         additionalChannelHandlers: @escaping @Sendable () -> [any RemovableChannelHandler] = { [] }, idleTimeout: TimeAmount? = nil,
-        connections: ConnectionLimiter? = nil
+        connections: ConnectionLimiter? = nil, limits: EventSocketLimits? = nil
     ) -> HTTPServerBuilder {
         let webSocketResponder = webSocketRouter.buildResponder()
         let allowed = Set(
@@ -153,7 +172,7 @@ extension HTTPServerBuilder {
                     configuration: .init(
                         http1: .init(additionalChannelHandlers: additionalChannelHandlers(), idleTimeout: idleTimeout),
                         ws: .init(maxFrameSize: maxFrameSize, autoPing: .enabled(timePeriod: .seconds(30))))),
-                allowedOrigins: allowed)
+                allowedOrigins: allowed, limits: limits)
             guard let connections else { return channel }
             return LimitedChannel(inner: channel, connections: connections)
         }

@@ -11,8 +11,14 @@ struct ClientAddress: Sendable {
     static let forwardedFor = HTTPField.Name("X-Forwarded-For")!
 
     func resolve(_ request: Request, peer: String?) -> String? {
+        resolve(forwardedFor: request.headers[values: Self.forwardedFor], peer: peer)
+    }
+
+    /// The same from the `X-Forwarded-For` values as sent (for a request that is not yet a Hummingbird `Request`).
+    func resolve(forwardedFor values: [String], peer: String?) -> String? {
         guard let peer, trustedProxies.contains(where: { $0.contains(peer) }) else { return peer }
-        let hops = request.headers[values: Self.forwardedFor]
+        let hops =
+            values
             .flatMap { $0.split(separator: ",") }
             .map { $0.trimmingCharacters(in: .whitespaces) }
             .filter { IPAddressRange.parseAddress($0) != nil }
