@@ -6,7 +6,8 @@
 # reference inference server (scripts/dev/inference.sh: KServe with onnxruntime serving models/), as
 # SEG_TEST_INFERENCE_URL, for the deep-learning segmenter's tests.
 # Then scripts/checks/eval-real.sh judges the segmenter on real microscopy images against its goals,
-# scripts/checks/e2e.sh runs segserver for real against its own throwaway cluster, and
+# scripts/checks/e2e.sh runs segserver for real against its own throwaway cluster,
+# scripts/attack/attack.sh replays the denial-of-service attacks of issue 15 against another, and
 # scripts/checks/test-web.sh drives the web UI in headless chromium, scripts/checks/schemathesis.sh fuzzes the live API against its OpenAPI document, and
 # scripts/checks/test-deploy.sh deploys, rolls back and redeploys under load through real nginx, and
 # scripts/checks/test-image.sh builds the container image from the Dockerfile with buildah and runs it.
@@ -55,6 +56,9 @@ bash scripts/checks/eval-real.sh "$(swift build --show-bin-path)/segctl" "$eval_
 
 seg_step "end-to-end: a real segserver on a throwaway PostgreSQL (scripts/checks/e2e.sh)"
 bash scripts/checks/e2e.sh
+
+seg_step "denial-of-service attacks against a real segserver (scripts/attack/attack.sh)"
+bash scripts/attack/attack.sh
 
 seg_step "web UI in headless chromium (scripts/checks/test-web.sh)"
 bash scripts/checks/test-web.sh

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Replays the denial-of-service attacks of issue 15 against a real segserver (the debug build that
+# scripts/test.sh made, or a fresh one) on its own throwaway PostgreSQL, and prints a figure for each:
+# the polygon-check attack (sign-in latency idle and under two concurrent heavy PUTs), oversized and
+# control-character bodies (status codes), connections that never finish their headers (how long until
+# the server closed them), a priority flood (where another user's job ran), event socket floods (how
+# many were refused), and the token edges (a token from before a password change, a logged-out
+# session's token). scripts/attack/attacks.py does the work with the standard library only.
+# Exits non-zero when an attack still gets through (a 500, a connection left open, a socket over the
+# cap, a revoked token accepted); timings are printed, never judged.
+# Usage: scripts/attack/attack.sh
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+source scripts/lib/common.sh
+
+seg_apt_install libjpeg-dev libpng-dev libtiff-dev pkg-config postgresql curl python3
+
+seg_workspace attack
+work="$SEG_WORK"
+
+seg_step "attack: building segserver (debug)"
+seg_build segserver
+
+seg_step "attack: starting PostgreSQL and segserver (one worker, no prefetch, short header timeout)"
+seg_start_database "$SEG_PG_DIR"
+seg_start_segserver SEG_WORKERS=1 SEG_WORKER_PREFETCH=0 SEG_HTTP_HEADER_TIMEOUT=3 SEG_EVENTS_MAX_PER_ADDRESS=40 \
+    SEG_EVENTS_MAX_PER_USER=5 SEG_RATE_AUTH=0 SEG_RATE_API=0
+python3 scripts/attack/attacks.py "$SEG_URL" || { tail -n 40 "$SEG_WORK/segserver.log" >&2; exit 1; }
