@@ -39,6 +39,8 @@ public enum StorageError: Error, Sendable, Equatable {
     case leaseLost(jobID: String)
     /// The row is in a state the operation does not apply to (an export that is already done, failed or expired).
     case invalidState(entity: String, id: String, state: String)
+    /// Storing it would take the owner past their storage quota (bytes already used, the quota).
+    case quotaExceeded(used: Int64, quota: Int64)
 }
 
 extension StorageError: CustomStringConvertible {
@@ -64,6 +66,7 @@ extension StorageError: CustomStringConvertible {
         case .invalidArgument(let reason): "invalid argument: \(reason)"
         case .leaseLost(let jobID): "the lease on job \(jobID) was lost; its result was not stored"
         case .invalidState(let entity, let id, let state): "\(entity) \(id) is \(state); the operation does not apply"
+        case .quotaExceeded(let used, let quota): "the storage quota of \(quota) bytes is reached (\(used) bytes used)"
         }
     }
 }

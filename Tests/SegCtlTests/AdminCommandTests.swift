@@ -239,6 +239,9 @@ import Testing
             let id = seeded.project.id.uuidString.lowercased()
             let shown = try await AdminFixtures.run(["projects", "show", id, "--database-url", url])
             #expect(shown.status == 0 && shown.stdoutText.contains("members:     2"), "\(shown.stdoutText)")
+            // The owner's storage: the three seeded images of 2,048 bytes each (what SEG_USER_QUOTA_BYTES counts).
+            let owner = try await AdminFixtures.run(["users", "show", "owner-a@example.org", "--database-url", url])
+            #expect(owner.stdoutText.contains("storage used:         6144 bytes"), "\(owner.stdoutText)")
 
             let moved = try await AdminFixtures.run(["projects", "transfer", id, "viewer-a@example.org", "--database-url", url])
             #expect(moved.status == 0, "stderr: \(moved.stderr)")

@@ -195,6 +195,36 @@ import Testing
     }
 
     /// RELIABILITY U1 on a real socket: chunked encoding, no Content-Length; answered 413, not reset.
+    @Test func theOwnersQuotaRefusesWhatDoesNotFitAndCountsEditorsUploads() async throws {
+        // setup: noise PNGs of known sizes, a quota of one and a half large files
+        let large = try TestImages.noisePNG(width: 120, height: 120)
+        let other = try TestImages.noisePNG(width: 120, height: 120)
+        let small = try TestImages.png(width: 20, height: 20)
+        let quota = large.count * 3 / 2
+        try await withTestApp(environment: ["SEG_USER_QUOTA_BYTES": "\(quota)"]) { app in
+            let owner = try await app.register()
+            let editor = try await app.register()
+            let project = try await app.makeProject(owner: owner)
+            try await app.addMember(editor, to: project, role: .editor)
+
+            // MUT: the editor's upload fits; the owner's second large file does not
+            let first = try await app.upload(to: project, as: editor, parts: [.file("a.png", large)])
+            #expect(first.status == .created)
+            let second = try await app.upload(to: project, as: owner, parts: [.file("b.png", other)])
+
+            // validate: refused whole (413, no row); a request where one file fits stores that one and names the other
+            #expect(second.status == .contentTooLarge)
+            #expect(second.problemCode == "QUOTA_EXCEEDED")
+            let mixed = try await app.upload(to: project, as: owner, parts: [.file("b.png", other), .file("c.png", small)])
+            #expect(mixed.status == .created)
+            let answer = try mixed.decode(UploadAnswer.self)
+            #expect(answer.items.map(\.name) == ["c.png"])
+            #expect(answer.errors.map(\.code) == ["QUOTA_EXCEEDED"])
+            let page = try await app.request(.get, "/api/v1/projects/\(project)/images", as: owner).decode(ImagePage.self)
+            #expect(page.items.count == 2)
+        }
+    }
+
     @Test func chunkedUploadOverTheLimitIs413OnTheWire() async throws {
         try await withLiveTestApp(environment: ["SEG_MAX_REQUEST_BYTES": "8192", "SEG_MAX_UPLOAD_BYTES": "4096"]) { app, port in
             // setup

@@ -42,6 +42,8 @@ public struct ServerConfiguration: Sendable {
     public var eventSocketsPerAddress: Int = 100
     /// Authenticated event sockets one account may hold (`SEG_EVENTS_MAX_PER_USER`, default 20).
     public var eventSocketsPerUser: Int = 20
+    /// The bytes of images a user's projects may hold (`SEG_USER_QUOTA_BYTES`; default none).
+    public var userQuotaBytes: Int64?
     /// How many polygons, holes and vertices one segmentation PUT may carry.
     public var polygonLimits = PolygonLimits()
     /// Open connections at most (`SEG_HTTP_MAX_CONNECTIONS`, default 4096); more are closed as they arrive.
@@ -87,7 +89,7 @@ public struct ServerConfiguration: Sendable {
         "SEG_WORKER_PREFETCH", "SEG_MAX_POLYGON_BODY_BYTES", "SEG_HTTP_IDLE_TIMEOUT", "SEG_HTTP_HEADER_TIMEOUT",
         "SEG_HTTP_MAX_CONNECTIONS",
         "SEG_MAX_POLYGONS", "SEG_MAX_HOLES", "SEG_MAX_RING_VERTICES", "SEG_MAX_VERTICES", "SEG_EVENTS_MAX_PER_ADDRESS",
-        "SEG_EVENTS_MAX_PER_USER",
+        "SEG_EVENTS_MAX_PER_USER", "SEG_USER_QUOTA_BYTES",
         // Read by segctl only (backups); listed so a shared environment file does not warn.
         "SEG_BACKUP_DIR", "SEG_MODELS_FILE", "SEG_INFERENCE_TIMEOUT",
         // Read by scripts/run.sh (start the bundled model's inference server).
@@ -160,6 +162,8 @@ public struct ServerConfiguration: Sendable {
         configuration.maxPolygonBodyBytes = reader.integer("SEG_MAX_POLYGON_BODY_BYTES", default: 64 << 20, in: 1024...(1 << 30))
         configuration.idleTimeoutSeconds = reader.integer("SEG_HTTP_IDLE_TIMEOUT", default: 60, in: 1...3600)
         configuration.headerTimeoutSeconds = reader.integer("SEG_HTTP_HEADER_TIMEOUT", default: 10, in: 1...600)
+        let quota = reader.integer("SEG_USER_QUOTA_BYTES", default: 0, in: 0...(1 << 60))
+        configuration.userQuotaBytes = quota > 0 ? Int64(quota) : nil
         configuration.eventSocketsPerAddress = reader.integer("SEG_EVENTS_MAX_PER_ADDRESS", default: 100, in: 1...100_000)
         configuration.eventSocketsPerUser = reader.integer("SEG_EVENTS_MAX_PER_USER", default: 20, in: 1...10_000)
         configuration.polygonLimits = PolygonLimits(

@@ -83,6 +83,15 @@ struct ImagesController {
         try await services.requireRole(.editor, in: projectID, for: identity, on: services.database(context.logger))
 
         let configuration = services.configuration
+        // The owner's storage quota: a full one refuses the request before its body is read.
+        var room: Int64?
+        if let quota = configuration.userQuotaBytes {
+            let database = services.database(context.logger)
+            guard let owner = try await ProjectRepository.find(id: projectID, on: database)?.ownerID else { throw Problem.notFound("project") }
+            let used = try await UserRepository.storedBytes(id: owner, on: database)
+            guard used < quota else { throw Self.quotaExceeded(used: used, quota: quota) }
+            room = quota - used
+        }
         let boundary = try MultipartUploadReceiver.boundary(contentType: request.headers[.contentType])
         if let declared = request.headers[.contentLength].flatMap({ Int($0) }), declared > configuration.maxRequestBytes {
             throw MultipartUploadReceiver.tooLarge(configuration.maxRequestBytes)
@@ -105,6 +114,13 @@ struct ImagesController {
                         detail: "the file exceeds \(configuration.maxUploadBytes) bytes"))
                 continue
             }
+            if let left = room, Int64(upload.bytes) > left {
+                errors.append(
+                    UploadError(
+                        name: Self.errorName(upload), code: "QUOTA_EXCEEDED",
+                        detail: "the project owner's storage quota has \(max(0, left)) bytes left; this file has \(upload.bytes)"))
+                continue
+            }
             switch try await ImageIngest.ingest(path: path, into: services.files) {
             case .rejected(let error):
                 errors.append(UploadError(name: Self.errorName(upload), code: error.code, detail: error.description))
@@ -115,12 +131,30 @@ struct ImagesController {
                             name: Self.errorName(upload), code: "UNSUPPORTED_IMAGE_FORMAT", detail: "this image format is not stored"))
                     continue
                 }
-                let image = try await ImageRepository.create(
-                    projectID: projectID, name: UploadFilename.storedName(upload.clientFilename, format: stored.format),
-                    objectKey: stored.objectKey, thumbnailKey: stored.thumbnailKey, displayKey: stored.displayKey, width: stored.width,
-                    height: stored.height, format: format, pages: stored.pages, bytes: Int64(stored.bytes), on: services.database(context.logger))
+                let insert = await Self.insert(
+                    projectID: projectID, name: UploadFilename.storedName(upload.clientFilename, format: stored.format), stored: stored,
+                    format: format, quota: configuration.userQuotaBytes, on: services.database(context.logger))
+                let image: ImageRecord
+                switch insert {
+                case .success(let record):
+                    image = record
+                case .failure(.quotaExceeded(let used, let quota)):
+                    // Another upload took the room meanwhile (the stored object is collected by `segctl gc`).
+                    room = quota - used
+                    errors.append(
+                        UploadError(name: Self.errorName(upload), code: "QUOTA_EXCEEDED", detail: Self.quotaExceeded(used: used, quota: quota).detail)
+                    )
+                    continue
+                case .failure(let error):
+                    throw error
+                }
+                room = room.map { $0 - Int64(stored.bytes) }
                 items.append(ImageBody(image))
             }
+        }
+        // Nothing stored and every file over the quota: the request as a whole is refused.
+        if items.isEmpty, !errors.isEmpty, errors.allSatisfy({ $0.code == "QUOTA_EXCEEDED" }), let quota = configuration.userQuotaBytes {
+            throw Self.quotaExceeded(used: quota - (room ?? 0), quota: quota)
         }
         if !items.isEmpty {
             await audit(
@@ -256,6 +290,29 @@ struct ImagesController {
         } catch {
             context.logger.warning("audit entry not recorded", metadata: ["audit.action": "\(action)", "error": "\(error)"])
         }
+    }
+
+    /// The image row of a stored upload, within the owner's quota if there is one.
+    private static func insert(
+        projectID: UUID, name: String, stored: ImageIngest.Stored, format: ImageRecord.Format, quota: Int64?, on database: Database
+    ) async -> Result<ImageRecord, StorageError> {
+        do {
+            return .success(
+                try await ImageRepository.create(
+                    projectID: projectID, name: name, objectKey: stored.objectKey, thumbnailKey: stored.thumbnailKey,
+                    displayKey: stored.displayKey, width: stored.width, height: stored.height, format: format, pages: stored.pages,
+                    bytes: Int64(stored.bytes), quota: quota, on: database))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// 413 `QUOTA_EXCEEDED`: the project owner's images already take `used` of `quota` bytes.
+    static func quotaExceeded(used: Int64, quota: Int64) -> Problem {
+        Problem(
+            .contentTooLarge, code: "QUOTA_EXCEEDED",
+            detail:
+                "the project owner's storage quota (SEG_USER_QUOTA_BYTES, \(quota) bytes) is used up or too small for this: \(used) bytes are stored")
     }
 
     /// The name an `errors` entry shows: the sanitised client name, or `file` when there is none.

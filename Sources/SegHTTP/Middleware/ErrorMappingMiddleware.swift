@@ -96,6 +96,8 @@ struct ErrorMappingMiddleware: RouterMiddleware {
             return .validation(reason)
         case .invalidState(let entity, _, let state):
             return Problem(.conflict, code: "INVALID_STATE", detail: "the \(entity) is \(state)")
+        case .quotaExceeded(let used, let quota):
+            return ImagesController.quotaExceeded(used: used, quota: quota)
         case .unavailable:
             logger.warning("database unavailable", metadata: ["error": "\(error)"])
             var headers = HTTPFields()

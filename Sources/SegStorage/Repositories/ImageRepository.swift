@@ -21,7 +21,9 @@ import PostgresNIO
 public enum ImageRepository {
 
     /// Stores a new image with status `new` (inside the caller's transaction, if any).
-    /// - Throws: `StorageError` (see `create(projectID:…)` above).
+    /// - Parameter quota: The project owner's storage quota in bytes, if any: the image is stored only if the owner's
+    ///   images (``UserRepository/storedBytes(id:on:)``) and this one fit.
+    /// - Throws: `StorageError`; `.quotaExceeded` when the image does not fit the quota.
     public static func create(
         projectID: UUID,
         name: String,
@@ -33,8 +35,28 @@ public enum ImageRepository {
         format: ImageRecord.Format,
         pages: Int = 1,
         bytes: Int64,
+        quota: Int64? = nil,
         on database: Database
     ) async throws(StorageError) -> ImageRecord {
+        if let quota {
+            // The owner's row is locked so that concurrent uploads into any of their projects count one after another.
+            return try await database.transaction { transaction throws(StorageError) in
+                let used = try await withStorageErrors {
+                    let rows = try await transaction.query(
+                        """
+                        SELECT u.id FROM users u JOIN projects p ON p.owner_id = u.id WHERE p.id = \(projectID) FOR UPDATE OF u
+                        """)
+                    guard let owner = try await rows.collect().first?.decode(UUID.self) else {
+                        throw StorageError.invalidReference(constraint: "images_project_id_fkey")
+                    }
+                    return try await UserRepository.storedBytes(id: owner, on: transaction)
+                }
+                guard used + bytes <= quota else { throw .quotaExceeded(used: used, quota: quota) }
+                return try await create(
+                    projectID: projectID, name: name, objectKey: objectKey, thumbnailKey: thumbnailKey, displayKey: displayKey, width: width,
+                    height: height, format: format, pages: pages, bytes: bytes, on: transaction)
+            }
+        }
         let record = try await withStorageErrors {
             try await database.query(
                 """

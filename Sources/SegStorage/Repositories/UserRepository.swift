@@ -183,6 +183,16 @@ public enum UserRepository {
         }
     }
 
+    /// The bytes of the images in the projects this user owns: what a storage quota counts (an image added by an editor
+    /// counts for the project's owner; an identical file stored twice counts twice).
+    public static func storedBytes(id: UUID, on database: Database) async throws(StorageError) -> Int64 {
+        try await withStorageErrors {
+            let rows = try await database.query(
+                "SELECT coalesce(sum(i.bytes), 0)::int8 FROM images i JOIN projects p ON p.id = i.project_id WHERE p.owner_id = \(id)")
+            return try await rows.collect().first?.decode(Int64.self) ?? 0
+        }
+    }
+
     /// The ids of the projects this user owns, oldest first.
     public static func ownedProjectIDs(id: UUID, on database: Database) async throws(StorageError) -> [UUID] {
         try await withStorageErrors {

@@ -31,8 +31,10 @@ struct UserSummary: Encodable {
     var mustChangePassword: Bool
     var createdAt: Date
     var ownedProjects: Int?
+    /// Bytes of the images in the owned projects (what `SEG_USER_QUOTA_BYTES` counts).
+    var storedBytes: Int64?
 
-    init(_ user: UserRecord, ownedProjects: Int? = nil) {
+    init(_ user: UserRecord, ownedProjects: Int? = nil, storedBytes: Int64? = nil) {
         id = user.id
         email = user.email
         name = user.name
@@ -41,6 +43,7 @@ struct UserSummary: Encodable {
         mustChangePassword = user.mustChangePassword
         createdAt = user.createdAt
         self.ownedProjects = ownedProjects
+        self.storedBytes = storedBytes
     }
 }
 
@@ -112,15 +115,25 @@ extension SegCtl.Users {
     }
 
     struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show one account.")
+        static let configuration = CommandConfiguration(
+            abstract: "Show one account.",
+            discussion: "Storage used is the bytes of the images in the account's projects; with SEG_USER_QUOTA_BYTES set, also its share of it.")
         @Argument(help: "Email or id.") var user: String
         @OptionGroup var database: DatabaseOptions
         @Flag(name: .customLong("json"), help: "Print JSON on stdout instead of text.") var json = false
 
+        /// " of QUOTA (P %)" when `SEG_USER_QUOTA_BYTES` is set in the environment, else nothing.
+        static func quotaText(_ used: Int64) -> String {
+            guard let text = ProcessInfo.processInfo.environment["SEG_USER_QUOTA_BYTES"], let quota = Int64(text), quota > 0 else { return "" }
+            return " of \(quota) (SEG_USER_QUOTA_BYTES, \(used * 100 / quota) %)"
+        }
+
         func run() async throws {
             let summary = try await database.withDatabase { postgres in
                 let record = try await UserLookup.find(user, on: postgres)
-                return UserSummary(record, ownedProjects: try await UserRepository.ownedProjectCount(id: record.id, on: postgres))
+                return UserSummary(
+                    record, ownedProjects: try await UserRepository.ownedProjectCount(id: record.id, on: postgres),
+                    storedBytes: try await UserRepository.storedBytes(id: record.id, on: postgres))
             }
             if json { return try Output.json(summary) }
             Terminal.output(
@@ -132,6 +145,7 @@ extension SegCtl.Users {
                 disabled:             \(summary.disabled ? "yes" : "no")
                 must change password: \(summary.mustChangePassword ? "yes" : "no")
                 owned projects:       \(summary.ownedProjects ?? 0)
+                storage used:         \(summary.storedBytes ?? 0) bytes\(Self.quotaText(summary.storedBytes ?? 0))
                 created:              \(Output.time(summary.createdAt))
 
                 """)
