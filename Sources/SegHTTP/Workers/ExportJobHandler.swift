@@ -8,7 +8,7 @@ import SegStorage
 /// Runs `export` jobs: builds the export's ZIP from each image's latest segmentation and stores it in the file store.
 ///
 /// Every attempt starts from scratch in a new temporary file, so a job taken over after a crash (its lease expired)
-/// simply rebuilds the archive. Images are read a page at a time and encoded on `NIOThreadPool`; memory stays bounded
+/// simply rebuilds the archive. Images are read a page at a time and encoded on `CPUWork.pool`; memory stays bounded
 /// by a page of polygons and one image's encodings. Progress goes to `exports.progress`, at most every 2 % or every
 /// 250 ms. The archive's object, the export's `done` and the job's completion commit in one transaction that only the
 /// lease holder can make. A missing export or project ends the job at once; on the job's last attempt a failure also
@@ -96,7 +96,7 @@ struct ExportJobHandler: JobHandler {
                         name: image.name, format: image.format.rawValue, width: image.width, height: image.height, originalURL: nil,
                         polygons: polygons)
                     guard export.options.includeImages, polygons != nil else {
-                        try await NIOThreadPool.singleton.runIfActive { try builder.add(item) }
+                        try await CPUWork.pool.runIfActive { try builder.add(item) }
                         continue
                     }
                     // The original goes into the archive from a local file the store provides.
@@ -105,7 +105,7 @@ struct ExportJobHandler: JobHandler {
                             var withOriginal = item
                             withOriginal.originalURL = url
                             let added = withOriginal
-                            try await NIOThreadPool.singleton.runIfActive { try builder.add(added) }
+                            try await CPUWork.pool.runIfActive { try builder.add(added) }
                         }
                     } catch let error as StorageError {
                         guard case .notFound = error else { throw error }
@@ -119,7 +119,7 @@ struct ExportJobHandler: JobHandler {
                 page = try PageRequest(limit: Self.pageSize, cursor: cursor)
             }
             try Task.checkCancellation()
-            try await NIOThreadPool.singleton.runIfActive {
+            try await CPUWork.pool.runIfActive {
                 try builder.finish(projectName: project.name, exportID: exportID)
             }
         } catch let error as SegCoreError {
