@@ -77,8 +77,27 @@ runroot="$work/run"
 bh() { buildah --root "$cache/storage" --runroot "$runroot" --storage-driver overlay "$@"; }
 containers=()
 server_pid=""
+# stop_tree PID: TERM to PID and all its descendants (the background subshell, buildah run, its chroot helper and the
+# segserver inside: killing the subshell alone left the other three running), KILL to what is left after 10 s.
+stop_tree() {
+    local pids=("$1") i=0 child
+    while [ "$i" -lt "${#pids[@]}" ]; do
+        for child in $(pgrep -P "${pids[$i]}" || true); do pids+=("$child"); done
+        i=$((i + 1))
+    done
+    kill -TERM "${pids[@]}" 2>/dev/null || true
+    local alive
+    for _ in $(seq 1 20); do
+        alive=0
+        for child in "${pids[@]}"; do kill -0 "$child" 2>/dev/null && alive=1; done
+        [ "$alive" -eq 0 ] && break
+        sleep 0.5
+    done
+    kill -KILL "${pids[@]}" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
+}
 cleanup() {
-    [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+    [ -n "$server_pid" ] && stop_tree "$server_pid"
     for c in "${containers[@]}"; do bh rm "$c" >/dev/null 2>&1 || true; done
     # The build stage stays tagged as the next run's layer cache (an unchanged tree builds in seconds);
     # older build stages, the images made here and their layers go.
@@ -298,8 +317,7 @@ if [ "$written" -eq 0 ] || [ -n "$foreign" ]; then
     exit 1
 fi
 echo "the data volume: $written files, all owned by 1001:1001" >&2
-kill "$server_pid"
-wait "$server_pid" 2>/dev/null || true
+stop_tree "$server_pid"
 server_pid=""
 
 seg_step "the checker is checked: a runtime stage without libtiff6 must fail"
