@@ -323,6 +323,31 @@ import Testing
         }
     }
 
+    @Test func loggingOutClosesTheSessionsSocketsAtOnceAndNoOthers() async throws {
+        try await withLiveTestApp { app, port in
+            // setup: one account, two sessions, a socket on each
+            let user = try await app.register()
+            let login = try await app.request(.post, "/api/v1/auth/login", json: ["email": user.email, "password": user.password])
+            var other = user
+            other.accessToken = try login.decode(TestApp.Session.self).accessToken
+            let ending = try await Self.readySocket(port: port, as: user)
+            let staying = try await Self.readySocket(port: port, as: other)
+
+            // MUT: the first session signs out
+            let logout = try await app.request(.post, "/api/v1/auth/logout", json: ["refreshToken": user.refreshToken])
+            #expect(logout.status == .noContent)
+
+            // validate: its socket is told and closed; the other session's socket still answers
+            let answer = try await ending.next()
+            #expect(answer["code"] as? String == "TOKEN_REVOKED")
+            let closeCode = try await ending.closeFrame()?.closeCode
+            #expect(closeCode == .unknown(4401))
+            try staying.send(json: ["type": "ping"])
+            #expect(try await staying.next()["type"] as? String == "pong")
+            await staying.close()
+        }
+    }
+
     // MARK: Events
 
     @Test func anImageStatusWrittenByAnotherClientReachesTheSocket() async throws {

@@ -28,6 +28,9 @@ actor EventSession {
     /// The latest expiry and issue time of the tokens presented.
     private var expiresAt: Date?
     private var issuedAt: Date?
+    /// The session of the latest token presented (its `sid`), whose end (logout, a replayed refresh token) ends the
+    /// socket too.
+    private var sessionID: UUID?
     private var watcher: Task<Void, Never>?
     private var ended = false
     private var tokens: Double
@@ -120,6 +123,7 @@ actor EventSession {
         let until = max(expiresAt ?? expiry, expiry)
         expiresAt = until
         issuedAt = max(issuedAt ?? claims.iat.value, claims.iat.value)
+        sessionID = claims.sessionID
         let ready = EventMessage.text(EventMessage.Ready(userId: identity.userID, expiresAt: EventMessage.timestamp(until)))
         if subscription == nil {
             userID = identity.userID
@@ -143,12 +147,13 @@ actor EventSession {
         watch { try? await Task.sleep(for: .seconds(max(0, until.timeIntervalSinceNow))) }
     }
 
-    /// Re-checks the account after it changed (disabled, or tokens revoked by a password change).
+    /// Re-checks the account after it changed (disabled, tokens revoked by a password change, a session ended by a
+    /// logout or a replayed refresh token).
     func revalidate() async {
         guard let userID, let issuedAt, !ended else { return }
         do {
-            guard let user = try await UserRepository.find(id: userID, on: services.database(logger)), !user.isDisabled,
-                AppServices.issued(issuedAt, after: user.tokensValidAfter)
+            guard let (user, sessionLive) = try await UserRepository.find(id: userID, session: sessionID, on: services.database(logger)),
+                !user.isDisabled, sessionLive, AppServices.issued(issuedAt, after: user.tokensValidAfter)
             else {
                 fail("TOKEN_REVOKED", "the access token was revoked; please sign in again", close: EventCloseCode.unauthorized)
                 return
