@@ -332,7 +332,8 @@ public struct ProbabilityMap: Sendable, Equatable {
                 guard let row = out.baseAddress.map({ $0 + dy &* newWidth }), let a = first.baseAddress, let b = second.baseAddress
                 else { return }
                 let wide = Double(t)
-                // Branch-free so that it vectorises; a row with a tie is done again exactly.
+                // No call and no branch per pixel (x86-64's baseline has no FMA instruction: the float form calls libm's
+                // `fmaf`); a row with a tie is done again exactly.
                 var ties: UInt8 = 0
                 for dx in 0..<newWidth {
                     let r = Double(a[dx]) + Double(b[dx] - a[dx]) * wide

@@ -51,7 +51,4 @@ final class EventSocketLimits: Sendable {
         }
         return nil
     }
-
-    /// Sockets open from `address` now.
-    func count(from address: String) -> Int { open.withLock { $0[address, default: 0] } }
 }

@@ -100,16 +100,11 @@ final class WebSocketOriginGate: ChannelInboundHandler, RemovableChannelHandler 
 
     /// Answers `problem` as problem+json and closes the connection.
     private func refuse(context: ChannelHandlerContext, with problem: Problem) {
-        let fields: [String: Any] = [
-            "type": "https://seghub.dev/problems/\(problem.code.lowercased().replacingOccurrences(of: "_", with: "-"))",
-            "title": problem.status.reasonPhrase, "status": problem.status.code, "detail": problem.detail, "code": problem.code,
-        ]
-        let data = (try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys])) ?? Data("{}".utf8)
-        let body = String(decoding: data, as: UTF8.self)
-        var buffer = context.channel.allocator.buffer(capacity: body.utf8.count)
-        buffer.writeString(body)
+        let body = problem.encodedBody
+        var buffer = context.channel.allocator.buffer(capacity: body.count)
+        buffer.writeBytes(body)
         var headers = HTTPHeaders([
-            ("Content-Type", "application/problem+json"), ("Content-Length", "\(buffer.readableBytes)"), ("Connection", "close"),
+            ("Content-Type", Problem.mediaType), ("Content-Length", "\(buffer.readableBytes)"), ("Connection", "close"),
             ("Cache-Control", "no-store"), ("X-Content-Type-Options", "nosniff"),
         ])
         for field in problem.headers { headers.add(name: field.name.rawName, value: field.value) }

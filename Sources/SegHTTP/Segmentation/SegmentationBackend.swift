@@ -9,9 +9,6 @@ import SegInference
 /// so that a worker's thread goes on with another job meanwhile. SegCore stays synchronous and pure; this is where it
 /// meets the network.
 protocol SegmentationBackend: Sendable {
-    /// The name requests, jobs and stored segmentations use.
-    var name: String { get }
-
     /// Segments the image `bytes` with `parameters`, its CPU stages on `threads`.
     /// - Throws: `Segmenters.Permanent` for what another attempt cannot fix (an undecodable image, a model's answer
     ///   that does not fit its registry entry, parameters of another kind of segmenter); anything else (an
@@ -21,8 +18,6 @@ protocol SegmentationBackend: Sendable {
 
 /// SegHub's classical segmenter (`BuiltinSegmenter`): decoding, segmenting and encoding in one hop to the threads.
 struct BuiltinBackend: SegmentationBackend {
-    var name: String { SegmentationPayload.builtinName }
-
     func segment(_ bytes: [UInt8], parameters: SegmentationPayload.Parameters, on threads: NIOThreadPool) async throws -> Segmenters.Outcome {
         guard case .builtin(let parameters) = parameters else {
             throw Segmenters.Permanent(description: "the built-in segmenter was given a model's parameters")
@@ -41,7 +36,7 @@ struct ModelBackend: SegmentationBackend {
     let segmenter: ModelSegmenter
     let metrics: AppMetrics
 
-    var name: String { segmenter.model.name }
+    private var name: String { segmenter.model.name }
 
     func segment(_ bytes: [UInt8], parameters: SegmentationPayload.Parameters, on threads: NIOThreadPool) async throws -> Segmenters.Outcome {
         guard case .model(let parameters) = parameters else {

@@ -25,9 +25,6 @@ final class ConnectionLimiter: Sendable {
         self.logger = logger
     }
 
-    /// Connections open now.
-    var count: Int { open.load(ordering: .relaxed) }
-
     /// Adds the counting handler at the front of `channel`'s pipeline (on its event loop, during setup).
     func install(on channel: any Channel) throws {
         try channel.pipeline.syncOperations.addHandler(CountingHandler(limiter: self), position: .first)

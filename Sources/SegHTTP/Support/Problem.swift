@@ -53,13 +53,19 @@ public struct Problem: Error, HTTPResponseError, Sendable, Equatable {
         var errors: [FieldError]?
     }
 
-    public func response(from request: Request, context: some RequestContext) throws -> Response {
+    /// The problem+json body (also written by channel handlers that answer before routing, as the origin gate).
+    public var encodedBody: Data {
         let body = Body(
             type: "https://seghub.dev/problems/\(code.lowercased().replacingOccurrences(of: "_", with: "-"))",
             title: status.reasonPhrase, status: status.code, detail: detail, code: code, errors: errors.isEmpty ? nil : errors)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        let data = try encoder.encode(body)
+        // Strings and integers only: encoding cannot fail.
+        return (try? encoder.encode(body)) ?? Data("{}".utf8)
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        let data = encodedBody
         var headers = headers
         headers[.contentType] = Self.mediaType
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
