@@ -199,6 +199,61 @@ int seg_jpeg_decode(seg_jpeg_decoder *d, seg_jpeg_output output, uint8_t *dst, s
     return 0;
 }
 
+int seg_jpeg_start(seg_jpeg_decoder *d, seg_jpeg_output output, int scale_denom, int *width, int *height) {
+    if (!d->header_read || d->started) {
+        snprintf(d->err.message, sizeof d->err.message, d->started ? "decoding already started" : "header not read");
+        d->err.kind = SEG_ERR_CORRUPT;
+        return -1;
+    }
+    if (scale_denom != 1 && scale_denom != 2 && scale_denom != 4 && scale_denom != 8) {
+        snprintf(d->err.message, sizeof d->err.message, "scale 1/%d is not one of 1, 1/2, 1/4, 1/8", scale_denom);
+        d->err.kind = SEG_ERR_CORRUPT;
+        return -1;
+    }
+    if (setjmp(d->err.jump)) return -1;
+    switch (output) {
+    case SEG_JPEG_OUT_GRAY: d->cinfo.out_color_space = JCS_GRAYSCALE; break;
+    case SEG_JPEG_OUT_RGB: d->cinfo.out_color_space = JCS_RGB; break;
+    case SEG_JPEG_OUT_CMYK: d->cinfo.out_color_space = JCS_CMYK; break;
+    }
+    d->cinfo.dct_method = JDCT_ISLOW;
+    d->cinfo.scale_num = 1;
+    d->cinfo.scale_denom = (unsigned)scale_denom;
+    jpeg_start_decompress(&d->cinfo);
+    d->started = 1;
+    *width = (int)d->cinfo.output_width;
+    *height = (int)d->cinfo.output_height;
+    return 0;
+}
+
+int seg_jpeg_read_rows(seg_jpeg_decoder *d, uint8_t *dst, size_t stride, int count) {
+    if (!d->started || count < 0 || (unsigned)count > d->cinfo.output_height - d->cinfo.output_scanline) {
+        snprintf(d->err.message, sizeof d->err.message, "rows requested before start or beyond the image");
+        d->err.kind = SEG_ERR_CORRUPT;
+        return -1;
+    }
+    if (setjmp(d->err.jump)) return -1;
+    JSAMPROW rows[16];
+    int done = 0;
+    while (done < count) {
+        int want = count - done;
+        if (want > 16) want = 16;
+        for (int i = 0; i < want; i++) rows[i] = dst + (size_t)(done + i) * stride;
+        JDIMENSION got = jpeg_read_scanlines(&d->cinfo, rows, (JDIMENSION)want);
+        if (got == 0) {
+            snprintf(d->err.message, sizeof d->err.message, "premature end of JPEG data");
+            d->err.kind = SEG_ERR_TRUNCATED;
+            return -1;
+        }
+        done += (int)got;
+    }
+    if (d->cinfo.output_scanline == d->cinfo.output_height) {
+        jpeg_finish_decompress(&d->cinfo);
+        if (d->err.pub.num_warnings > 0) return fail_from_warnings(d);
+    }
+    return 0;
+}
+
 const char *seg_jpeg_message(const seg_jpeg_decoder *d) { return d->err.message; }
 seg_error_kind seg_jpeg_error_kind(const seg_jpeg_decoder *d) { return d->err.kind; }
 

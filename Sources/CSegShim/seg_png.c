@@ -19,6 +19,7 @@ struct seg_png_decoder {
     int header_read;
     int prepared;
     int height;
+    int next_row;     // rows handed out by seg_png_read_rows
     size_t row_bytes;
     char message[256];
     seg_error_kind kind;
@@ -211,6 +212,30 @@ int seg_png_decode(seg_png_decoder *d, uint8_t *dst, size_t stride) {
     return 0;
 }
 
+int seg_png_read_rows(seg_png_decoder *d, uint8_t *dst, size_t stride, int count) {
+    if (!d->prepared || stride < d->row_bytes || count < 0 || count > d->height - d->next_row) {
+        snprintf(d->message, sizeof d->message, "rows requested out of order or beyond the image");
+        d->kind = SEG_ERR_CORRUPT;
+        return -1;
+    }
+    if (png_get_interlace_type(d->png, d->info) != PNG_INTERLACE_NONE) {
+        snprintf(d->message, sizeof d->message, "an interlaced PNG cannot be read row by row");
+        d->kind = SEG_ERR_UNSUPPORTED;
+        return -1;
+    }
+    if (setjmp(d->jump)) return -1;
+    for (int i = 0; i < count; i++) png_read_row(d->png, dst + (size_t)i * stride, NULL);
+    d->next_row += count;
+    if (d->next_row == d->height) {
+        png_read_end(d->png, NULL);
+        if (d->stream_damaged) {
+            d->kind = SEG_ERR_CORRUPT;
+            return -1;
+        }
+    }
+    return 0;
+}
+
 const char *seg_png_message(const seg_png_decoder *d) { return d->message; }
 seg_error_kind seg_png_error_kind(const seg_png_decoder *d) { return d->kind; }
 
@@ -248,56 +273,109 @@ static void seg_png_write(png_structp png, png_bytep data, size_t length) {
 
 static void seg_png_flush(png_structp png) { (void)png; }
 
+struct seg_png_stream {
+    struct seg_png_writer writer;
+    png_structp png;
+    png_infop info;
+    int height;
+    int rows;
+    char message[256];
+};
+
+seg_png_stream *seg_png_stream_create(int width, int height, int channels, int bit_depth, int compression) {
+    if (channels < 1 || channels > 4 || (bit_depth != 8 && bit_depth != 16) || width <= 0 || height <= 0) return NULL;
+    seg_png_stream *s = calloc(1, sizeof *s);
+    if (!s) return NULL;
+    s->writer.message = s->message;
+    s->writer.message_size = sizeof s->message;
+    s->height = height;
+    s->png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &s->writer, seg_png_write_error, seg_png_warning);
+    s->info = s->png ? png_create_info_struct(s->png) : NULL;
+    if (!s->png || !s->info) {
+        png_destroy_write_struct(&s->png, NULL);
+        free(s);
+        return NULL;
+    }
+    if (setjmp(s->writer.jump)) {
+        png_destroy_write_struct(&s->png, &s->info);
+        free(s->writer.buffer);
+        free(s);
+        return NULL;
+    }
+    static const int types[5] = {0, PNG_COLOR_TYPE_GRAY, PNG_COLOR_TYPE_GRAY_ALPHA, PNG_COLOR_TYPE_RGB,
+                                 PNG_COLOR_TYPE_RGB_ALPHA};
+    png_set_write_fn(s->png, &s->writer, seg_png_write, seg_png_flush);
+    png_set_compression_level(s->png, compression);
+    png_set_IHDR(s->png, s->info, (png_uint_32)width, (png_uint_32)height, bit_depth, types[channels],
+                 PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    png_write_info(s->png, s->info);
+    if (bit_depth == 16) {
+        const int probe = 1;
+        if (*(const char *)&probe == 1) png_set_swap(s->png);
+    }
+    return s;
+}
+
+int seg_png_stream_write_rows(seg_png_stream *s, const void *rows, size_t stride, int count) {
+    if (s->writer.failed || count < 0 || count > s->height - s->rows) {
+        if (!s->writer.failed) snprintf(s->message, sizeof s->message, "more rows than the image has");
+        s->writer.failed = 1;
+        return -1;
+    }
+    if (setjmp(s->writer.jump)) {
+        s->writer.failed = 1;
+        return -1;
+    }
+    for (int y = 0; y < count; y++) png_write_row(s->png, (png_const_bytep)((const uint8_t *)rows + (size_t)y * stride));
+    s->rows += count;
+    return 0;
+}
+
+int seg_png_stream_finish(seg_png_stream *s, uint8_t **out, size_t *out_size) {
+    *out = NULL;
+    *out_size = 0;
+    if (s->writer.failed || s->rows != s->height) {
+        if (!s->writer.failed) snprintf(s->message, sizeof s->message, "%d of %d rows written", s->rows, s->height);
+        s->writer.failed = 1;
+        return -1;
+    }
+    if (setjmp(s->writer.jump)) {
+        s->writer.failed = 1;
+        return -1;
+    }
+    png_write_end(s->png, s->info);
+    *out = s->writer.buffer;
+    *out_size = s->writer.size;
+    s->writer.buffer = NULL;
+    s->writer.size = 0;
+    return 0;
+}
+
+const char *seg_png_stream_message(const seg_png_stream *s) { return s->message; }
+
+void seg_png_stream_destroy(seg_png_stream *s) {
+    if (!s) return;
+    png_destroy_write_struct(&s->png, &s->info);
+    free(s->writer.buffer);
+    free(s);
+}
+
 int seg_png_encode(const void *pixels, int width, int height, int channels, int bit_depth, size_t stride,
                    int compression, uint8_t **out, size_t *out_size, char *message, size_t message_size) {
     *out = NULL;
     *out_size = 0;
-    if (channels < 1 || channels > 4 || (bit_depth != 8 && bit_depth != 16) || width <= 0 || height <= 0) {
-        snprintf(message, message_size, "cannot encode %dx%d with %d channels of %d bits", width, height, channels,
-                 bit_depth);
+    seg_png_stream *s = seg_png_stream_create(width, height, channels, bit_depth, compression);
+    if (!s) {
+        if (channels < 1 || channels > 4 || (bit_depth != 8 && bit_depth != 16) || width <= 0 || height <= 0)
+            snprintf(message, message_size, "cannot encode %dx%d with %d channels of %d bits", width, height, channels,
+                     bit_depth);
+        else
+            snprintf(message, message_size, "out of memory");
         return -1;
     }
-    struct seg_png_writer *w = calloc(1, sizeof *w);
-    if (!w) {
-        snprintf(message, message_size, "out of memory");
-        return -1;
-    }
-    w->message = message;
-    w->message_size = message_size;
-    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, w, seg_png_write_error, seg_png_warning);
-    png_infop info = png ? png_create_info_struct(png) : NULL;
-    if (!png || !info) {
-        png_destroy_write_struct(&png, NULL);
-        free(w);
-        snprintf(message, message_size, "out of memory");
-        return -1;
-    }
-    png_structp volatile png_v = png;
-    png_infop volatile info_v = info;
-    if (setjmp(w->jump)) {
-        png_structp p = png_v;
-        png_infop i = info_v;
-        png_destroy_write_struct(&p, &i);
-        free(w->buffer);
-        free(w);
-        return -1;
-    }
-    static const int types[5] = {0, PNG_COLOR_TYPE_GRAY, PNG_COLOR_TYPE_GRAY_ALPHA, PNG_COLOR_TYPE_RGB,
-                                 PNG_COLOR_TYPE_RGB_ALPHA};
-    png_set_write_fn(png, w, seg_png_write, seg_png_flush);
-    png_set_compression_level(png, compression);
-    png_set_IHDR(png, info, (png_uint_32)width, (png_uint_32)height, bit_depth, types[channels], PNG_INTERLACE_NONE,
-                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
-    png_write_info(png, info);
-    if (bit_depth == 16) {
-        const int probe = 1;
-        if (*(const char *)&probe == 1) png_set_swap(png);
-    }
-    for (int y = 0; y < height; y++) png_write_row(png, (png_const_bytep)((const uint8_t *)pixels + (size_t)y * stride));
-    png_write_end(png, info);
-    png_destroy_write_struct(&png, &info);
-    *out = w->buffer;
-    *out_size = w->size;
-    free(w);
-    return 0;
+    int rc = seg_png_stream_write_rows(s, pixels, stride, height);
+    if (rc == 0) rc = seg_png_stream_finish(s, out, out_size);
+    if (rc != 0) snprintf(message, message_size, "%s", s->message);
+    seg_png_stream_destroy(s);
+    return rc;
 }

@@ -314,9 +314,26 @@ static int seg_tiff_own_lzw_strip(seg_tiff_decoder *d, uint32_t strip, uint8_t *
     return seg_lzw_decode_strip(d->data + offset, (size_t)bytes, out, want);
 }
 
+uint32_t seg_tiff_band_height(const seg_tiff_decoder *d) {
+    if (!d->selected) return 0;
+    uint32_t band = d->info.tiled ? d->info.tile_height : d->info.rows_per_strip;
+    return band == 0 || band > d->info.height ? d->info.height : band;
+}
+
 int seg_tiff_read(seg_tiff_decoder *d, uint8_t *dst, size_t row_bytes) {
     if (!d->tif || !d->selected) return -1;
+    return seg_tiff_read_rows(d, dst, row_bytes, 0, d->info.height);
+}
+
+int seg_tiff_read_rows(seg_tiff_decoder *d, uint8_t *dst, size_t row_bytes, uint32_t y_begin, uint32_t y_end) {
+    if (!d->tif || !d->selected) return -1;
     const seg_tiff_info *in = &d->info;
+    const uint32_t band = seg_tiff_band_height(d);
+    if (band == 0 || y_begin % band != 0 || y_begin >= y_end || y_end > in->height ||
+        (y_end != in->height && y_end % band != 0)) {
+        seg_tiff_fail(d, SEG_ERR_CORRUPT, "TIFF rows requested off the strip or tile grid");
+        return -1;
+    }
     TIFF *tif = d->tif;
     const int bits = in->bits_per_sample;
     const size_t out_sample = bits >= 8 ? (size_t)bits / 8 : 1;
@@ -348,7 +365,7 @@ int seg_tiff_read(seg_tiff_decoder *d, uint8_t *dst, size_t row_bytes) {
             return -1;
         }
         for (int plane = 0; plane < planes; plane++) {
-            for (uint32_t y0 = 0; y0 < in->height; y0 += th) {
+            for (uint32_t y0 = y_begin; y0 < y_end; y0 += th) {
                 for (uint32_t x0 = 0; x0 < in->width; x0 += tw) {
                     uint32_t index = TIFFComputeTile(tif, x0, y0, 0, (uint16_t)plane);
                     if (TIFFReadEncodedTile(tif, index, tile, tile_size) < 0 || d->kind != SEG_ERR_NONE) {
@@ -359,7 +376,7 @@ int seg_tiff_read(seg_tiff_decoder *d, uint8_t *dst, size_t row_bytes) {
                     uint32_t rows = in->height - y0 < th ? in->height - y0 : th;
                     uint32_t cols = in->width - x0 < tw ? in->width - x0 : tw;
                     for (uint32_t r = 0; r < rows; r++) {
-                        uint8_t *out = dst + (size_t)(y0 + r) * row_bytes + ((size_t)x0 * spp + (size_t)plane) * out_sample;
+                        uint8_t *out = dst + (size_t)(y0 - y_begin + r) * row_bytes + ((size_t)x0 * spp + (size_t)plane) * out_sample;
                         seg_tiff_copy_samples(tile + (size_t)r * tile_row, out, (size_t)cols * per_pixel, bits,
                                               planes > 1 ? spp : 1);
                     }
@@ -382,11 +399,11 @@ int seg_tiff_read(seg_tiff_decoder *d, uint8_t *dst, size_t row_bytes) {
         // Whole-byte samples, one plane, rows as the caller lays them out: each strip is decoded
         // straight into its rows (an uncompressed file is then copied once, as libtiff reads it).
         const int predictor = seg_tiff_own_lzw_predictor(d);
-        for (uint32_t y0 = 0; y0 < in->height; y0 += rps) {
+        for (uint32_t y0 = y_begin; y0 < y_end; y0 += rps) {
             uint32_t rows = in->height - y0 < rps ? in->height - y0 : rps;
             tmsize_t want = (tmsize_t)(strip_row * rows);
             uint32_t strip = TIFFComputeStrip(tif, y0, 0);
-            uint8_t *out = dst + (size_t)y0 * row_bytes;
+            uint8_t *out = dst + (size_t)(y0 - y_begin) * row_bytes;
             if (predictor) {
                 int own = seg_tiff_own_lzw_strip(d, strip, out, (size_t)want);
                 if (own > 0) return -1;
@@ -411,7 +428,7 @@ int seg_tiff_read(seg_tiff_decoder *d, uint8_t *dst, size_t row_bytes) {
         return -1;
     }
     for (int plane = 0; plane < planes; plane++) {
-        for (uint32_t y0 = 0; y0 < in->height; y0 += rps) {
+        for (uint32_t y0 = y_begin; y0 < y_end; y0 += rps) {
             uint32_t rows = in->height - y0 < rps ? in->height - y0 : rps;
             uint32_t index = TIFFComputeStrip(tif, y0, (uint16_t)plane);
             tmsize_t want = (tmsize_t)(strip_row * rows);
@@ -422,7 +439,7 @@ int seg_tiff_read(seg_tiff_decoder *d, uint8_t *dst, size_t row_bytes) {
                 return -1;
             }
             for (uint32_t r = 0; r < rows; r++) {
-                uint8_t *out = dst + (size_t)(y0 + r) * row_bytes + (size_t)plane * out_sample;
+                uint8_t *out = dst + (size_t)(y0 - y_begin + r) * row_bytes + (size_t)plane * out_sample;
                 seg_tiff_copy_samples(strip + (size_t)r * strip_row, out, (size_t)in->width * per_pixel, bits,
                                       planes > 1 ? spp : 1);
             }

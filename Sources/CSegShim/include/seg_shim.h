@@ -58,6 +58,14 @@ int seg_jpeg_read_header(seg_jpeg_decoder *decoder, const uint8_t *data, size_t 
 /// Decodes the whole image into `dst` (rows of `stride` bytes) in the requested layout.
 int seg_jpeg_decode(seg_jpeg_decoder *decoder, seg_jpeg_output output, uint8_t *dst, size_t stride);
 
+/// Starts decoding at 1/`scale_denom` of the size (1, 2, 4 or 8: libjpeg scales in the DCT, so a
+/// reduced image costs a fraction of the work and memory) and reports the output size.
+int seg_jpeg_start(seg_jpeg_decoder *decoder, seg_jpeg_output output, int scale_denom, int *width, int *height);
+
+/// Decodes the next `count` output rows into `dst` (rows of `stride` bytes), after seg_jpeg_start;
+/// after the last row it finishes the file (a warning then fails it, as in seg_jpeg_decode).
+int seg_jpeg_read_rows(seg_jpeg_decoder *decoder, uint8_t *dst, size_t stride, int count);
+
 const char *seg_jpeg_message(const seg_jpeg_decoder *decoder);
 seg_error_kind seg_jpeg_error_kind(const seg_jpeg_decoder *decoder);
 
@@ -106,6 +114,11 @@ int seg_png_prepare(seg_png_decoder *decoder, int flags, int *channels, int *bit
 /// reads to IEND.
 int seg_png_decode(seg_png_decoder *decoder, uint8_t *dst, size_t stride);
 
+/// Decodes the next `count` rows into `dst` (rows of `stride` bytes), after prepare and instead of
+/// seg_png_decode; after the last row it reads to IEND. Non-interlaced files only: an Adam7 file
+/// fails with SEG_ERR_UNSUPPORTED before any row is read (its rows need the whole image).
+int seg_png_read_rows(seg_png_decoder *decoder, uint8_t *dst, size_t stride, int count);
+
 const char *seg_png_message(const seg_png_decoder *decoder);
 seg_error_kind seg_png_error_kind(const seg_png_decoder *decoder);
 
@@ -116,6 +129,18 @@ seg_error_kind seg_png_error_kind(const seg_png_decoder *decoder);
 /// in host byte order). `compression` is zlib's level 0–9. Output as for seg_jpeg_encode.
 int seg_png_encode(const void *pixels, int width, int height, int channels, int bit_depth, size_t stride,
                    int compression, uint8_t **out, size_t *out_size, char *message, size_t message_size);
+
+/// A PNG written a few rows at a time (only the compressed output grows in memory).
+typedef struct seg_png_stream seg_png_stream;
+
+/// Starts a PNG as seg_png_encode would; NULL for a bad layout or when out of memory.
+seg_png_stream *seg_png_stream_create(int width, int height, int channels, int bit_depth, int compression);
+/// Appends `count` rows of `stride` bytes.
+int seg_png_stream_write_rows(seg_png_stream *stream, const void *rows, size_t stride, int count);
+/// Ends the file once every row is written; `*out` then belongs to the caller (seg_free).
+int seg_png_stream_finish(seg_png_stream *stream, uint8_t **out, size_t *out_size);
+const char *seg_png_stream_message(const seg_png_stream *stream);
+void seg_png_stream_destroy(seg_png_stream *stream);
 
 // ---------------------------------------------------------------------------------------------
 // TIFF decoding (libtiff)
@@ -176,6 +201,14 @@ int seg_tiff_colormap(seg_tiff_decoder *decoder, const uint16_t **red, const uin
 /// bits become one byte each holding the raw value. `row_bytes` must be at least
 /// width * samples_per_pixel * max(1, bits_per_sample / 8).
 int seg_tiff_read(seg_tiff_decoder *decoder, uint8_t *dst, size_t row_bytes);
+
+/// Rows per strip, or the tile height, of the current page (at most its height): the unit that
+/// seg_tiff_read_rows reads.
+uint32_t seg_tiff_band_height(const seg_tiff_decoder *decoder);
+
+/// Reads rows `y_begin` ..< `y_end` of the current page into `dst` (its first row is `y_begin`),
+/// as seg_tiff_read does the whole page. Both ends lie on the band grid (or `y_end` is the height).
+int seg_tiff_read_rows(seg_tiff_decoder *decoder, uint8_t *dst, size_t row_bytes, uint32_t y_begin, uint32_t y_end);
 
 /// Reads the current page through libtiff's RGBA interface (8-bit RGBA, top row first): for
 /// photometric interpretations the caller does not convert itself (CMYK, YCbCr, CIELab).

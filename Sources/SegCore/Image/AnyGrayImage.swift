@@ -104,12 +104,17 @@ public struct DisplayStretch: Sendable, Equatable {
                 for v in src { h[Int(v)] &+= 1 }
             }
         }
-        let (rl, rh) = Self.ranks(image.pixels.count)
+        self.init(histogram: histogram, count: image.pixels.count)
+    }
+
+    /// The percentiles of `count` 16-bit samples counted in `histogram` (65 536 bins, one per value).
+    init(histogram: [Int], count: Int) {
+        let (rl, rh) = Self.ranks(count)
         var seen = 0
         var low = 0
         var high = 0
         var foundLow = false
-        for v in 0..<65536 where histogram[v] > 0 {
+        for v in 0..<min(65536, histogram.count) where histogram[v] > 0 {
             seen += histogram[v]
             if !foundLow, seen > rl {
                 low = v

@@ -93,3 +93,40 @@ private func withRaw<T, R>(_ array: [T], _ body: (UnsafeRawPointer?) throws(SegC
     }
     return try result.get()
 }
+
+/// A PNG written a band of rows at a time: only its compressed output grows in memory.
+final class PNGStreamWriter {
+    private let stream: OpaquePointer
+    private let width: Int
+    private let channels: Int
+
+    /// Starts an 8-bit PNG of `channels` (1–4) channels at zlib level `compression`.
+    init(width: Int, height: Int, channels: Int, compression: Int = 6) throws(SegCoreError) {
+        guard width > 0, height > 0, (1...4).contains(channels),
+            let s = seg_png_stream_create(Int32(width), Int32(height), Int32(channels), 8, Int32(max(0, min(9, compression))))
+        else { throw .encodingFailed("cannot start a \(width)×\(height) PNG of \(channels) channels") }
+        stream = s
+        self.width = width
+        self.channels = channels
+    }
+
+    deinit { seg_png_stream_destroy(stream) }
+
+    /// Appends `rows` rows of `width * channels` samples each.
+    func write(rows: Int, from pixels: UnsafePointer<UInt8>) throws(SegCoreError) {
+        guard seg_png_stream_write_rows(stream, pixels, width * channels, Int32(rows)) == 0 else {
+            throw .encodingFailed(String(cString: seg_png_stream_message(stream)))
+        }
+    }
+
+    /// The finished file (every row must have been written).
+    func finish() throws(SegCoreError) -> [UInt8] {
+        var out: UnsafeMutablePointer<UInt8>?
+        var size = 0
+        guard seg_png_stream_finish(stream, &out, &size) == 0, let out else {
+            throw .encodingFailed(String(cString: seg_png_stream_message(stream)))
+        }
+        defer { seg_free(out) }
+        return Array(UnsafeBufferPointer(start: out, count: size))
+    }
+}

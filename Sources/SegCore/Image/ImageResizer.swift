@@ -17,39 +17,12 @@ public enum ImageResizer {
         guard width > 0, height > 0, toWidth > 0, toHeight > 0, (1...4).contains(channels),
             pixels.count == width * height * channels
         else { throw .invalidArgument("cannot resize \(width)×\(height)×\(channels) to \(toWidth)×\(toHeight)") }
-        let xs = weights(source: width, target: toWidth)
-        let ys = weights(source: height, target: toHeight)
-        let rowLength = toWidth * channels
-        var horizontal = [Float](repeating: 0, count: rowLength)
-        var accumulator = [Float](repeating: 0, count: rowLength)
-        var out = [UInt8](repeating: 0, count: toWidth * toHeight * channels)
+        var shrinker = RowShrinker(width: width, height: height, channels: channels, toWidth: toWidth, toHeight: toHeight)
         pixels.withUnsafeBufferPointer { src in
-            horizontal.withUnsafeMutableBufferPointer { hor in
-                accumulator.withUnsafeMutableBufferPointer { acc in
-                    out.withUnsafeMutableBufferPointer { dst in
-                        var yi = 0
-                        for oy in 0..<toHeight {
-                            for i in 0..<rowLength { acc[i] = 0 }
-                            while yi < ys.count && ys[yi].target == oy {
-                                let (sy, wy) = (ys[yi].source, ys[yi].weight)
-                                let row = sy * width * channels
-                                for i in 0..<rowLength { hor[i] = 0 }
-                                for entry in xs {
-                                    let s = row + entry.source * channels
-                                    let d = entry.target * channels
-                                    for c in 0..<channels { hor[d + c] += Float(src[s + c]) * entry.weight }
-                                }
-                                for i in 0..<rowLength { acc[i] += hor[i] * wy }
-                                yi += 1
-                            }
-                            let base = oy * rowLength
-                            for i in 0..<rowLength { dst[base + i] = UInt8(min(255, max(0, acc[i] + 0.5))) }
-                        }
-                    }
-                }
-            }
+            guard let base = src.baseAddress else { return }
+            shrinker.add(rows: height, from: base)
         }
-        return out
+        return shrinker.output
     }
 
     struct Weight {
@@ -83,6 +56,106 @@ public enum ImageResizer {
         guard longest > maxSide, longest > 0 else { return (width, height) }
         let scale = Double(maxSide) / Double(longest)
         return (max(1, Int((Double(width) * scale).rounded())), max(1, Int((Double(height) * scale).rounded())))
+    }
+}
+
+/// ``ImageResizer``'s area average fed a few source rows at a time, top to bottom: only the output
+/// and two rows of sums are held, so a thumbnail of an image read band by band never needs the
+/// whole image. The output is the same, bit for bit, as resizing the whole image at once.
+struct RowShrinker {
+    let width: Int
+    let channels: Int
+    let toWidth: Int
+    let toHeight: Int
+    /// The finished output, `toWidth * toHeight * channels` samples (complete once every row is added).
+    private(set) var output: [UInt8]
+    private let xs: [ImageResizer.Weight]
+    /// For each source row, its (target row, weight) pairs in target order.
+    private let rowTargets: [[(target: Int, weight: Float)]]
+    /// For each target row, the last source row that contributes to it.
+    private let lastSource: [Int]
+    /// Sums of the target rows not yet finished, by target row modulo `ring`.
+    private var sums: [Float]
+    private var horizontal: [Float]
+    private let ring: Int
+    private var nextSource = 0
+    private var nextTarget = 0
+
+    init(width: Int, height: Int, channels: Int, toWidth: Int, toHeight: Int) {
+        self.width = width
+        self.channels = channels
+        self.toWidth = toWidth
+        self.toHeight = toHeight
+        xs = ImageResizer.weights(source: width, target: toWidth)
+        let ys = ImageResizer.weights(source: height, target: toHeight)
+        var rowTargets = [[(target: Int, weight: Float)]](repeating: [], count: height)
+        var lastSource = [Int](repeating: -1, count: toHeight)
+        for entry in ys {
+            rowTargets[entry.source].append((entry.target, entry.weight))
+            lastSource[entry.target] = max(lastSource[entry.target], entry.source)
+        }
+        // A target that no source row reaches is finished as soon as the one before it is.
+        for t in 1..<max(1, toHeight) where lastSource[t] < lastSource[t - 1] { lastSource[t] = lastSource[t - 1] }
+        // At most this many target rows are open at once: those one source row reaches, plus one.
+        ring = (rowTargets.map(\.count).max() ?? 1) + 1
+        self.rowTargets = rowTargets
+        self.lastSource = lastSource
+        sums = [Float](repeating: 0, count: ring * toWidth * channels)
+        horizontal = [Float](repeating: 0, count: toWidth * channels)
+        output = [UInt8](repeating: 0, count: toWidth * toHeight * channels)
+    }
+
+    /// Adds the next `rows` source rows (`width * channels` samples each, contiguous).
+    mutating func add(rows: Int, from source: UnsafePointer<UInt8>) {
+        let rowLength = toWidth * channels
+        let (channels, ring, toHeight) = (channels, ring, toHeight)
+        let sourceRow = width * channels
+        var nextSource = nextSource
+        var nextTarget = nextTarget
+        let (rowTargets, lastSource) = (rowTargets, lastSource)
+        // Taken out of self (and put back below) so the buffers are not copied on write.
+        var horizontal = self.horizontal
+        var sums = self.sums
+        self.horizontal = []
+        self.sums = []
+        xs.withUnsafeBufferPointer { xs in
+            horizontal.withUnsafeMutableBufferPointer { hor in
+                sums.withUnsafeMutableBufferPointer { sums in
+                    output.withUnsafeMutableBufferPointer { dst in
+                        for r in 0..<rows where nextSource < rowTargets.count {
+                            let sy = nextSource
+                            nextSource += 1
+                            let src = source + r * sourceRow
+                            if !rowTargets[sy].isEmpty {
+                                for i in 0..<rowLength { hor[i] = 0 }
+                                for entry in xs {
+                                    let s = entry.source * channels
+                                    let d = entry.target * channels
+                                    for c in 0..<channels { hor[d + c] += Float(src[s + c]) * entry.weight }
+                                }
+                                for (target, wy) in rowTargets[sy] {
+                                    let acc = (target % ring) * rowLength
+                                    for i in 0..<rowLength { sums[acc + i] += hor[i] * wy }
+                                }
+                            }
+                            while nextTarget < toHeight && lastSource[nextTarget] <= sy {
+                                let acc = (nextTarget % ring) * rowLength
+                                let base = nextTarget * rowLength
+                                for i in 0..<rowLength {
+                                    dst[base + i] = UInt8(min(255, max(0, sums[acc + i] + 0.5)))
+                                    sums[acc + i] = 0
+                                }
+                                nextTarget += 1
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        self.horizontal = horizontal
+        self.sums = sums
+        self.nextSource = nextSource
+        self.nextTarget = nextTarget
     }
 }
 

@@ -115,20 +115,25 @@ enum JPEGDecoder {
         let n = cmyk.count / 4
         return [UInt8](unsafeUninitializedCapacity: n * 3) { out, initialized in
             cmyk.withUnsafeBufferPointer { src in
-                for i in 0..<n {
-                    var c = UInt32(src[4 * i]), m = UInt32(src[4 * i + 1]), y = UInt32(src[4 * i + 2]), k = UInt32(src[4 * i + 3])
-                    if !adobe {
-                        c = 255 - c
-                        m = 255 - m
-                        y = 255 - y
-                        k = 255 - k
-                    }
-                    out[3 * i] = UInt8((c * k + 127) / 255)
-                    out[3 * i + 1] = UInt8((m * k + 127) / 255)
-                    out[3 * i + 2] = UInt8((y * k + 127) / 255)
-                }
+                if let s = src.baseAddress, let d = out.baseAddress { cmykToRGB(s, d, count: n, adobe: adobe) }
             }
             initialized = n * 3
+        }
+    }
+
+    /// Converts `count` CMYK pixels at `src` to RGB at `dst`.
+    private static func cmykToRGB(_ src: UnsafePointer<UInt8>, _ out: UnsafeMutablePointer<UInt8>, count n: Int, adobe: Bool) {
+        for i in 0..<n {
+            var c = UInt32(src[4 * i]), m = UInt32(src[4 * i + 1]), y = UInt32(src[4 * i + 2]), k = UInt32(src[4 * i + 3])
+            if !adobe {
+                c = 255 - c
+                m = 255 - m
+                y = 255 - y
+                k = 255 - k
+            }
+            out[3 * i] = UInt8((c * k + 127) / 255)
+            out[3 * i + 1] = UInt8((m * k + 127) / 255)
+            out[3 * i + 2] = UInt8((y * k + 127) / 255)
         }
     }
 
@@ -142,6 +147,66 @@ enum JPEGDecoder {
                 }
             }
             initialized = n
+        }
+    }
+}
+
+extension JPEGDecoder {
+    /// Runs `body` with the file's rows as 8-bit gray or RGB bands (CMYK converted), decoded at
+    /// 1/`scaleDenominator` of the size (1, 2, 4 or 8) by libjpeg's DCT scaling. Progressive files
+    /// still hold their whole coefficient array (6 bytes a pixel for colour) while decoding.
+    static func withBands<R>(
+        _ bytes: [UInt8], limits: ImageLimits, scaleDenominator: Int, _ body: (any RowBands) throws(SegCoreError) -> R
+    ) throws(SegCoreError) -> R {
+        let handle = try Handle(limits: limits)
+        return try withBytes(bytes) { (base, count) throws(SegCoreError) -> R in
+            let info = try readHeader(handle, base, count, limits: limits)
+            let output: seg_jpeg_output
+            switch info.components {
+            case 1: output = SEG_JPEG_OUT_GRAY
+            case 4: output = SEG_JPEG_OUT_CMYK
+            default: output = SEG_JPEG_OUT_RGB
+            }
+            var width: Int32 = 0
+            var height: Int32 = 0
+            guard seg_jpeg_start(handle.decoder, output, Int32(scaleDenominator), &width, &height) == 0 else { throw handle.error() }
+            let channels = info.components == 1 ? 1 : 3
+            let layout = BandLayout(
+                width: Int(width), height: Int(height), channels: channels, colorChannels: channels, bytesPerSample: 1, bandHeight: 16)
+            return try body(Bands(handle: handle, layout: layout, cmyk: info.components == 4, adobe: info.adobe_transform >= 0))
+        }
+    }
+
+    private final class Bands: RowBands {
+        let handle: Handle
+        let layout: BandLayout
+        let cmyk: Bool
+        let adobe: Bool
+        private var scratch: [UInt8] = []
+
+        init(handle: Handle, layout: BandLayout, cmyk: Bool, adobe: Bool) {
+            self.handle = handle
+            self.layout = layout
+            self.cmyk = cmyk
+            self.adobe = adobe
+        }
+
+        func read(rows: Int, into buffer: UnsafeMutableRawPointer) throws(SegCoreError) {
+            let out = buffer.assumingMemoryBound(to: UInt8.self)
+            guard cmyk else {
+                if seg_jpeg_read_rows(handle.decoder, out, layout.rowBytes, Int32(rows)) != 0 { throw handle.error() }
+                return
+            }
+            let count = rows * layout.width
+            if scratch.count < count * 4 { scratch = [UInt8](repeating: 0, count: count * 4) }
+            let (handle, width, adobe) = (handle, layout.width, adobe)
+            let failed = scratch.withUnsafeMutableBufferPointer { cmyk -> Bool in
+                guard let base = cmyk.baseAddress else { return true }
+                if seg_jpeg_read_rows(handle.decoder, base, width * 4, Int32(rows)) != 0 { return true }
+                JPEGDecoder.cmykToRGB(base, out, count: count, adobe: adobe)
+                return false
+            }
+            if failed { throw handle.error() }
         }
     }
 }

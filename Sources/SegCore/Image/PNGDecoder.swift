@@ -122,3 +122,49 @@ enum PNGDecoder {
         }
     }
 }
+
+extension PNGDecoder {
+    /// Runs `body` with the file's rows as display bands (alpha dropped, palette and low depths
+    /// expanded, 16-bit samples kept), or returns nil for an interlaced file, whose rows need the
+    /// whole image.
+    static func withBands<R>(
+        _ bytes: [UInt8], limits: ImageLimits, _ body: (any RowBands) throws(SegCoreError) -> R
+    ) throws(SegCoreError) -> R? {
+        let handle = try Handle(limits: limits)
+        return try withBytes(bytes) { (base, count) throws(SegCoreError) -> R? in
+            let info = try readHeader(handle, base, count, limits: limits)
+            guard info.interlaced == 0 else { return nil }
+            var channels: Int32 = 0
+            var depth: Int32 = 0
+            var rowBytes = 0
+            guard seg_png_prepare(handle.decoder, Int32(SEG_PNG_STRIP_ALPHA), &channels, &depth, &rowBytes) == 0 else {
+                throw handle.error()
+            }
+            let width = Int(info.width)
+            guard rowBytes == width * Int(channels) * Int(depth) / 8, channels == 1 || channels == 3, depth == 8 || depth == 16 else {
+                throw .unsupportedImageFeature("unexpected PNG row layout")
+            }
+            let layout = BandLayout(
+                width: width, height: Int(info.height), channels: Int(channels), colorChannels: Int(channels),
+                bytesPerSample: Int(depth) / 8, bandHeight: 16)
+            return try body(Bands(handle: handle, layout: layout))
+        }
+    }
+
+    private final class Bands: RowBands {
+        let handle: Handle
+        let layout: BandLayout
+
+        init(handle: Handle, layout: BandLayout) {
+            self.handle = handle
+            self.layout = layout
+        }
+
+        func read(rows: Int, into buffer: UnsafeMutableRawPointer) throws(SegCoreError) {
+            let stride = layout.rowBytes
+            if seg_png_read_rows(handle.decoder, buffer.assumingMemoryBound(to: UInt8.self), stride, Int32(rows)) != 0 {
+                throw handle.error()
+            }
+        }
+    }
+}

@@ -368,3 +368,67 @@ enum TIFFDecoder {
         return (0..<entries).map { (UInt8(r[$0] >> 8), UInt8(g[$0] >> 8), UInt8(b[$0] >> 8)) }
     }
 }
+
+extension TIFFDecoder {
+    /// The largest band (strip or tile row) read at a time; a page stored in larger ones is decoded whole.
+    static let maxBandBytes = 64 << 20
+
+    /// Runs `body` with the selected page's rows a strip or tile row at a time, for the layouts the
+    /// display shows as stored: unsigned 8- or 16-bit gray (min-is-black, optionally with one extra
+    /// sample) or RGB (optionally with one extra sample). Returns nil for every other layout (palette,
+    /// min-is-white, YCbCr and CMYK, sub-byte, signed, float) and for bands over ``maxBandBytes``.
+    static func withBands<R>(
+        _ bytes: [UInt8], selection: ImageSelection, limits: ImageLimits, _ body: (any RowBands) throws(SegCoreError) -> R
+    ) throws(SegCoreError) -> R? {
+        try withPage(bytes, selection, limits: limits) { handle throws(SegCoreError) -> R? in
+            let i = handle.info
+            let spp = Int(i.samples_per_pixel)
+            let colour: Int
+            switch (i.photometric, spp) {
+            case (1, 1...2): colour = 1
+            case (2, 3...4): colour = 3
+            default: return nil
+            }
+            guard i.codec_available != 0, i.sample_format == 1, i.bits_per_sample == 8 || i.bits_per_sample == 16 else { return nil }
+            let band = Int(seg_tiff_band_height(handle.decoder))
+            let layout = BandLayout(
+                width: Int(i.width), height: Int(i.height), channels: spp, colorChannels: colour,
+                bytesPerSample: Int(i.bits_per_sample) / 8, bandHeight: band)
+            guard band > 0, band.multipliedReportingOverflow(by: layout.rowBytes).partialValue <= maxBandBytes,
+                !band.multipliedReportingOverflow(by: layout.rowBytes).overflow
+            else { return nil }
+            return try body(Bands(handle: handle, layout: layout))
+        }
+    }
+
+    private final class Bands: RowBands {
+        let handle: Handle
+        let layout: BandLayout
+        private var next = 0
+
+        init(handle: Handle, layout: BandLayout) {
+            self.handle = handle
+            self.layout = layout
+        }
+
+        func read(rows: Int, into buffer: UnsafeMutableRawPointer) throws(SegCoreError) {
+            let end = min(layout.height, next + rows)
+            let rc = seg_tiff_read_rows(
+                handle.decoder, buffer.assumingMemoryBound(to: UInt8.self), layout.rowBytes, UInt32(next), UInt32(end))
+            if rc != 0 { throw handle.error() }
+            next = end
+        }
+    }
+}
+
+extension TIFFDecoder {
+    /// The selected page's size, samples per pixel and bits per sample (header only).
+    static func pageLayout(
+        _ bytes: [UInt8], selection: ImageSelection, limits: ImageLimits
+    ) throws(SegCoreError) -> (width: Int, height: Int, samples: Int, bits: Int) {
+        try withPage(bytes, selection, limits: limits) { handle throws(SegCoreError) in
+            let i = handle.info
+            return (Int(i.width), Int(i.height), Int(i.samples_per_pixel), Int(i.bits_per_sample))
+        }
+    }
+}
