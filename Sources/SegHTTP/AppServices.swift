@@ -26,6 +26,8 @@ public struct AppServices: Sendable {
     public let metrics: AppMetrics
     /// The built-in segmenter and the registry's models.
     let segmenters: Segmenters
+    /// The memory budget every image decode reserves from (`SEG_DECODE_MEMORY_BYTES`).
+    let decodeBudget: DecodeBudget
 
     /// Builds the services for `configuration` on a client that the caller runs.
     /// - Parameters:
@@ -52,8 +54,10 @@ public struct AppServices: Sendable {
             keys: configuration.jwtKeys, activeKeyID: configuration.jwtActiveKeyID, issuer: configuration.jwtIssuer)
         self.logger = logger
         self.metrics = metrics
+        self.decodeBudget = DecodeBudget(capacity: configuration.decodeMemoryBytes)
         self.segmenters = Segmenters(
-            registry: configuration.models, timeout: .seconds(Int64(configuration.inferenceTimeoutSeconds)), metrics: metrics)
+            registry: configuration.models, timeout: .seconds(Int64(configuration.inferenceTimeoutSeconds)), metrics: metrics,
+            budget: decodeBudget)
     }
 
     /// The database, logging to `logger`: a request's or a job's, so that the statements it causes carry its ids.

@@ -107,6 +107,42 @@ import Testing
         }
     }
 
+    @Test func aDecodeBudgetTooSmallForTheWholeImageStillTakesItsUploadButFailsItsSegmentation() async throws {
+        // setup: a 600×600 16-bit PNG; decoded whole it needs 4 MiB + 20 bytes a pixel (about 11 MB), read band by band
+        // for its previews a little over 4 MiB; the budget is 6 MiB.
+        var samples = [UInt16](repeating: 0, count: 600 * 600)
+        for i in samples.indices { samples[i] = UInt16(truncatingIfNeeded: 1000 + (i % 600) * 50 + (i / 600) * 7) }
+        let png = try PNGEncoder.encode(GrayImage16(width: 600, height: 600, pixels: samples))
+        #expect(try ImageDecoder.peakDecodeBytes(of: png) > 6 << 20)
+        try await withTestApp(environment: ["SEG_WORKERS": "1", "SEG_DECODE_MEMORY_BYTES": "\(6 << 20)"], role: .all) { app in
+            let owner = try await app.register()
+            let project = try await app.makeProject(owner: owner)
+
+            // MUT: the upload makes its thumbnail and rendition band by band, within the budget
+            let upload = try await app.upload(to: project, as: owner, parts: [.file("deep.png", png)])
+
+            // validate: stored, with a full-size 8-bit rendition
+            #expect(upload.status == .created)
+            let image = try #require(try upload.decode(UploadAnswer.self).items.first?.id)
+            let display = try await app.request(.get, "/api/v1/images/\(image)/display", as: owner)
+            #expect(display.status == .ok)
+            let info = try ImageDecoder.info(Array(display.body.readableBytesView))
+            #expect(info.format == .png && info.width == 600 && info.bitDepth == 8)
+
+            // MUT: segmenting decodes the whole image, which the budget cannot hold
+            let response = try await app.request(
+                .post, "/api/v1/projects/\(project)/segmentations", as: owner, json: ["imageIds": [image]])
+            #expect(response.status == .accepted)
+            try await app.waitForStatus("failed", of: image)
+
+            // validate: failed at once (one attempt), saying why
+            let jobs = try await app.jobs(of: image)
+            #expect(jobs.map(\.state) == ["failed"])
+            #expect(jobs.first?.attempt == 1)
+            #expect(jobs.first?.lastError?.contains("SEG_DECODE_MEMORY_BYTES") == true)
+        }
+    }
+
     @Test func anImageWhoseFileIsMissingEndsFailed() async throws {
         try await withTestApp(environment: ["SEG_WORKERS": "2"], role: .all) { app in
             // setup: a row whose object was never stored

@@ -71,16 +71,7 @@ public enum ImagePreviews {
             if rendition { peak += layout.width * layout.height * outChannels / 2 }
             return Plan(streamed: true, peakBytes: peak)
         }
-        // Whole: the stored samples, a colour copy, the 8-bit view, the resize and PNG buffers.
-        let (width, height, samples, bits): (Int, Int, Int, Int)
-        if format == .tiff {
-            (width, height, samples, bits) = try TIFFDecoder.pageLayout(bytes, selection: selection, limits: limits)
-        } else {
-            let info = try ImageDecoder.info(bytes, limits: limits)
-            (width, height, samples, bits) = (info.width, info.height, max(info.channels, 3), info.bitDepth)
-        }
-        let perPixel = samples * max(1, bits / 8) * 2 + 8
-        return Plan(streamed: false, peakBytes: slack + width * height * perPixel)
+        return Plan(streamed: false, peakBytes: try ImageDecoder.peakDecodeBytes(of: bytes, selection: selection, limits: limits))
     }
 
     /// Makes the thumbnail (longest side `thumbnailSide`, JPEG of `quality`) and, when `rendition`

@@ -44,6 +44,10 @@ public struct ServerConfiguration: Sendable {
     public var eventSocketsPerUser: Int = 20
     /// The bytes of images a user's projects may hold (`SEG_USER_QUOTA_BYTES`; default none).
     public var userQuotaBytes: Int64?
+    /// The memory all image decodes together may reserve (`SEG_DECODE_MEMORY_BYTES`, default 4 GiB, which holds the
+    /// largest image the default limits allow): uploads' previews, renditions of other planes and segmentation jobs wait
+    /// for room rather than overcommit the machine, and one that needs more than the whole budget is refused.
+    public var decodeMemoryBytes: Int = 4 << 30
     /// How many polygons, holes and vertices one segmentation PUT may carry.
     public var polygonLimits = PolygonLimits()
     /// Open connections at most (`SEG_HTTP_MAX_CONNECTIONS`, default 4096); more are closed as they arrive.
@@ -89,7 +93,7 @@ public struct ServerConfiguration: Sendable {
         "SEG_WORKER_PREFETCH", "SEG_MAX_POLYGON_BODY_BYTES", "SEG_HTTP_IDLE_TIMEOUT", "SEG_HTTP_HEADER_TIMEOUT",
         "SEG_HTTP_MAX_CONNECTIONS",
         "SEG_MAX_POLYGONS", "SEG_MAX_HOLES", "SEG_MAX_RING_VERTICES", "SEG_MAX_VERTICES", "SEG_EVENTS_MAX_PER_ADDRESS",
-        "SEG_EVENTS_MAX_PER_USER", "SEG_USER_QUOTA_BYTES",
+        "SEG_EVENTS_MAX_PER_USER", "SEG_USER_QUOTA_BYTES", "SEG_DECODE_MEMORY_BYTES",
         // Read by segctl only (backups); listed so a shared environment file does not warn.
         "SEG_BACKUP_DIR", "SEG_MODELS_FILE", "SEG_INFERENCE_TIMEOUT",
         // Read by scripts/run.sh (start the bundled model's inference server).
@@ -172,6 +176,7 @@ public struct ServerConfiguration: Sendable {
             ringVertices: reader.integer("SEG_MAX_RING_VERTICES", default: PolygonLimits().ringVertices, in: 3...100_000_000),
             vertices: reader.integer("SEG_MAX_VERTICES", default: PolygonLimits().vertices, in: 3...1_000_000_000))
         configuration.maxConnections = reader.integer("SEG_HTTP_MAX_CONNECTIONS", default: 4096, in: 1...1_000_000)
+        configuration.decodeMemoryBytes = reader.integer("SEG_DECODE_MEMORY_BYTES", default: 4 << 30, in: (1 << 20)...(1 << 50))
         if let path = environment["SEG_MODELS_FILE"], !path.isEmpty {
             do {
                 configuration.models = try ModelRegistry(contentsOf: URL(fileURLWithPath: path))

@@ -121,9 +121,9 @@ struct ImagesController {
                         detail: "the project owner's storage quota has \(max(0, left)) bytes left; this file has \(upload.bytes)"))
                 continue
             }
-            switch try await ImageIngest.ingest(path: path, into: services.files) {
-            case .rejected(let error):
-                errors.append(UploadError(name: Self.errorName(upload), code: error.code, detail: error.description))
+            switch try await ImageIngest.ingest(path: path, into: services.files, budget: services.decodeBudget) {
+            case .rejected(let code, let detail):
+                errors.append(UploadError(name: Self.errorName(upload), code: code, detail: detail))
             case .stored(let stored):
                 guard let format = ImageRecord.Format(rawValue: stored.format.rawValue) else {
                     errors.append(
@@ -269,9 +269,14 @@ struct ImagesController {
         let original = try await services.files.read(image.objectKey)
         let png: [UInt8]
         do {
-            png = try await CPUWork.pool.runIfActive {
-                try DisplayRendition.png(of: original, selection: plane)
+            let plan = try await CPUWork.pool.runIfActive { try ImagePreviews.plan(of: original, selection: plane, rendition: true) }
+            png = try await services.decodeBudget.withReservation(plan.peakBytes) {
+                try await CPUWork.pool.runIfActive {
+                    try ImagePreviews.make(of: original, selection: plane, thumbnailSide: 1, rendition: true).rendition ?? []
+                }
             }
+        } catch let error as DecodeBudget.Exceeded {
+            throw Problem(.unprocessableContent, code: "IMAGE_TOO_LARGE", detail: error.description)
         } catch let error as SegCoreError {
             throw Problem(.badRequest, code: error.code == "INVALID_ARGUMENT" ? "VALIDATION_FAILED" : error.code, detail: error.description)
         }

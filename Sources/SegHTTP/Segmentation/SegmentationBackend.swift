@@ -17,24 +17,32 @@ protocol SegmentationBackend: Sendable {
 }
 
 /// SegHub's classical segmenter (`BuiltinSegmenter`): decoding, segmenting and encoding in one hop to the threads.
+/// The decode and the segmenter's buffers are reserved from the ``DecodeBudget`` first.
 struct BuiltinBackend: SegmentationBackend {
+    let budget: DecodeBudget
+
     func segment(_ bytes: [UInt8], parameters: SegmentationPayload.Parameters, on threads: NIOThreadPool) async throws -> Segmenters.Outcome {
         guard case .builtin(let parameters) = parameters else {
             throw Segmenters.Permanent(description: "the built-in segmenter was given a model's parameters")
         }
-        return try await Segmenters.offloaded(on: threads) {
-            let image = try ImageDecoder.decode(bytes, selection: parameters.selection)
-            let result = try BuiltinSegmenter(parameters: parameters).segment(image)
-            return try Segmenters.Outcome(result.polygons, parameters: ParametersWithOutcome(result))
+        let peak = try await Segmenters.offloaded(on: threads) { try ImageDecoder.peakDecodeBytes(of: bytes, selection: parameters.selection) }
+        return try await Segmenters.reserving(peak, from: budget) {
+            try await Segmenters.offloaded(on: threads) {
+                let image = try ImageDecoder.decode(bytes, selection: parameters.selection)
+                let result = try BuiltinSegmenter(parameters: parameters).segment(image)
+                return try Segmenters.Outcome(result.polygons, parameters: ParametersWithOutcome(result))
+            }
         }
     }
 }
 
 /// A model of the registry: decoding and the input tensor on the threads, the inference request on its server (counted
 /// in `seghub_inference_*`), the output's polygons on the threads again.
+/// The decode is reserved from the ``DecodeBudget`` until the (small) input tensor is made.
 struct ModelBackend: SegmentationBackend {
     let segmenter: ModelSegmenter
     let metrics: AppMetrics
+    let budget: DecodeBudget
 
     private var name: String { segmenter.model.name }
 
@@ -43,8 +51,10 @@ struct ModelBackend: SegmentationBackend {
             throw Segmenters.Permanent(description: "the model \(name) was given the built-in segmenter's parameters")
         }
         let segmenter = segmenter
-        let request = try await Segmenters.offloaded(on: threads) {
-            segmenter.request(for: try ImageDecoder.decode(bytes, selection: parameters.selection ?? .first))
+        let selection = parameters.selection ?? .first
+        let peak = try await Segmenters.offloaded(on: threads) { try ImageDecoder.peakDecodeBytes(of: bytes, selection: selection) }
+        let request = try await Segmenters.reserving(peak, from: budget) {
+            try await Segmenters.offloaded(on: threads) { segmenter.request(for: try ImageDecoder.decode(bytes, selection: selection)) }
         }
         let started = ContinuousClock.now
         let map: ProbabilityMap

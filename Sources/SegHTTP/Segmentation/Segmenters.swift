@@ -26,7 +26,7 @@ final class Segmenters: Sendable {
     /// How long a readiness answer is reused.
     static let readinessLifetime: Duration = .seconds(5)
 
-    init(registry: ModelRegistry, timeout: TimeAmount, metrics: AppMetrics) {
+    init(registry: ModelRegistry, timeout: TimeAmount, metrics: AppMetrics, budget: DecodeBudget) {
         var models: [String: ModelSegmenter] = [:]
         for descriptor in registry.models {
             models[descriptor.name] = ModelSegmenter(model: descriptor, client: InferenceClient(server: descriptor.server, timeout: timeout))
@@ -34,8 +34,8 @@ final class Segmenters: Sendable {
         self.models = models
         self.order = registry.models.map(\.name)
         self.metrics = metrics
-        var backends: [String: any SegmentationBackend] = [SegmentationPayload.builtinName: BuiltinBackend()]
-        for (name, segmenter) in models { backends[name] = ModelBackend(segmenter: segmenter, metrics: metrics) }
+        var backends: [String: any SegmentationBackend] = [SegmentationPayload.builtinName: BuiltinBackend(budget: budget)]
+        for (name, segmenter) in models { backends[name] = ModelBackend(segmenter: segmenter, metrics: metrics, budget: budget) }
         self.backends = backends
     }
 
@@ -82,6 +82,15 @@ final class Segmenters: Sendable {
         do {
             return try await threads.runIfActive(work)
         } catch let error as SegCoreError {
+            throw Permanent(description: error.description)
+        }
+    }
+
+    /// Runs `body` within `bytes` of the decode budget; an image that needs more than the whole budget fails for good.
+    static func reserving<T: Sendable>(_ bytes: Int, from budget: DecodeBudget, _ body: () async throws -> T) async throws -> T {
+        do {
+            return try await budget.withReservation(bytes, body)
+        } catch let error as DecodeBudget.Exceeded {
             throw Permanent(description: error.description)
         }
     }

@@ -4,7 +4,7 @@ import SegCore
 import SegStorage
 
 /// Turns a received file into file-store objects: the format sniffed from its first bytes, its size and pages from the
-/// header, and from one decode of the first plane's 8-bit view the JPEG thumbnail (longest side 256, re-encoded so no
+/// header, and from the first plane's 8-bit view (read band by band where the file allows) the JPEG thumbnail (longest side 256, re-encoded so no
 /// metadata survives) and, for originals a browser cannot show as stored (TIFF, more than 8 bits per sample), the PNG
 /// display rendition.
 enum ImageIngest {
@@ -24,14 +24,18 @@ enum ImageIngest {
     enum Outcome: Sendable {
         /// Stored in the file store.
         case stored(Stored)
-        /// Not a (decodable) JPEG, PNG, TIFF or BMP; nothing was stored.
-        case rejected(SegCoreError)
+        /// Not a (decodable) JPEG, PNG, TIFF or BMP, or too large to decode within the budget; nothing was stored.
+        /// `code` is the upload error's code (`IMAGE_CORRUPT`, `IMAGE_TOO_LARGE`, …).
+        case rejected(code: String, detail: String)
     }
 
     /// Reads, checks, thumbnails and stores the file at `path`, on ``CPUWork/pool`` (never on the cooperative pool, nor in
-    /// front of password hashing).
+    /// front of password hashing). The previews are made band by band where the file allows
+    /// (``SegCore/ImagePreviews``), within `budget`: their planned peak is reserved first.
     /// - Throws: `StorageError` when the file cannot be read or stored.
-    static func ingest(path: String, into files: some ObjectStore, limits: ImageLimits = .default) async throws -> Outcome {
+    static func ingest(
+        path: String, into files: some ObjectStore, budget: DecodeBudget, limits: ImageLimits = .default
+    ) async throws -> Outcome {
         let checked = try await CPUWork.pool.runIfActive { () throws -> Checked in
             let bytes: [UInt8]
             do {
@@ -39,40 +43,51 @@ enum ImageIngest {
             } catch {
                 throw StorageError.fileSystem("upload: read a temporary file failed")
             }
-            let info: ImageInfo
-            let thumbnail: [UInt8]
-            var rendition: [UInt8]?
             do throws(SegCoreError) {
-                // The header gives the size (limits checked before any pixel buffer); the 8-bit view is the one decode.
-                info = try ImageDecoder.info(bytes, limits: limits)
-                let view = try DisplayRendition.pixels(of: bytes, limits: limits)
-                thumbnail = try Thumbnailer.jpegThumbnail(of: view, maxSide: 256)
-                if DisplayRendition.isNeeded(for: info) {
-                    rendition = try PNGEncoder.encode(pixels: view.pixels, width: view.width, height: view.height, channels: view.channels)
-                }
+                // The header gives the size (limits checked before any pixel buffer) and the plan its peak memory.
+                let info = try ImageDecoder.info(bytes, limits: limits)
+                let plan = try ImagePreviews.plan(of: bytes, rendition: DisplayRendition.isNeeded(for: info), limits: limits)
+                return .planned(bytes: bytes, info: info, peak: plan.peakBytes)
             } catch {
                 return .rejected(error)
             }
-            return .accepted(bytes: bytes, info: info, thumbnail: thumbnail, rendition: rendition)
         }
-        switch checked {
-        case .rejected(let error):
-            return .rejected(error)
-        case .accepted(let bytes, let info, let thumbnail, let rendition):
-            let objectKey = try await files.put(bytes)
-            let thumbnailKey = try await files.put(thumbnail)
-            var displayKey: ObjectKey?
-            if let rendition { displayKey = try await files.put(rendition) }
-            return .stored(
-                Stored(
-                    format: info.format, width: info.width, height: info.height, bytes: bytes.count, pages: info.pages,
-                    objectKey: objectKey, thumbnailKey: thumbnailKey, displayKey: displayKey))
+        guard case .planned(let bytes, let info, let peak) = checked else {
+            if case .rejected(let error) = checked { return .rejected(code: error.code, detail: error.description) }
+            throw StorageError.fileSystem("upload: the file was neither planned nor rejected")
         }
+        let made: Result<ImagePreviews.Previews, SegCoreError>
+        do {
+            made = try await budget.withReservation(peak) {
+                try await CPUWork.pool.runIfActive { () -> Result<ImagePreviews.Previews, SegCoreError> in
+                    do throws(SegCoreError) {
+                        return .success(try ImagePreviews.make(of: bytes, rendition: DisplayRendition.isNeeded(for: info), limits: limits))
+                    } catch {
+                        return .failure(error)
+                    }
+                }
+            }
+        } catch let error as DecodeBudget.Exceeded {
+            return .rejected(code: "IMAGE_TOO_LARGE", detail: error.description)
+        }
+        let previews: ImagePreviews.Previews
+        switch made {
+        case .failure(let error): return .rejected(code: error.code, detail: error.description)
+        case .success(let made): previews = made
+        }
+        let objectKey = try await files.put(bytes)
+        let thumbnailKey = try await files.put(previews.thumbnail)
+        var displayKey: ObjectKey?
+        if let rendition = previews.rendition { displayKey = try await files.put(rendition) }
+        return .stored(
+            Stored(
+                format: info.format, width: info.width, height: info.height, bytes: bytes.count, pages: info.pages,
+                objectKey: objectKey, thumbnailKey: thumbnailKey, displayKey: displayKey))
     }
 
     /// What the thread pool found in the file: what to store, or why not.
     private enum Checked: Sendable {
-        case accepted(bytes: [UInt8], info: ImageInfo, thumbnail: [UInt8], rendition: [UInt8]?)
+        case planned(bytes: [UInt8], info: ImageInfo, peak: Int)
         case rejected(SegCoreError)
     }
 }
