@@ -307,14 +307,116 @@ def token_attacks():
     check(status == 401, f"the access token of a logged-out session: {status}")
 
 
+def rss_kb(pid):
+    """The resident set of process `pid` in KiB (Linux)."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def bomb(interlaced=False):
+    """The issue's pixel bomb: a 10000×10000 16-bit RGBA PNG of zeros (800 MB of samples, about 760 KiB of file)."""
+    width = height = 10_000
+    compressor = zlib.compressobj(9)
+    parts = []
+    if interlaced:
+        # Adam7: the seven passes' rows, each with its filter byte.
+        for x0, y0, dx, dy in [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)]:
+            row = b"\0" * (1 + (width - x0 + dx - 1) // dx * 8)
+            parts += [compressor.compress(row) for _ in range((height - y0 + dy - 1) // dy)]
+    else:
+        row = b"\0" * (1 + width * 8)
+        parts = [compressor.compress(row) for _ in range(height)]
+    parts.append(compressor.flush())
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    header = struct.pack(">IIBBBBB", width, height, 16, 6, 0, 0, 1 if interlaced else 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", b"".join(parts)) + chunk(b"IEND", b"")
+
+
+def upload_answer(token, project, name, data):
+    boundary = "seghub-attack-boundary"
+    body = (f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="{name}"\r\n'
+            f"Content-Type: image/png\r\n\r\n".encode() + data + f"\r\n--{boundary}--\r\n".encode())
+    return request("POST", f"/api/v1/projects/{project}/images", token=token, raw=body,
+                   headers={"Content-Type": f"multipart/form-data; boundary={boundary}"}, timeout=600)
+
+
+def pixel_bomb_attack():
+    pid = int(os.environ.get("SEG_SERVER_PID", "0"))
+    budget = int(os.environ.get("SEG_DECODE_MEMORY_BYTES", "0"))
+    print(f"\n2. pixel bombs: a 10000×10000 16-bit RGBA PNG (SEG_DECODE_MEMORY_BYTES={budget >> 20} MiB)", flush=True)
+    if not pid:
+        check(False, "SEG_SERVER_PID is not set: the RSS cannot be read")
+        return
+    png_bomb = bomb()
+    interlaced = bomb(interlaced=True)
+    token = register("bomber@example.org")["accessToken"]
+    target = project(token, "bombs")
+    peak = [0]
+    sampling = [True]
+
+    def sample():
+        while sampling[0]:
+            peak[0] = max(peak[0], rss_kb(pid))
+            time.sleep(0.01)
+
+    def measured(action):
+        """(result, RSS growth in MiB over the RSS before) of `action`, sampled every 10 ms."""
+        before = rss_kb(pid)
+        peak[0] = before
+        sampling[0] = True
+        sampler = threading.Thread(target=sample)
+        sampler.start()
+        started = time.monotonic()
+        try:
+            result = action()
+        finally:
+            sampling[0] = False
+            sampler.join()
+        return result, (peak[0] - before) / 1024, time.monotonic() - started
+
+    print(f"      segserver RSS before: {rss_kb(pid) / 1024:.0f} MB")
+    (status, answer), growth, took = measured(lambda: upload_answer(token, target, "bomb.png", png_bomb))
+    stored = status == 201 and len(answer.get("items", [])) == 1
+    print(f"      one bomb ({len(png_bomb) >> 10} KiB): {status}, stored {stored}, RSS +{growth:.0f} MB in {took:.1f} s")
+    check(stored and growth < 200, f"one pixel bomb is stored with its previews and adds {growth:.0f} MB RSS (< 200)")
+
+    results = []
+
+    def ten():
+        threads = [threading.Thread(target=lambda k=k: results.append(upload_answer(token, target, f"bomb{k}.png", png_bomb)))
+                   for k in range(10)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    _, growth, took = measured(ten)
+    statuses = sorted(status for status, _ in results)
+    print(f"      ten at once: statuses {statuses}, RSS +{growth:.0f} MB in {took:.1f} s")
+    check(statuses == [201] * 10 and growth * (1 << 20) < budget,
+          f"ten pixel bombs at once are stored and stay inside the budget (+{growth:.0f} MB of {budget >> 20} MiB)")
+
+    (status, answer), growth, took = measured(lambda: upload_answer(token, target, "adam7.png", interlaced))
+    codes = [error.get("code") for error in answer.get("errors", [])] if isinstance(answer, dict) else []
+    print(f"      interlaced bomb (decoded whole: over the budget): {status} {codes}, RSS +{growth:.0f} MB")
+    check(codes == ["IMAGE_TOO_LARGE"] and growth < 200, f"an interlaced bomb is refused with IMAGE_TOO_LARGE (+{growth:.0f} MB)")
+
+
 def main():
+    # First, while the server's heap is still small: its RSS growth is then the bombs' own.
+    pixel_bomb_attack()
     polygon_attack()
     body_attacks()
     half_open_attack()
     priority_attack()
     socket_attacks()
     token_attacks()
-    print("\n2. pixel bombs and 9. member enumeration: not addressed yet (issue 15 stays open for them)")
     if failures:
         print(f"\n{len(failures)} attack(s) got through:\n  " + "\n  ".join(failures))
         sys.exit(1)
