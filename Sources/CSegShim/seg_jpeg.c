@@ -165,40 +165,6 @@ int seg_jpeg_read_header(seg_jpeg_decoder *d, const uint8_t *data, size_t size, 
     return 0;
 }
 
-int seg_jpeg_decode(seg_jpeg_decoder *d, seg_jpeg_output output, uint8_t *dst, size_t stride) {
-    if (!d->header_read) {
-        snprintf(d->err.message, sizeof d->err.message, "header not read");
-        d->err.kind = SEG_ERR_CORRUPT;
-        return -1;
-    }
-    if (setjmp(d->err.jump)) return -1;
-    switch (output) {
-    case SEG_JPEG_OUT_GRAY: d->cinfo.out_color_space = JCS_GRAYSCALE; break;
-    case SEG_JPEG_OUT_RGB: d->cinfo.out_color_space = JCS_RGB; break;
-    case SEG_JPEG_OUT_CMYK: d->cinfo.out_color_space = JCS_CMYK; break;
-    }
-    d->cinfo.dct_method = JDCT_ISLOW;
-    jpeg_start_decompress(&d->cinfo);
-    d->started = 1;
-    JSAMPROW rows[16];
-    while (d->cinfo.output_scanline < d->cinfo.output_height) {
-        int want = d->cinfo.rec_outbuf_height;
-        if (want > 16) want = 16;
-        unsigned remaining = d->cinfo.output_height - d->cinfo.output_scanline;
-        if ((unsigned)want > remaining) want = (int)remaining;
-        for (int i = 0; i < want; i++) rows[i] = dst + (size_t)(d->cinfo.output_scanline + i) * stride;
-        JDIMENSION got = jpeg_read_scanlines(&d->cinfo, rows, (JDIMENSION)want);
-        if (got == 0) {
-            snprintf(d->err.message, sizeof d->err.message, "premature end of JPEG data");
-            d->err.kind = SEG_ERR_TRUNCATED;
-            return -1;
-        }
-    }
-    jpeg_finish_decompress(&d->cinfo);
-    if (d->err.pub.num_warnings > 0) return fail_from_warnings(d);
-    return 0;
-}
-
 int seg_jpeg_start(seg_jpeg_decoder *d, seg_jpeg_output output, int scale_denom, int *width, int *height) {
     if (!d->header_read || d->started) {
         snprintf(d->err.message, sizeof d->err.message, d->started ? "decoding already started" : "header not read");
@@ -252,6 +218,12 @@ int seg_jpeg_read_rows(seg_jpeg_decoder *d, uint8_t *dst, size_t stride, int cou
         if (d->err.pub.num_warnings > 0) return fail_from_warnings(d);
     }
     return 0;
+}
+
+int seg_jpeg_decode(seg_jpeg_decoder *d, seg_jpeg_output output, uint8_t *dst, size_t stride) {
+    int width = 0, height = 0;
+    if (seg_jpeg_start(d, output, 1, &width, &height) != 0) return -1;
+    return seg_jpeg_read_rows(d, dst, stride, height);
 }
 
 const char *seg_jpeg_message(const seg_jpeg_decoder *d) { return d->err.message; }
