@@ -4,10 +4,12 @@
 # the polygon-check attack (sign-in latency idle and under two concurrent heavy PUTs), oversized and
 # control-character bodies (status codes), connections that never finish their headers (how long until
 # the server closed them), a priority flood (where another user's job ran), event socket floods (how
-# many were refused), and the token edges (a token from before a password change, a logged-out
-# session's token). scripts/attack/attacks.py does the work with the standard library only.
+# many were refused), the token edges (a token from before a password change, a logged-out
+# session's token), and member enumeration (adding an address with an account and one without: both
+# statuses, whether the bodies have the same keys, the owner's list). scripts/attack/attacks.py does
+# the work with the standard library only.
 # Exits non-zero when an attack still gets through (a 500, a connection left open, a socket over the
-# cap, a revoked token accepted); timings are printed, never judged.
+# cap, a revoked token accepted, two different answers to adding a member); timings are printed, never judged.
 # Usage: scripts/attack/attack.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
