@@ -10,9 +10,9 @@ import SegStorage
 /// owner may leave. The owner's own membership never changes here (ownership is transferred, not edited): 409
 /// `OWNER_ROLE_FIXED`, `OWNER_CANNOT_LEAVE`.
 ///
-/// Adding answers the same whether or not the address has an account, so that an owner cannot enumerate accounts
-/// (issue 15, point 9): an account becomes a member at once, an address without one gets a pending invitation that
-/// becomes a membership when it signs up. Both take the same path through the database
+/// Adding answers the same whether or not the address has an account, so that the call does not tell an owner which
+/// addresses have accounts (issue 15, point 9; what the member list still shows: docs/decisions.md): an account becomes
+/// a member at once, an address without one gets a pending invitation that becomes a membership when it signs up. Both take the same path through the database
 /// (`ProjectMemberRepository.addOrInvite`) and answer 201 with the address and role the request gave. The owner's
 /// member list shows a pending invitee by address only (no name, no user id).
 struct MembersController {
