@@ -20,6 +20,29 @@ import Testing
         try await UserRepository.find(email: email, on: Database(client: client, logger: AdminFixtures.logger))
     }
 
+    @Test func createMakesTheAccountAMemberOfTheProjectsThatInvitedItsAddress() async throws {
+        try await withTestDatabaseURL { client, url in
+            // setup: a project that invited the address in another letter case
+            let database = Database(client: client, logger: AdminFixtures.logger)
+            let owner = try await UserRepository.create(NewUser(email: "owner@example.org", passwordHash: "h"), on: database)
+            let project = try await ProjectRepository.create(ownerID: owner.id, name: "Invited", description: "", on: database)
+            _ = try await ProjectInvitationRepository.invite(
+                projectID: project.id, email: "Quinn@Example.org", role: .editor, invitedBy: owner.id, on: database)
+
+            // MUT
+            let created = try await AdminFixtures.run(
+                ["users", "create", "quinn@example.ORG", "--database-url", url], stdin: Data("correct horse battery\n".utf8))
+
+            // validate: an editor, the invitation used up, both audited
+            #expect(created.status == 0, "stderr: \(created.stderr)")
+            #expect(created.stdoutText.contains("member of 1 project(s) through pending invitations"))
+            let quinn = try #require(try await Self.user("quinn@example.org", client))
+            #expect(try await ProjectMemberRepository.role(projectID: project.id, userID: quinn.id, on: database) == .editor)
+            #expect(try await ProjectInvitationRepository.list(projectID: project.id, page: .first, on: database).items.isEmpty)
+            #expect(try await Self.auditActions(client).suffix(2) == ["user.create", "invitation.activate"])
+        }
+    }
+
     @Test func createTakesThePasswordFromStdinAndRefusesBadInput() async throws {
         try await withTestDatabaseURL { client, url in
             // MUT

@@ -347,11 +347,17 @@ def tiff_stack():
     wait.until(EC.presence_of_element_located((By.ID, "drop")))
 
 
-@step("share link, rename and delete the project")
+@step("share link, pending invitation, rename and delete the project")
 def manage():
     driver.execute_script("document.querySelector('dialog[open]') && document.querySelector('dialog[open]').close()")
     css("#members-open").click()
     wait.until(lambda d: "web-tester@example.org" in css("#members").text)
+    # an address without an account: listed as pending, then revoked
+    css("input[aria-label='Member email']").send_keys("not-yet-here@example.org")
+    css("#members").find_element(By.XPATH, "following-sibling::form//button[@type='submit']").click()
+    wait.until(lambda d: "not-yet-here@example.org" in css("#members").text and "pending" in css("#members li.pending").text)
+    css("#members li.pending button").click()
+    wait.until(lambda d: "not-yet-here@example.org" not in css("#members").text)
     css("#share-create").click()
     wait.until(lambda d: "/#/share/" in css("#share-output").text)
     css("#members-close").click()

@@ -5,11 +5,14 @@
 # control-character bodies (status codes), connections that never finish their headers (how long until
 # the server closed them), a priority flood (where another user's job ran), event socket floods (how
 # many were refused), the token edges (a token from before a password change, a logged-out
-# session's token), and pixel bombs (the server's RSS growth for one 10000×10000 16-bit PNG, for ten at
-# once within SEG_DECODE_MEMORY_BYTES, and for an interlaced one, which is refused).
-# scripts/attack/attacks.py does the work with the standard library only.
+# session's token), pixel bombs (the server's RSS growth for one 10000×10000 16-bit PNG, for ten at
+# once within SEG_DECODE_MEMORY_BYTES, and for an interlaced one, which is refused), and member
+# enumeration (adding an address with an account and one without: both statuses, whether the bodies
+# have the same keys, the owner's list). scripts/attack/attacks.py does the work with the standard
+# library only.
 # Exits non-zero when an attack still gets through (a 500, a connection left open, a socket over the
-# cap, a revoked token accepted, a bomb over its memory bound); timings are printed, never judged.
+# cap, a revoked token accepted, a bomb over its memory bound, two different answers to adding a
+# member); timings are printed, never judged.
 # Usage: scripts/attack/attack.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."

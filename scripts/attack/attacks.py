@@ -5,8 +5,9 @@ Usage: attacks.py BASE_URL   (normally run by scripts/attack/attack.sh, which st
 SEG_HTTP_HEADER_TIMEOUT=3, SEG_EVENTS_MAX_PER_ADDRESS=40, SEG_EVENTS_MAX_PER_USER=5, one worker, no prefetch)
 
 Exits 1 when an attack gets through: a 500, a wrong status, a half-open connection left open, a socket
-over its cap, a revoked token accepted, another user's job pushed back by a priority flood. Timings
-are printed for the record and never judged (the machine may be loaded).
+over its cap, a revoked token accepted, another user's job pushed back by a priority flood, adding a
+member answering differently for an address with an account and one without. Timings are printed for
+the record and never judged (the machine may be loaded).
 """
 import base64
 import http.client
@@ -408,6 +409,46 @@ def pixel_bomb_attack():
     check(codes == ["IMAGE_TOO_LARGE"] and growth < 200, f"an interlaced bomb is refused with IMAGE_TOO_LARGE (+{growth:.0f} MB)")
 
 
+def enumeration_attack():
+    print("\n9. member enumeration: an owner adds an address that has an account and one that has none", flush=True)
+    owner = register("enum-owner@example.org")["accessToken"]
+    register("Enum.Known@Example.org")
+    members = f"/api/v1/projects/{project(owner, 'enumeration')}/members"
+    # Same length local parts, typed in another case than the account's: nothing but the address itself may differ.
+    addresses = {"known": "enum.known@EXAMPLE.org", "unknown": "enum.ghost@EXAMPLE.org"}
+    answers = {label: request("POST", members, {"email": email, "role": "viewer"}, token=owner) for label, email in addresses.items()}
+    for label, (status, body) in answers.items():
+        keys = sorted(body) if isinstance(body, dict) else body
+        print(f"      {label:8} {addresses[label]}: {status} {keys}")
+    (known_status, known), (unknown_status, unknown) = answers["known"], answers["unknown"]
+    same_keys = isinstance(known, dict) and isinstance(unknown, dict) and sorted(known) == sorted(unknown)
+    check(known_status == unknown_status == 201 and same_keys,
+          f"the same status and keys for both: {known_status} and {unknown_status}, identical keys: {same_keys}")
+    swapped = [{**body, "email": body.get("email", "").replace(addresses[label].split("@")[0], "X")} if isinstance(body, dict) else body
+               for label, body in [("known", known), ("unknown", unknown)]]
+    check(swapped[0] == swapped[1], "the same values once the address is swapped (no account name, id or stored spelling)")
+
+    # Timing: role changes of each, alternating, so that both take their steady path many times.
+    timings, statuses = {"known": [], "unknown": []}, {"known": set(), "unknown": set()}
+    for turn in range(40):
+        for label, email in addresses.items():
+            started = time.perf_counter()
+            status, _ = request("POST", members, {"email": email, "role": "editor" if turn % 2 == 0 else "viewer"}, token=owner)
+            timings[label].append(time.perf_counter() - started)
+            statuses[label].add(status)
+    print(f"      role changes: median {statistics.median(timings['known']) * 1000:.1f} ms with an account, "
+          f"{statistics.median(timings['unknown']) * 1000:.1f} ms without (40 each, not judged)")
+    check(statuses["known"] == statuses["unknown"] == {201},
+          f"every role change answered 201: {sorted(statuses['known'])} with an account, {sorted(statuses['unknown'])} without")
+
+    status, listing = request("GET", members, token=owner)
+    pending = [item for item in listing.get("items", []) if item.get("pending")] if isinstance(listing, dict) else []
+    keys = sorted(pending[0]) if pending else []
+    print(f"      the owner's list: {len(pending)} pending, keys {keys}")
+    check(status == 200 and len(pending) == 1 and "name" not in keys and "userId" not in keys,
+          "the owner's list shows the invitee by address only")
+
+
 def main():
     # First, while the server's heap is still small: its RSS growth is then the bombs' own.
     pixel_bomb_attack()
@@ -417,6 +458,7 @@ def main():
     priority_attack()
     socket_attacks()
     token_attacks()
+    enumeration_attack()
     if failures:
         print(f"\n{len(failures)} attack(s) got through:\n  " + "\n  ".join(failures))
         sys.exit(1)

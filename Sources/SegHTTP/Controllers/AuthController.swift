@@ -97,10 +97,14 @@ struct AuthController {
             throw Problem.validation("name is too long", errors: [.init(field: "name", detail: "at most 200 characters")])
         }
         let hash = try await services.passwords.hash(body.password)
-        let user = try await UserRepository.create(NewUser(email: email, name: name, passwordHash: hash), on: services.database(context.logger))
+        // The account and the memberships its address was invited to, in one transaction.
+        let registration = try await UserRepository.register(
+            NewUser(email: email, name: name, passwordHash: hash), on: services.database(context.logger))
+        let user = registration.user
         _ = try? await AuditLogRepository.record(
             actorID: user.id, action: "user.register", targetType: "user", targetID: user.id, details: Array("{}".utf8),
             on: services.database(context.logger))
+        await recordActivations(registration.activated, by: user, logger: context.logger)
         return try await session(for: user, remember: false, on: services.database(context.logger))
     }
 
@@ -114,7 +118,32 @@ struct AuthController {
         guard try await services.passwords.verify(body.password, against: user.passwordHash), !user.isDisabled else {
             throw AuthError.invalidCredentials
         }
+        await activateLeftInvitations(of: user, logger: context.logger)
         return try await session(for: user, remember: body.rememberMe ?? false, on: services.database(context.logger))
+    }
+
+    /// Activates invitations left for an account that was created without activating them: by an older release
+    /// during a blue-green switch, which does not know invitations. Only after the password was checked, so that
+    /// it changes nothing about how an unknown address and a wrong password look. A failure is logged and does not
+    /// stop the login; the next one tries again.
+    private func activateLeftInvitations(of user: UserRecord, logger: Logger) async {
+        do {
+            let activated = try await ProjectInvitationRepository.activate(forUserID: user.id, email: user.email, on: services.database(logger))
+            await recordActivations(activated, by: user, logger: logger)
+        } catch {
+            logger.warning("invitations not activated", metadata: ["user.id": "\(user.id)", "error": "\(error)"])
+        }
+    }
+
+    /// An audit entry `invitation.activate` by `user` on each project an invitation made it a member of.
+    private func recordActivations(_ invitations: [ProjectInvitationRecord], by user: UserRecord, logger: Logger) async {
+        for invitation in invitations {
+            var details = ["invitationId": invitation.id.uuidString.lowercased(), "userId": user.id.uuidString.lowercased()]
+            details["role"] = invitation.role.rawValue
+            details["invitedBy"] = invitation.invitedBy?.uuidString.lowercased()
+            await services.recordAudit(
+                "invitation.activate", actorID: user.id, targetType: "project", targetID: invitation.projectID, details: details, logger: logger)
+        }
     }
 
     func refresh(_ request: Request, _ context: AppRequestContext) async throws -> TokensBody {

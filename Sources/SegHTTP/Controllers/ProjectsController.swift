@@ -177,11 +177,19 @@ extension AppServices {
     func recordAudit(
         _ action: String, by identity: Identity, targetType: String, targetID: UUID, details: [String: String], logger: Logger
     ) async {
+        await recordAudit(action, actorID: identity.userID, targetType: targetType, targetID: targetID, details: details, logger: logger)
+    }
+
+    /// Appends an audit entry by the account `actorID` (one that has no request identity yet: a sign-up); a failure is
+    /// logged and never fails the request that already succeeded.
+    func recordAudit(
+        _ action: String, actorID: UUID?, targetType: String, targetID: UUID, details: [String: String], logger: Logger
+    ) async {
         do {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
             _ = try await AuditLogRepository.record(
-                actorID: identity.userID, action: action, targetType: targetType, targetID: targetID,
+                actorID: actorID, action: action, targetType: targetType, targetID: targetID,
                 details: Array(try encoder.encode(details)), on: database(logger))
         } catch {
             logger.warning("audit entry not recorded", metadata: ["audit.action": "\(action)", "error": "\(error)"])

@@ -157,7 +157,8 @@ extension SegCtl.Users {
             abstract: "Create an account.",
             discussion: """
                 When stdin is not a terminal, its first line is the password. Otherwise a one-time password is \
-                generated and printed once, and the user must change it at the first login.
+                generated and printed once, and the user must change it at the first login. Projects that invited \
+                the address make the account a member with the invited role.
                 """)
         @Argument(help: "The email.") var email: String
         @Option(name: .customLong("name"), help: "The display name.") var name = ""
@@ -194,17 +195,30 @@ extension SegCtl.Users {
                 Terminal.warn("segctl: \(error)")
                 throw ExitCode(1)
             }
-            let created = try await database.withDatabase { postgres in
+            let registration = try await database.withDatabase { postgres in
                 if try await UserRepository.find(email: email, on: postgres) != nil { throw CLIError.failed("\(email) is already registered") }
                 let hash = try await PasswordHasher().hash(password)
-                let user = try await UserRepository.create(
+                // The account and the memberships its address was invited to, in one transaction.
+                let registration = try await UserRepository.register(
                     NewUser(email: email, name: name, passwordHash: hash, role: role, mustChangePassword: supplied == nil), on: postgres)
-                try await UserLookup.audit("user.create", user, details: ["role": role.rawValue], on: postgres)
-                return user
+                try await UserLookup.audit("user.create", registration.user, details: ["role": role.rawValue], on: postgres)
+                for invitation in registration.activated {
+                    try await Audit.record(
+                        "invitation.activate", targetType: "project", targetID: invitation.projectID,
+                        details: [
+                            "invitationId": invitation.id.uuidString.lowercased(), "userId": registration.user.id.uuidString.lowercased(),
+                            "role": invitation.role.rawValue,
+                        ], on: postgres)
+                }
+                return registration
             }
+            let created = registration.user
             let generated = supplied == nil ? password : nil
             if json { return try Output.json(Report(user: UserSummary(created), password: generated)) }
             Terminal.output("created \(created.email) (\(created.role.rawValue)), id \(created.id.uuidString.lowercased())\n")
+            if !registration.activated.isEmpty {
+                Terminal.output("member of \(registration.activated.count) project(s) through pending invitations\n")
+            }
             if let generated {
                 Terminal.output("one-time password: \(generated)\n")
                 Terminal.warn("the password is shown only now; \(created.email) must change it at the first login")

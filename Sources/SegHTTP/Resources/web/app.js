@@ -391,15 +391,26 @@ function membersDialog(project) {
   const email = h('input', { type: 'email', placeholder: 'email', 'aria-label': 'Member email' });
   const role = h('select', { 'aria-label': 'Role' }, h('option', { value: 'editor' }, 'editor'), h('option', { value: 'viewer' }, 'viewer'));
   const out = h('p', { role: 'status', id: 'share-output' });
+  async function act(method, path) {
+    try { await api(method, path); load(); } catch (err) { out.textContent = message(err); }
+  }
+  // The owner's list also holds pending invitations (addresses without an account yet), shown by address only.
   async function load() {
     const page = await api('GET', `/api/v1/projects/${project.id}/members`);
-    list.replaceChildren(...page.items.map((m) => h('li', {}, `${m.email} (${m.role}) `,
-      m.role !== 'owner' && project.myRole === 'owner' ? h('button', { onclick: async () => { await api('DELETE', `/api/v1/projects/${project.id}/members/${m.userId}`); load(); } }, 'Remove') : null)));
+    list.replaceChildren(...page.items.map((m) => m.pending
+      ? h('li', { class: 'pending' }, `${m.email} (${m.role}) `, h('span', { class: 'badge' }, 'pending'), ' ',
+        h('button', { onclick: () => act('DELETE', `/api/v1/projects/${project.id}/invitations/${m.invitationId}`) }, 'Revoke'))
+      : h('li', {}, `${m.email} (${m.role}) `,
+        m.role !== 'owner' && project.myRole === 'owner' ? h('button', { onclick: () => act('DELETE', `/api/v1/projects/${project.id}/members/${m.userId}`) }, 'Remove') : null)));
   }
   const add = h('form', { class: 'row' }, email, role, h('button', { type: 'submit' }, 'Add'));
   add.addEventListener('submit', async (e) => {
     e.preventDefault();
-    try { await api('POST', `/api/v1/projects/${project.id}/members`, { email: email.value, role: role.value }); email.value = ''; load(); } catch (err) { out.textContent = message(err); }
+    try {
+      await api('POST', `/api/v1/projects/${project.id}/members`, { email: email.value, role: role.value });
+      out.textContent = `Added ${email.value.trim()}; an address without an account joins when it signs up.`;
+      email.value = ''; load();
+    } catch (err) { out.textContent = message(err); }
   });
   const linkRole = h('select', { 'aria-label': 'Link role' }, h('option', { value: 'viewer' }, 'viewer'), h('option', { value: 'editor' }, 'editor'));
   const share = h('button', { id: 'share-create', onclick: async () => {
