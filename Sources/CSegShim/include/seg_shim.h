@@ -233,6 +233,24 @@ int seg_keep_large_buffers(void);
 /// no-op elsewhere.
 void seg_advise_huge_pages(void *pointer, size_t bytes);
 
+// ---------------------------------------------------------------------------------------------
+// Band-by-band previews (seg_rows.c)
+
+/// Counts the first `colour` of `channels` 16-bit samples of `pixels` pixels into a 65 536-bin histogram.
+void seg_histogram16(const uint16_t *src, size_t pixels, int channels, int colour, uint64_t *histogram);
+/// The first `colour` samples of each pixel through `lut` (65 536 entries), packed `colour` per pixel.
+void seg_display16(const uint16_t *src, size_t pixels, int channels, int colour, const uint8_t *lut, uint8_t *dst);
+/// The first `colour` samples of each pixel, packed `colour` per pixel.
+void seg_display8(const uint8_t *src, size_t pixels, int channels, int colour, uint8_t *dst);
+/// One source row's horizontal area average: `row` (of `row_length` floats) is zeroed, then each
+/// weight k adds sample `sources[k]` × `weights[k]` to output pixel `targets[k]`, channel by channel.
+void seg_area_row(const uint8_t *src, int channels, const int32_t *targets, const int32_t *sources, const float *weights,
+                  size_t count, float *row, size_t row_length);
+/// sum[i] += row[i] × weight.
+void seg_area_accumulate(float *sum, const float *row, float weight, size_t count);
+/// dst[i] = sum[i] + 0.5 clamped to 0–255 and truncated; sum is zeroed for the next output row.
+void seg_area_emit(float *sum, uint8_t *dst, size_t count);
+
 /// Frees a buffer returned by an encoder.
 void seg_free(void *pointer);
 

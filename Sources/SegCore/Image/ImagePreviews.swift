@@ -1,3 +1,5 @@
+import CSegShim
+
 /// The thumbnail and display rendition of an image, made without the whole image in memory
 /// wherever the file allows it, and the memory that takes.
 ///
@@ -149,7 +151,7 @@ public enum ImagePreviews {
     /// The 16-bit → 8-bit display table of every colour sample's 0.1st and 99.9th percentile.
     private static func stretchTable(of bands: any RowBands) throws(SegCoreError) -> [UInt8] {
         let layout = bands.layout
-        var histogram = [Int](repeating: 0, count: 65536)
+        var histogram = [UInt64](repeating: 0, count: 65536)
         let band = BandBuffer(layout)
         defer { band.deallocate() }
         var y = 0
@@ -159,13 +161,11 @@ public enum ImagePreviews {
             let samples = band.raw.assumingMemoryBound(to: UInt16.self)
             let (channels, colour, n) = (layout.channels, layout.colorChannels, rows * layout.width)
             histogram.withUnsafeMutableBufferPointer { h in
-                for p in 0..<n {
-                    for c in 0..<colour { h[Int(samples[p * channels + c])] &+= 1 }
-                }
+                seg_histogram16(samples, n, Int32(channels), Int32(colour), h.baseAddress)
             }
             y += rows
         }
-        let stretch = DisplayStretch(histogram: histogram, count: layout.width * layout.height * layout.colorChannels)
+        let stretch = DisplayStretch(histogram: histogram.map { Int($0) }, count: layout.width * layout.height * layout.colorChannels)
         return (0..<65536).map { stretch.map(Double($0)) }
     }
 
@@ -207,20 +207,14 @@ public enum ImagePreviews {
     private static func convert(
         _ raw: UnsafeMutableRawPointer, _ count: Int, _ layout: BandLayout, _ stretch: [UInt8]?, into dst: UnsafeMutablePointer<UInt8>
     ) {
-        let (channels, out) = (layout.channels, layout.colorChannels)
+        let (channels, out) = (Int32(layout.channels), Int32(layout.colorChannels))
         if layout.bytesPerSample == 1 {
-            let src = raw.assumingMemoryBound(to: UInt8.self)
-            for p in 0..<count {
-                for c in 0..<out { dst[p * out + c] = src[p * channels + c] }
-            }
+            seg_display8(raw.assumingMemoryBound(to: UInt8.self), count, channels, out, dst)
             return
         }
-        let src = raw.assumingMemoryBound(to: UInt16.self)
         (stretch ?? []).withUnsafeBufferPointer { lut in
             guard lut.count == 65536 else { return }
-            for p in 0..<count {
-                for c in 0..<out { dst[p * out + c] = lut[Int(src[p * channels + c])] }
-            }
+            seg_display16(raw.assumingMemoryBound(to: UInt16.self), count, channels, out, lut.baseAddress, dst)
         }
     }
 }

@@ -1,3 +1,5 @@
+import CSegShim
+
 /// Area-averaging resize (like OpenCV's `INTER_AREA` when shrinking): every output pixel is the
 /// mean of the source area it covers, with fractional coverage at the edges. Enlarging falls
 /// back to the same weights, which amounts to nearest-neighbour with blended seams.
@@ -69,7 +71,10 @@ struct RowShrinker {
     let toHeight: Int
     /// The finished output, `toWidth * toHeight * channels` samples (complete once every row is added).
     private(set) var output: [UInt8]
-    private let xs: [ImageResizer.Weight]
+    /// The horizontal weights as columns (target pixel, source pixel, weight), for the C loop.
+    private let xTargets: [Int32]
+    private let xSources: [Int32]
+    private let xWeights: [Float]
     /// For each source row, its (target row, weight) pairs in target order.
     private let rowTargets: [[(target: Int, weight: Float)]]
     /// For each target row, the last source row that contributes to it.
@@ -86,7 +91,10 @@ struct RowShrinker {
         self.channels = channels
         self.toWidth = toWidth
         self.toHeight = toHeight
-        xs = ImageResizer.weights(source: width, target: toWidth)
+        let xs = ImageResizer.weights(source: width, target: toWidth)
+        xTargets = xs.map { Int32(truncatingIfNeeded: $0.target) }
+        xSources = xs.map { Int32(truncatingIfNeeded: $0.source) }
+        xWeights = xs.map(\.weight)
         let ys = ImageResizer.weights(source: height, target: toHeight)
         var rowTargets = [[(target: Int, weight: Float)]](repeating: [], count: height)
         var lastSource = [Int](repeating: -1, count: toHeight)
@@ -108,44 +116,38 @@ struct RowShrinker {
     /// Adds the next `rows` source rows (`width * channels` samples each, contiguous).
     mutating func add(rows: Int, from source: UnsafePointer<UInt8>) {
         let rowLength = toWidth * channels
-        let (channels, ring, toHeight) = (channels, ring, toHeight)
-        let sourceRow = width * channels
-        var nextSource = nextSource
-        var nextTarget = nextTarget
-        let (rowTargets, lastSource) = (rowTargets, lastSource)
         // Taken out of self (and put back below) so the buffers are not copied on write.
         var horizontal = self.horizontal
         var sums = self.sums
         self.horizontal = []
         self.sums = []
-        xs.withUnsafeBufferPointer { xs in
-            horizontal.withUnsafeMutableBufferPointer { hor in
-                sums.withUnsafeMutableBufferPointer { sums in
-                    output.withUnsafeMutableBufferPointer { dst in
-                        for r in 0..<rows where nextSource < rowTargets.count {
-                            let sy = nextSource
-                            nextSource += 1
-                            let src = source + r * sourceRow
-                            if !rowTargets[sy].isEmpty {
-                                for i in 0..<rowLength { hor[i] = 0 }
-                                for entry in xs {
-                                    let s = entry.source * channels
-                                    let d = entry.target * channels
-                                    for c in 0..<channels { hor[d + c] += Float(src[s + c]) * entry.weight }
+        var nextSource = nextSource
+        var nextTarget = nextTarget
+        let (channels, ring, toHeight, sourceRow) = (channels, ring, toHeight, width * channels)
+        let (rowTargets, lastSource) = (rowTargets, lastSource)
+        xTargets.withUnsafeBufferPointer { xt in
+            xSources.withUnsafeBufferPointer { xsrc in
+                xWeights.withUnsafeBufferPointer { xw in
+                    horizontal.withUnsafeMutableBufferPointer { hor in
+                        sums.withUnsafeMutableBufferPointer { sums in
+                            output.withUnsafeMutableBufferPointer { dst in
+                                guard let hor = hor.baseAddress, let sums = sums.baseAddress, let dst = dst.baseAddress else { return }
+                                for r in 0..<rows where nextSource < rowTargets.count {
+                                    let sy = nextSource
+                                    nextSource += 1
+                                    if !rowTargets[sy].isEmpty {
+                                        seg_area_row(
+                                            source + r * sourceRow, Int32(channels), xt.baseAddress, xsrc.baseAddress, xw.baseAddress, xt.count,
+                                            hor, rowLength)
+                                        for (target, wy) in rowTargets[sy] {
+                                            seg_area_accumulate(sums + (target % ring) * rowLength, hor, wy, rowLength)
+                                        }
+                                    }
+                                    while nextTarget < toHeight && lastSource[nextTarget] <= sy {
+                                        seg_area_emit(sums + (nextTarget % ring) * rowLength, dst + nextTarget * rowLength, rowLength)
+                                        nextTarget += 1
+                                    }
                                 }
-                                for (target, wy) in rowTargets[sy] {
-                                    let acc = (target % ring) * rowLength
-                                    for i in 0..<rowLength { sums[acc + i] += hor[i] * wy }
-                                }
-                            }
-                            while nextTarget < toHeight && lastSource[nextTarget] <= sy {
-                                let acc = (nextTarget % ring) * rowLength
-                                let base = nextTarget * rowLength
-                                for i in 0..<rowLength {
-                                    dst[base + i] = UInt8(min(255, max(0, sums[acc + i] + 0.5)))
-                                    sums[acc + i] = 0
-                                }
-                                nextTarget += 1
                             }
                         }
                     }
