@@ -19,6 +19,7 @@ var package = Package(
         .library(name: "SegAuth", targets: ["SegAuth"]),
         .library(name: "SegHTTP", targets: ["SegHTTP"]),
         .library(name: "SegInference", targets: ["SegInference"]),
+        .library(name: "SegMail", targets: ["SegMail"]),
         .executable(name: "segctl", targets: ["segctl"]),
         .executable(name: "segserver", targets: ["segserver"]),
         .executable(name: "seg-bare-http", targets: ["seg-bare-http"]),
@@ -31,6 +32,7 @@ var package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
@@ -171,6 +173,23 @@ var package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: [.enableUpcomingFeature("ExistentialAny")]
+        ),
+        // Outgoing mail: RFC 5322/MIME messages and an SMTP client over SwiftNIO with NIOSSL (no SMTP library is available).
+        .target(
+            name: "SegMail",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: [.enableUpcomingFeature("ExistentialAny")]
+        ),
+        // The SMTP tests need a mail server: SEG_TEST_SMTP_DIR (scripts/dev/smtp.sh, started by scripts/test.sh); they fail,
+        // never skip, without it.
+        .testTarget(
+            name: "SegMailTests",
+            dependencies: ["SegMail", .product(name: "NIOCore", package: "swift-nio"), .product(name: "Logging", package: "swift-log")]
         ),
         // The live tests need an inference server: SEG_TEST_INFERENCE_URL (scripts/test.sh starts one); they fail,
         // never skip, without it.

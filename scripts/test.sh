@@ -4,7 +4,8 @@
 # A throwaway PostgreSQL cluster (scripts/dev/postgres.sh) serves the run: its URL is exported as
 # SEG_TEST_DATABASE_URL, and it is stopped and removed on exit, whether the tests pass or not. So does a
 # reference inference server (scripts/dev/inference.sh: KServe with onnxruntime serving models/), as
-# SEG_TEST_INFERENCE_URL, for the deep-learning segmenter's tests.
+# SEG_TEST_INFERENCE_URL, for the deep-learning segmenter's tests, and a real SMTP server
+# (scripts/dev/smtp.sh: aiosmtpd with STARTTLS, implicit TLS and AUTH), as SEG_TEST_SMTP_DIR, for the mail tests.
 # Then scripts/checks/eval-real.sh judges the segmenter on real microscopy images against its goals,
 # scripts/checks/e2e.sh runs segserver for real against its own throwaway cluster,
 # scripts/attack/attack.sh replays the denial-of-service attacks of issue 15 against another, and
@@ -23,10 +24,12 @@ seg_step "starting a throwaway PostgreSQL cluster"
 pg_dir="$(mktemp -d /tmp/seghub-pg.XXXXXX)"
 eval_dir="$(mktemp -d /tmp/seghub-eval.XXXXXX)"
 inference_dir="$(mktemp -d /tmp/seghub-inference.XXXXXX)"
+smtp_dir="$(mktemp -d /tmp/seghub-smtp.XXXXXX)"
 stop_postgres() {
     bash scripts/dev/postgres.sh stop "$pg_dir" >/dev/null 2>&1 || true
     bash scripts/dev/inference.sh stop "$inference_dir" >/dev/null 2>&1 || true
-    rm -rf "$pg_dir" "$eval_dir" "$inference_dir"
+    bash scripts/dev/smtp.sh stop "$smtp_dir" >/dev/null 2>&1 || true
+    rm -rf "$pg_dir" "$eval_dir" "$inference_dir" "$smtp_dir"
 }
 trap stop_postgres EXIT
 trap 'exit 130' INT
@@ -39,6 +42,24 @@ seg_step "starting the reference inference server (KServe + onnxruntime, models/
 SEG_TEST_INFERENCE_URL="$(bash scripts/dev/inference.sh start "$inference_dir" "$(seg_free_port)" | tail -n 1)"
 export SEG_TEST_INFERENCE_URL
 echo "SEG_TEST_INFERENCE_URL=$SEG_TEST_INFERENCE_URL" >&2
+
+seg_step "starting a real SMTP server (aiosmtpd: STARTTLS, implicit TLS, AUTH)"
+# Three consecutive free ports (STARTTLS, SMTPS, plain).
+smtp_port="$(python3 -c '
+import random, socket
+for _ in range(200):
+    p = random.randint(20000, 60000)
+    try:
+        ss = [socket.socket() for _ in range(3)]
+        for k, s in enumerate(ss): s.bind(("127.0.0.1", p + k))
+        for s in ss: s.close()
+        print(p); break
+    except OSError:
+        for s in ss: s.close()
+')"
+bash scripts/dev/smtp.sh start "$smtp_dir" "$smtp_port" >/dev/null
+export SEG_TEST_SMTP_DIR="$smtp_dir"
+echo "SEG_TEST_SMTP_DIR=$SEG_TEST_SMTP_DIR" >&2
 
 seg_step "checking formatting (swift format lint --strict)"
 swift format lint --strict -r Sources Tests Fuzz Benchmarks

@@ -1,0 +1,221 @@
+import Foundation
+import Logging
+import Testing
+
+@testable import SegMail
+
+/// The SMTP client against a real server (aiosmtpd, `scripts/dev/smtp.sh`, which `scripts/test.sh` starts and names in
+/// SEG_TEST_SMTP_DIR): STARTTLS and implicit TLS with AUTH, credentials never in clear, certificate checks, and the
+/// server's faults (550, 451, a stall after DATA, a wrong password, nothing listening).
+@Suite struct SMTPClientTests {
+    /// The test server's `server.json`.
+    struct Server: Decodable {
+        var host: String
+        var starttlsPort: Int
+        var smtpsPort: Int
+        var plainPort: Int
+        var user: String
+        var password: String
+        var caFile: String
+        var inbox: String
+
+        static func load() throws -> Server {
+            guard let dir = ProcessInfo.processInfo.environment["SEG_TEST_SMTP_DIR"], !dir.isEmpty else {
+                throw TestFailure(
+                    "SEG_TEST_SMTP_DIR is not set: these tests need an SMTP server. Run them with scripts/test.sh, or start one with "
+                        + "`scripts/dev/smtp.sh start DIR` and export SEG_TEST_SMTP_DIR=DIR")
+            }
+            return try JSONDecoder().decode(Server.self, from: Data(contentsOf: URL(fileURLWithPath: dir + "/server.json")))
+        }
+
+        /// `scheme://[user:password@]localhost:port?ca_file=…&timeout=…` plus `extra`.
+        func url(_ scheme: String, port: Int, login: Bool = true, password: String? = nil, extra: String = "") -> String {
+            let credentials = login ? "\(user):\(password ?? self.password)@" : ""
+            return "\(scheme)://\(credentials)\(host):\(port)?ca_file=\(caFile)&timeout=10\(extra)"
+        }
+    }
+
+    struct TestFailure: Error, CustomStringConvertible {
+        var description: String
+        init(_ description: String) { self.description = description }
+    }
+
+    /// What the server stored for one recipient: the raw message and its envelope.
+    struct Received {
+        var raw: String
+        var tls: Bool
+        var authUser: String?
+        var listener: String
+    }
+
+    static let logger = Logger(label: "SMTPClientTests")
+
+    /// A recipient no other test uses.
+    static func recipient(_ prefix: String = "to") -> String { "\(prefix)-\(UUID().uuidString.lowercased())@lab.example" }
+
+    static func message(to address: String, subject: String = "Hello from SegHub") throws -> MailMessage {
+        try MailMessage(
+            from: MailAddress("seghub@lab.example", name: "SegHub Ünïcode"), to: MailAddress(address), subject: subject,
+            text: "Plain text: https://seghub.example/reset-password?token=abc", html: "<p><a href=\"https://seghub.example/x\">x</a></p>")
+    }
+
+    /// The messages the server received for `address`.
+    static func received(by address: String, in server: Server) throws -> [Received] {
+        var found: [Received] = []
+        for name in try FileManager.default.contentsOfDirectory(atPath: server.inbox).sorted() where name.hasSuffix(".json") {
+            let meta = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: server.inbox + "/" + name))) as? [String: Any]
+            guard let meta, (meta["rcptTos"] as? [String])?.contains(address) == true else { continue }
+            let eml = server.inbox + "/" + name.replacingOccurrences(of: ".json", with: ".eml")
+            found.append(
+                Received(
+                    raw: try String(contentsOfFile: eml, encoding: .utf8), tls: meta["tls"] as? Bool ?? false,
+                    authUser: meta["authUser"] as? String, listener: meta["listener"] as? String ?? ""))
+        }
+        return found
+    }
+
+    /// The received file as Python's `email` package reads it (an independent MIME parser): decoded subject, sender,
+    /// recipient, text and HTML parts.
+    static func parsedByPython(_ raw: String) throws -> [String: String] {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("seghub-\(UUID()).eml")
+        try Data(raw.utf8).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let script = """
+            import email, email.policy, json, sys
+            m = email.message_from_binary_file(open(sys.argv[1], "rb"), policy=email.policy.default)
+            print(json.dumps({"subject": str(m["subject"]), "from": str(m["from"]), "to": str(m["to"]),
+                "text": m.get_body(("plain",)).get_content(), "html": m.get_body(("html",)).get_content()}))
+            """
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = ["-c", script, file.path]
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw TestFailure("python3 could not parse the message") }
+        return try JSONDecoder().decode([String: String].self, from: data)
+    }
+
+    /// Sends and returns the error, if any.
+    static func attempt(_ url: String, to address: String, subject: String = "Hello from SegHub") async -> MailError? {
+        do {
+            let client = try SMTPClient(settings: SMTPSettings(url: url, heloName: "seghub.test"))
+            _ = try await client.send(try message(to: address, subject: subject), messageID: "<\(UUID())@seghub.test>", logger: logger)
+            return nil
+        } catch let error as MailError {
+            return error
+        } catch {
+            return .invalidMessage("unexpected error type: \(error)")
+        }
+    }
+
+    @Test func startTLSThenAuthDeliversTheMessageOnce() async throws {
+        let server = try Server.load()
+        let to = Self.recipient()
+
+        // MUT
+        let subject = "Passwort zurücksetzen – 細胞の画像 ✓ and a tail long enough to need a second encoded word"
+        let error = await Self.attempt(server.url("smtp", port: server.starttlsPort, extra: "&starttls=required"), to: to, subject: subject)
+
+        // validate: one message, over TLS, authenticated as our user, with our headers
+        #expect(error == nil, "\(String(describing: error))")
+        let got = try Self.received(by: to, in: server)
+        #expect(got.count == 1)
+        #expect(got.first?.tls == true && got.first?.authUser == server.user && got.first?.listener == "starttls")
+        let parsed = try Self.parsedByPython(try #require(got.first?.raw))
+        #expect(parsed["subject"] == subject)
+        #expect(parsed["from"] == "SegHub Ünïcode <seghub@lab.example>")
+        #expect(parsed["to"] == to)
+        #expect(parsed["text"]?.trimmingCharacters(in: .newlines) == "Plain text: https://seghub.example/reset-password?token=abc")
+        #expect(parsed["html"]?.contains("href=\"https://seghub.example/x\"") == true)
+    }
+
+    @Test func implicitTLSDelivers() async throws {
+        let server = try Server.load()
+        let to = Self.recipient()
+        let error = await Self.attempt(server.url("smtps", port: server.smtpsPort), to: to)
+        #expect(error == nil, "\(String(describing: error))")
+        let got = try Self.received(by: to, in: server)
+        #expect(got.count == 1 && got.first?.tls == true && got.first?.authUser == server.user && got.first?.listener == "smtps")
+    }
+
+    @Test func credentialsAreNeverSentInClear() async throws {
+        // setup: a listener that offers AUTH but no TLS
+        let server = try Server.load()
+        let to = Self.recipient()
+
+        // MUT
+        let error = await Self.attempt(server.url("smtp", port: server.plainPort), to: to)
+
+        // validate: refused before AUTH (temporary: the operator can fix the setting), nothing delivered
+        #expect(error?.isTemporary == true)
+        #expect(error?.description.contains("never sent in clear") == true)
+        #expect(try Self.received(by: to, in: server).isEmpty)
+    }
+
+    @Test func startTLSRequiredRefusesAServerWithoutIt() async throws {
+        let server = try Server.load()
+        let to = Self.recipient()
+        let error = await Self.attempt(server.url("smtp", port: server.plainPort, login: false, extra: "&starttls=required"), to: to)
+        #expect(error?.isTemporary == true && error?.description.contains("starttls=required") == true)
+        #expect(try Self.received(by: to, in: server).isEmpty)
+        // Without credentials and without the requirement, the same server gets the message in clear.
+        let open = Self.recipient()
+        #expect(await Self.attempt(server.url("smtp", port: server.plainPort, login: false), to: open) == nil)
+        #expect(try Self.received(by: open, in: server).first?.tls == false)
+    }
+
+    @Test func anUntrustedCertificateIsRefused() async throws {
+        // setup: the server's self-signed certificate without its CA file
+        let server = try Server.load()
+        let to = Self.recipient()
+        let url = "smtps://\(server.user):\(server.password)@\(server.host):\(server.smtpsPort)?timeout=10"
+
+        // MUT
+        let error = await Self.attempt(url, to: to)
+
+        // validate
+        #expect(error?.isTemporary == true, "\(String(describing: error))")
+        #expect(try Self.received(by: to, in: server).isEmpty)
+    }
+
+    @Test func aRefusedRecipientIsPermanentAndATemporaryRefusalIsTemporary() async throws {
+        let server = try Server.load()
+        let url = server.url("smtps", port: server.smtpsPort)
+        let refused = await Self.attempt(url, to: Self.recipient("reject550"))
+        #expect(refused.map { if case .permanent = $0 { true } else { false } } == true, "\(String(describing: refused))")
+        #expect(refused?.description.contains("550") == true)
+        let later = await Self.attempt(url, to: Self.recipient("tempfail"))
+        #expect(later?.isTemporary == true && later?.description.contains("451") == true, "\(String(describing: later))")
+    }
+
+    @Test func aWrongPasswordIsPermanent() async throws {
+        let server = try Server.load()
+        let error = await Self.attempt(server.url("smtps", port: server.smtpsPort, password: "wrong"), to: Self.recipient())
+        #expect(error.map { if case .permanent = $0 { true } else { false } } == true, "\(String(describing: error))")
+        #expect(error?.description.contains("535") == true)
+    }
+
+    @Test func aServerThatStallsAfterTheDataTimesOut() async throws {
+        // setup: the server never answers the end of the data; a 2-second timeout
+        let server = try Server.load()
+        let url = "smtps://\(server.user):\(server.password)@\(server.host):\(server.smtpsPort)?ca_file=\(server.caFile)&timeout=2"
+        let started = ContinuousClock.now
+
+        // MUT
+        let error = await Self.attempt(url, to: Self.recipient("stall"))
+
+        // validate: temporary, naming the step, after the timeout and well before the server's hour
+        let took = ContinuousClock.now - started
+        #expect(error?.isTemporary == true && error?.description.contains("the end of the message") == true, "\(String(describing: error))")
+        #expect(took >= .seconds(2) && took < .seconds(20))
+    }
+
+    @Test func nothingListeningIsTemporary() async throws {
+        // Port 9 (discard): nothing listens on it on loopback here.
+        let error = await Self.attempt("smtp://127.0.0.1:9?timeout=3", to: Self.recipient())
+        #expect(error?.isTemporary == true && error?.description.contains("connecting") == true, "\(String(describing: error))")
+    }
+}
