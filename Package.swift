@@ -102,6 +102,7 @@ var package = Package(
         .target(
             name: "SegHTTP",
             dependencies: [
+                "SegMail",
                 "SegCore",
                 "SegInference",
                 "SegStorage",
@@ -189,7 +190,9 @@ var package = Package(
         // never skip, without it.
         .testTarget(
             name: "SegMailTests",
-            dependencies: ["SegMail", .product(name: "NIOCore", package: "swift-nio"), .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "SegMail", "SegTestSupport", .product(name: "NIOCore", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         // The live tests need an inference server: SEG_TEST_INFERENCE_URL (scripts/test.sh starts one); they fail,
         // never skip, without it.
@@ -226,6 +229,7 @@ var package = Package(
             name: "SegHTTPTests",
             dependencies: [
                 "SegHTTP",
+                "SegMail",
                 "SegInference",
                 "SegStorage",
                 "SegAuth",

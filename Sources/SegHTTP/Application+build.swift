@@ -3,6 +3,7 @@ import Hummingbird
 import Logging
 import PostgresNIO
 import SegCore
+import SegMail
 import SegStorage
 import ServiceLifecycle
 import Synchronization
@@ -128,6 +129,11 @@ public func buildApplication(
         // Expires old export archives and removes their files (SEG_EXPORT_RETENTION_HOURS).
         let sweeper = ExportSweeper(services: services, logger: logger)
         app.addServices(GatedService(gate: migrated, service: ClosureService { await sweeper.run() }))
+        // Delivers the mail outbox (SEG_SMTP_URL); without it, says once an hour that mail waits.
+        let mail = MailDelivery(
+            client: try configuration.smtp.map { try SMTPClient(settings: $0) }, from: configuration.mailFrom,
+            database: services.database(logger), metrics: metrics, policy: .init(), logger: logger)
+        app.addServices(GatedService(gate: migrated, service: ClosureService { await mail.run() }))
     }
     if let events {
         app.addServices(ClosureService { await events.listener.run(handler: events.hub) })

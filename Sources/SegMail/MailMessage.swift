@@ -22,6 +22,20 @@ public struct MailAddress: Sendable, Equatable, Hashable, Codable {
         self.name = name?.isEmpty == true ? nil : name
     }
 
+    /// Parses `address` or `Name <address>` (a setting such as `SEG_MAIL_FROM`).
+    /// - Throws: ``MailError/invalidMessage(_:)`` as ``init(_:name:)`` does.
+    public init(parsing text: String) throws(MailError) {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        guard trimmed.hasSuffix(">"), let open = trimmed.lastIndex(of: "<") else {
+            try self.init(trimmed)
+            return
+        }
+        let address = String(trimmed[trimmed.index(after: open)..<trimmed.index(before: trimmed.endIndex)])
+        var name = trimmed[..<open].trimmingCharacters(in: .whitespaces)
+        if name.hasPrefix("\""), name.hasSuffix("\""), name.count >= 2 { name = String(name.dropFirst().dropLast()) }
+        try self.init(address, name: name.isEmpty ? nil : name)
+    }
+
     /// The header's words: `addr`, or the name (plain, quoted, or RFC 2047 encoded words) and `<addr>`.
     var headerWords: [String] {
         guard let name else { return [address] }

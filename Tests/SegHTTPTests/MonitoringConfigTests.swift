@@ -86,7 +86,7 @@ import Testing
     @Test func alertsAndDashboardNameOnlyExportedSeries() async throws {
         let alerts = try Self.alertExpressions()
         let queries = try Self.dashboardExpressions()
-        #expect(alerts.count == 8)
+        #expect(alerts.count == 9)
         #expect(queries.count >= 10)
         // One model, on a port where nothing listens: its readiness gauge is exported (as 0).
         let registry = FileManager.default.temporaryDirectory.appendingPathComponent("models-\(UUID().uuidString).json")

@@ -71,6 +71,38 @@ import Testing
         }
     }
 
+    @Test func mailSettingsAreCheckedTogetherAndThePasswordIsNeverEchoed() throws {
+        // Without SMTP: mail waits; nothing is required.
+        let (none, _) = try ServerConfiguration.fromEnvironment(Self.minimal)
+        #expect(none.smtp == nil && none.mailFrom == nil && none.publicURL == nil)
+        // A full setting.
+        let (full, _) = try ServerConfiguration.fromEnvironment(
+            Self.minimal.merging([
+                "SEG_SMTP_URL": "smtps://seghub:s3cret@mail.lab.example", "SEG_MAIL_FROM": "SegHub <seghub@lab.example>",
+                "SEG_PUBLIC_URL": "https://seghub.lab.example/",
+            ]) { $1 })
+        #expect(full.smtp?.host == "mail.lab.example" && full.smtp?.port == 465 && full.smtp?.security == .implicitTLS)
+        #expect(full.mailFrom?.address == "seghub@lab.example" && full.mailFrom?.name == "SegHub")
+        #expect(full.publicURL == "https://seghub.lab.example")
+        // Problems, all listed: SMTP without a sender, a bad public URL; a bad SMTP URL says why without its password.
+        do {
+            _ = try ServerConfiguration.fromEnvironment(
+                Self.minimal.merging(["SEG_SMTP_URL": "smtp://u:s3cret@h?starttls=sometimes", "SEG_PUBLIC_URL": "ftp://x"]) { $1 })
+            Issue.record("expected problems")
+        } catch {
+            let text = error.messages.joined(separator: "\n")
+            #expect(text.contains("SEG_SMTP_URL: invalid SMTP settings: starttls must be required or auto"))
+            #expect(text.contains("SEG_PUBLIC_URL must be an http(s) URL"))
+            #expect(!text.contains("s3cret"))
+        }
+        do {
+            _ = try ServerConfiguration.fromEnvironment(Self.minimal.merging(["SEG_SMTP_URL": "smtps://mail.lab.example"]) { $1 })
+            Issue.record("expected a problem")
+        } catch {
+            #expect(error.messages == ["SEG_MAIL_FROM is required with SEG_SMTP_URL (for example SegHub <seghub@lab.example>)"])
+        }
+    }
+
     @Test func keyRotationNeedsAnActiveKeyAmongTheKeys() throws {
         var environment = Self.minimal
         environment["SEG_JWT_SECRET"] = nil

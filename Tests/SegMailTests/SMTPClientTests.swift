@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import SegTestSupport
 import Testing
 
 @testable import SegMail
@@ -8,70 +9,21 @@ import Testing
 /// SEG_TEST_SMTP_DIR): STARTTLS and implicit TLS with AUTH, credentials never in clear, certificate checks, and the
 /// server's faults (550, 451, a stall after DATA, a wrong password, nothing listening).
 @Suite struct SMTPClientTests {
-    /// The test server's `server.json`.
-    struct Server: Decodable {
-        var host: String
-        var starttlsPort: Int
-        var smtpsPort: Int
-        var plainPort: Int
-        var user: String
-        var password: String
-        var caFile: String
-        var inbox: String
-
-        static func load() throws -> Server {
-            guard let dir = ProcessInfo.processInfo.environment["SEG_TEST_SMTP_DIR"], !dir.isEmpty else {
-                throw TestFailure(
-                    "SEG_TEST_SMTP_DIR is not set: these tests need an SMTP server. Run them with scripts/test.sh, or start one with "
-                        + "`scripts/dev/smtp.sh start DIR` and export SEG_TEST_SMTP_DIR=DIR")
-            }
-            return try JSONDecoder().decode(Server.self, from: Data(contentsOf: URL(fileURLWithPath: dir + "/server.json")))
-        }
-
-        /// `scheme://[user:password@]localhost:port?ca_file=…&timeout=…` plus `extra`.
-        func url(_ scheme: String, port: Int, login: Bool = true, password: String? = nil, extra: String = "") -> String {
-            let credentials = login ? "\(user):\(password ?? self.password)@" : ""
-            return "\(scheme)://\(credentials)\(host):\(port)?ca_file=\(caFile)&timeout=10\(extra)"
-        }
-    }
+    typealias Server = TestSMTPServer
 
     struct TestFailure: Error, CustomStringConvertible {
         var description: String
         init(_ description: String) { self.description = description }
     }
 
-    /// What the server stored for one recipient: the raw message and its envelope.
-    struct Received {
-        var raw: String
-        var tls: Bool
-        var authUser: String?
-        var listener: String
-    }
-
     static let logger = Logger(label: "SMTPClientTests")
 
-    /// A recipient no other test uses.
-    static func recipient(_ prefix: String = "to") -> String { "\(prefix)-\(UUID().uuidString.lowercased())@lab.example" }
+    static func recipient(_ prefix: String = "to") -> String { TestSMTPServer.recipient(prefix) }
 
     static func message(to address: String, subject: String = "Hello from SegHub") throws -> MailMessage {
         try MailMessage(
             from: MailAddress("seghub@lab.example", name: "SegHub Ünïcode"), to: MailAddress(address), subject: subject,
             text: "Plain text: https://seghub.example/reset-password?token=abc", html: "<p><a href=\"https://seghub.example/x\">x</a></p>")
-    }
-
-    /// The messages the server received for `address`.
-    static func received(by address: String, in server: Server) throws -> [Received] {
-        var found: [Received] = []
-        for name in try FileManager.default.contentsOfDirectory(atPath: server.inbox).sorted() where name.hasSuffix(".json") {
-            let meta = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: server.inbox + "/" + name))) as? [String: Any]
-            guard let meta, (meta["rcptTos"] as? [String])?.contains(address) == true else { continue }
-            let eml = server.inbox + "/" + name.replacingOccurrences(of: ".json", with: ".eml")
-            found.append(
-                Received(
-                    raw: try String(contentsOfFile: eml, encoding: .utf8), tls: meta["tls"] as? Bool ?? false,
-                    authUser: meta["authUser"] as? String, listener: meta["listener"] as? String ?? ""))
-        }
-        return found
     }
 
     /// The received file as Python's `email` package reads it (an independent MIME parser): decoded subject, sender,
@@ -121,7 +73,7 @@ import Testing
 
         // validate: one message, over TLS, authenticated as our user, with our headers
         #expect(error == nil, "\(String(describing: error))")
-        let got = try Self.received(by: to, in: server)
+        let got = try server.received(by: to)
         #expect(got.count == 1)
         #expect(got.first?.tls == true && got.first?.authUser == server.user && got.first?.listener == "starttls")
         let parsed = try Self.parsedByPython(try #require(got.first?.raw))
@@ -137,7 +89,7 @@ import Testing
         let to = Self.recipient()
         let error = await Self.attempt(server.url("smtps", port: server.smtpsPort), to: to)
         #expect(error == nil, "\(String(describing: error))")
-        let got = try Self.received(by: to, in: server)
+        let got = try server.received(by: to)
         #expect(got.count == 1 && got.first?.tls == true && got.first?.authUser == server.user && got.first?.listener == "smtps")
     }
 
@@ -152,7 +104,7 @@ import Testing
         // validate: refused before AUTH (temporary: the operator can fix the setting), nothing delivered
         #expect(error?.isTemporary == true)
         #expect(error?.description.contains("never sent in clear") == true)
-        #expect(try Self.received(by: to, in: server).isEmpty)
+        #expect(try server.received(by: to).isEmpty)
     }
 
     @Test func startTLSRequiredRefusesAServerWithoutIt() async throws {
@@ -160,11 +112,11 @@ import Testing
         let to = Self.recipient()
         let error = await Self.attempt(server.url("smtp", port: server.plainPort, login: false, extra: "&starttls=required"), to: to)
         #expect(error?.isTemporary == true && error?.description.contains("starttls=required") == true)
-        #expect(try Self.received(by: to, in: server).isEmpty)
+        #expect(try server.received(by: to).isEmpty)
         // Without credentials and without the requirement, the same server gets the message in clear.
         let open = Self.recipient()
         #expect(await Self.attempt(server.url("smtp", port: server.plainPort, login: false), to: open) == nil)
-        #expect(try Self.received(by: open, in: server).first?.tls == false)
+        #expect(try server.received(by: open).first?.tls == false)
     }
 
     @Test func anUntrustedCertificateIsRefused() async throws {
@@ -178,7 +130,7 @@ import Testing
 
         // validate
         #expect(error?.isTemporary == true, "\(String(describing: error))")
-        #expect(try Self.received(by: to, in: server).isEmpty)
+        #expect(try server.received(by: to).isEmpty)
     }
 
     @Test func aRefusedRecipientIsPermanentAndATemporaryRefusalIsTemporary() async throws {

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import SegAuth
 import SegInference
+import SegMail
 import SegStorage
 
 /// Everything segserver reads from its environment (`SEG_*`), read once at start.
@@ -52,6 +53,12 @@ public struct ServerConfiguration: Sendable {
     public var polygonLimits = PolygonLimits()
     /// Open connections at most (`SEG_HTTP_MAX_CONNECTIONS`, default 4096); more are closed as they arrive.
     public var maxConnections: Int = 4096
+    /// Where mail is sent (`SEG_SMTP_URL`, see docs/mail.md); without it mail waits in the outbox and the server says so.
+    public var smtp: SMTPSettings?
+    /// The sender of SegHub's mail (`SEG_MAIL_FROM`, `Name <address>` or an address); required with `SEG_SMTP_URL`.
+    public var mailFrom: MailAddress?
+    /// The address browsers reach SegHub at (`SEG_PUBLIC_URL`, e.g. `https://seghub.lab.example`), for links in mail.
+    public var publicURL: String?
     /// Origins allowed by CORS (`SEG_CORS_ORIGINS`, comma-separated, default none).
     public var corsOrigins: [String]
     /// Origins allowed to open the WebSocket (`SEG_WS_ALLOWED_ORIGINS`, default none).
@@ -93,7 +100,8 @@ public struct ServerConfiguration: Sendable {
         "SEG_WORKER_PREFETCH", "SEG_MAX_POLYGON_BODY_BYTES", "SEG_HTTP_IDLE_TIMEOUT", "SEG_HTTP_HEADER_TIMEOUT",
         "SEG_HTTP_MAX_CONNECTIONS",
         "SEG_MAX_POLYGONS", "SEG_MAX_HOLES", "SEG_MAX_RING_VERTICES", "SEG_MAX_VERTICES", "SEG_EVENTS_MAX_PER_ADDRESS",
-        "SEG_EVENTS_MAX_PER_USER", "SEG_USER_QUOTA_BYTES", "SEG_DECODE_MEMORY_BYTES",
+        "SEG_EVENTS_MAX_PER_USER", "SEG_USER_QUOTA_BYTES", "SEG_DECODE_MEMORY_BYTES", "SEG_SMTP_URL", "SEG_MAIL_FROM",
+        "SEG_PUBLIC_URL",
         // Read by segctl only (backups); listed so a shared environment file does not warn.
         "SEG_BACKUP_DIR", "SEG_MODELS_FILE", "SEG_INFERENCE_TIMEOUT",
         // Read by scripts/run.sh (start the bundled model's inference server).
@@ -177,6 +185,31 @@ public struct ServerConfiguration: Sendable {
             vertices: reader.integer("SEG_MAX_VERTICES", default: PolygonLimits().vertices, in: 3...1_000_000_000))
         configuration.maxConnections = reader.integer("SEG_HTTP_MAX_CONNECTIONS", default: 4096, in: 1...1_000_000)
         configuration.decodeMemoryBytes = reader.integer("SEG_DECODE_MEMORY_BYTES", default: 4 << 30, in: (1 << 20)...(1 << 50))
+        if let url = environment["SEG_SMTP_URL"], !url.isEmpty {
+            do {
+                configuration.smtp = try SMTPSettings(url: url)
+            } catch {
+                reader.problems.append("SEG_SMTP_URL: \(error)")
+            }
+        }
+        if let from = environment["SEG_MAIL_FROM"], !from.isEmpty {
+            do {
+                configuration.mailFrom = try MailAddress(parsing: from)
+            } catch {
+                reader.problems.append("SEG_MAIL_FROM: \(error)")
+            }
+        } else if configuration.smtp != nil {
+            reader.problems.append("SEG_MAIL_FROM is required with SEG_SMTP_URL (for example SegHub <seghub@lab.example>)")
+        }
+        if let url = environment["SEG_PUBLIC_URL"], !url.isEmpty {
+            if let components = URLComponents(string: url), ["http", "https"].contains(components.scheme?.lowercased() ?? ""),
+                components.host?.isEmpty == false, components.query == nil, components.fragment == nil
+            {
+                configuration.publicURL = url.hasSuffix("/") ? String(url.dropLast()) : url
+            } else {
+                reader.problems.append("SEG_PUBLIC_URL must be an http(s) URL without query or fragment, not \(url)")
+            }
+        }
         if let path = environment["SEG_MODELS_FILE"], !path.isEmpty {
             do {
                 configuration.models = try ModelRegistry(contentsOf: URL(fileURLWithPath: path))

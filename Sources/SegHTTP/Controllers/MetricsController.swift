@@ -47,6 +47,18 @@ struct MetricsController {
         } catch {
             context.logger.warning("metrics: cannot read the last backup", metadata: ["error": "\(error)"])
         }
+        do {
+            let database = services.database(context.logger)
+            let depth = try await withTimeout(.seconds(3)) { try await MailOutboxRepository.depth(on: database) }
+            for (state, count) in depth.counts {
+                metrics.setGauge(
+                    "seghub_mail_outbox", help: "Messages in the mail outbox by state", labels: [("state", state.rawValue)], to: Double(count))
+            }
+            metrics.setGauge(
+                "seghub_mail_oldest_due_seconds", help: "How long the oldest due message of the outbox has waited", to: depth.oldestDueSeconds)
+        } catch {
+            context.logger.warning("metrics: cannot read the mail outbox", metadata: ["error": "\(error)"])
+        }
         // Each model's readiness as its server last answered (asked at most every few seconds).
         for (name, state) in await services.segmenters.readinessOfModels() {
             metrics.setGauge(
