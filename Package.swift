@@ -122,7 +122,7 @@ var package = Package(
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
-            resources: [.copy("Resources/openapi.json"), .copy("Resources/web")],
+            resources: [.copy("Resources/openapi.json"), .copy("Resources/web"), .copy("Resources/mail")],
             swiftSettings: [.enableUpcomingFeature("ExistentialAny")]
         ),
         // Test helpers shared by the test targets: `withTestDatabase { client in ... }`.

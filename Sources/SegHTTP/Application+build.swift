@@ -152,6 +152,7 @@ public func buildApplication(
 func apiControllers(services: AppServices) -> [@Sendable (APIRoutes) -> Void] {
     [
         AuthController(services: services).addRoutes,
+        PasswordResetController(services: services).addRoutes,
         SegmentationsController(services: services).addRoutes,
         ImagesController(services: services).addRoutes,
         ProjectsController(services: services).addRoutes,

@@ -1,0 +1,66 @@
+import Foundation
+
+/// The mail templates in the package resources (`Resources/mail/NAME.txt` and `NAME.html`): the text file's first line
+/// is `Subject: …`; `{{key}}` placeholders are replaced, HTML-escaped in the HTML part. An unknown placeholder or a
+/// missing value is an error (never a message with a hole in it).
+enum MailTemplates {
+    /// A rendered message.
+    struct Rendered: Sendable, Equatable {
+        var subject: String
+        var text: String
+        var html: String
+    }
+
+    /// Why a template cannot be rendered.
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// Renders template `name` with `values`.
+    static func render(_ name: String, _ values: [String: String]) throws -> Rendered {
+        guard let textURL = Bundle.module.url(forResource: name, withExtension: "txt", subdirectory: "mail"),
+            let htmlURL = Bundle.module.url(forResource: name, withExtension: "html", subdirectory: "mail")
+        else { throw Failure(description: "no mail template \(name)") }
+        let text = try String(contentsOf: textURL, encoding: .utf8)
+        let html = try String(contentsOf: htmlURL, encoding: .utf8)
+        guard text.hasPrefix("Subject: "), let newline = text.firstIndex(of: "\n") else {
+            throw Failure(description: "the mail template \(name).txt does not start with a Subject: line")
+        }
+        let subject = String(text[text.index(text.startIndex, offsetBy: 9)..<newline])
+        return Rendered(
+            subject: try fill(subject, values, escape: false), text: try fill(String(text[text.index(after: newline)...]), values, escape: false),
+            html: try fill(html, values, escape: true))
+    }
+
+    /// Replaces every `{{key}}`.
+    static func fill(_ template: String, _ values: [String: String], escape: Bool) throws -> String {
+        var out = ""
+        var rest = template[...]
+        while let open = rest.range(of: "{{") {
+            out += rest[..<open.lowerBound]
+            guard let close = rest.range(of: "}}", range: open.upperBound..<rest.endIndex) else {
+                throw Failure(description: "an unclosed {{ in a mail template")
+            }
+            let key = String(rest[open.upperBound..<close.lowerBound]).trimmingCharacters(in: .whitespaces)
+            guard let value = values[key] else { throw Failure(description: "the mail template needs a value for {{\(key)}}") }
+            out += escape ? htmlEscaped(value) : value
+            rest = rest[close.upperBound...]
+        }
+        return out + rest
+    }
+
+    static func htmlEscaped(_ text: String) -> String {
+        var out = ""
+        for character in text {
+            switch character {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            default: out.append(character)
+            }
+        }
+        return out
+    }
+}
