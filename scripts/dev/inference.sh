@@ -23,19 +23,7 @@ seg_service_cli inference "$@"
 
 url_for() { printf 'http://127.0.0.1:%s\n' "$1"; }
 
-# The server's pid when DIR's server is running: the pid file names a live process that is our server
-# (its command line names inference_server.py, so a recycled pid is not mistaken for it).
-running_pid() {
-    local pid
-    [ -f "$dir/server.pid" ] || return 1
-    pid="$(cat "$dir/server.pid")"
-    [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null || return 1
-    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q 'inference_server\.py' || return 1
-    echo "$pid"
-}
-
-# True if nothing accepts TCP connections on 127.0.0.1:PORT.
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+running_pid() { seg_service_pid inference_server.py; }
 
 seg_service_dir
 
@@ -46,19 +34,7 @@ case "$command" in
         exit 0
         ;;
     stop)
-        if pid="$(running_pid)"; then
-            log "stopping the server in $dir (pid $pid)"
-            kill -TERM "$pid" 2>/dev/null || true
-            for _ in $(seq 1 300); do
-                kill -0 "$pid" 2>/dev/null || break
-                sleep 0.1
-            done
-            if kill -0 "$pid" 2>/dev/null; then
-                log "still running after 30 s: SIGKILL"
-                kill -KILL "$pid" 2>/dev/null || true
-            fi
-        fi
-        rm -f "$dir/server.pid"
+        seg_service_stop inference_server.py 30
         exit 0
         ;;
 esac
@@ -78,7 +54,7 @@ models="${SEG_INFERENCE_MODELS:-$SEG_SCRIPTS/../models}"
 [ -d "$models" ] || die "no models folder $models (SEG_INFERENCE_MODELS)"
 models="$(cd "$models" && pwd -P)"
 compgen -G "$models/*.onnx" >/dev/null || die "no *.onnx in $models"
-port_free "$port" || die "127.0.0.1:$port is in use by another process"
+seg_port_free "$port" || die "127.0.0.1:$port is in use by another process"
 
 # kserve is pinned: inference_server.py works around three limits of its 0.21 REST server.
 seg_venv "kserve==0.21.0" "onnxruntime==1.32.0"

@@ -64,13 +64,10 @@ running() {
 # The port of the running server, from line 4 of postmaster.pid.
 running_port() { sed -n 4p "$data/postmaster.pid"; }
 
-# True if nothing accepts TCP connections on 127.0.0.1:PORT.
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
 free_port_from() {
     local p="$1"
     while [ "$p" -lt 65535 ]; do
-        port_free "$p" && echo "$p" && return 0
+        seg_port_free "$p" && echo "$p" && return 0
         p=$((p + 1))
     done
     die "no free TCP port from $1 up"

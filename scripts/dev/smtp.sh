@@ -20,16 +20,7 @@ seg_service_cli smtp "$@"
 
 url_for() { printf 'smtp://localhost:%s\n' "$1"; }
 
-running_pid() {
-    local pid
-    [ -f "$dir/server.pid" ] || return 1
-    pid="$(cat "$dir/server.pid")"
-    [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null || return 1
-    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q 'smtp_server\.py' || return 1
-    echo "$pid"
-}
-
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+running_pid() { seg_service_pid smtp_server.py; }
 
 seg_service_dir
 
@@ -40,16 +31,8 @@ case "$command" in
         exit 0
         ;;
     stop)
-        if pid="$(running_pid)"; then
-            log "stopping the SMTP server in $dir (pid $pid)"
-            kill -TERM "$pid" 2>/dev/null || true
-            for _ in $(seq 1 100); do
-                kill -0 "$pid" 2>/dev/null || break
-                sleep 0.1
-            done
-            kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
-        fi
-        rm -f "$dir/server.pid" "$dir/ready"
+        seg_service_stop smtp_server.py 10
+        rm -f "$dir/ready"
         exit 0
         ;;
 esac
@@ -62,7 +45,7 @@ fi
 
 port="${port:-2525}"
 for p in "$port" $((port + 1)) $((port + 2)); do
-    port_free "$p" || die "127.0.0.1:$p is in use by another process"
+    seg_port_free "$p" || die "127.0.0.1:$p is in use by another process"
 done
 seg_apt_install openssl
 seg_venv "aiosmtpd==1.4.6"

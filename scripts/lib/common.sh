@@ -229,6 +229,39 @@ seg_service_cli() {
     [ -z "$port" ] || [[ "$port" =~ ^[0-9]+$ ]] || die "PORT must be a number, not '$port'"
 }
 
+# seg_port_free PORT: true if nothing accepts TCP connections on 127.0.0.1:PORT.
+seg_port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# seg_service_pid SCRIPT: after seg_service_cli, the pid in DIR/server.pid when that process is alive and its
+# command line names SCRIPT (so a recycled pid is not mistaken for our server); fails otherwise.
+seg_service_pid() {
+    local pid
+    [ -f "$dir/server.pid" ] || return 1
+    pid="$(cat "$dir/server.pid")"
+    [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null || return 1
+    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "$1" || return 1
+    echo "$pid"
+}
+
+# seg_service_stop SCRIPT SECONDS: stops DIR's server (SIGTERM, then SIGKILL after SECONDS) if it runs, and removes
+# its pid file.
+seg_service_stop() {
+    local pid
+    if pid="$(seg_service_pid "$1")"; then
+        log "stopping the server in $dir (pid $pid)"
+        kill -TERM "$pid" 2>/dev/null || true
+        for _ in $(seq 1 $(($2 * 10))); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        if kill -0 "$pid" 2>/dev/null; then
+            log "still running after $2 s: SIGKILL"
+            kill -KILL "$pid" 2>/dev/null || true
+        fi
+    fi
+    rm -f "$dir/server.pid"
+}
+
 # seg_service_dir: after seg_service_cli, a DIR that does not exist means nothing runs (stop exits 0, status 3);
 # for start it is made. `dir` becomes its absolute physical path.
 seg_service_dir() {
