@@ -52,6 +52,29 @@ import Testing
         }
     }
 
+    @Test func requestsAtTheSameMomentSendOneMessage() async throws {
+        try await withTestApp { app in
+            let user = try await app.register("hasty@example.org")
+
+            // MUT: eight requests at once
+            let statuses = try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
+                for _ in 0..<8 {
+                    group.addTask { try await app.request(.post, "/api/v1/auth/password-reset", json: ["email": user.email]).status }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+
+            // validate: all answered alike, one message and one token
+            #expect(statuses == Array(repeating: .accepted, count: 8))
+            #expect(try await Self.mails(to: user.email, app).count == 1)
+            var tokens = -1
+            for try await count in try await app.database.query("SELECT count(*)::int8 FROM account_tokens").decode(Int64.self) {
+                tokens = Int(count)
+            }
+            #expect(tokens == 1)
+        }
+    }
+
     @Test func theLinkSetsTheNewPasswordOnceAndEndsEverySession() async throws {
         try await withTestApp { app in
             // setup: an account with a session, and its reset link

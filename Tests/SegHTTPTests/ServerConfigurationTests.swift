@@ -83,7 +83,8 @@ import Testing
             ]) { $1 })
         #expect(full.smtp?.host == "mail.lab.example" && full.smtp?.port == 465 && full.smtp?.security == .implicitTLS)
         #expect(full.mailFrom?.address == "seghub@lab.example" && full.mailFrom?.name == "SegHub")
-        #expect(full.publicURL == "https://seghub.lab.example")
+        #expect(full.publicURL == "https://seghub.lab.example" && full.linkBase == "https://seghub.lab.example")
+        #expect(full.newMessageID().hasSuffix("@lab.example>") && full.newMessageID() != full.newMessageID())
         // Problems, all listed: SMTP without a sender, a bad public URL; a bad SMTP URL says why without its password.
         do {
             _ = try ServerConfiguration.fromEnvironment(
@@ -97,9 +98,13 @@ import Testing
         }
         do {
             _ = try ServerConfiguration.fromEnvironment(Self.minimal.merging(["SEG_SMTP_URL": "smtps://mail.lab.example"]) { $1 })
-            Issue.record("expected a problem")
+            Issue.record("expected problems")
         } catch {
-            #expect(error.messages == ["SEG_MAIL_FROM is required with SEG_SMTP_URL (for example SegHub <seghub@lab.example>)"])
+            #expect(
+                error.messages == [
+                    "SEG_MAIL_FROM is required with SEG_SMTP_URL (for example SegHub <seghub@lab.example>)",
+                    "SEG_PUBLIC_URL is required with SEG_SMTP_URL: the links in mail point there",
+                ])
         }
     }
 

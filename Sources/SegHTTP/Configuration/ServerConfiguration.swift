@@ -210,6 +210,9 @@ public struct ServerConfiguration: Sendable {
                 reader.problems.append("SEG_PUBLIC_URL must be an http(s) URL without query or fragment, not \(url)")
             }
         }
+        if configuration.smtp != nil, configuration.publicURL == nil {
+            reader.problems.append("SEG_PUBLIC_URL is required with SEG_SMTP_URL: the links in mail point there")
+        }
         if let path = environment["SEG_MODELS_FILE"], !path.isEmpty {
             do {
                 configuration.models = try ModelRegistry(contentsOf: URL(fileURLWithPath: path))
@@ -366,5 +369,20 @@ public struct PolygonLimits: Sendable, Equatable {
         self.holes = holes
         self.ringVertices = ringVertices
         self.vertices = vertices
+    }
+}
+
+extension ServerConfiguration {
+    /// Where links in mail point: `SEG_PUBLIC_URL`, or this server's own port on localhost when mail is not configured
+    /// (messages then wait in the outbox; with `SEG_SMTP_URL` the public URL is required).
+    public var linkBase: String { publicURL ?? "http://localhost:\(httpPort)" }
+
+    /// A fresh `Message-ID`: `<uuid@domain>`, the domain of `SEG_MAIL_FROM` (else of `SEG_PUBLIC_URL`, else
+    /// `seghub.invalid`).
+    public func newMessageID() -> String {
+        let domain =
+            mailFrom.map { String($0.address.split(separator: "@").last ?? "seghub.invalid") }
+            ?? publicURL.flatMap { URLComponents(string: $0)?.host } ?? "seghub.invalid"
+        return "<\(UUID().uuidString.lowercased())@\(domain)>"
     }
 }

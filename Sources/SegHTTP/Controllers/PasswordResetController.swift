@@ -48,19 +48,18 @@ struct PasswordResetController {
         let database = services.database(context.logger)
         guard let user = try await UserRepository.find(email: email, on: database), user.disabledAt == nil else { return Accepted() }
         let token = RefreshTokens.make()
-        let link = "\(services.configuration.publicURL ?? "http://localhost:\(services.configuration.httpPort)")/reset-password?token=\(token.token)"
+        let link = "\(services.configuration.linkBase)/reset-password?token=\(token.token)"
         let message = try MailTemplates.render(
             "password-reset", ["product": "SegHub", "email": user.email, "link": link, "hours": "1"])
         let sent = try await database.transaction { tx -> Bool in
-            if try await AccountTokenRepository.issuedRecently(userID: user.id, purpose: .passwordReset, within: Self.throttle, on: tx) {
-                return false
-            }
-            try await AccountTokenRepository.issue(
-                userID: user.id, purpose: .passwordReset, hash: Data(token.hash), validFor: Self.validity, on: tx)
+            guard
+                try await AccountTokenRepository.issueUnlessRecent(
+                    userID: user.id, purpose: .passwordReset, hash: Data(token.hash), validFor: Self.validity, throttle: Self.throttle, on: tx)
+            else { return false }
             _ = try await MailOutboxRepository.enqueue(
                 OutgoingMail(
                     template: "password-reset", recipient: user.email, subject: message.subject, text: message.text, html: message.html,
-                    messageID: "<\(UUID().uuidString.lowercased())@seghub>"),
+                    messageID: services.configuration.newMessageID()),
                 on: tx)
             return true
         }

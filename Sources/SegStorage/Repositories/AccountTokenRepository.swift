@@ -29,17 +29,25 @@ public enum AccountTokenRepository {
         }
     }
 
-    /// Whether a token of `purpose` was issued to `userID` in the last `seconds`.
-    public static func issuedRecently(
-        userID: UUID, purpose: AccountTokenPurpose, within seconds: Double, on database: Database
+    /// Stores a token as ``issue(userID:purpose:hash:validFor:on:)`` does, unless one of `purpose` was issued to `userID`
+    /// in the last `throttle` seconds; concurrent calls for one account are serialised (a transaction-level advisory
+    /// lock), so two requests at the same moment cannot both pass the check.
+    /// - Returns: whether the token was stored.
+    public static func issueUnlessRecent(
+        userID: UUID, purpose: AccountTokenPurpose, hash: Data, validFor seconds: Double, throttle: Double, on database: Database
     ) async throws(StorageError) -> Bool {
-        try await withStorageErrors {
-            try await database.query(
+        try RefreshTokenRepository.checkHash(hash)
+        return try await database.transaction { tx in
+            _ = try await tx.query("SELECT pg_advisory_xact_lock(hashtext('account-token:' || \(userID.uuidString)))").collect()
+            let recent = try await tx.query(
                 """
                 SELECT 1 FROM account_tokens WHERE user_id = \(userID) AND purpose = \(purpose.rawValue)
-                    AND created_at > now() - make_interval(secs => \(seconds)) LIMIT 1
+                    AND created_at > now() - make_interval(secs => \(throttle)) LIMIT 1
                 """
-            ).collect().count == 1
+            ).collect()
+            guard recent.isEmpty else { return false }
+            try await issue(userID: userID, purpose: purpose, hash: hash, validFor: seconds, on: tx)
+            return true
         }
     }
 
