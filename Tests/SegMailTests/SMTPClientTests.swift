@@ -8,7 +8,7 @@ import Testing
 /// The SMTP client against a real server (aiosmtpd, `scripts/dev/smtp.sh`, which `scripts/test.sh` starts and names in
 /// SEG_TEST_SMTP_DIR): STARTTLS and implicit TLS with AUTH, credentials never in clear, certificate checks, and the
 /// server's faults (550, 451, a stall after DATA, a wrong password, nothing listening).
-@Suite struct SMTPClientTests {
+@Suite(.timeLimit(.minutes(3))) struct SMTPClientTests {
     typealias Server = TestSMTPServer
 
     struct TestFailure: Error, CustomStringConvertible {
@@ -159,10 +159,11 @@ import Testing
         // MUT
         let error = await Self.attempt(url, to: Self.recipient("stall"))
 
-        // validate: temporary, naming the step, after the timeout and well before the server's hour
+        // validate: temporary, naming the step, and not before the timeout had passed (the suite's time limit, not
+        // an upper bound here, catches a hang: a loaded machine makes every other step slow)
         let took = ContinuousClock.now - started
         #expect(error?.isTemporary == true && error?.description.contains("the end of the message") == true, "\(String(describing: error))")
-        #expect(took >= .seconds(2) && took < .seconds(20))
+        #expect(took >= .seconds(2))
     }
 
     @Test func nothingListeningIsTemporary() async throws {
