@@ -134,7 +134,7 @@ public struct SMTPClient: Sendable {
 
     /// AUTH PLAIN (RFC 4616) where offered or nothing is listed, else AUTH LOGIN.
     private func authenticate(
-        _ channel: any Channel, _ credentials: (user: String, password: String), mechanisms: [String], _ timeout: TimeAmount
+        _ channel: any Channel, _ credentials: SMTPSettings.Credentials, mechanisms: [String], _ timeout: TimeAmount
     ) async throws {
         if mechanisms.contains("PLAIN") || !mechanisms.contains("LOGIN") {
             let token = Data(([0] + Array(credentials.user.utf8) + [0] + Array(credentials.password.utf8))).base64EncodedString()
@@ -175,9 +175,10 @@ public struct SMTPClient: Sendable {
         throw MailError.temporary(text)
     }
 
-    /// The TLS server name: nil for an IP address, which SNI cannot carry (the certificate chain is still checked).
+    /// The TLS server name: nil for an IPv4 or IPv6 address (as NIO parses them), which SNI cannot carry (the
+    /// certificate chain is still checked).
     static func sniName(_ host: String) -> String? {
-        host.allSatisfy { $0.isNumber || $0 == "." || $0 == ":" } ? nil : host
+        (try? SocketAddress(ipAddress: host, port: 0)) == nil ? host : nil
     }
 
     private static func describe(_ error: any Error) -> String {

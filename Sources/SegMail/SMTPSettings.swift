@@ -10,6 +10,14 @@ import Foundation
 /// - `?timeout=SECONDS` bounds every step: connecting, each reply, the TLS handshake (default 30).
 /// - User and password are percent-decoded (`%40` for `@`).
 public struct SMTPSettings: Sendable, Equatable {
+    /// An AUTH user and password.
+    public struct Credentials: Sendable, Equatable {
+        /// The user.
+        public var user: String
+        /// The password.
+        public var password: String
+    }
+
     /// How the connection gets TLS.
     public enum Security: String, Sendable, Equatable {
         /// TLS from the start (`smtps`).
@@ -27,7 +35,7 @@ public struct SMTPSettings: Sendable, Equatable {
     /// How TLS is reached.
     public var security: Security
     /// AUTH user and password, if any.
-    public var credentials: (user: String, password: String)?
+    public var credentials: Credentials?
     /// A PEM file of extra trusted certificate authorities.
     public var caFile: String?
     /// Whether the server's certificate is checked (chain and host name).
@@ -70,7 +78,7 @@ public struct SMTPSettings: Sendable, Equatable {
             guard let user = user.removingPercentEncoding, let password = password.removingPercentEncoding else {
                 throw .invalidSettings("the user or password of SEG_SMTP_URL is not valid percent-encoding")
             }
-            credentials = (user, password)
+            credentials = Credentials(user: user, password: password)
         } else {
             credentials = nil
         }
@@ -89,12 +97,6 @@ public struct SMTPSettings: Sendable, Equatable {
             timeoutSeconds = 30
         }
         self.heloName = heloName ?? (ProcessInfo.processInfo.hostName.isEmpty ? "localhost" : ProcessInfo.processInfo.hostName)
-    }
-
-    public static func == (lhs: SMTPSettings, rhs: SMTPSettings) -> Bool {
-        lhs.host == rhs.host && lhs.port == rhs.port && lhs.security == rhs.security && lhs.credentials?.user == rhs.credentials?.user
-            && lhs.credentials?.password == rhs.credentials?.password && lhs.caFile == rhs.caFile
-            && lhs.verifyCertificate == rhs.verifyCertificate && lhs.timeoutSeconds == rhs.timeoutSeconds && lhs.heloName == rhs.heloName
     }
 
     /// The URL with the password replaced by `***`, for logs.

@@ -125,6 +125,14 @@ import Testing
         #expect(try SMTPSettings(url: "smtp://h?verify=none", heloName: "me").verifyCertificate == false)
     }
 
+    @Test func addressesGoWithoutAServerNameAndHostNamesWithIt() {
+        // SNI carries host names only (RFC 6066 §3); IPv6 literals contain letters, so the check parses addresses.
+        #expect(SMTPClient.sniName("127.0.0.1") == nil)
+        #expect(SMTPClient.sniName("fe80::1") == nil && SMTPClient.sniName("::1") == nil)
+        #expect(SMTPClient.sniName("mail.lab.example") == "mail.lab.example")
+        #expect(SMTPClient.sniName("localhost") == "localhost")
+    }
+
     @Test(arguments: [
         "http://mail.lab.example", "smtp://", "not a url", "smtps://h?starttls=required", "smtp://h?starttls=maybe",
         "smtp://h?verify=sometimes", "smtp://h?timeout=0", "smtp://h?timeout=abc", "smtp://h?colour=blue", "smtp://h:70000",

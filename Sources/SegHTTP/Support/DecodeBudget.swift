@@ -16,7 +16,7 @@ actor DecodeBudget {
     private(set) var reserved = 0
     /// Reservations waiting, oldest first.
     private var waiting: [(bytes: Int, continuation: CheckedContinuation<Void, Never>)] = []
-    /// The most bytes ever reserved at once (for tests and the attack script's report).
+    /// The most bytes ever reserved at once (for tests).
     private(set) var peakReserved = 0
 
     init(capacity: Int) {
