@@ -45,18 +45,7 @@ echo "SEG_TEST_INFERENCE_URL=$SEG_TEST_INFERENCE_URL" >&2
 
 seg_step "starting a real SMTP server (aiosmtpd: STARTTLS, implicit TLS, AUTH)"
 # Three consecutive free ports (STARTTLS, SMTPS, plain).
-smtp_port="$(python3 -c '
-import random, socket
-for _ in range(200):
-    p = random.randint(20000, 60000)
-    try:
-        ss = [socket.socket() for _ in range(3)]
-        for k, s in enumerate(ss): s.bind(("127.0.0.1", p + k))
-        for s in ss: s.close()
-        print(p); break
-    except OSError:
-        for s in ss: s.close()
-')"
+smtp_port="$(seg_free_ports 3)"
 bash scripts/dev/smtp.sh start "$smtp_dir" "$smtp_port" >/dev/null
 export SEG_TEST_SMTP_DIR="$smtp_dir"
 echo "SEG_TEST_SMTP_DIR=$SEG_TEST_SMTP_DIR" >&2

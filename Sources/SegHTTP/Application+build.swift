@@ -153,6 +153,8 @@ func apiControllers(services: AppServices) -> [@Sendable (APIRoutes) -> Void] {
     [
         AuthController(services: services).addRoutes,
         PasswordResetController(services: services).addRoutes,
+        EmailVerificationController(services: services).addRoutes,
+        InvitationsController(services: services).addRoutes,
         SegmentationsController(services: services).addRoutes,
         ImagesController(services: services).addRoutes,
         ProjectsController(services: services).addRoutes,

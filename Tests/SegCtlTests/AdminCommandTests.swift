@@ -43,6 +43,36 @@ import Testing
         }
     }
 
+    @Test func verifyConfirmsAnAddressAndJoinsWhatInvitedIt() async throws {
+        try await withTestDatabaseURL { client, url in
+            // setup: a self-service account that never confirmed its address, and a project that invited it
+            let database = Database(client: client, logger: AdminFixtures.logger)
+            let owner = try await UserRepository.create(NewUser(email: "owner@example.org", passwordHash: "h"), on: database)
+            let project = try await ProjectRepository.create(ownerID: owner.id, name: "Invited", description: "", on: database)
+            let rory = try await UserRepository.register(NewUser(email: "Rory@example.org", passwordHash: "h", emailVerified: false), on: database)
+            #expect(rory.activated.isEmpty && !rory.user.isEmailVerified)
+            _ = try await ProjectInvitationRepository.invite(
+                projectID: project.id, email: "rory@example.org", role: .viewer, invitedBy: owner.id, on: database)
+            let listed = try await AdminFixtures.run(["users", "list", "--database-url", url])
+            #expect(listed.stdoutText.contains("unverified"))
+
+            // MUT
+            let verified = try await AdminFixtures.run(["users", "verify", "RORY@example.org", "--database-url", url])
+            let again = try await AdminFixtures.run(["users", "verify", "rory@example.org", "--database-url", url])
+            let unknown = try await AdminFixtures.run(["users", "verify", "nobody@example.org", "--database-url", url])
+
+            // validate: confirmed, a viewer, audited once; a second run changes nothing; an unknown address fails
+            #expect(verified.status == 0, "stderr: \(verified.stderr)")
+            #expect(verified.stdoutText == "Rory@example.org is confirmed; it joined 1 project(s) that invited it\n")
+            #expect(again.status == 0 && again.stdoutText == "Rory@example.org was already confirmed\n")
+            #expect(unknown.status != 0 && unknown.stderr.contains("nobody@example.org"))
+            let user = try #require(try await Self.user("rory@example.org", client))
+            #expect(user.isEmailVerified)
+            #expect(try await ProjectMemberRepository.role(projectID: project.id, userID: user.id, on: database) == .viewer)
+            #expect(try await Self.auditActions(client) == ["user.email.verify", "invitation.activate"])
+        }
+    }
+
     @Test func createTakesThePasswordFromStdinAndRefusesBadInput() async throws {
         try await withTestDatabaseURL { client, url in
             // MUT

@@ -11,10 +11,10 @@ import Testing
 /// Password reset by mail: the same answer for every address, a link in the outbox, single use, an hour, and every
 /// session of the account ended.
 @Suite(.timeLimit(.minutes(5))) struct PasswordResetTests {
-    /// The outbox rows for `address`.
-    static func mails(to address: String, _ app: TestApp) async throws -> [MailRecord] {
+    /// The outbox rows of `template` for `address`.
+    static func mails(to address: String, template: String = "password-reset", _ app: TestApp) async throws -> [MailRecord] {
         try await MailOutboxRepository.list(state: nil, limit: 100, on: Database(client: app.database, logger: TestApp.logger))
-            .filter { $0.mail.recipient.lowercased() == address.lowercased() }
+            .filter { $0.mail.recipient.lowercased() == address.lowercased() && $0.mail.template == template }
     }
 
     /// The token in a message's link.
@@ -68,7 +68,9 @@ import Testing
             #expect(statuses == Array(repeating: .accepted, count: 8))
             #expect(try await Self.mails(to: user.email, app).count == 1)
             var tokens = -1
-            for try await count in try await app.database.query("SELECT count(*)::int8 FROM account_tokens").decode(Int64.self) {
+            for try await count in try await app.database.query("SELECT count(*)::int8 FROM account_tokens WHERE purpose = 'password-reset'").decode(
+                Int64.self)
+            {
                 tokens = Int(count)
             }
             #expect(tokens == 1)
@@ -98,6 +100,33 @@ import Testing
             let twice = try await app.request(
                 .post, "/api/v1/auth/password-reset/confirm", json: ["token": token, "password": "yet another password"])
             #expect(twice.status == .badRequest && twice.problemCode == "RESET_TOKEN_INVALID")
+        }
+    }
+
+    @Test func aResetLinkAlsoConfirmsTheAddressAndJoinsWhatInvitedIt() async throws {
+        try await withTestApp { app in
+            // setup: an account that never confirmed its address, invited to a project meanwhile
+            let owner = try await app.register("reset-owner@example.org")
+            let project = try await app.createProject(as: owner, name: "Reset")
+            let user = try await app.register("unconfirmed@example.org", verified: false)
+            let add = try await app.request(
+                .post, "/api/v1/projects/\(project.id)/members", as: owner, json: ["email": user.email, "role": "editor"])
+            #expect(add.status == .created)
+            #expect(try await app.request(.get, "/api/v1/projects/\(project.id)", as: user).status == .notFound)
+            _ = try await app.request(.post, "/api/v1/auth/password-reset", json: ["email": user.email])
+
+            // MUT: the reset link reached the mailbox, which proves the address
+            let token = try await app.mailedToken(to: user.email, template: "password-reset")
+            let confirm = try await app.request(.post, "/api/v1/auth/password-reset/confirm", json: ["token": token, "password": "a new one here"])
+
+            // validate
+            #expect(confirm.status == .noContent)
+            let login = try await app.request(.post, "/api/v1/auth/login", json: ["email": user.email, "password": "a new one here"])
+            let session = try login.decode(TestApp.Session.self)
+            let me = try await app.request(.get, "/api/v1/auth/me", headers: [.authorization: "Bearer \(session.accessToken)"])
+            #expect(String(buffer: me.body).contains("\"emailVerified\":true"))
+            let opened = try await app.request(.get, "/api/v1/projects/\(project.id)", headers: [.authorization: "Bearer \(session.accessToken)"])
+            #expect(opened.status == .ok)
         }
     }
 

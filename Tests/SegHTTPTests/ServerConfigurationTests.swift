@@ -106,6 +106,23 @@ import Testing
                     "SEG_PUBLIC_URL is required with SEG_SMTP_URL: the links in mail point there",
                 ])
         }
+        // Requiring confirmed addresses: off by default, and only with mail (nobody could confirm without it).
+        #expect(full.requireEmailVerification == false)
+        let (required, _) = try ServerConfiguration.fromEnvironment(
+            Self.minimal.merging([
+                "SEG_SMTP_URL": "smtps://mail.lab.example", "SEG_MAIL_FROM": "seghub@lab.example", "SEG_PUBLIC_URL": "https://seghub.lab.example",
+                "SEG_REQUIRE_EMAIL_VERIFICATION": "true",
+            ]) { $1 })
+        #expect(required.requireEmailVerification)
+        do {
+            _ = try ServerConfiguration.fromEnvironment(Self.minimal.merging(["SEG_REQUIRE_EMAIL_VERIFICATION": "true"]) { $1 })
+            Issue.record("expected a problem")
+        } catch {
+            #expect(
+                error.messages == [
+                    "SEG_REQUIRE_EMAIL_VERIFICATION needs SEG_SMTP_URL: without mail no new account could confirm its address and sign in"
+                ])
+        }
     }
 
     @Test func keyRotationNeedsAnActiveKeyAmongTheKeys() throws {

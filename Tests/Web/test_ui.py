@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
 """Browser test of SegHub's web UI: headless Chromium driven by selenium against a live segserver.
 
-Usage: test_ui.py BASE_URL IMAGE1 IMAGE2 ARTIFACT_DIR
+Usage: test_ui.py BASE_URL IMAGE1 IMAGE2 ARTIFACT_DIR INBOX_DIR
 
 Steps: sign up -> create a project -> upload two spheroid images -> wait for the live status
 "segmented" (event socket, no reload) -> open one, see its polygons drawn -> move a vertex and
 save -> the API returns the new version with changed metrics -> export COCO and download it -> a
-16-bit two-page TIFF: its pages shown, page 1 segmented with the nuclei preset and displayed as PNG.
+16-bit two-page TIFF: its pages shown, page 1 segmented with the nuclei preset and displayed as PNG ->
+members, a share link mailed -> mail read from the real SMTP server's INBOX_DIR (scripts/dev/smtp.sh): the
+address confirmed from its link, forgot password -> mail -> reset page -> sign in with the new password, and an
+invitation mailed to a new address accepted by signing up on the invitation's page.
 A screenshot and the page source of the failing step are saved in ARTIFACT_DIR. Prints
 "N passed, N failed" at the end and exits non-zero on any failure.
 """
@@ -24,7 +27,9 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-BASE, IMAGE1, IMAGE2, ARTIFACTS = sys.argv[1:5]
+BASE, IMAGE1, IMAGE2, ARTIFACTS, INBOX = sys.argv[1:6]
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts", "lib"))
+import inbox  # noqa: E402  (scripts/lib/inbox.py: the test SMTP server's inbox, parsed with Python's email package)
 DOWNLOADS = os.path.join(ARTIFACTS, "downloads")
 os.makedirs(DOWNLOADS, exist_ok=True)
 # Hang guards only: every wait ends as soon as its condition holds.
@@ -116,6 +121,20 @@ def sign_up():
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict", cookie
     # the access token never reaches page scripts
     assert "seg_access" not in driver.execute_script("return document.cookie")
+
+
+@step("confirm the address from the mailed link")
+def confirm_address():
+    _, message = inbox.wait_for(INBOX, "web-tester@example.org", 1, WAIT, subject="Confirm your address")[0]
+    link = inbox.link(message, "/verify-email")
+    assert link.startswith(BASE + "/verify-email?token="), link
+    driver.get(link)
+    wait.until(EC.presence_of_element_located((By.ID, "verify-done")))
+    # the token left the address bar (and the history) as the page loaded
+    assert driver.current_url == BASE + "/verify-email", driver.current_url
+    css("#verify-continue").click()
+    wait.until(EC.presence_of_element_located((By.ID, "projects")))
+    assert api("GET", "/api/v1/auth/me")["emailVerified"] is True
 
 
 @step("create a project")
@@ -360,6 +379,13 @@ def manage():
     wait.until(lambda d: "not-yet-here@example.org" not in css("#members").text)
     css("#share-create").click()
     wait.until(lambda d: "/#/share/" in css("#share-output").text)
+    # a share link mailed: the output names the recipient, and the message carries the same link
+    css("#share-email").send_keys("link-reader@example.org")
+    css("#share-create").click()
+    wait.until(lambda d: "mailed to link-reader@example.org" in css("#share-output").text)
+    shown = css("#share-output").text.split(": ", 1)[1].strip()
+    _, shared = inbox.wait_for(INBOX, "link-reader@example.org", 1, WAIT)[0]
+    assert inbox.link(shared, "/#/share/") == shown, (inbox.link(shared, "/#/share/"), shown)
     css("#members-close").click()
     css("#project-rename").click()
     wait.until(EC.alert_is_present())
@@ -385,6 +411,69 @@ def tablet():
     css("#signout").click()
     wait.until(EC.presence_of_element_located((By.ID, "login-form")))
     assert driver.get_cookie("seg_access") is None
+
+
+@step("forgot password, the mailed link, a new password, sign in")
+def forgot_password():
+    driver.set_window_size(1280, 800)
+    driver.get(BASE + "/#/login")
+    css("#forgot-link").click()
+    form = wait.until(EC.presence_of_element_located((By.ID, "forgot-form")))
+    form.find_element(By.NAME, "email").send_keys("web-tester@example.org")
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait.until(EC.presence_of_element_located((By.ID, "forgot-sent")))
+    _, message = inbox.wait_for(INBOX, "web-tester@example.org", 1, WAIT, subject="Reset your SegHub password")[0]
+    driver.get(inbox.link(message, "/reset-password"))
+    form = wait.until(EC.presence_of_element_located((By.ID, "reset-form")))
+    assert driver.current_url == BASE + "/reset-password", driver.current_url
+    form.find_element(By.NAME, "password").send_keys("a fresh password")
+    form.find_element(By.NAME, "again").send_keys("a fresh passwore")
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait.until(lambda d: "differ" in form.find_element(By.CSS_SELECTOR, ".error").text)
+    form.find_element(By.NAME, "again").clear()
+    form.find_element(By.NAME, "again").send_keys("a fresh password")
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait.until(EC.presence_of_element_located((By.ID, "reset-done")))
+    css("#reset-signin").click()
+    form = wait.until(EC.presence_of_element_located((By.ID, "login-form")))
+    form.find_element(By.NAME, "email").send_keys("web-tester@example.org")
+    form.find_element(By.NAME, "password").send_keys("correct horse battery")
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait.until(lambda d: "Wrong email or password" in css("#auth-error").text)
+    form.find_element(By.NAME, "password").clear()
+    form.find_element(By.NAME, "password").send_keys("a fresh password")
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait.until(EC.presence_of_element_located((By.ID, "projects")))
+    assert css("#whoami").text == "web-tester@example.org"
+
+
+@step("an invitation mailed to a new address, accepted by signing up")
+def invitation():
+    css("#new-project-name").send_keys("Invited")
+    css("#new-project button[type=submit]").click()
+    wait.until(EC.presence_of_element_located((By.ID, "drop")))
+    project = driver.current_url.split("#/projects/")[1]
+    css("#members-open").click()
+    wait.until(lambda d: "web-tester@example.org" in css("#members").text)
+    css("input[aria-label='Member email']").send_keys("new-colleague@example.org")
+    css("#members").find_element(By.XPATH, "following-sibling::form//button[@type='submit']").click()
+    wait.until(lambda d: "new-colleague@example.org" in css("#members").text)
+    css("#members-close").click()
+    _, message = inbox.wait_for(INBOX, "new-colleague@example.org", 1, WAIT)[0]
+    link = inbox.link(message, "/invitations")
+    css("#signout").click()
+    wait.until(EC.presence_of_element_located((By.ID, "login-form")))
+    driver.get(link)
+    form = wait.until(EC.presence_of_element_located((By.ID, "invitation-register")))
+    assert "Invited" in form.text and "new-colleague@example.org" in form.text, form.text
+    assert form.find_element(By.NAME, "email").get_attribute("value") == "new-colleague@example.org"
+    form.find_element(By.NAME, "name").send_keys("New Colleague")
+    form.find_element(By.NAME, "password").send_keys("correct horse battery")
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait.until(EC.presence_of_element_located((By.ID, "project-name")))
+    assert css("#project-name").text == "Invited"
+    assert css("#whoami").text == "new-colleague@example.org"
+    assert api("GET", f"/api/v1/projects/{project}")["myRole"] == "editor"
 
 
 driver.quit()

@@ -31,4 +31,4 @@ seg_start_database "$SEG_PG_DIR"
 export SEG_DECODE_MEMORY_BYTES=$((1 << 30))
 seg_start_segserver SEG_WORKERS=1 SEG_WORKER_PREFETCH=0 SEG_HTTP_HEADER_TIMEOUT=3 SEG_EVENTS_MAX_PER_ADDRESS=40 \
     SEG_EVENTS_MAX_PER_USER=5 SEG_RATE_AUTH=0 SEG_RATE_API=0 SEG_DECODE_MEMORY_BYTES="$SEG_DECODE_MEMORY_BYTES"
-SEG_SERVER_PID="$SEG_SERVER_PID" python3 scripts/attack/attacks.py "$SEG_URL" || { tail -n 40 "$SEG_WORK/segserver.log" >&2; exit 1; }
+SEG_SERVER_PID="$SEG_SERVER_PID" SEG_DB_URL="$SEG_DB_URL" python3 scripts/attack/attacks.py "$SEG_URL" || { tail -n 40 "$SEG_WORK/segserver.log" >&2; exit 1; }

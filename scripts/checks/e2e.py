@@ -432,9 +432,83 @@ def models(inference_dir, port):
     print(image, flush=True)
 
 
+def mail(inbox_dir):
+    """Mail through a real SMTP server, every link followed against the live server (segserver runs with
+    SEG_REQUIRE_EMAIL_VERIFICATION=true): confirm an address, reset a password, accept an invitation by signing up."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+    import inbox
+
+    def token_of(url):
+        return urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)["token"][0]
+
+    alice, password = f"alice.{uuid.uuid4().hex[:6]}@example.org", "correct horse battery"
+    status, payload, _ = call("POST", "/api/v1/auth/register", {"email": alice, "password": password, "name": "Alice Ünal"})
+    expect(status, 202, payload, "sign-up while addresses must be confirmed")
+    envelope, message = inbox.wait_for(inbox_dir, alice, 1, 60)[0]
+    if not (envelope["tls"] and envelope["authUser"] == "seghub" and envelope["mailFrom"] == "seghub@lab.example"):
+        fail(f"the confirmation came without TLS, AUTH or the right sender: {envelope}")
+    if message.get_content_type() != "multipart/alternative" or str(message["Subject"]) != "Confirm your address for SegHub":
+        fail(f"the confirmation message: {message.get_content_type()} {message['Subject']!r}")
+    if not str(message["Message-ID"]).endswith("@lab.example>") or str(message["From"]) != "SegHub <seghub@lab.example>":
+        fail(f"headers: Message-ID {message['Message-ID']!r}, From {message['From']!r}")
+    link = inbox.link(message, "/verify-email")
+    if not link.startswith(BASE + "/verify-email?token="):
+        fail(f"the link does not point at this server: {link}")
+    page = urllib.request.urlopen(link, timeout=30)
+    if page.status != 200 or "text/html" not in page.headers.get("Content-Type", ""):
+        fail(f"the link's page: {page.status} {page.headers.get('Content-Type')}")
+    status, payload, _ = call("POST", "/api/v1/auth/login", {"email": alice, "password": password})
+    if status != 403 or json.loads(payload).get("code") != "EMAIL_NOT_VERIFIED":
+        fail(f"sign-in before confirming: {status} {payload!r}")
+    status, payload, _ = call("POST", "/api/v1/auth/verify-email", {"token": token_of(link)})
+    expect(status, 204, payload, "confirm with the mailed link's token")
+    status, payload, _ = call("POST", "/api/v1/auth/login", {"email": alice, "password": password})
+    expect(status, 200, payload, "sign-in once confirmed")
+    step(f"mail: the confirmation reached {alice} over STARTTLS with AUTH, its link's page loads, and it unlocked sign-in")
+
+    status, payload, _ = call("POST", "/api/v1/auth/password-reset", {"email": alice})
+    expect(status, 202, payload, "ask for a reset link")
+    _, reset = inbox.wait_for(inbox_dir, alice, 1, 60, subject="Reset your SegHub password")[0]
+    link = inbox.link(reset, "/reset-password")
+    status, payload, _ = call("POST", "/api/v1/auth/password-reset/confirm", {"token": token_of(link), "password": "a new password now"})
+    expect(status, 204, payload, "set a new password with the mailed link")
+    status, payload, _ = call("POST", "/api/v1/auth/login", {"email": alice, "password": password})
+    expect(status, 401, payload, "the old password after the reset")
+    status, payload, _ = call("POST", "/api/v1/auth/login", {"email": alice, "password": "a new password now"})
+    expect(status, 200, payload, "the new password")
+    token = json.loads(payload)["accessToken"]
+    step("mail: the reset link set a new password; the old one no longer signs in")
+
+    status, payload, _ = call("POST", "/api/v1/projects", {"name": "Mailed spheroids"}, token)
+    expect(status, 201, payload, "create a project")
+    project = json.loads(payload)["id"]
+    bob = f"bob.{uuid.uuid4().hex[:6]}@example.org"
+    status, payload, _ = call("POST", f"/api/v1/projects/{project}/members", {"email": bob, "role": "editor"}, token)
+    expect(status, 201, payload, "invite an address without an account")
+    _, invitation = inbox.wait_for(inbox_dir, bob, 1, 60)[0]
+    if "Alice Ünal" not in str(invitation["Subject"]) or "Mailed spheroids" not in str(invitation["Subject"]):
+        fail(f"the invitation's subject: {invitation['Subject']!r}")
+    link = inbox.link(invitation, "/invitations")
+    status, payload, _ = call("POST", "/api/v1/invitations/preview", {"token": token_of(link)})
+    expect(status, 200, payload, "the invitation's page")
+    if json.loads(payload).get("projectName") != "Mailed spheroids":
+        fail(f"the preview: {payload!r}")
+    status, payload, _ = call("POST", "/api/v1/auth/register", {"email": bob, "password": password, "invitationToken": token_of(link)})
+    expect(status, 201, payload, "sign up with the invitation (no confirmation needed: the link proved the address)")
+    bob_token = json.loads(payload)["accessToken"]
+    status, payload, _ = call("GET", f"/api/v1/projects/{project}", token=bob_token)
+    expect(status, 200, payload, "the invited project")
+    if json.loads(payload).get("myRole") != "editor":
+        fail(f"bob's role: {payload!r}")
+    step(f"mail: {bob} followed the invitation (its subject RFC 2047-encoded and read back), signed up and is an editor")
+    print(len(inbox.messages(inbox_dir, alice)) + len(inbox.messages(inbox_dir, bob)), flush=True)
+
+
 if __name__ == "__main__":
     if len(sys.argv) > 4 and sys.argv[2] == "models":
         models(sys.argv[3], int(sys.argv[4]))
+    elif len(sys.argv) > 3 and sys.argv[2] == "mail":
+        mail(sys.argv[3])
     elif len(sys.argv) > 2 and sys.argv[2] == "queue-large":
         queue_large()
     elif len(sys.argv) > 5 and sys.argv[2] == "watch":

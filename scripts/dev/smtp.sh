@@ -7,7 +7,7 @@
 #   start   installs aiosmtpd into the venv (~/.cache/seghub/venv, SEGHUB_VENV overrides) when missing,
 #           then listens on 127.0.0.1:PORT (STARTTLS and AUTH after it), PORT+1 (implicit TLS, AUTH) and
 #           PORT+2 (plain, no TLS) (default PORT 2525). User `seghub`, a generated password. Recipients
-#           whose local part starts with reject550, tempfail or stall get those faults (see the server).
+#           whose local part starts with reject550, tempfail, stall or slowok get those faults (see the server).
 #           When it already runs from DIR it is left as it is.
 #   stop    SIGTERM, then SIGKILL after 10 s; does nothing if it is not running.
 #   status  exit 0 if running, 3 if not.

@@ -8,7 +8,7 @@
 Every accepted message is written to DIR/inbox/<n>.eml with DIR/inbox/<n>.json beside it (envelope sender and
 recipients, the authenticated user, whether the session was encrypted, the listener). Recipients choose faults, so
 that parallel tests do not disturb each other: a local part starting with `reject550` is refused at RCPT with 550,
-`tempfail` gets 451 at the end of DATA, `stall` gets no answer after DATA for an hour.
+`tempfail` gets 451 at the end of DATA, `stall` gets no answer after DATA for an hour, and `slowok` is stored at once but answered 250 only after 5 s.
 
 Usage: smtp_server.py DIR PORT USER PASSWORD   (normally run by scripts/dev/smtp.sh)
 """
@@ -61,6 +61,9 @@ class Handler:
         with open(os.path.join(INBOX, name + ".json"), "w") as out:
             json.dump(meta, out)
         os.rename(os.path.join(INBOX, name + ".eml.part"), os.path.join(INBOX, name + ".eml"))
+        if first.startswith("slowok"):
+            # Stored, but the answer comes late: a window in which the sender has sent and not yet heard back.
+            await asyncio.sleep(5)
         return "250 2.0.0 queued as %s" % name
 
 

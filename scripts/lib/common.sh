@@ -48,6 +48,42 @@ seg_free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
+# seg_free_ports N: the first of N consecutive free TCP ports on 127.0.0.1 (for servers that listen on a run of
+# ports, like scripts/dev/smtp.sh).
+seg_free_ports() {
+    python3 - "$1" <<'PY'
+import random, socket, sys
+count = int(sys.argv[1])
+for _ in range(500):
+    first = random.randint(20000, 60000)
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for offset, s in enumerate(sockets):
+            s.bind(("127.0.0.1", first + offset))
+        print(first)
+        break
+    except OSError:
+        pass
+    finally:
+        for s in sockets:
+            s.close()
+else:
+    sys.exit("no run of free ports found")
+PY
+}
+
+# seg_start_smtp DIR: a real SMTP server (scripts/dev/smtp.sh: aiosmtpd, STARTTLS, AUTH) with its state and inbox
+# in DIR, on free ports. Sets SEG_SMTP_DIR and SEG_SMTP_URL (STARTTLS required, AUTH with the server's user, its
+# certificate as CA: what segserver takes). seg_cleanup stops it.
+seg_start_smtp() {
+    SEG_SMTP_DIR="$1"
+    local port password
+    port="$(seg_free_ports 3)"
+    bash "$SEG_SCRIPTS/dev/smtp.sh" start "$SEG_SMTP_DIR" "$port" >/dev/null
+    password="$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["password"])' "$SEG_SMTP_DIR/server.json")"
+    SEG_SMTP_URL="smtp://seghub:$password@localhost:$port?starttls=required&ca_file=$SEG_SMTP_DIR/cert.pem"
+}
+
 # seg_start_database DIR: a throwaway cluster (scripts/dev/postgres.sh) in DIR on a free port, with an
 # empty `seghub` database. Sets SEG_DB_PORT and SEG_DB_URL (the URL segserver and segctl take).
 seg_start_database() {
@@ -178,6 +214,9 @@ seg_cleanup() {
     for pid in "${SEG_PIDS[@]}"; do
         if kill -TERM "$pid" 2>/dev/null; then wait "$pid" 2>/dev/null || true; fi
     done
+    if [ -n "${SEG_SMTP_DIR:-}" ]; then
+        bash "$SEG_SCRIPTS/dev/smtp.sh" stop "$SEG_SMTP_DIR" >/dev/null 2>&1 || true
+    fi
     if [ -n "${SEG_PG_DIR:-}" ]; then
         bash "$SEG_SCRIPTS/dev/postgres.sh" stop "$SEG_PG_DIR" >/dev/null 2>&1 || true
     fi
@@ -186,7 +225,8 @@ seg_cleanup() {
 
 # seg_start_segserver [NAME=VALUE...] [-- SEGSERVER_ARG...]: starts $SEG_BIN/segserver (seg_build) on a
 # free loopback port against SEG_DB_URL (seg_start_database), with its files in $SEG_WORK/data, a random
-# JWT secret, one worker and log level warning; NAME=VALUE settings add to these or replace them. Its
+# JWT secret, one worker, log level warning and its own URL as SEG_PUBLIC_URL (the links in mail); NAME=VALUE
+# settings add to these or replace them. Its
 # output is appended to $SEG_WORK/segserver.log. Waits up to 60 s for /api/health to answer 200 (the log
 # is printed if it dies first). Sets SEG_SERVER_PID (stopped on exit), SEG_PORT and SEG_URL.
 seg_start_segserver() {
@@ -201,7 +241,7 @@ seg_start_segserver() {
     mkdir -p "$SEG_WORK/data"
     env SEG_DATABASE_URL="$SEG_DB_URL" SEG_DATA_DIR="$SEG_WORK/data" \
         SEG_JWT_SECRET="seghub-test-$(head -c 24 /dev/urandom | base64)" \
-        SEG_HTTP_HOST=127.0.0.1 SEG_HTTP_PORT="$SEG_PORT" SEG_WORKERS=1 SEG_LOG_LEVEL=warning \
+        SEG_HTTP_HOST=127.0.0.1 SEG_HTTP_PORT="$SEG_PORT" SEG_WORKERS=1 SEG_LOG_LEVEL=warning SEG_PUBLIC_URL="$SEG_URL" \
         "${settings[@]}" "$SEG_BIN/segserver" "$@" >>"$SEG_WORK/segserver.log" 2>&1 &
     SEG_SERVER_PID=$!
     seg_track "$SEG_SERVER_PID"

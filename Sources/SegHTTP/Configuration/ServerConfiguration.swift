@@ -59,6 +59,10 @@ public struct ServerConfiguration: Sendable {
     public var mailFrom: MailAddress?
     /// The address browsers reach SegHub at (`SEG_PUBLIC_URL`, e.g. `https://seghub.lab.example`), for links in mail.
     public var publicURL: String?
+    /// Whether an account must confirm its address before it can sign in (`SEG_REQUIRE_EMAIL_VERIFICATION`, default
+    /// false; needs `SEG_SMTP_URL`). Either way a sign-up is mailed a verification link, and pending invitations join
+    /// an account only once it has confirmed its address.
+    public var requireEmailVerification = false
     /// Origins allowed by CORS (`SEG_CORS_ORIGINS`, comma-separated, default none).
     public var corsOrigins: [String]
     /// Origins allowed to open the WebSocket (`SEG_WS_ALLOWED_ORIGINS`, default none).
@@ -101,7 +105,7 @@ public struct ServerConfiguration: Sendable {
         "SEG_HTTP_MAX_CONNECTIONS",
         "SEG_MAX_POLYGONS", "SEG_MAX_HOLES", "SEG_MAX_RING_VERTICES", "SEG_MAX_VERTICES", "SEG_EVENTS_MAX_PER_ADDRESS",
         "SEG_EVENTS_MAX_PER_USER", "SEG_USER_QUOTA_BYTES", "SEG_DECODE_MEMORY_BYTES", "SEG_SMTP_URL", "SEG_MAIL_FROM",
-        "SEG_PUBLIC_URL",
+        "SEG_PUBLIC_URL", "SEG_REQUIRE_EMAIL_VERIFICATION",
         // Read by segctl only (backups); listed so a shared environment file does not warn.
         "SEG_BACKUP_DIR", "SEG_MODELS_FILE", "SEG_INFERENCE_TIMEOUT",
         // Read by scripts/run.sh (start the bundled model's inference server).
@@ -212,6 +216,11 @@ public struct ServerConfiguration: Sendable {
         }
         if configuration.smtp != nil, configuration.publicURL == nil {
             reader.problems.append("SEG_PUBLIC_URL is required with SEG_SMTP_URL: the links in mail point there")
+        }
+        configuration.requireEmailVerification = reader.boolean("SEG_REQUIRE_EMAIL_VERIFICATION", default: false)
+        if configuration.requireEmailVerification, configuration.smtp == nil {
+            reader.problems.append(
+                "SEG_REQUIRE_EMAIL_VERIFICATION needs SEG_SMTP_URL: without mail no new account could confirm its address and sign in")
         }
         if let path = environment["SEG_MODELS_FILE"], !path.isEmpty {
             do {

@@ -22,6 +22,23 @@ struct AuthController {
         var email: String
         var password: String
         var name: String?
+        /// The token of an invitation mailed to `email` (`/invitations?token=…`): it proves the address, so the account
+        /// starts verified and joins the invitation's project at once.
+        var invitationToken: String?
+    }
+
+    /// What a sign-up answers: a session (201), or, when addresses must be confirmed first, 202 with this body, the
+    /// same whether the address was new or already had an account (which is then mailed instead).
+    enum Registered {
+        case session(SessionBody)
+        case confirmationSent(ConfirmationSentBody)
+    }
+
+    /// 202 to a sign-up while `SEG_REQUIRE_EMAIL_VERIFICATION` is on.
+    struct ConfirmationSentBody: ResponseEncodable {
+        var status = "confirmation_sent"
+        var email: String
+        var detail = "check your mailbox: follow the link in the message we sent to confirm the address, then sign in"
     }
 
     struct LoginRequest: Decodable {
@@ -45,6 +62,7 @@ struct AuthController {
         var name: String
         var role: String
         var mustChangePassword: Bool
+        var emailVerified: Bool
         var createdAt: Date
 
         init(_ user: UserRecord) {
@@ -53,6 +71,7 @@ struct AuthController {
             name = user.name
             role = user.role.rawValue
             mustChangePassword = user.mustChangePassword
+            emailVerified = user.isEmailVerified
             createdAt = user.createdAt
         }
     }
@@ -78,7 +97,12 @@ struct AuthController {
 
     func addRoutes(to routes: APIRoutes) {
         routes.add(.post, "/api/v1/auth/register", authenticated: false) { request, context in
-            try answer(try await register(request, context), status: .created, request, context)
+            switch try await register(request, context) {
+            case .session(let session):
+                return try answer(session, status: .created, request, context)
+            case .confirmationSent(let body):
+                return try EditedResponse(status: .accepted, response: body).response(from: request, context: context)
+            }
         }
         routes.add(.post, "/api/v1/auth/login", authenticated: false) { request, context in
             try answer(try await login(request, context), status: .ok, request, context)
@@ -89,23 +113,100 @@ struct AuthController {
         routes.add(.post, "/api/v1/auth/password") { request, context in try await changePassword(request, context) }
     }
 
-    func register(_ request: Request, _ context: AppRequestContext) async throws -> SessionBody {
+    /// Creates an account (docs/mail.md, "Address verification").
+    ///
+    /// A sign-up with a valid invitation token for its address starts verified and joins the invitation's project. Any
+    /// other starts unverified: the account, its verification token and the message with the link are written in one
+    /// transaction. While `SEG_REQUIRE_EMAIL_VERIFICATION` is on, such a sign-up answers 202 without a session, and an
+    /// address that already has an account answers the same: its owner is mailed instead (with a password reset link),
+    /// so the route does not tell who has an account. Without the setting, a taken address is 409 `EMAIL_TAKEN` as
+    /// before (a sign-up that opens a session at once cannot hide that).
+    func register(_ request: Request, _ context: AppRequestContext) async throws -> Registered {
         let body = try await JSONBody.decode(RegisterRequest.self, from: request, context: context.limitingBody(to: Self.bodyLimit))
         let email = try Self.validEmail(body.email)
         let name = (body.name ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
         guard name.count <= 200 else {
             throw Problem.validation("name is too long", errors: [.init(field: "name", detail: "at most 200 characters")])
         }
+        let database = services.database(context.logger)
+        var invited = false
+        if let token = body.invitationToken {
+            let invitation = try await InvitationsController.mailedInvitation(token, on: database)
+            guard invitation.invitation.email.lowercased() == email.lowercased() else { throw InvitationsController.otherAddress }
+            invited = true
+        }
         let hash = try await services.passwords.hash(body.password)
-        // The account and the memberships its address was invited to, in one transaction.
-        let registration = try await UserRepository.register(
-            NewUser(email: email, name: name, passwordHash: hash), on: services.database(context.logger))
+        let verification = RefreshTokens.make()
+        let message = try services.mail(
+            "verify-email", to: email,
+            ["email": email, "link": services.mailLink("/verify-email", token: verification.token), "hours": "24"])
+        let confirmFirst = services.configuration.requireEmailVerification && !invited
+        // The account, the memberships a proven address was invited to, or else its verification token and message:
+        // one transaction.
+        let created = await Self.result { () async throws(StorageError) -> Registration in
+            try await database.transaction { tx in
+                let registration = try await UserRepository.register(
+                    NewUser(email: email, name: name, passwordHash: hash, emailVerified: invited), on: tx)
+                if !invited {
+                    try await AccountTokenRepository.issue(
+                        userID: registration.user.id, purpose: .verifyEmail, hash: Data(verification.hash),
+                        validFor: EmailVerificationController.validity, on: tx)
+                    _ = try await MailOutboxRepository.enqueue(message, on: tx)
+                }
+                return registration
+            }
+        }
+        let registration: Registration
+        switch created {
+        case .success(let made):
+            registration = made
+        case .failure(.conflict(constraint: "users_email_lower_key")) where confirmFirst:
+            await mailTakenAddress(email, logger: context.logger)
+            return .confirmationSent(ConfirmationSentBody(email: email))
+        case .failure(let error):
+            throw error
+        }
         let user = registration.user
-        _ = try? await AuditLogRepository.record(
-            actorID: user.id, action: "user.register", targetType: "user", targetID: user.id, details: Array("{}".utf8),
-            on: services.database(context.logger))
-        await recordActivations(registration.activated, by: user, logger: context.logger)
-        return try await session(for: user, remember: false, on: services.database(context.logger))
+        await services.recordAudit(
+            "user.register", actorID: user.id, targetType: "user", targetID: user.id, details: invited ? ["verifiedBy": "invitation"] : [:],
+            logger: context.logger)
+        await services.recordActivations(registration.activated, by: user, logger: context.logger)
+        if confirmFirst { return .confirmationSent(ConfirmationSentBody(email: email)) }
+        return .session(try await session(for: user, remember: false, on: database))
+    }
+
+    /// The outcome of `body` as a value (a typed `catch` with a pattern crashes this compiler in async code).
+    private static func result<Value>(_ body: () async throws(StorageError) -> Value) async -> Result<Value, StorageError> {
+        do {
+            return .success(try await body())
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// Someone signed up with an address that has an account, while sign-ups must confirm their address: the answer was
+    /// the same as for a new address, and the account's owner is told by mail, with a link to choose a new password in
+    /// case that was them (at most one such message a minute, as for a password reset). Failures are logged only: the
+    /// answer must not differ.
+    private func mailTakenAddress(_ email: String, logger: Logger) async {
+        do {
+            let database = services.database(logger)
+            guard let user = try await UserRepository.find(email: email, on: database), !user.isDisabled else { return }
+            let reset = RefreshTokens.make()
+            let message = try services.mail(
+                "account-exists", to: user.email,
+                ["email": user.email, "link": services.mailLink("/reset-password", token: reset.token), "signin": services.configuration.linkBase])
+            try await database.transaction { tx in
+                guard
+                    try await AccountTokenRepository.issueUnlessRecent(
+                        userID: user.id, purpose: .passwordReset, hash: Data(reset.hash), validFor: PasswordResetController.validity,
+                        throttle: PasswordResetController.throttle, on: tx)
+                else { return }
+                _ = try await MailOutboxRepository.enqueue(message, on: tx)
+            }
+        } catch {
+            logger.error("the sign-up notice to an existing account was not queued", metadata: ["error": "\(error)"])
+        }
     }
 
     func login(_ request: Request, _ context: AppRequestContext) async throws -> SessionBody {
@@ -118,31 +219,32 @@ struct AuthController {
         guard try await services.passwords.verify(body.password, against: user.passwordHash), !user.isDisabled else {
             throw AuthError.invalidCredentials
         }
+        // Only after the password was checked: an unknown address and a wrong password still look alike.
+        try requireVerifiedAddress(user)
         await activateLeftInvitations(of: user, logger: context.logger)
         return try await session(for: user, remember: body.rememberMe ?? false, on: services.database(context.logger))
     }
 
-    /// Activates invitations left for an account that was created without activating them: by an older release
+    /// While `SEG_REQUIRE_EMAIL_VERIFICATION` is on, an account that has not confirmed its address gets no session:
+    /// 403 `EMAIL_NOT_VERIFIED`.
+    private func requireVerifiedAddress(_ user: UserRecord) throws {
+        guard services.configuration.requireEmailVerification, !user.isEmailVerified else { return }
+        throw Problem(
+            .forbidden, code: "EMAIL_NOT_VERIFIED",
+            detail: "confirm your address first: follow the link in the message we sent, or ask for a new one")
+    }
+
+    /// Activates invitations left for a verified account that was created without activating them: by an older release
     /// during a blue-green switch, which does not know invitations. Only after the password was checked, so that
     /// it changes nothing about how an unknown address and a wrong password look. A failure is logged and does not
     /// stop the login; the next one tries again.
     private func activateLeftInvitations(of user: UserRecord, logger: Logger) async {
+        guard user.isEmailVerified else { return }
         do {
             let activated = try await ProjectInvitationRepository.activate(forUserID: user.id, email: user.email, on: services.database(logger))
-            await recordActivations(activated, by: user, logger: logger)
+            await services.recordActivations(activated, by: user, logger: logger)
         } catch {
             logger.warning("invitations not activated", metadata: ["user.id": "\(user.id)", "error": "\(error)"])
-        }
-    }
-
-    /// An audit entry `invitation.activate` by `user` on each project an invitation made it a member of.
-    private func recordActivations(_ invitations: [ProjectInvitationRecord], by user: UserRecord, logger: Logger) async {
-        for invitation in invitations {
-            var details = ["invitationId": invitation.id.uuidString.lowercased(), "userId": user.id.uuidString.lowercased()]
-            details["role"] = invitation.role.rawValue
-            details["invitedBy"] = invitation.invitedBy?.uuidString.lowercased()
-            await services.recordAudit(
-                "invitation.activate", actorID: user.id, targetType: "project", targetID: invitation.projectID, details: details, logger: logger)
         }
     }
 
@@ -164,6 +266,7 @@ struct AuthController {
             guard let user = try await UserRepository.find(id: userID, on: services.database(context.logger)), !user.isDisabled else {
                 throw AuthError.invalidRefreshToken
             }
+            try requireVerifiedAddress(user)
             let access = try await services.tokens.issue(userID: user.id, role: user.role.rawValue, session: token.family)
             return TokensBody(accessToken: access.token, refreshToken: next.token, expiresIn: access.expiresIn)
         case .reused(let userID, _):
@@ -287,5 +390,18 @@ struct AuthController {
             throw Problem.validation("email is not a valid address", errors: [.init(field: "email", detail: "not a valid address")])
         }
         return email
+    }
+}
+
+extension AppServices {
+    /// An audit entry `invitation.activate` by `user` on each project an invitation made it a member of.
+    func recordActivations(_ invitations: [ProjectInvitationRecord], by user: UserRecord, logger: Logger) async {
+        for invitation in invitations {
+            var details = ["invitationId": invitation.id.uuidString.lowercased(), "userId": user.id.uuidString.lowercased()]
+            details["role"] = invitation.role.rawValue
+            details["invitedBy"] = invitation.invitedBy?.uuidString.lowercased()
+            await recordAudit(
+                "invitation.activate", actorID: user.id, targetType: "project", targetID: invitation.projectID, details: details, logger: logger)
+        }
     }
 }

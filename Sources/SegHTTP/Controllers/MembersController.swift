@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import SegAuth
 import SegStorage
 
 /// `/api/v1/projects/:id/members`: list the members, add one or change a role, remove one or leave; and
@@ -12,9 +13,12 @@ import SegStorage
 ///
 /// Adding answers the same whether or not the address has an account, so that the call does not tell an owner which
 /// addresses have accounts (issue 15, point 9; what the member list still shows: docs/decisions.md): an account becomes
-/// a member at once, an address without one gets a pending invitation that becomes a membership when it signs up. Both take the same path through the database
-/// (`ProjectMemberRepository.addOrInvite`) and answer 201 with the address and role the request gave. The owner's
-/// member list shows a pending invitee by address only (no name, no user id).
+/// a member at once, an address without one (or whose account has not confirmed it) gets a pending invitation that
+/// becomes a membership when an account proves the address. Both take the same path through the database
+/// (`ProjectMemberRepository.addOrInvite`), both write one message in the same transaction (a new member is told it
+/// was added; an invitee is mailed a link to `/invitations?token=…`, at most once in `InvitationsController.mailThrottle`
+/// per project and address), and both answer 201 with the address and role the request gave. The owner's member list
+/// shows a pending invitee by address only (no name, no user id).
 struct MembersController {
     let services: AppServices
 
@@ -110,9 +114,27 @@ struct MembersController {
             errors.append(.init(field: "role", detail: "must be editor or viewer"))
         }
         guard errors.isEmpty, let email, let role else { throw Problem.validation("the member is not valid", errors: errors) }
-        let addition = try await ProjectMemberRepository.addOrInvite(
-            email: email, role: role, projectID: projectID, invitedBy: identity.userID, limit: Self.maximumEntries,
-            on: services.database(context.logger))
+        let database = services.database(context.logger)
+        // Both messages are rendered before the transaction, whichever is sent: the two cases do the same work.
+        let mails = try await memberMails(to: email, role: role, projectID: projectID, by: identity, on: database)
+        let addition = try await database.transaction { tx -> MemberAddition in
+            let addition = try await ProjectMemberRepository.addOrInvite(
+                email: email, role: role, projectID: projectID, invitedBy: identity.userID, limit: Self.maximumEntries, on: tx)
+            switch addition {
+            case .invited(let invitation, _):
+                if try await ProjectInvitationRepository.attachMailToken(
+                    id: invitation.id, hash: Data(mails.token.hash), validFor: InvitationsController.validity,
+                    throttle: InvitationsController.mailThrottle, on: tx)
+                {
+                    _ = try await MailOutboxRepository.enqueue(mails.invitation, on: tx)
+                }
+            case .member(_, previousRole: nil):
+                _ = try await MailOutboxRepository.enqueue(mails.added, on: tx)
+            case .member, .owner, .limitReached:
+                break
+            }
+            return addition
+        }
         switch addition {
         case .owner:
             // The caller is the owner: the one membership that only a transfer of ownership changes.
@@ -144,6 +166,28 @@ struct MembersController {
             }
         }
         return AddedBody(email: email, role: role.rawValue)
+    }
+
+    /// The two messages adding `email` may send: the invitation (with a new token for its link) and the notice to an
+    /// account that it was added.
+    private func memberMails(
+        to email: String, role: ProjectRole, projectID: UUID, by identity: Identity, on database: Database
+    ) async throws -> (token: (token: String, hash: [UInt8]), invitation: OutgoingMail, added: OutgoingMail) {
+        guard let project = try await ProjectRepository.find(id: projectID, on: database) else { throw Problem.notFound("project") }
+        let inviter = try await UserRepository.get(id: identity.userID, on: database)
+        let token = RefreshTokens.make()
+        let values = [
+            "email": email, "project": project.name, "role": role.rawValue,
+            "inviter": inviter.name.isEmpty ? inviter.email : "\(inviter.name) (\(inviter.email))",
+        ]
+        var invitationValues = values
+        invitationValues["link"] = services.mailLink("/invitations", token: token.token)
+        invitationValues["days"] = "\(Int(InvitationsController.validity / 86400))"
+        var addedValues = values
+        addedValues["link"] = "\(services.configuration.linkBase)/#/projects/\(projectID.uuidString.lowercased())"
+        return (
+            token, try services.mail("invitation", to: email, invitationValues), try services.mail("member-added", to: email, addedValues)
+        )
     }
 
     /// The owner revokes a pending invitation: the address no longer joins when it signs up.

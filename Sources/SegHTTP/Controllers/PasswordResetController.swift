@@ -10,7 +10,8 @@ import SegStorage
 /// The request answers 202 whatever the address: for an active account it writes a single-use token (its SHA-256
 /// only, valid an hour) and the message with the link in one transaction, at most once a minute per account; for any
 /// other address it does nothing. Confirming with the token sets the new password and ends every session of the
-/// account; an unknown, used or expired token gets one answer, 400 `RESET_TOKEN_INVALID`.
+/// account, and confirms the account's address (the link reached its mailbox); an unknown, used or expired token gets
+/// one answer, 400 `RESET_TOKEN_INVALID`.
 struct PasswordResetController {
     let services: AppServices
 
@@ -48,19 +49,14 @@ struct PasswordResetController {
         let database = services.database(context.logger)
         guard let user = try await UserRepository.find(email: email, on: database), user.disabledAt == nil else { return Accepted() }
         let token = RefreshTokens.make()
-        let link = "\(services.configuration.linkBase)/reset-password?token=\(token.token)"
-        let message = try MailTemplates.render(
-            "password-reset", ["product": "SegHub", "email": user.email, "link": link, "hours": "1"])
+        let message = try services.mail(
+            "password-reset", to: user.email, ["email": user.email, "link": services.mailLink("/reset-password", token: token.token), "hours": "1"])
         let sent = try await database.transaction { tx -> Bool in
             guard
                 try await AccountTokenRepository.issueUnlessRecent(
                     userID: user.id, purpose: .passwordReset, hash: Data(token.hash), validFor: Self.validity, throttle: Self.throttle, on: tx)
             else { return false }
-            _ = try await MailOutboxRepository.enqueue(
-                OutgoingMail(
-                    template: "password-reset", recipient: user.email, subject: message.subject, text: message.text, html: message.html,
-                    messageID: services.configuration.newMessageID()),
-                on: tx)
+            _ = try await MailOutboxRepository.enqueue(message, on: tx)
             return true
         }
         if sent {
@@ -76,16 +72,19 @@ struct PasswordResetController {
         // The hash first (a bad password answers before the token is used up, so it can be tried again).
         let hash = try await services.passwords.hash(body.password)
         let database = services.database(context.logger)
-        let userID = try await database.transaction { tx -> UUID? in
+        let registration = try await database.transaction { tx -> Registration? in
             guard let userID = try await AccountTokenRepository.consume(purpose: .passwordReset, hash: Data(RefreshTokens.hash(body.token)), on: tx)
             else { return nil }
             // Also revokes every refresh token and the access tokens issued before now.
             _ = try await UserRepository.setPasswordHash(id: userID, passwordHash: hash, mustChangePassword: false, on: tx)
-            return userID
+            // The link reached the account's mailbox: that proves the address as a verification link would.
+            return try await UserRepository.markEmailVerified(id: userID, on: tx)
         }
-        guard let userID else { throw Self.invalidToken }
+        guard let registration else { throw Self.invalidToken }
+        let user = registration.user
         await services.recordAudit(
-            "user.password.reset", actorID: userID, targetType: "user", targetID: userID, details: [:], logger: context.logger)
+            "user.password.reset", actorID: user.id, targetType: "user", targetID: user.id, details: [:], logger: context.logger)
+        await services.recordActivations(registration.activated, by: user, logger: context.logger)
         return .noContent
     }
 

@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Logging
 import SegStorage
 
 /// Share links: the owner creates (`POST /api/v1/projects/:id/share-links`), lists (`GET …`, never with tokens) and
@@ -22,15 +23,18 @@ struct ShareLinksController {
     struct CreateRequest: Decodable {
         var role: String
         var expiresInHours: Double?
+        /// An address to mail the link to (a link is single use: one address per link).
+        var email: String?
     }
 
-    /// A new link with its token (the only time the token is shown).
+    /// A new link with its token (the only time the token is shown), and the address it was mailed to, if any.
     struct CreatedBody: ResponseEncodable {
         var id: UUID
         var token: String
         var role: String
         var expiresAt: Date
         var createdAt: Date
+        var mailedTo: String?
     }
 
     /// A link as the owner's list shows it: no token, and its state (`active`, `used`, `expired`).
@@ -102,15 +106,52 @@ struct ShareLinksController {
         if !(hours.isFinite && hours > 0 && hours <= Self.maximumHours) {
             errors.append(.init(field: "expiresInHours", detail: "must be above 0 and at most \(Int(Self.maximumHours))"))
         }
+        var recipient: String?
+        if let email = body.email {
+            recipient = MembersController.validAddress(email)
+            if recipient == nil { errors.append(.init(field: "email", detail: "not a valid address")) }
+        }
         guard errors.isEmpty, let role else { throw Problem.validation("the share link is not valid", errors: errors) }
         let (token, hash) = Self.makeToken()
-        let link = try await ShareLinkRepository.create(
-            projectID: projectID, tokenHash: hash, role: role, expiresAt: Date().addingTimeInterval(hours * 3600),
-            createdBy: identity.userID, on: services.database(context.logger))
+        let database = services.database(context.logger)
+        let expiresAt = Date().addingTimeInterval(hours * 3600)
+        var message: OutgoingMail?
+        if let recipient {
+            message = try await shareMail(
+                to: recipient, token: token, role: role, hours: hours, projectID: projectID, by: identity, logger: context.logger)
+        }
+        // The link and its message in one transaction: a link that was to be mailed exists only if its message is queued.
+        let link = try await database.transaction { tx in
+            let link = try await ShareLinkRepository.create(
+                projectID: projectID, tokenHash: hash, role: role, expiresAt: expiresAt, createdBy: identity.userID, on: tx)
+            if let message { _ = try await MailOutboxRepository.enqueue(message, on: tx) }
+            return link
+        }
+        var details = ["linkId": link.id.uuidString.lowercased(), "role": role.rawValue]
+        details["mailedTo"] = recipient
         await services.recordAudit(
-            "share_link.create", by: identity, targetType: "project", targetID: projectID,
-            details: ["linkId": link.id.uuidString.lowercased(), "role": role.rawValue], logger: context.logger)
-        return CreatedBody(id: link.id, token: token, role: link.role.rawValue, expiresAt: link.expiresAt, createdAt: link.createdAt)
+            "share_link.create", by: identity, targetType: "project", targetID: projectID, details: details, logger: context.logger)
+        return CreatedBody(
+            id: link.id, token: token, role: link.role.rawValue, expiresAt: link.expiresAt, createdAt: link.createdAt, mailedTo: recipient)
+    }
+
+    /// The message that carries a new link to `recipient`: `SEG_PUBLIC_URL/#/share/<token>`, which the web UI accepts
+    /// after sign-in (or sign-up).
+    private func shareMail(
+        to recipient: String, token: String, role: ProjectRole, hours: Double, projectID: UUID, by identity: Identity, logger: Logger
+    ) async throws -> OutgoingMail {
+        let database = services.database(logger)
+        guard let project = try await ProjectRepository.find(id: projectID, on: database) else { throw Problem.notFound("project") }
+        let sender = try await UserRepository.get(id: identity.userID, on: database)
+        let days = hours / 24
+        return try services.mail(
+            "share-link", to: recipient,
+            [
+                "email": recipient, "project": project.name, "role": role.rawValue,
+                "inviter": sender.name.isEmpty ? sender.email : "\(sender.name) (\(sender.email))",
+                "link": "\(services.configuration.linkBase)/#/share/\(token)",
+                "validity": days >= 1 && days == days.rounded() ? "\(Int(days)) day(s)" : "\(Int(hours.rounded(.up))) hour(s)",
+            ])
     }
 
     func list(_ request: Request, _ context: AppRequestContext) async throws -> PageBody<LinkBody> {

@@ -1,4 +1,5 @@
 import Foundation
+import SegStorage
 
 /// The mail templates in the package resources (`Resources/mail/NAME.txt` and `NAME.html`): the text file's first line
 /// is `Subject: …`; `{{key}}` placeholders are replaced, HTML-escaped in the HTML part. An unknown placeholder or a
@@ -62,5 +63,23 @@ enum MailTemplates {
             }
         }
         return out
+    }
+}
+
+extension AppServices {
+    /// The outbox row for template `name` rendered with `values` (plus `product`) to `recipient`, with a fresh
+    /// Message-ID: what a controller enqueues in the transaction of the change that causes the message.
+    func mail(_ name: String, to recipient: String, _ values: [String: String]) throws -> OutgoingMail {
+        var values = values
+        values["product"] = "SegHub"
+        let message = try MailTemplates.render(name, values)
+        return OutgoingMail(
+            template: name, recipient: recipient, subject: message.subject, text: message.text, html: message.html,
+            messageID: configuration.newMessageID())
+    }
+
+    /// A link into the web UI for mail: `SEG_PUBLIC_URL` (or this server) + `path`, with `token` as its query.
+    func mailLink(_ path: String, token: String) -> String {
+        "\(configuration.linkBase)\(path)?token=\(token)"
     }
 }

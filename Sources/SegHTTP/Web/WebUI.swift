@@ -69,10 +69,17 @@ struct WebUI: Sendable {
         self.assets = assets
     }
 
-    /// Adds `GET /` and `GET /assets/:hash/:name` to `router`.
+    /// The pages that links in mail open (`SEG_PUBLIC_URL` + path + `?token=…`): the same page as `/`, whose script reads
+    /// the path and the token (and then drops the token from the address bar).
+    static let mailLinkPaths = ["/reset-password", "/verify-email", "/invitations"]
+
+    /// Adds `GET /`, the pages of mail links and `GET /assets/:hash/:name` to `router`.
     func addRoutes(to router: Router<AppRequestContext>) {
         router.get("/") { _, _ in page() }
         router.head("/") { _, _ in page() }
+        for path in Self.mailLinkPaths {
+            router.get(RouterPath(path)) { _, _ in page() }
+        }
         router.get("/assets/:hash/:name") { _, context in try asset(context) }
     }
 

@@ -4,9 +4,11 @@ import PostgresNIO
 
 /// What adding an address to a project did (`ProjectMemberRepository.addOrInvite`).
 public enum MemberAddition: Sendable, Equatable {
-    /// An account has the address: it is a member with the role now; `previousRole` is `nil` when it was not one.
+    /// An account with the address verified has it: it is a member with the role now; `previousRole` is `nil` when it
+    /// was not one.
     case member(ProjectMemberRecord, previousRole: ProjectRole?)
-    /// No account has the address: its pending invitation holds the role; `previousRole` is `nil` when it is new.
+    /// No account has the address, or its account has not verified it yet: its pending invitation holds the role until
+    /// an account proves the address; `previousRole` is `nil` when it is new.
     case invited(ProjectInvitationRecord, previousRole: ProjectRole?)
     /// The address is the owner's, whose role only a transfer of ownership changes. Nothing was written.
     case owner
@@ -15,8 +17,10 @@ public enum MemberAddition: Sendable, Equatable {
 }
 
 extension ProjectMemberRepository {
-    /// Makes the account with `email` (in any letter case) a member with `role`, or, when no account has that address,
-    /// invites it: the one definition behind `POST /api/v1/projects/{id}/members`.
+    /// Makes the account with `email` (in any letter case) a member with `role`, or, when no account has proved that
+    /// address (`users.email_verified_at`), invites it: the one definition behind `POST /api/v1/projects/{id}/members`.
+    /// An unverified account is invited rather than added (unless it is a member already, by a share link), so that
+    /// someone who signs up with another person's address does not receive what is shared with that person.
     ///
     /// Both outcomes take the same path through the database, so that neither is measurably faster: one transaction of
     /// three statements (the address's lock, one lookup, one write). Adding an account also deletes an invitation of
@@ -61,7 +65,7 @@ extension ProjectMemberRepository {
         }
     }
 
-    /// The account with the address, its role in the project, the role of the address's invitation there, and how many
+    /// The account that verified the address, its role in the project, the role of the address's invitation there, and how many
     /// members and invitations the project has: one row whether or not the account exists.
     private static func lookUp(
         email: String, projectID: UUID, on database: Database
@@ -73,7 +77,11 @@ extension ProjectMemberRepository {
                 (SELECT i.role FROM project_invitations i WHERE i.project_id = \(projectID) AND lower(i.email) = lower(\(email))),
                 (SELECT count(*) FROM project_members WHERE project_id = \(projectID))
                     + (SELECT count(*) FROM project_invitations WHERE project_id = \(projectID))
-            FROM (VALUES (1)) AS one (x) LEFT JOIN users u ON lower(u.email) = lower(\(email))
+            FROM (VALUES (1)) AS one (x)
+            LEFT JOIN users u ON lower(u.email) = lower(\(email)) AND (
+                u.email_verified_at IS NOT NULL
+                -- An unverified member already (a share link): its role changes as any member's does.
+                OR EXISTS (SELECT 1 FROM project_members m WHERE m.project_id = \(projectID) AND m.user_id = u.id))
             """
         )
         var found: (UUID?, ProjectRole?, ProjectRole?, Int)?

@@ -10,13 +10,21 @@ public struct NewUser: Sendable, Equatable {
     public var role: AccountRole
     /// Whether the user must change the password at the first login (accounts created by an admin).
     public var mustChangePassword: Bool
+    /// Whether the address counts as verified from the start: an administrator vouches for it (`segctl users create`),
+    /// or the sign-up presented a token mailed to it (an invitation link). Self-service sign-ups
+    /// (`POST /api/v1/auth/register`) pass `false` and confirm by mail.
+    public var emailVerified: Bool
 
     /// An account to create.
-    public init(email: String, name: String = "", passwordHash: String, role: AccountRole = .user, mustChangePassword: Bool = false) {
+    public init(
+        email: String, name: String = "", passwordHash: String, role: AccountRole = .user, mustChangePassword: Bool = false,
+        emailVerified: Bool = true
+    ) {
         self.email = email
         self.name = name
         self.passwordHash = passwordHash
         self.role = role
         self.mustChangePassword = mustChangePassword
+        self.emailVerified = emailVerified
     }
 }

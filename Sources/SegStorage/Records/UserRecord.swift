@@ -22,6 +22,9 @@ public struct UserRecord: Sendable, Equatable, Identifiable {
     public var mustChangePassword: Bool
     /// When the account was created.
     public var createdAt: Date
+    /// When the account proved it receives mail at `email` (a mailed link followed, or an administrator vouching);
+    /// `nil` while it has not. Pending invitations of the address become memberships only once it has.
+    public var emailVerifiedAt: Date?
 
     /// A record with every column given.
     public init(
@@ -33,7 +36,8 @@ public struct UserRecord: Sendable, Equatable, Identifiable {
         disabledAt: Date?,
         tokensValidAfter: Date,
         mustChangePassword: Bool,
-        createdAt: Date
+        createdAt: Date,
+        emailVerifiedAt: Date?
     ) {
         self.id = id
         self.email = email
@@ -44,8 +48,12 @@ public struct UserRecord: Sendable, Equatable, Identifiable {
         self.tokensValidAfter = tokensValidAfter
         self.mustChangePassword = mustChangePassword
         self.createdAt = createdAt
+        self.emailVerifiedAt = emailVerifiedAt
     }
 
     /// Whether the account is disabled (it cannot log in or refresh tokens).
     public var isDisabled: Bool { disabledAt != nil }
+
+    /// Whether the account proved its address (`emailVerifiedAt` is set).
+    public var isEmailVerified: Bool { emailVerifiedAt != nil }
 }

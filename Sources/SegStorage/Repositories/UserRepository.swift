@@ -25,8 +25,10 @@ public enum UserRepository {
         try await withStorageErrors {
             let rows = try await database.query(
                 """
-                INSERT INTO users (email, name, password_hash, role, must_change_password)
-                VALUES (\(user.email), \(user.name), \(user.passwordHash), \(user.role.rawValue), \(user.mustChangePassword))
+                INSERT INTO users (email, name, password_hash, role, must_change_password, email_verified_at)
+                VALUES (
+                    \(user.email), \(user.name), \(user.passwordHash), \(user.role.rawValue), \(user.mustChangePassword),
+                    CASE WHEN \(user.emailVerified) THEN now() END)
                 RETURNING \(unescaped: columns)
                 """
             )
@@ -57,13 +59,14 @@ public enum UserRepository {
                         SELECT 1 FROM refresh_tokens r WHERE r.family = \(session) AND r.user_id = users.id AND r.revoked_at IS NULL)
                 FROM users WHERE id = \(id)
                 """)
-            for try await (id, email, name, role, passwordHash, disabledAt, tokensValidAfter, mustChangePassword, createdAt, live)
-                in rows.decode((UUID, String, String, String, String, Date?, Date, Bool, Timestamp, Bool).self)
+            for try await (id, email, name, role, passwordHash, disabledAt, tokensValidAfter, mustChangePassword, createdAt, verifiedAt, live)
+                in rows.decode((UUID, String, String, String, String, Date?, Date, Bool, Timestamp, Date?, Bool).self)
             {
                 guard let role = AccountRole(rawValue: role) else { throw StorageError.database(sqlState: nil) }
                 let user = UserRecord(
                     id: id, email: email, name: name, role: role, passwordHash: passwordHash, disabledAt: disabledAt,
-                    tokensValidAfter: tokensValidAfter, mustChangePassword: mustChangePassword, createdAt: createdAt.date)
+                    tokensValidAfter: tokensValidAfter, mustChangePassword: mustChangePassword, createdAt: createdAt.date,
+                    emailVerifiedAt: verifiedAt)
                 return (user, live)
             }
             return nil
@@ -224,13 +227,14 @@ public enum UserRepository {
     // MARK: - Rows
 
     /// The columns `decode(_:)` reads, in its order.
-    static let columns = "id, email, name, role, password_hash, disabled_at, tokens_valid_after, must_change_password, created_at"
+    static let columns =
+        "id, email, name, role, password_hash, disabled_at, tokens_valid_after, must_change_password, created_at, email_verified_at"
 
     static func decode(_ rows: PostgresRowSequence) async throws -> [Positioned<UserRecord>] {
         var users: [Positioned<UserRecord>] = []
-        for try await (id, email, name, role, passwordHash, disabledAt, tokensValidAfter, mustChangePassword, createdAt) in rows.decode(
-            (UUID, String, String, String, String, Date?, Date, Bool, Timestamp).self
-        ) {
+        for try await (id, email, name, role, passwordHash, disabledAt, tokensValidAfter, mustChangePassword, createdAt, verifiedAt)
+            in rows.decode((UUID, String, String, String, String, Date?, Date, Bool, Timestamp, Date?).self)
+        {
             guard let role = AccountRole(rawValue: role) else { throw StorageError.database(sqlState: nil) }
             let user = UserRecord(
                 id: id,
@@ -241,7 +245,8 @@ public enum UserRepository {
                 disabledAt: disabledAt,
                 tokensValidAfter: tokensValidAfter,
                 mustChangePassword: mustChangePassword,
-                createdAt: createdAt.date
+                createdAt: createdAt.date,
+                emailVerifiedAt: verifiedAt
             )
             users.append(Positioned(item: user, position: PageCursor(timestamp: createdAt, id: id)))
         }

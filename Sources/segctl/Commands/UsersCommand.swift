@@ -16,7 +16,7 @@ extension SegCtl {
     struct Users: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "List, show, create and change accounts.",
-            subcommands: [List.self, Show.self, Create.self, SetRole.self, Disable.self, Enable.self, ResetPassword.self, Delete.self]
+            subcommands: [List.self, Show.self, Create.self, Verify.self, SetRole.self, Disable.self, Enable.self, ResetPassword.self, Delete.self]
         )
     }
 }
@@ -29,6 +29,7 @@ struct UserSummary: Encodable {
     var role: String
     var disabled: Bool
     var mustChangePassword: Bool
+    var emailVerifiedAt: Date?
     var createdAt: Date
     var ownedProjects: Int?
     /// Bytes of the images in the owned projects (what `SEG_USER_QUOTA_BYTES` counts).
@@ -41,6 +42,7 @@ struct UserSummary: Encodable {
         role = user.role.rawValue
         disabled = user.isDisabled
         mustChangePassword = user.mustChangePassword
+        emailVerifiedAt = user.emailVerifiedAt
         createdAt = user.createdAt
         self.ownedProjects = ownedProjects
         self.storedBytes = storedBytes
@@ -107,7 +109,8 @@ extension SegCtl.Users {
                     users.map {
                         [
                             $0.email, $0.name, $0.role.rawValue,
-                            $0.isDisabled ? "disabled" : ($0.mustChangePassword ? "must-change-password" : "active"),
+                            $0.isDisabled
+                                ? "disabled" : ($0.mustChangePassword ? "must-change-password" : ($0.isEmailVerified ? "active" : "unverified")),
                             Output.time($0.createdAt),
                         ]
                     }))
@@ -144,6 +147,7 @@ extension SegCtl.Users {
                 role:                 \(summary.role)
                 disabled:             \(summary.disabled ? "yes" : "no")
                 must change password: \(summary.mustChangePassword ? "yes" : "no")
+                address confirmed:    \(summary.emailVerifiedAt.map { Output.time($0) } ?? "no")
                 owned projects:       \(summary.ownedProjects ?? 0)
                 storage used:         \(summary.storedBytes ?? 0) bytes\(Self.quotaText(summary.storedBytes ?? 0))
                 created:              \(Output.time(summary.createdAt))
@@ -223,6 +227,41 @@ extension SegCtl.Users {
                 Terminal.output("one-time password: \(generated)\n")
                 Terminal.warn("the password is shown only now; \(created.email) must change it at the first login")
             }
+        }
+    }
+
+    struct Verify: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Confirm an account's address as its owner would by following the mailed link.",
+            discussion: """
+                For installations without mail (SEG_SMTP_URL), or a user whose mail does not arrive: the account may then \
+                sign in while SEG_REQUIRE_EMAIL_VERIFICATION is on, and projects that invited its address make it a \
+                member. Check that the address is really the user's first.
+                """)
+        @Argument(help: "Email or id.") var user: String
+        @OptionGroup var database: DatabaseOptions
+
+        func run() async throws {
+            let (registration, wasVerified) = try await database.withDatabase { postgres in
+                let record = try await UserLookup.find(user, on: postgres)
+                let registration = try await UserRepository.markEmailVerified(id: record.id, on: postgres)
+                if !record.isEmailVerified {
+                    try await UserLookup.audit("user.email.verify", registration.user, details: ["verifiedBy": "segctl"], on: postgres)
+                }
+                for invitation in registration.activated {
+                    try await Audit.record(
+                        "invitation.activate", targetType: "project", targetID: invitation.projectID,
+                        details: [
+                            "invitationId": invitation.id.uuidString.lowercased(), "userId": registration.user.id.uuidString.lowercased(),
+                            "role": invitation.role.rawValue,
+                        ], on: postgres)
+                }
+                return (registration, record.isEmailVerified)
+            }
+            let joined = registration.activated.count
+            Terminal.output(
+                "\(registration.user.email) \(wasVerified ? "was already confirmed" : "is confirmed")"
+                    + (joined > 0 ? "; it joined \(joined) project(s) that invited it\n" : "\n"))
         }
     }
 

@@ -91,16 +91,38 @@ struct TestUser: Sendable {
 
 extension TestApp {
     /// Registers a user through the API.
+    /// Signs up `email` and, with `verified` (the default), confirms the address by following the link of its
+    /// verification message, as its owner would: an account that others can add to projects directly.
     func register(
-        _ email: String = "user-\(UUID().uuidString.prefix(8))@example.org", password: String = "correct horse battery"
+        _ email: String = "user-\(UUID().uuidString.prefix(8))@example.org", password: String = "correct horse battery", verified: Bool = true
     )
         async throws -> TestUser
     {
         let response = try await request(.post, "/api/v1/auth/register", json: ["email": email, "password": password])
         try #require(response.status == .created, "register answered \(response.status): \(String(buffer: response.body))")
         let session = try response.decode(Session.self)
+        if verified {
+            let answer = try await request(
+                .post, "/api/v1/auth/verify-email", json: ["token": try await mailedToken(to: email, template: "verify-email")])
+            try #require(answer.status == .noContent, "verify-email answered \(answer.status): \(String(buffer: answer.body))")
+        }
         return TestUser(
             id: session.user.id, email: email, password: password, accessToken: session.accessToken, refreshToken: session.refreshToken)
+    }
+
+    /// The token in the link of the newest message of `template` queued for `address` (from the outbox, as the
+    /// message's reader would take it from the link): `…?token=<token>` or `…/share/<token>`.
+    func mailedToken(to address: String, template: String) async throws -> String {
+        let rows = try await database.query(
+            """
+            SELECT body_text FROM mail_outbox WHERE lower(recipient) = lower(\(address)) AND template = \(template)
+            ORDER BY created_at DESC, id DESC LIMIT 1
+            """)
+        var text: String?
+        for try await body in rows.decode(String.self) { text = body }
+        let body = try #require(text, "no \(template) message for \(address) in the outbox")
+        let marker = try #require(body.range(of: "?token=") ?? body.range(of: "/share/"), "no link in the \(template) message")
+        return String(body[marker.upperBound...].prefix { !$0.isWhitespace })
     }
 
     struct Session: Decodable {

@@ -1,4 +1,5 @@
-// SegHub's web UI: hash routes, sign in/up/out, projects, uploads, the live image grid, queueing, exports.
+// SegHub's web UI: hash routes, sign in/up/out, projects, uploads, the live image grid, queueing, exports; and the
+// pages that links in mail open (/reset-password, /verify-email, /invitations, each with ?token=…).
 import { api, ApiError, Events, uploadFile } from './api.js';
 import { openEditor } from './editor.js';
 
@@ -42,6 +43,11 @@ export function message(error) {
         ? `Too many attempts. Please wait ${error.retryAfter} s and try again.`
         : 'Too many attempts. Please wait a moment and try again.';
     case 'EMAIL_TAKEN': return 'An account with this email already exists.';
+    case 'EMAIL_NOT_VERIFIED': return 'Please confirm your address first: follow the link in the message we sent you.';
+    case 'RESET_TOKEN_INVALID': return 'This link is used or expired. Ask for a new one below.';
+    case 'VERIFICATION_TOKEN_INVALID': return 'This confirmation link is used or expired. Sign in, or ask for a new link.';
+    case 'INVITATION_INVALID': return 'This invitation is no longer valid: it was accepted, revoked or replaced, or it expired.';
+    case 'INVITATION_OTHER_ADDRESS': return 'This invitation is for another address.';
     default: return error.message;
   }
 }
@@ -97,7 +103,8 @@ function authView(mode) {
     error,
     h('div', { class: 'row' }, h('button', { class: 'primary', type: 'submit' }, isLogin ? 'Sign in' : 'Sign up'),
       h('span', { class: 'spacer' }),
-      isLogin ? h('a', { href: '#/register' }, 'Create an account') : h('a', { href: '#/login' }, 'I have an account')));
+      isLogin ? h('a', { href: '#/register' }, 'Create an account') : h('a', { href: '#/login' }, 'I have an account')),
+    isLogin ? h('p', {}, h('a', { href: '#/forgot', id: 'forgot-link' }, 'Forgot your password?')) : null);
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     error.textContent = '';
@@ -109,18 +116,169 @@ function authView(mode) {
     button.disabled = true;
     try {
       const session = await api('POST', isLogin ? '/api/v1/auth/login' : '/api/v1/auth/register', body, { retry: false });
-      me = session.user;
-      setNav();
-      startEvents();
+      if (!session.user) { confirmationSentView(session.email || data.email); return; } // addresses must be confirmed first
+      signedIn(session.user);
+      if (!isLogin && !session.user.emailVerified) toast('Welcome! We sent you a link to confirm your address.');
       location.hash = '#/projects';
     } catch (err) {
-      error.textContent = err instanceof ApiError && err.code === 'VALIDATION_FAILED' && err.problem.errors
-        ? err.problem.errors.map((x) => `${x.field}: ${x.detail}`).join('; ') : message(err);
+      error.replaceChildren(fieldErrors(err));
+      if (err instanceof ApiError && err.code === 'EMAIL_NOT_VERIFIED') error.append(' ', resendButton(data.email));
     } finally {
       button.disabled = false;
     }
   });
   show(form);
+}
+
+function signedIn(user) {
+  me = user;
+  setNav();
+  startEvents();
+}
+
+/** An API error as text, naming each invalid field. */
+function fieldErrors(err) {
+  return err instanceof ApiError && err.code === 'VALIDATION_FAILED' && err.problem.errors
+    ? err.problem.errors.map((x) => `${x.field}: ${x.detail}`).join('; ') : message(err);
+}
+
+function resendButton(email) {
+  const button = h('button', { type: 'button', id: 'resend-verification' }, 'Send the link again');
+  button.addEventListener('click', async () => {
+    button.disabled = true;
+    try {
+      await api('POST', '/api/v1/auth/verify-email/resend', { email }, { retry: false });
+      button.replaceWith(h('span', { role: 'status' }, 'If the address still has to be confirmed, a new link is on its way.'));
+    } catch (err) { button.disabled = false; toast(message(err)); }
+  });
+  return button;
+}
+
+function confirmationSentView(email) {
+  show(h('div', { class: 'card narrow', id: 'confirmation-sent' }, h('h1', {}, 'Check your mailbox'),
+    h('p', {}, 'We sent a message to ', h('strong', {}, email), '. Follow its link to confirm the address, then sign in.'),
+    h('p', { class: 'row' }, resendButton(email), h('span', { class: 'spacer' }), h('a', { href: '#/login' }, 'Sign in'))));
+}
+
+// MARK: pages opened from mail
+
+/** A small form page: fields, a submit button and an error line; `onSubmit(data)` runs with the button disabled. */
+function formPage(id, title, intro, fields, submitText, onSubmit, footer = null) {
+  const error = h('p', { class: 'error', role: 'alert' });
+  const form = h('form', { class: 'card narrow', id }, h('h1', {}, title), intro ? h('p', {}, intro) : null, ...fields, error,
+    h('div', { class: 'row' }, h('button', { class: 'primary', type: 'submit' }, submitText), h('span', { class: 'spacer' }), footer));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    error.textContent = '';
+    const button = form.querySelector('button[type=submit]');
+    button.disabled = true;
+    try { await onSubmit(Object.fromEntries(new FormData(form)), error); } catch (err) { error.replaceChildren(fieldErrors(err)); } finally { button.disabled = false; }
+  });
+  return form;
+}
+
+function done(id, title, ...text) {
+  show(h('div', { class: 'card narrow', id }, h('h1', {}, title), h('p', {}, ...text)));
+}
+
+function forgotView() {
+  show(formPage('forgot-form', 'Forgot your password?', 'Enter the address of your account: we mail you a link to choose a new password.',
+    [h('label', {}, 'Email', h('input', { name: 'email', type: 'email', required: true, autocomplete: 'email' }))],
+    'Send the link', async (data) => {
+      await api('POST', '/api/v1/auth/password-reset', { email: data.email }, { retry: false });
+      done('forgot-sent', 'Check your mailbox', 'If an account has the address ', h('strong', {}, data.email),
+        ', a message with a link is on its way. The link works for one hour.');
+    }, h('a', { href: '#/login' }, 'Sign in')));
+}
+
+function resetView(token) {
+  const password = h('input', { name: 'password', type: 'password', required: true, minlength: '8', autocomplete: 'new-password' });
+  const again = h('input', { name: 'again', type: 'password', required: true, minlength: '8', autocomplete: 'new-password' });
+  show(formPage('reset-form', 'Choose a new password', 'Every device signed in to your account is signed out.',
+    [h('label', {}, 'New password', password), h('label', {}, 'New password again', again)], 'Set the password', async (data, error) => {
+      if (data.password !== data.again) { error.textContent = 'The two passwords differ.'; return; }
+      try {
+        await api('POST', '/api/v1/auth/password-reset/confirm', { token, password: data.password }, { retry: false });
+      } catch (err) {
+        if (err instanceof ApiError && err.code === 'RESET_TOKEN_INVALID') {
+          error.replaceChildren(message(err), ' ', h('a', { href: '/#/forgot' }, 'Ask for a new link'));
+          return;
+        }
+        throw err;
+      }
+      done('reset-done', 'Password changed', 'Your new password is set. ', h('a', { href: '/#/login', id: 'reset-signin' }, 'Sign in'));
+    }));
+}
+
+async function verifyView(token) {
+  show(h('p', { class: 'muted' }, 'Confirming your address…'));
+  try {
+    await api('POST', '/api/v1/auth/verify-email', { token }, { retry: false });
+    done('verify-done', 'Address confirmed', 'Thank you: your address is confirmed, and projects shared with it are yours to open. ',
+      h('a', { href: '/#/projects', id: 'verify-continue' }, 'Continue'));
+  } catch (err) {
+    done('verify-failed', 'This link did not work', message(err), ' ', h('a', { href: '/#/login' }, 'Sign in'));
+  }
+}
+
+async function invitationView(token) {
+  show(h('p', { class: 'muted' }, 'Loading the invitation…'));
+  let invitation;
+  try { invitation = await api('POST', '/api/v1/invitations/preview', { token }, { retry: false }); } catch (err) {
+    done('invitation-invalid', 'Invitation', message(err), ' ', h('a', { href: '/#/login' }, 'Sign in'));
+    return;
+  }
+  try { me = await api('GET', '/api/v1/auth/me'); } catch { me = null; }
+  setNav();
+  const by = invitation.invitedByName || invitation.invitedByEmail || 'Someone';
+  const intro = h('p', {}, `${by} invited `, h('strong', {}, invitation.email), ' to the project ', h('strong', {}, invitation.projectName),
+    ` as ${invitation.role}.`);
+  async function accept() {
+    const r = await api('POST', '/api/v1/invitations/accept', { token });
+    location.assign(`/#/projects/${r.projectId}`);
+  }
+  if (me && me.email.toLowerCase() === invitation.email.toLowerCase()) {
+    const error = h('p', { class: 'error', role: 'alert' });
+    const button = h('button', { class: 'primary', id: 'invitation-accept', onclick: () => accept().catch((err) => { error.textContent = message(err); }) }, 'Accept');
+    show(h('div', { class: 'card narrow', id: 'invitation' }, h('h1', {}, 'Invitation'), intro, error, button));
+    return;
+  }
+  if (me) {
+    show(h('div', { class: 'card narrow', id: 'invitation' }, h('h1', {}, 'Invitation'), intro,
+      h('p', {}, `You are signed in as ${me.email}. Sign out, then open the link again to accept it as ${invitation.email}.`),
+      h('button', { onclick: async () => { await signOut(); location.reload(); } }, 'Sign out')));
+    return;
+  }
+  const email = () => h('input', { name: 'email', type: 'email', value: invitation.email, readonly: true, autocomplete: 'email' });
+  const signUp = formPage('invitation-register', 'Join the project', intro,
+    [h('label', {}, 'Email', email()), h('label', {}, 'Name', h('input', { name: 'name', autocomplete: 'name' })),
+      h('label', {}, 'Password', h('input', { name: 'password', type: 'password', required: true, minlength: '8', autocomplete: 'new-password' }))],
+    'Create my account', async (data) => {
+      const body = { email: invitation.email, password: data.password, invitationToken: token };
+      if (data.name) body.name = data.name;
+      const session = await api('POST', '/api/v1/auth/register', body, { retry: false });
+      signedIn(session.user);
+      location.assign(`/#/projects/${invitation.projectId}`);
+    });
+  const signIn = formPage('invitation-login', 'I have an account', null,
+    [h('label', {}, 'Email', email()),
+      h('label', {}, 'Password', h('input', { name: 'password', type: 'password', required: true, autocomplete: 'current-password' }))],
+    'Sign in and accept', async (data) => {
+      const session = await api('POST', '/api/v1/auth/login', { email: invitation.email, password: data.password }, { retry: false });
+      signedIn(session.user);
+      await accept();
+    }, h('a', { href: '/#/forgot' }, 'Forgot your password?'));
+  show(signUp, signIn);
+}
+
+/** The page a mail link opened, or null on the app's own page. The token leaves the address bar (and history) at once. */
+function mailLinkPage() {
+  const pages = { '/reset-password': resetView, '/verify-email': verifyView, '/invitations': invitationView };
+  const page = pages[location.pathname];
+  if (!page || location.hash) return null;
+  const token = new URLSearchParams(location.search).get('token') || '';
+  history.replaceState(null, '', location.pathname);
+  return () => page(token);
 }
 
 // MARK: projects
@@ -408,18 +566,25 @@ function membersDialog(project) {
     e.preventDefault();
     try {
       await api('POST', `/api/v1/projects/${project.id}/members`, { email: email.value, role: role.value });
-      out.textContent = `Added ${email.value.trim()}; an address without an account joins when it signs up.`;
+      out.textContent = `Added ${email.value.trim()}. We mailed them; an address without a confirmed account joins once it confirms.`;
       email.value = ''; load();
     } catch (err) { out.textContent = message(err); }
   });
   const linkRole = h('select', { 'aria-label': 'Link role' }, h('option', { value: 'viewer' }, 'viewer'), h('option', { value: 'editor' }, 'editor'));
+  const linkEmail = h('input', { type: 'email', id: 'share-email', placeholder: 'email it to (optional)', 'aria-label': 'Email the link to' });
   const share = h('button', { id: 'share-create', onclick: async () => {
+    const body = { role: linkRole.value, expiresInHours: 168 };
+    if (linkEmail.value.trim()) body.email = linkEmail.value.trim();
     try {
-      const r = await api('POST', `/api/v1/projects/${project.id}/share-links`, { role: linkRole.value, expiresInHours: 168 });
-      out.textContent = `Share this link (valid a week): ${location.origin}/#/share/${r.token}`;
+      const r = await api('POST', `/api/v1/projects/${project.id}/share-links`, body);
+      out.textContent = r.mailedTo
+        ? `The link (valid a week, single use) was mailed to ${r.mailedTo}: ${location.origin}/#/share/${r.token}`
+        : `Share this link (valid a week, single use): ${location.origin}/#/share/${r.token}`;
+      linkEmail.value = '';
     } catch (err) { out.textContent = message(err); }
   } }, 'Create share link');
-  const d = dialog('Members & sharing', list, add, h('div', { class: 'row' }, linkRole, share), out, h('button', { id: 'members-close', onclick: () => d.close() }, 'Close'));
+  const d = dialog('Members & sharing', list, add, h('div', { class: 'row' }, linkRole, linkEmail, share), out,
+    h('button', { id: 'members-close', onclick: () => d.close() }, 'Close'));
   load().catch((err) => { out.textContent = message(err); });
 }
 
@@ -433,13 +598,17 @@ async function acceptShare(token) {
 // MARK: routing
 
 async function route() {
+  const mailPage = mailLinkPage();
+  if (mailPage) return mailPage();
   const parts = location.hash.replace(/^#\/?/, '').split('/');
   if (parts[0] === 'login' || parts[0] === 'register') { authView(parts[0]); return; }
+  if (parts[0] === 'forgot') { forgotView(); return; }
   if (!me) {
     try { me = await api('GET', '/api/v1/auth/me'); } catch { me = null; }
     setNav();
     if (!me) {
       if (parts[0] === 'share') sessionStorage.setItem('afterLogin', location.hash);
+      history.replaceState(null, '', '/'); // a mail page's path (its token already dropped) goes too
       location.hash = '#/login';
       return;
     }
