@@ -485,9 +485,12 @@ def mail(inbox_dir):
     bob = f"bob.{uuid.uuid4().hex[:6]}@example.org"
     status, payload, _ = call("POST", f"/api/v1/projects/{project}/members", {"email": bob, "role": "editor"}, token)
     expect(status, 201, payload, "invite an address without an account")
-    _, invitation = inbox.wait_for(inbox_dir, bob, 1, 60)[0]
+    received, invitation = inbox.wait_for(inbox_dir, bob, 1, 60)[0]
     if "Alice Ünal" not in str(invitation["Subject"]) or "Mailed spheroids" not in str(invitation["Subject"]):
         fail(f"the invitation's subject: {invitation['Subject']!r}")
+    head = received["raw"].split(b"\r\n\r\n", 1)[0]
+    if b"=?UTF-8?B?" not in head or "Ünal".encode() in head:
+        fail(f"the subject with a non-ASCII name is not RFC 2047-encoded on the wire: {head[:400]!r}")
     link = inbox.link(invitation, "/invitations")
     status, payload, _ = call("POST", "/api/v1/invitations/preview", {"token": token_of(link)})
     expect(status, 200, payload, "the invitation's page")

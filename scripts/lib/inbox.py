@@ -12,7 +12,8 @@ import time
 
 
 def messages(inbox, recipient):
-    """Every message delivered to `recipient` (by envelope, any letter case), oldest first: (envelope, message)."""
+    """Every message delivered to `recipient` (by envelope, any letter case), oldest first: (envelope, message); the
+    envelope also holds the message's bytes as received under "raw"."""
     found = []
     for path in sorted(glob.glob(os.path.join(inbox, "*.eml"))):
         with open(path[:-4] + ".json") as envelope_file:
@@ -20,7 +21,9 @@ def messages(inbox, recipient):
         if recipient.lower() not in [address.lower() for address in envelope.get("rcptTos", [])]:
             continue
         with open(path, "rb") as message_file:
-            found.append((envelope, email.message_from_binary_file(message_file, policy=email.policy.default)))
+            raw = message_file.read()
+        envelope["raw"] = raw  # the bytes as received, e.g. to see a header's encoding
+        found.append((envelope, email.message_from_bytes(raw, policy=email.policy.default)))
     return found
 
 
