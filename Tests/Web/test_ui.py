@@ -125,6 +125,8 @@ def sign_up():
 
 @step("confirm the address from the mailed link")
 def confirm_address():
+    # until then the header offers a new link
+    assert css("#confirm-address").is_displayed()
     _, message = inbox.wait_for(INBOX, "web-tester@example.org", 1, WAIT, subject="Confirm your address")[0]
     link = inbox.link(message, "/verify-email")
     assert link.startswith(BASE + "/verify-email?token="), link
@@ -135,6 +137,7 @@ def confirm_address():
     css("#verify-continue").click()
     wait.until(EC.presence_of_element_located((By.ID, "projects")))
     assert api("GET", "/api/v1/auth/me")["emailVerified"] is True
+    assert not driver.find_elements(By.ID, "confirm-address")
 
 
 @step("create a project")

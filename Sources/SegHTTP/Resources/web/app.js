@@ -63,6 +63,15 @@ const cleanups = [];
 function setNav() {
   nav.replaceChildren();
   if (me) {
+    // Until the address is confirmed, projects shared with it wait: offer a new link.
+    if (me.emailVerified === false) {
+      nav.append(h('button', { id: 'confirm-address', title: 'Projects shared with your address wait until you confirm it', onclick: async () => {
+        try {
+          await api('POST', '/api/v1/auth/verify-email/resend', { email: me.email });
+          toast(`We sent a new confirmation link to ${me.email}.`);
+        } catch (err) { toast(message(err)); }
+      } }, 'Confirm your address'));
+    }
     nav.append(h('span', { class: 'muted', id: 'whoami' }, me.email),
       h('button', { id: 'signout', onclick: signOut }, 'Sign out'));
   }
