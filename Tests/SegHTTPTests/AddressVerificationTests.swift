@@ -17,23 +17,10 @@ import Testing
         "SEG_MAIL_FROM": "SegHub <seghub@lab.example>", "SEG_PUBLIC_URL": "https://seghub.lab.example",
     ]
 
-    static func object(_ response: TestResponse) throws -> [String: Any] {
-        try #require(try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [String: Any])
-    }
-
-    /// The number of outbox rows of `template` for `address`.
-    static func count(_ app: TestApp, to address: String, template: String) async throws -> Int {
-        let rows = try await app.database.query(
-            "SELECT count(*)::int8 FROM mail_outbox WHERE lower(recipient) = lower(\(address)) AND template = \(template)")
-        var count = -1
-        for try await value in rows.decode(Int64.self) { count = Int(value) }
-        return count
-    }
-
     static func me(_ app: TestApp, _ user: TestUser) async throws -> [String: Any] {
         let response = try await app.request(.get, "/api/v1/auth/me", as: user)
         try #require(response.status == .ok)
-        return try object(response)
+        return try jsonObject(response)
     }
 
     @Test func aSignUpIsMailedALinkThatConfirmsTheAddressOnce() async throws {
@@ -42,7 +29,7 @@ import Testing
             let user = try await app.register("New.Person@example.org", verified: false)
 
             // validate: one message with a link of the public URL; the account is not confirmed yet
-            #expect(try await Self.count(app, to: user.email, template: "verify-email") == 1)
+            #expect(try await app.outboxCount(to: user.email, template: "verify-email") == 1)
             let text = try #require(
                 try await MailOutboxRepository.list(state: nil, limit: 10, on: Database(client: app.database, logger: TestApp.logger)).first?.mail)
             #expect(text.subject == "Confirm your address for SegHub")
@@ -85,7 +72,7 @@ import Testing
 
             // validate: 202 without tokens; sign-in refused with its own code only once the password is right
             #expect(signUp.status == .accepted)
-            let body = try Self.object(signUp)
+            let body = try jsonObject(signUp)
             #expect(body["status"] as? String == "confirmation_sent" && body["accessToken"] == nil && body["user"] == nil)
             let early = try await app.request(
                 .post, "/api/v1/auth/login", json: ["email": "careful@example.org", "password": "correct horse battery"])
@@ -115,21 +102,21 @@ import Testing
 
             // validate: the same status and body once the address is swapped
             #expect(taken.status == .accepted && fresh.status == .accepted)
-            var takenBody = try Self.object(taken)
-            var freshBody = try Self.object(fresh)
+            var takenBody = try jsonObject(taken)
+            var freshBody = try jsonObject(fresh)
             takenBody["email"] = nil
             freshBody["email"] = nil
             #expect(takenBody as NSDictionary == freshBody as NSDictionary)
             // the owner got a notice with a reset link (which works); the new address got its confirmation link
-            #expect(try await Self.count(app, to: "owner.taken@example.org", template: "account-exists") == 1)
-            #expect(try await Self.count(app, to: "owner.taken@example.org", template: "verify-email") == 0)
-            #expect(try await Self.count(app, to: "owner.fresh@example.org", template: "verify-email") == 1)
+            #expect(try await app.outboxCount(to: "owner.taken@example.org", template: "account-exists") == 1)
+            #expect(try await app.outboxCount(to: "owner.taken@example.org", template: "verify-email") == 0)
+            #expect(try await app.outboxCount(to: "owner.fresh@example.org", template: "verify-email") == 1)
             let reset = try await app.mailedToken(to: "owner.taken@example.org", template: "account-exists")
             let confirm = try await app.request(.post, "/api/v1/auth/password-reset/confirm", json: ["token": reset, "password": "mine again now"])
             #expect(confirm.status == .noContent)
             // a second try within a minute mails nothing more
             _ = try await app.request(.post, "/api/v1/auth/register", json: ["email": "owner.taken@example.org", "password": "a guess at it"])
-            #expect(try await Self.count(app, to: "owner.taken@example.org", template: "account-exists") == 1)
+            #expect(try await app.outboxCount(to: "owner.taken@example.org", template: "account-exists") == 1)
         }
     }
 
@@ -138,7 +125,7 @@ import Testing
             let user = try await app.register()
             let again = try await app.request(.post, "/api/v1/auth/register", json: ["email": user.email, "password": "another password"])
             #expect(again.status == .conflict && again.problemCode == "EMAIL_TAKEN")
-            #expect(try await Self.count(app, to: user.email, template: "account-exists") == 0)
+            #expect(try await app.outboxCount(to: user.email, template: "account-exists") == 0)
         }
     }
 
@@ -157,12 +144,12 @@ import Testing
             let again = try await app.request(.post, "/api/v1/auth/verify-email/resend", json: ["email": unconfirmed.email])
 
             // validate: 202 with one body for all; one new message (not two), to the unconfirmed account only
-            let bodies = try answers.values.map { try Self.object($0) as NSDictionary }
+            let bodies = try answers.values.map { try jsonObject($0) as NSDictionary }
             #expect(answers.values.allSatisfy { $0.status == .accepted } && again.status == .accepted)
             #expect(Set(bodies).count == 1)
-            #expect(try await Self.count(app, to: unconfirmed.email, template: "verify-email") == 2)
-            #expect(try await Self.count(app, to: confirmed.email, template: "verify-email") == 1)
-            #expect(try await Self.count(app, to: "nobody.here@example.org", template: "verify-email") == 0)
+            #expect(try await app.outboxCount(to: unconfirmed.email, template: "verify-email") == 2)
+            #expect(try await app.outboxCount(to: confirmed.email, template: "verify-email") == 1)
+            #expect(try await app.outboxCount(to: "nobody.here@example.org", template: "verify-email") == 0)
             // the new link works
             let token = try await app.mailedToken(to: unconfirmed.email, template: "verify-email")
             #expect(try await app.request(.post, "/api/v1/auth/verify-email", json: ["token": token]).status == .noContent)

@@ -10,18 +10,6 @@ import Testing
 /// What adding a member and creating a share link mail (issue 16): an invitation whose link signs up or signs in and
 /// joins; a notice to an account that was added; invitations wait for a confirmed address; a share link mailed.
 @Suite(.timeLimit(.minutes(5))) struct InvitationMailTests {
-    static func object(_ response: TestResponse) throws -> [String: Any] {
-        try #require(try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [String: Any])
-    }
-
-    static func count(_ app: TestApp, to address: String, template: String) async throws -> Int {
-        let rows = try await app.database.query(
-            "SELECT count(*)::int8 FROM mail_outbox WHERE lower(recipient) = lower(\(address)) AND template = \(template)")
-        var count = -1
-        for try await value in rows.decode(Int64.self) { count = Int(value) }
-        return count
-    }
-
     static func add(_ app: TestApp, _ email: String, as role: String, to project: UUID, by owner: TestUser) async throws {
         let answer = try await app.request(.post, "/api/v1/projects/\(project)/members", as: owner, json: ["email": email, "role": role])
         try #require(answer.status == .created, "add answered \(answer.status)")
@@ -50,18 +38,18 @@ import Testing
 
             // validate
             #expect(preview.status == .ok)
-            let shown = try Self.object(preview)
+            let shown = try jsonObject(preview)
             #expect(shown["projectName"] as? String == "Spheroids ✓" && shown["role"] as? String == "editor")
             #expect(shown["email"] as? String == "Fresh.Invitee@Example.org" && shown["invitedByEmail"] as? String == owner.email)
             #expect(signUp.status == .created)
             let session = try signUp.decode(TestApp.Session.self)
             let bearer: HTTPFields = [.authorization: "Bearer \(session.accessToken)"]
-            let me = try Self.object(try await app.request(.get, "/api/v1/auth/me", headers: bearer))
+            let me = try jsonObject(try await app.request(.get, "/api/v1/auth/me", headers: bearer))
             #expect(me["emailVerified"] as? Bool == true)
             let opened = try await app.request(.get, "/api/v1/projects/\(project.id)", headers: bearer)
             #expect(opened.status == .ok && String(buffer: opened.body).contains("\"myRole\":\"editor\""))
             // no confirmation message: the invitation's link proved the address; the link is used up
-            #expect(try await Self.count(app, to: "fresh.invitee@example.org", template: "verify-email") == 0)
+            #expect(try await app.outboxCount(to: "fresh.invitee@example.org", template: "verify-email") == 0)
             let again = try await app.request(.post, "/api/v1/invitations/preview", json: ["token": token])
             #expect(again.status == .notFound && again.problemCode == "INVITATION_INVALID")
         }
@@ -79,9 +67,9 @@ import Testing
 
             // validate: pending, no access, an invitation (not a notice) mailed to the address
             #expect(try await app.request(.get, "/api/v1/projects/\(project.id)", as: squatter).status == .notFound)
-            #expect(try await Self.count(app, to: "colleague@example.org", template: "invitation") == 1)
-            #expect(try await Self.count(app, to: "colleague@example.org", template: "member-added") == 0)
-            let list = try Self.object(try await app.request(.get, "/api/v1/projects/\(project.id)/members", as: owner))
+            #expect(try await app.outboxCount(to: "colleague@example.org", template: "invitation") == 1)
+            #expect(try await app.outboxCount(to: "colleague@example.org", template: "member-added") == 0)
+            let list = try jsonObject(try await app.request(.get, "/api/v1/projects/\(project.id)/members", as: owner))
             let pending = (list["items"] as? [[String: Any]] ?? []).filter { $0["pending"] as? Bool == true }
             #expect(pending.map { $0["email"] as? String } == ["colleague@example.org"])
 
@@ -110,9 +98,9 @@ import Testing
             #expect(wrong.status == .forbidden && wrong.problemCode == "INVITATION_OTHER_ADDRESS")
             #expect(anonymous.status == .unauthorized)
             #expect(right.status == .ok)
-            let accepted = try Self.object(right)
+            let accepted = try jsonObject(right)
             #expect(accepted["projectId"] as? String == project.id.uuidString.lowercased() && accepted["role"] as? String == "editor")
-            #expect(try Self.object(try await app.request(.get, "/api/v1/auth/me", as: invitee))["emailVerified"] as? Bool == true)
+            #expect(try jsonObject(try await app.request(.get, "/api/v1/auth/me", as: invitee))["emailVerified"] as? Bool == true)
             #expect(try await app.request(.get, "/api/v1/projects/\(project.id)", as: other).status == .notFound)
         }
     }
@@ -126,19 +114,19 @@ import Testing
 
             // inviting again within ten minutes mails nothing more, and the first link still works
             try await Self.add(app, "gone@example.org", as: "editor", to: project.id, by: owner)
-            #expect(try await Self.count(app, to: "gone@example.org", template: "invitation") == 1)
+            #expect(try await app.outboxCount(to: "gone@example.org", template: "invitation") == 1)
             #expect(try await app.request(.post, "/api/v1/invitations/preview", json: ["token": first]).status == .ok)
 
             // ten minutes later a new message replaces the link
             try await app.database.query("UPDATE project_invitations SET mailed_at = mailed_at - interval '11 minutes'")
             try await Self.add(app, "gone@example.org", as: "editor", to: project.id, by: owner)
-            #expect(try await Self.count(app, to: "gone@example.org", template: "invitation") == 2)
+            #expect(try await app.outboxCount(to: "gone@example.org", template: "invitation") == 2)
             let second = try await app.mailedToken(to: "gone@example.org", template: "invitation")
             let replaced = try await app.request(.post, "/api/v1/invitations/preview", json: ["token": first])
             #expect(replaced.status == .notFound && replaced.problemCode == "INVITATION_INVALID")
 
             // revoked: the newer link is invalid too, and so is a sign-up with it
-            let list = try Self.object(try await app.request(.get, "/api/v1/projects/\(project.id)/members", as: owner))
+            let list = try jsonObject(try await app.request(.get, "/api/v1/projects/\(project.id)/members", as: owner))
             let invitation = try #require((list["items"] as? [[String: Any]])?.first { $0["pending"] as? Bool == true }?["invitationId"] as? String)
             let revoke = try await app.request(.delete, "/api/v1/projects/\(project.id)/invitations/\(invitation)", as: owner)
             #expect(revoke.status == .noContent)
@@ -176,8 +164,8 @@ import Testing
             try await Self.add(app, member.email, as: "viewer", to: project.id, by: owner)
             try await Self.add(app, member.email, as: "editor", to: project.id, by: owner)
 
-            #expect(try await Self.count(app, to: member.email, template: "member-added") == 1)
-            #expect(try await Self.count(app, to: member.email, template: "invitation") == 0)
+            #expect(try await app.outboxCount(to: member.email, template: "member-added") == 1)
+            #expect(try await app.outboxCount(to: member.email, template: "invitation") == 0)
             let mails = try await MailOutboxRepository.list(state: nil, limit: 20, on: Database(client: app.database, logger: TestApp.logger))
             let notice = try #require(mails.first { $0.mail.template == "member-added" }?.mail)
             #expect(notice.text.contains("\"Organoids\"") && notice.text.contains("as viewer"))
@@ -198,7 +186,7 @@ import Testing
 
             // validate: the answer names the recipient; the message carries the link; accepting it joins
             #expect(created.status == .created)
-            let body = try Self.object(created)
+            let body = try jsonObject(created)
             #expect(body["mailedTo"] as? String == "link.reader@example.org")
             let token = try await app.mailedToken(to: reader.email, template: "share-link")
             #expect(token == body["token"] as? String)
@@ -209,7 +197,7 @@ import Testing
             #expect(accept.status == .ok)
             // a bad address: 400, and neither a link nor a message
             #expect(bad.status == .badRequest && bad.problemCode == "VALIDATION_FAILED")
-            let links = try Self.object(try await app.request(.get, path, as: owner))
+            let links = try jsonObject(try await app.request(.get, path, as: owner))
             #expect((links["items"] as? [Any])?.count == 1)
         }
     }

@@ -10,16 +10,11 @@ import Testing
 /// Adding a member by an address without an account (issue 15, point 9): the same answer as for an account, a pending
 /// invitation listed to the owner by address only, activated when the address signs up, revocable by the owner.
 @Suite(.timeLimit(.minutes(5))) struct MemberInvitationsTests {
-    /// A response body as a JSON object.
-    static func object(_ response: TestResponse) throws -> [String: Any] {
-        try #require(try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [String: Any])
-    }
-
     /// The items of the project's member list as `user` sees it (first page of up to 500).
     static func entries(_ app: TestApp, _ project: UUID, as user: TestUser) async throws -> [[String: Any]] {
         let response = try await app.request(.get, "/api/v1/projects/\(project)/members?limit=500", as: user)
         try #require(response.status == .ok, "list answered \(response.status)")
-        return try #require(try object(response)["items"] as? [[String: Any]])
+        return try #require(try jsonObject(response)["items"] as? [[String: Any]])
     }
 
     /// The pending entries of the owner's list.
@@ -45,8 +40,8 @@ import Testing
                 #expect(known.status == .created && unknown.status == .created, "\(role)")
                 #expect(Set(known.headers.map(\.name)) == Set(unknown.headers.map(\.name)), "\(role)")
                 #expect(known.headers[.contentLength] == unknown.headers[.contentLength], "\(role)")
-                let knownObject = try Self.object(known)
-                let unknownObject = try Self.object(unknown)
+                let knownObject = try jsonObject(known)
+                let unknownObject = try jsonObject(unknown)
                 #expect(Set(knownObject.keys) == ["email", "role"] && Set(unknownObject.keys) == Set(knownObject.keys), "\(role)")
                 // the address as typed: the account's own spelling (Kim.Account@Example.org) does not show
                 #expect(knownObject["email"] as? String == "kim.account@EXAMPLE.org")

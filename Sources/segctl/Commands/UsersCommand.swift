@@ -76,6 +76,18 @@ enum UserLookup {
         return String((0..<20).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &generator)] })
     }
 
+    /// An `invitation.activate` entry on each project an invitation made the account a member of.
+    static func auditActivations(_ registration: Registration, on database: Database) async throws {
+        for invitation in registration.activated {
+            try await Audit.record(
+                "invitation.activate", targetType: "project", targetID: invitation.projectID,
+                details: [
+                    "invitationId": invitation.id.uuidString.lowercased(), "userId": registration.user.id.uuidString.lowercased(),
+                    "role": invitation.role.rawValue,
+                ], on: database)
+        }
+    }
+
     static func audit(_ action: String, _ user: UserRecord, details: [String: Any] = [:], on database: Database) async throws {
         var details = details
         details["email"] = user.email
@@ -206,14 +218,7 @@ extension SegCtl.Users {
                 let registration = try await UserRepository.register(
                     NewUser(email: email, name: name, passwordHash: hash, role: role, mustChangePassword: supplied == nil), on: postgres)
                 try await UserLookup.audit("user.create", registration.user, details: ["role": role.rawValue], on: postgres)
-                for invitation in registration.activated {
-                    try await Audit.record(
-                        "invitation.activate", targetType: "project", targetID: invitation.projectID,
-                        details: [
-                            "invitationId": invitation.id.uuidString.lowercased(), "userId": registration.user.id.uuidString.lowercased(),
-                            "role": invitation.role.rawValue,
-                        ], on: postgres)
-                }
+                try await UserLookup.auditActivations(registration, on: postgres)
                 return registration
             }
             let created = registration.user
@@ -248,14 +253,7 @@ extension SegCtl.Users {
                 if !record.isEmailVerified {
                     try await UserLookup.audit("user.email.verify", registration.user, details: ["verifiedBy": "segctl"], on: postgres)
                 }
-                for invitation in registration.activated {
-                    try await Audit.record(
-                        "invitation.activate", targetType: "project", targetID: invitation.projectID,
-                        details: [
-                            "invitationId": invitation.id.uuidString.lowercased(), "userId": registration.user.id.uuidString.lowercased(),
-                            "role": invitation.role.rawValue,
-                        ], on: postgres)
-                }
+                try await UserLookup.auditActivations(registration, on: postgres)
                 return (registration, record.isEmailVerified)
             }
             let joined = registration.activated.count

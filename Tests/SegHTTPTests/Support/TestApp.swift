@@ -125,6 +125,15 @@ extension TestApp {
         return String(body[marker.upperBound...].prefix { !$0.isWhitespace })
     }
 
+    /// How many messages of `template` the outbox holds for `address` (in any letter case).
+    func outboxCount(to address: String, template: String) async throws -> Int {
+        let rows = try await database.query(
+            "SELECT count(*)::int8 FROM mail_outbox WHERE lower(recipient) = lower(\(address)) AND template = \(template)")
+        var count = -1
+        for try await value in rows.decode(Int64.self) { count = Int(value) }
+        return count
+    }
+
     struct Session: Decodable {
         struct User: Decodable {
             var id: UUID
@@ -223,3 +232,8 @@ extension TestApp {
 /// The checkout's root (tests run from the checkout): for files the tests compare the code with.
 let checkoutRoot = URL(fileURLWithPath: #filePath)
     .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+/// A response body as a JSON object (the test fails when it is not one).
+func jsonObject(_ response: TestResponse) throws -> [String: Any] {
+    try #require(try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [String: Any])
+}
