@@ -98,6 +98,18 @@ var package = Package(
             ],
             swiftSettings: [.enableUpcomingFeature("ExistentialAny")]
         ),
+        // An S3-compatible object store client: Signature Version 4, objects, multipart uploads, listings.
+        .target(
+            name: "SegS3",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: [.enableUpcomingFeature("ExistentialAny")]
+        ),
         // The Hummingbird application: routes, middleware, workers. No Hummingbird type goes below this module.
         .target(
             name: "SegHTTP",
@@ -188,6 +200,11 @@ var package = Package(
         ),
         // The SMTP tests need a mail server: SEG_TEST_SMTP_DIR (scripts/dev/smtp.sh, started by scripts/test.sh); they fail,
         // never skip, without it.
+        .testTarget(
+            name: "SegS3Tests",
+            dependencies: ["SegS3"],
+            swiftSettings: [.enableUpcomingFeature("ExistentialAny")]
+        ),
         .testTarget(
             name: "SegMailTests",
             dependencies: [
