@@ -76,6 +76,8 @@ var package = Package(
         .target(
             name: "SegStorage",
             dependencies: [
+                "SegS3",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -142,6 +144,7 @@ var package = Package(
             name: "SegTestSupport",
             dependencies: [
                 "SegStorage",
+                "SegS3",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],

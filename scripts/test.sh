@@ -5,7 +5,8 @@
 # SEG_TEST_DATABASE_URL, and it is stopped and removed on exit, whether the tests pass or not. So does a
 # reference inference server (scripts/dev/inference.sh: KServe with onnxruntime serving models/), as
 # SEG_TEST_INFERENCE_URL, for the deep-learning segmenter's tests, and a real SMTP server
-# (scripts/dev/smtp.sh: aiosmtpd with STARTTLS, implicit TLS and AUTH), as SEG_TEST_SMTP_DIR, for the mail tests.
+# (scripts/dev/smtp.sh: aiosmtpd with STARTTLS, implicit TLS and AUTH), as SEG_TEST_SMTP_DIR, for the mail tests, and
+# SeaweedFS (scripts/dev/seaweedfs.sh: an S3 gateway checking Signature V4), as SEG_TEST_S3_DIR, for the object store's.
 # Then scripts/checks/eval-real.sh judges the segmenter on real microscopy images against its goals,
 # scripts/checks/e2e.sh runs segserver for real against its own throwaway cluster,
 # scripts/attack/attack.sh replays the denial-of-service attacks of issue 15 against another, and
@@ -25,11 +26,13 @@ pg_dir="$(mktemp -d /tmp/seghub-pg.XXXXXX)"
 eval_dir="$(mktemp -d /tmp/seghub-eval.XXXXXX)"
 inference_dir="$(mktemp -d /tmp/seghub-inference.XXXXXX)"
 smtp_dir="$(mktemp -d /tmp/seghub-smtp.XXXXXX)"
+s3_dir="$(mktemp -d /tmp/seghub-s3.XXXXXX)"
 stop_postgres() {
     bash scripts/dev/postgres.sh stop "$pg_dir" >/dev/null 2>&1 || true
     bash scripts/dev/inference.sh stop "$inference_dir" >/dev/null 2>&1 || true
     bash scripts/dev/smtp.sh stop "$smtp_dir" >/dev/null 2>&1 || true
-    rm -rf "$pg_dir" "$eval_dir" "$inference_dir" "$smtp_dir"
+    bash scripts/dev/seaweedfs.sh stop "$s3_dir" >/dev/null 2>&1 || true
+    rm -rf "$pg_dir" "$eval_dir" "$inference_dir" "$smtp_dir" "$s3_dir"
 }
 trap stop_postgres EXIT
 trap 'exit 130' INT
@@ -49,6 +52,11 @@ smtp_port="$(seg_free_ports 3)"
 bash scripts/dev/smtp.sh start "$smtp_dir" "$smtp_port" >/dev/null
 export SEG_TEST_SMTP_DIR="$smtp_dir"
 echo "SEG_TEST_SMTP_DIR=$SEG_TEST_SMTP_DIR" >&2
+
+seg_step "starting a real S3-compatible store (SeaweedFS, Signature V4 checked)"
+bash scripts/dev/seaweedfs.sh start "$s3_dir" "$(seg_free_ports 8)" >/dev/null
+export SEG_TEST_S3_DIR="$s3_dir"
+echo "SEG_TEST_S3_DIR=$SEG_TEST_S3_DIR" >&2
 
 seg_step "checking formatting (swift format lint --strict)"
 swift format lint --strict -r Sources Tests Fuzz Benchmarks

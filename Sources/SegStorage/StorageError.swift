@@ -31,6 +31,8 @@ public enum StorageError: Error, Sendable, Equatable {
     case invalidObjectKey
     /// A file-store operation failed; the message names the operation and the errno, never file contents.
     case fileSystem(String)
+    /// The object store (S3-compatible) cannot be reached or keeps failing for now; the message says what failed.
+    case storeUnavailable(String)
     /// A pagination cursor that this module did not produce (the value itself is not repeated).
     case invalidCursor
     /// An argument outside what the operation accepts; the message says which and why, without the value.
@@ -62,6 +64,7 @@ extension StorageError: CustomStringConvertible {
         case .database(let sqlState): "database error (SQLSTATE \(sqlState ?? "unknown"))"
         case .invalidObjectKey: "invalid object key (expected 64 lowercase hex digits)"
         case .fileSystem(let reason): "file store: \(reason)"
+        case .storeUnavailable(let reason): "object store unavailable: \(reason)"
         case .invalidCursor: "invalid pagination cursor"
         case .invalidArgument(let reason): "invalid argument: \(reason)"
         case .leaseLost(let jobID): "the lease on job \(jobID) was lost; its result was not stored"

@@ -283,13 +283,13 @@ seg_service_pid() {
     echo "$pid"
 }
 
-# seg_service_stop SCRIPT SECONDS: stops DIR's server (SIGTERM, then SIGKILL after SECONDS) if it runs, and removes
-# its pid file.
+# seg_service_stop SCRIPT SECONDS [SIGNAL]: stops DIR's server (SIGNAL, SIGTERM by default, then SIGKILL after SECONDS)
+# if it runs, and removes its pid file.
 seg_service_stop() {
     local pid
     if pid="$(seg_service_pid "$1")"; then
-        log "stopping the server in $dir (pid $pid)"
-        kill -TERM "$pid" 2>/dev/null || true
+        log "stopping the server in $dir (pid $pid, SIG${3:-TERM})"
+        kill -"${3:-TERM}" "$pid" 2>/dev/null || true
         for _ in $(seq 1 $(($2 * 10))); do
             kill -0 "$pid" 2>/dev/null || break
             sleep 0.1
