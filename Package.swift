@@ -240,6 +240,7 @@ var package = Package(
         .testTarget(
             name: "SegStorageTests",
             dependencies: [
+                "SegS3",
                 "SegStorage",
                 "SegTestSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -250,6 +251,7 @@ var package = Package(
             dependencies: [
                 "SegHTTP",
                 "SegMail",
+                "SegS3",
                 "SegInference",
                 "SegStorage",
                 "SegAuth",

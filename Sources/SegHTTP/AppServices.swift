@@ -47,7 +47,10 @@ public struct AppServices: Sendable {
     ) async throws {
         self.configuration = configuration
         self.client = client
-        self.files = try LocalObjectStore(root: configuration.dataDirectory)
+        self.files = try (configuration.objectStore ?? .file(dataDirectory: configuration.dataDirectory)).makeStore {
+            [metrics] operation, result, duration in
+            metrics.recordObjectStore(operation: operation, result: result, duration: duration)
+        }
         self.queue = JobQueue(configuration: jobQueue)
         self.passwords = PasswordHasher(cost: passwordCost)
         self.tokens = try await TokenService(

@@ -96,6 +96,9 @@ public struct S3Client: Sendable {
     let signer: S3Signer
     let http: HTTPClient
     let logger: Logger
+    /// Told of every request as it ends: its operation (`put`, `get`, `head`, `delete`, `list`, `multipart`, …), its
+    /// result (`ok`, `not_found`, `rejected`, `retry`, `unavailable`) and how long it took (metrics).
+    public var observer: (@Sendable (_ operation: String, _ result: String, _ duration: Duration) -> Void)?
 
     /// The HTTP client every `S3Client` uses unless given another: a failed connection fails at once (this client
     /// retries whole requests itself, with backoff, and an unreachable store must not hold a request for the pool's
@@ -297,17 +300,24 @@ public struct S3Client: Sendable {
     ) async throws(S3Error) -> Answer {
         var delay = 0.2
         var lastFailure = ""
+        let operation = Self.operation(method, key: key, query: query, headers: headers)
         for attempt in 1...max(1, configuration.attempts) {
+            let started = ContinuousClock.now
             do {
-                return try await attemptRequest(
+                let answer = try await attemptRequest(
                     method, key: key, query: query, headers: headers, body: body, expecting: expecting, streaming: streaming)
+                observer?(operation, answer.status.code == 404 ? "not_found" : "ok", ContinuousClock.now - started)
+                return answer
             } catch let failure as Retryable {
+                observer?(operation, attempt < configuration.attempts ? "retry" : "unavailable", ContinuousClock.now - started)
                 lastFailure = failure.reason
                 logger.debug(
                     "S3 request failed for now", metadata: ["s3.method": "\(method)", "s3.attempt": "\(attempt)", "error": "\(failure.reason)"])
             } catch let error as S3Error {
+                observer?(operation, "rejected", ContinuousClock.now - started)
                 throw error
             } catch {
+                observer?(operation, "unavailable", ContinuousClock.now - started)
                 throw .unavailable("\(error)")
             }
             if attempt < configuration.attempts {
@@ -316,6 +326,19 @@ public struct S3Client: Sendable {
             }
         }
         throw .unavailable("\(method) \(key ?? "/") failed \(configuration.attempts) times; last: \(lastFailure)")
+    }
+
+    /// The operation a request is, for metrics.
+    static func operation(_ method: String, key: String?, query: [(String, String)], headers: [(String, String)]) -> String {
+        let names = Set(query.map(\.0))
+        if names.contains("uploads") || names.contains("uploadId") { return "multipart" }
+        switch method {
+        case "GET": return key == nil ? "list" : "get"
+        case "PUT": return headers.contains { $0.0 == "x-amz-copy-source" } ? "copy" : "put"
+        case "HEAD": return "head"
+        case "DELETE": return "delete"
+        default: return method.lowercased()
+        }
     }
 
     /// A failure worth another attempt.

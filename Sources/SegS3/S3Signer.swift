@@ -155,3 +155,9 @@ extension String {
         count >= width ? self : String(repeating: "0", count: width - count) + self
     }
 }
+
+extension S3Credentials: CustomStringConvertible, CustomDebugStringConvertible {
+    /// The access key id; never the secret.
+    public var description: String { "S3Credentials(accessKeyID: \(accessKeyID), secretAccessKey: <redacted>)" }
+    public var debugDescription: String { description }
+}

@@ -125,6 +125,49 @@ import Testing
         }
     }
 
+    @Test func theObjectStoreIsTheFileStoreUnlessS3IsConfiguredWithEverySettingItNeeds() throws {
+        let (plain, _) = try ServerConfiguration.fromEnvironment(Self.minimal)
+        #expect(plain.objectStore == .file(dataDirectory: plain.dataDirectory))
+        // A complete S3 setting, the secret from a file; the description never shows the secret.
+        let secretFile = FileManager.default.temporaryDirectory.appendingPathComponent("seg-s3-secret-\(UUID().uuidString)")
+        try "  s3cret-from-file\n".write(to: secretFile, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: secretFile) }
+        let (s3, warnings) = try ServerConfiguration.fromEnvironment(
+            Self.minimal.merging([
+                "SEG_OBJECT_STORE": "S3", "SEG_S3_ENDPOINT": "https://s3.lab.example:9000", "SEG_S3_BUCKET": "seghub-images",
+                "SEG_S3_PREFIX": "/prod/", "SEG_S3_PATH_STYLE": "false", "SEG_S3_ACCESS_KEY_ID": "AKID",
+                "SEG_S3_SECRET_ACCESS_KEY_FILE": secretFile.path,
+            ]) { $1 })
+        #expect(warnings.isEmpty)
+        guard case .s3(let configuration, let prefix, let scratch) = try #require(s3.objectStore) else {
+            Issue.record("expected the S3 store")
+            return
+        }
+        #expect(configuration.endpoint.absoluteString == "https://s3.lab.example:9000" && configuration.bucket == "seghub-images")
+        #expect(configuration.region == "us-east-1" && !configuration.pathStyle && prefix == "prod")
+        #expect(configuration.credentials.secretAccessKey == "s3cret-from-file")
+        #expect(scratch == s3.dataDirectory.appendingPathComponent("tmp", isDirectory: true))
+        #expect(!"\(s3.objectStore!)".contains("s3cret") && !"\(configuration)".contains("s3cret"))
+        // Every problem at once.
+        do {
+            _ = try ServerConfiguration.fromEnvironment(
+                Self.minimal.merging([
+                    "SEG_OBJECT_STORE": "s3", "SEG_S3_ENDPOINT": "ftp://x/y", "SEG_S3_BUCKET": "No_Such", "SEG_S3_PATH_STYLE": "maybe",
+                ]) { $1 })
+            Issue.record("expected problems")
+        } catch {
+            #expect(
+                error.messages.sorted() == [
+                    "SEG_S3_ACCESS_KEY_ID is required with SEG_OBJECT_STORE=s3",
+                    "SEG_S3_BUCKET must be 3-63 lowercase letters, digits, dots and hyphens, not No_Such",
+                    "SEG_S3_ENDPOINT must be an http(s) URL of the store without a path, not ftp://x/y",
+                    "SEG_S3_PATH_STYLE must be true or false, not maybe",
+                    "SEG_S3_SECRET_ACCESS_KEY is required with SEG_OBJECT_STORE=s3",
+                ])
+        }
+        #expect(throws: (any Error).self) { try ServerConfiguration.fromEnvironment(Self.minimal.merging(["SEG_OBJECT_STORE": "nfs"]) { $1 }) }
+    }
+
     @Test func keyRotationNeedsAnActiveKeyAmongTheKeys() throws {
         var environment = Self.minimal
         environment["SEG_JWT_SECRET"] = nil

@@ -14,6 +14,9 @@ public struct ServerConfiguration: Sendable {
     public var database: DatabaseConfiguration
     /// Where file objects live (`SEG_DATA_DIR`, required).
     public var dataDirectory: URL
+    /// Where objects are kept (`SEG_OBJECT_STORE` and `SEG_S3_*`, see docs/scaling.md); `nil` is the file store under
+    /// `dataDirectory`. With S3, `dataDirectory` holds only this node's scratch files.
+    public var objectStore: ObjectStoreSettings?
     /// JWT keys (`SEG_JWT_SECRET`, or `SEG_JWT_KEYS=kid:secret,…` with `SEG_JWT_ACTIVE_KID`).
     public var jwtKeys: [JWTSigningKey]
     /// The key that signs new tokens.
@@ -105,7 +108,8 @@ public struct ServerConfiguration: Sendable {
         "SEG_HTTP_MAX_CONNECTIONS",
         "SEG_MAX_POLYGONS", "SEG_MAX_HOLES", "SEG_MAX_RING_VERTICES", "SEG_MAX_VERTICES", "SEG_EVENTS_MAX_PER_ADDRESS",
         "SEG_EVENTS_MAX_PER_USER", "SEG_USER_QUOTA_BYTES", "SEG_DECODE_MEMORY_BYTES", "SEG_SMTP_URL", "SEG_MAIL_FROM",
-        "SEG_PUBLIC_URL", "SEG_REQUIRE_EMAIL_VERIFICATION",
+        "SEG_PUBLIC_URL", "SEG_REQUIRE_EMAIL_VERIFICATION", "SEG_OBJECT_STORE", "SEG_S3_ENDPOINT", "SEG_S3_BUCKET", "SEG_S3_REGION",
+        "SEG_S3_PREFIX", "SEG_S3_PATH_STYLE", "SEG_S3_ACCESS_KEY_ID", "SEG_S3_SECRET_ACCESS_KEY", "SEG_S3_SECRET_ACCESS_KEY_FILE",
         // Read by segctl only (backups); listed so a shared environment file does not warn.
         "SEG_BACKUP_DIR", "SEG_MODELS_FILE", "SEG_INFERENCE_TIMEOUT",
         // Read by scripts/run.sh (start the bundled model's inference server).
@@ -216,6 +220,9 @@ public struct ServerConfiguration: Sendable {
         }
         if configuration.smtp != nil, configuration.publicURL == nil {
             reader.problems.append("SEG_PUBLIC_URL is required with SEG_SMTP_URL: the links in mail point there")
+        }
+        if let dataDirectory {
+            configuration.objectStore = ObjectStoreSettings.fromEnvironment(environment, dataDirectory: dataDirectory, problems: &reader.problems)
         }
         configuration.requireEmailVerification = reader.boolean("SEG_REQUIRE_EMAIL_VERIFICATION", default: false)
         if configuration.requireEmailVerification, configuration.smtp == nil {

@@ -7,7 +7,7 @@ import SegStorage
 /// `GET /health` (liveness: the process answers, no dependencies) and `GET /api/health` (readiness).
 ///
 /// Readiness checks the database (a query with a 10 s timeout, skipped while the `DatabaseMonitor` sees it down),
-/// that its schema is migrated, and reports the queue, this process's workers and the segmenter; it answers 503
+/// that its schema is migrated, the object store (its directories, or its bucket answering the key pair; 10 s), and reports the queue, this process's workers and the segmenter; it answers 503
 /// while the database is unreachable and 200 again as soon as it returns, without a restart.
 struct HealthController {
     let services: AppServices
@@ -60,6 +60,15 @@ struct HealthController {
             healthy = false
             checks["database"] = .init(status: "error", detail: "unreachable")
             checks["queue"] = .init(status: "error", detail: "unreachable")
+        }
+        // The object store: without it no image can be stored or read (503, like the database).
+        do {
+            let files = services.files
+            try await withTimeout(.seconds(10)) { try await files.check() }
+            checks["objectStore"] = .init(status: "ok", detail: services.files.kind)
+        } catch {
+            healthy = false
+            checks["objectStore"] = .init(status: "error", detail: "\(services.files.kind): \(error)")
         }
         checks["segmenter"] = .init(status: "ok", detail: "builtin")
         // A model whose server is down degrades the service but does not make it unready: the built-in segmenter works.

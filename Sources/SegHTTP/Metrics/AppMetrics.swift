@@ -96,6 +96,21 @@ public final class AppMetrics: Sendable {
         ).record(duration)
     }
 
+    /// Counts one request to the S3 object store by operation and result (`ok`, `not_found`, `rejected`, `retry`,
+    /// `unavailable`), with its duration.
+    public func recordObjectStore(operation: String, result: String, duration: Duration) {
+        registry.makeCounter(
+            descriptor: .init(
+                metricName: "seghub_object_store_requests", unitName: "total", helpText: "Object store requests by operation and result"),
+            labels: [("operation", operation), ("result", result)]
+        ).increment()
+        registry.makeDurationHistogram(
+            descriptor: .init(
+                metricName: "seghub_object_store_request_duration", unitName: "seconds", helpText: "Time one object store request took"),
+            labels: [("operation", operation)], buckets: Self.durationBuckets
+        ).record(duration)
+    }
+
     /// Sets the job gauge for one kind and state.
     func setJobs(kind: String, state: String, count: Int) {
         registry.makeGauge(

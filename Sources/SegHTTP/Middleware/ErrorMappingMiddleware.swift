@@ -104,6 +104,13 @@ struct ErrorMappingMiddleware: RouterMiddleware {
             headers[.retryAfter] = "5"
             return Problem(
                 .serviceUnavailable, code: "SERVICE_UNAVAILABLE", detail: "the database is unavailable; try again shortly", headers: headers)
+        case .storeUnavailable:
+            logger.warning("object store unavailable", metadata: ["error": "\(error)"])
+            var headers = HTTPFields()
+            headers[.retryAfter] = "5"
+            return Problem(
+                .serviceUnavailable, code: "STORAGE_UNAVAILABLE", detail: "the object store is unavailable; nothing was stored, try again shortly",
+                headers: headers)
         default:
             logger.error("storage error", metadata: ["error": "\(error)"])
             return Problem(.internalServerError, code: "INTERNAL_ERROR", detail: "an unexpected error occurred; it was logged")

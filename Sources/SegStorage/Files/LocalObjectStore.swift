@@ -76,6 +76,15 @@ public struct LocalObjectStore: ObjectStore {
         URL(fileURLWithPath: "\(temporaryPath)/\(UUID().uuidString.lowercased())", isDirectory: false)
     }
 
+    /// Checks that `objects/` and `tmp/` are writable directories.
+    public func check() async throws {
+        for path in [objectsPath, temporaryPath] where access(path, W_OK | X_OK) != 0 {
+            throw Self.failure("check \(path == objectsPath ? "objects/" : "tmp/")")
+        }
+    }
+
+    public var kind: String { "file" }
+
     /// `tmp/` under the data directory.
     public var scratch: ScratchSpace { ScratchSpace(directory: URL(fileURLWithPath: temporaryPath, isDirectory: true)) }
 

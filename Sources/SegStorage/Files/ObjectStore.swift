@@ -73,6 +73,12 @@ public protocol ObjectStore: Sendable {
     /// Runs `body` with a local file holding the object's bytes (the object's own file for a
     /// local store, a scratch copy for a remote one, removed afterwards). `body` must only read it.
     func withLocalFile<Result: Sendable>(_ key: ObjectKey, _ body: (URL) async throws -> Result) async throws -> Result
+
+    /// Checks that the store can be used now (readiness): throws what is wrong (`.storeUnavailable`, `.fileSystem`).
+    func check() async throws
+
+    /// What the store is, for people: `file` or `s3`.
+    var kind: String { get }
 }
 
 /// A local directory for files that are being made before they are stored or served.

@@ -200,6 +200,13 @@ public struct S3ObjectStore: ObjectStore {
         return objects.sorted { $0.key < $1.key }
     }
 
+    /// Checks that the bucket answers to the key pair (a one-key listing).
+    public func check() async throws {
+        try await mapped { try await client.checkBucket() }
+    }
+
+    public var kind: String { "s3" }
+
     /// An object store reports no free space.
     public func freeBytes() async -> Int64? { nil }
 

@@ -1,0 +1,75 @@
+import Crypto
+import Foundation
+import HTTPTypes
+import NIOCore
+import SegS3
+import SegStorage
+import SegTestSupport
+import Testing
+
+@testable import SegHTTP
+
+/// segserver on the S3 object store (issue 17), against the real SeaweedFS of the test run: images stored, served and
+/// segmented from the bucket; readiness and metrics name the store; a store that is down refuses uploads with 503 and
+/// writes no row.
+@Suite(.timeLimit(.minutes(5))) struct S3StoreHTTPTests {
+    /// The store's settings with a key prefix of this test's own.
+    static func environment(prefix: String) throws -> [String: String] {
+        var settings = try TestS3Store.environment()
+        settings["SEG_S3_PREFIX"] = prefix
+        return settings
+    }
+
+    @Test func imagesAreStoredInTheBucketAndServedFromIt() async throws {
+        let prefix = "http-\(UUID().uuidString.lowercased())"
+        try await withTestApp(environment: try Self.environment(prefix: prefix)) { app in
+            // setup
+            let owner = try await app.register()
+            let project = try await app.makeProject(owner: owner)
+            let png = try TestImages.png(width: 300, height: 200)
+
+            // MUT
+            let response = try await app.upload(to: project, as: owner, parts: [.file("cells.png", png)])
+
+            // validate: the original, its thumbnail and its rendition are objects in the bucket under the prefix; the
+            // original comes back byte for byte; the data directory holds no object
+            #expect(response.status == .created)
+            let image = try #require(try response.decode(UploadAnswer.self).items.first)
+            let bucket = try TestS3Store.configuration()
+            let listing = try await S3Client(configuration: bucket).listObjects(prefix: prefix + "/objects/")
+            let hex = S3Signer.hex(SHA256.hash(data: png))
+            #expect(listing.objects.contains { $0.key == "\(prefix)/objects/\(hex.prefix(2))/\(hex.dropFirst(2))" })
+            #expect(listing.objects.count >= 2)
+            let original = try await app.request(.get, "/api/v1/images/\(image.id)/original", as: owner)
+            #expect(original.status == .ok && Array(original.body.readableBytesView) == png)
+            #expect(try await app.request(.get, "/api/v1/images/\(image.id)/thumbnail", as: owner).status == .ok)
+            #expect(!FileManager.default.fileExists(atPath: app.configuration.dataDirectory.appendingPathComponent("objects").path))
+            let health = try jsonObject(try await app.request(.get, "/api/health"))
+            let store = (health["checks"] as? [String: Any])?["objectStore"] as? [String: Any]
+            #expect(store?["status"] as? String == "ok" && store?["detail"] as? String == "s3")
+            let metrics = String(buffer: try await app.request(.get, "/metrics").body)
+            #expect(metrics.contains("seghub_object_store_requests_total{operation=\"put\",result=\"ok\"}"))
+        }
+    }
+
+    @Test func aStoreThatIsDownRefusesUploadsWith503AndWritesNoRow() async throws {
+        var settings = try Self.environment(prefix: "down-\(UUID().uuidString.lowercased())")
+        settings["SEG_S3_ENDPOINT"] = "http://127.0.0.1:9"  // discard: nothing listens
+        try await withTestApp(environment: settings) { app in
+            let owner = try await app.register()
+            let project = try await app.makeProject(owner: owner)
+
+            let response = try await app.upload(to: project, as: owner, parts: [.file("cells.png", try TestImages.png(width: 64, height: 64))])
+
+            #expect(response.status == .serviceUnavailable && response.problemCode == "STORAGE_UNAVAILABLE")
+            #expect(response.headers[.retryAfter] == "5")
+            let rows = try await app.database.query("SELECT count(*)::int8 FROM images")
+            for try await count in rows.decode(Int64.self) { #expect(count == 0) }
+            let health = try await app.request(.get, "/api/health")
+            #expect(health.status == .serviceUnavailable)
+            let store = (try jsonObject(health)["checks"] as? [String: Any])?["objectStore"] as? [String: Any]
+            #expect(store?["status"] as? String == "error")
+            #expect(try app.temporaryFiles().isEmpty, "the upload's scratch file is removed")
+        }
+    }
+}
