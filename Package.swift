@@ -229,7 +229,7 @@ var package = Package(
         .testTarget(
             name: "SegCtlTests",
             dependencies: [
-                "segctl", "SegCore", "SegTestSupport", "SegStorage", "SegAuth", "SegHTTP",
+                "segctl", "SegCore", "SegTestSupport", "SegStorage", "SegS3", "SegAuth", "SegHTTP",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

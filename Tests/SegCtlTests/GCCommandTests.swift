@@ -55,6 +55,40 @@ import Testing
         }
     }
 
+    @Test func onTheS3StoreDeleteRemovesOrphansAndAbortsUnfinishedUploads() async throws {
+        // setup: a referenced object and an orphan in the bucket under a prefix of this test's own, and a multipart
+        // upload that a killed process never finished
+        let prefix = "gc-\(UUID().uuidString.lowercased())"
+        var settings = try TestS3Store.environment()
+        settings["SEG_S3_PREFIX"] = prefix
+        let root = try SegCtlRunner.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        var problems: [String] = []
+        let settingsRead = try #require(ObjectStoreSettings.fromEnvironment(settings, dataDirectory: root, problems: &problems))
+        let opened = try settingsRead.makeStore()
+        let store = try #require(opened as? S3ObjectStore)
+        let referenced = try await store.put(Array("referenced on s3 \(prefix)".utf8))
+        let orphan = try await store.put(Array("orphaned on s3 \(prefix)".utf8))
+        _ = try await store.client.createMultipartUpload(key: store.prefix + "objects/ab/unfinished")
+
+        try await withTestDatabaseURL { client, url in
+            let owner = try await insertUser(email: "owner@example.org", client: client)
+            try await insertImage(project: try await insertProject(owner: owner, client: client), objectKey: referenced.hex, client: client)
+
+            // MUT
+            let deleted = try SegCtlRunner.run(
+                ["gc", "--database-url", url, "--data-dir", root.path, "--delete", "--min-age-minutes", "0"], environment: settings)
+
+            // validate
+            #expect(deleted.status == 0, "stderr: \(deleted.stderr)")
+            #expect(deleted.stdoutText.contains(orphan.hex) && !deleted.stdoutText.contains(referenced.hex))
+            #expect(deleted.stderr.contains("1 unfinished multipart upload(s) aborted"), "\(deleted.stderr)")
+            #expect(try await store.object(orphan) == nil)
+            #expect(try await store.object(referenced) != nil)
+            #expect(try await store.client.listMultipartUploads(prefix: store.prefix).isEmpty)
+        }
+    }
+
     @Test func deleteSparesThumbnailsAndExportArchives() async throws {
         // setup: old objects referenced as a thumbnail and as a done export's archive, and one old orphan
         let root = try SegCtlRunner.temporaryDirectory()

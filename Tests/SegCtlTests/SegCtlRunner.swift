@@ -32,10 +32,12 @@ struct SegCtlRunner {
         var description: String { "segctl not built at \(path): run `swift build --build-tests` first" }
     }
 
-    static func run(_ arguments: [String], stdin: Data? = nil) throws -> Output {
+    /// Runs segctl with `arguments`, this process's environment plus `environment`, and `stdin`.
+    static func run(_ arguments: [String], stdin: Data? = nil, environment: [String: String] = [:]) throws -> Output {
         let process = Process()
         process.executableURL = try binary
         process.arguments = arguments
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         let out = Pipe()
         let err = Pipe()
         process.standardOutput = out

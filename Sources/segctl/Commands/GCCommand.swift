@@ -79,13 +79,8 @@ extension SegCtl {
                 Terminal.warn("segctl: \(path): no such directory")
                 throw ExitCode(1)
             }
-            let store: LocalObjectStore
-            do {
-                store = try LocalObjectStore(root: URL(fileURLWithPath: path, isDirectory: true))
-            } catch {
-                Terminal.warn("segctl: \(error)")
-                throw ExitCode(1)
-            }
+            // The store segserver uses: the data directory's objects, or the S3 bucket (SEG_OBJECT_STORE=s3).
+            let store = try ConfiguredStore.open(dataDirectory: path)
 
             let unreferenced = try await database.withDatabase { postgres in
                 try await store.orphans(references: ObjectReferences(on: postgres))
@@ -106,6 +101,7 @@ extension SegCtl {
             var freed: Int64 = 0
             var removedCount = 0
             var temporaryRemoved = 0
+            var abortedUploads = 0
             if delete {
                 do {
                     for (key, orphan) in orphans {
@@ -115,6 +111,10 @@ extension SegCtl {
                         }
                     }
                     temporaryRemoved = try store.scratch.clean(olderThan: .seconds(minAgeMinutes * 60))
+                    // Uploads in parts that a killed process never finished: no object shows them, their parts take space.
+                    if let s3 = store as? S3ObjectStore {
+                        abortedUploads = try await s3.abortStaleUploads(olderThan: TimeInterval(minAgeMinutes) * 60)
+                    }
                 } catch {
                     Terminal.warn("segctl: \(error)")
                     throw ExitCode(1)
@@ -140,7 +140,7 @@ extension SegCtl {
             if delete {
                 Terminal.warn(
                     "removed \(removedCount) orphaned object(s), \(freed) bytes freed; \(temporaryRemoved) stale temporary file(s) removed"
-                )
+                        + (store is S3ObjectStore ? "; \(abortedUploads) unfinished multipart upload(s) aborted" : ""))
             } else if !orphans.isEmpty {
                 Terminal.warn("run with --delete to remove them")
             }

@@ -40,9 +40,7 @@ extension SegCtl {
                     images: totals.images, imageBytes: totals.imageBytes, segmentations: totals.segmentations, jobs: jobs,
                     lastBackupAt: lastBackup)
             }
-            if let dataDirectory, let store = try? LocalObjectStore(root: URL(fileURLWithPath: dataDirectory, isDirectory: true)),
-                let objects = try? await store.list()
-            {
+            if let dataDirectory, let store = try? ConfiguredStore.open(dataDirectory: dataDirectory), let objects = try? await store.list() {
                 report.storedObjects = objects.count
                 report.storedBytes = objects.reduce(0) { $0 + $1.bytes }
             }
