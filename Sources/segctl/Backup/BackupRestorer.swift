@@ -46,12 +46,8 @@ struct BackupRestorer {
                     + "Pass --force to replace it (a pg_dump of it is written first)")
         }
 
-        let store: LocalObjectStore
-        do {
-            store = try LocalObjectStore(root: URL(fileURLWithPath: dataDirectory, isDirectory: true))
-        } catch {
-            throw CLIError.failed("\(dataDirectory): \(error)")
-        }
+        // Into whichever store is configured (SEG_OBJECT_STORE), whichever the backup was made from.
+        let store = try ConfiguredStore.open(dataDirectory: dataDirectory)
         let script = store.scratch.newFileURL(prefix: "restore-").path + ".sql"
         defer { try? FileManager.default.removeItem(atPath: script) }
 
@@ -84,7 +80,7 @@ struct BackupRestorer {
         for object in manifest.objects {
             defer { progress.advance(failed: false) }
             let key = try ObjectKey(object.key)
-            if store.object(key) != nil { continue }
+            if try await store.object(key) != nil { continue }
             let temporary = store.scratch.newFileURL(prefix: "restore-")
             do {
                 let digest = try FileDigest.copy(from: "\(folder)/\(BackupLocation.objectPath(object.key))", to: temporary.path)

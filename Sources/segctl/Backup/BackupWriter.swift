@@ -84,7 +84,9 @@ struct BackupWriter {
         let progress = ProgressBar(total: snapshot.objectKeys.count, label: "objects")
         var objects: [BackupManifest.ObjectEntry] = []
         var directories = Set<String>()
-        let store = try LocalObjectStore(root: URL(fileURLWithPath: dataDirectory, isDirectory: true))
+        // The store segserver uses (SEG_OBJECT_STORE): the data directory's objects or the S3 bucket.
+        let store = try ConfiguredStore.open(dataDirectory: dataDirectory)
+        let source = store.kind == "file" ? dataDirectory : "the \(store.kind) object store"
         for key in snapshot.objectKeys {
             let relative = BackupLocation.objectPath(key)
             let directory = "\(folder)/\(relative)".split(separator: "/").dropLast().joined(separator: "/")
@@ -97,11 +99,11 @@ struct BackupWriter {
                 }
             } catch StorageError.notFound {
                 throw CLIError.failed(
-                    "object \(key) is referred to by the database but missing from \(dataDirectory) "
+                    "object \(key) is referred to by the database but missing from \(source) "
                         + "(removed while the backup ran, or lost); the backup was not written")
             }
             guard copied.hex == key else {
-                throw CLIError.failed("object \(key) in \(dataDirectory) does not match its key (SHA-256 \(copied.hex)); the backup was not written")
+                throw CLIError.failed("object \(key) in \(source) does not match its key (SHA-256 \(copied.hex)); the backup was not written")
             }
             objects.append(.init(key: key, bytes: copied.bytes, sha256: copied.hex))
             progress.advance(failed: false)
