@@ -13,7 +13,7 @@ struct SegCtl: AsyncParsableCommand {
         version: SegHubRelease.version,
         subcommands: [
             Segment.self, Measure.self, Trace.self, Bench.self, QueueBench.self, Migrate.self, GC.self, Check.self, Stats.self,
-            Users.self, Projects.self, Queue.self, Mail.self, Backup.self,
+            Users.self, Projects.self, Queue.self, Mail.self, Backup.self, Store.self,
         ]
     )
 

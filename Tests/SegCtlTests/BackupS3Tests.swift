@@ -75,3 +75,48 @@ import Testing
         }
     }
 }
+
+/// `segctl store copy` between a data directory and the real SeaweedFS bucket of the test run.
+@Suite(.timeLimit(.minutes(5))) struct StoreCopyCommandTests {
+    @Test func objectsMoveToTheBucketAndBackResumablyEachCheckedByItsHash() async throws {
+        let root = try SegCtlRunner.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        var settings = try TestS3Store.environment()
+        settings["SEG_OBJECT_STORE"] = "file"  // the installation still runs on its data directory
+        settings["SEG_S3_PREFIX"] = "copy-\(UUID().uuidString.lowercased())"
+        let local = try LocalObjectStore(root: root.appendingPathComponent("data"))
+        var keys: [ObjectKey] = []
+        for index in 0..<3 { keys.append(try local.putBlocking(Array("object \(index) \(UUID().uuidString)".utf8))) }
+        // One larger than a part of a multipart upload (16 MiB).
+        keys.append(try local.putBlocking([UInt8](repeating: 7, count: 17 << 20) + Array(UUID().uuidString.utf8)))
+        let dataDir = root.appendingPathComponent("data").path
+
+        // MUT: copy, copy again (nothing to do), add one and copy again
+        let first = try SegCtlRunner.run(["store", "copy", "--to", "s3", "--data-dir", dataDir, "--json"], environment: settings)
+        let second = try SegCtlRunner.run(["store", "copy", "--to", "s3", "--data-dir", dataDir, "--json"], environment: settings)
+        keys.append(try local.putBlocking(Array("a late upload \(UUID().uuidString)".utf8)))
+        let third = try SegCtlRunner.run(["store", "copy", "--to", "s3", "--data-dir", dataDir, "--json"], environment: settings)
+
+        // validate
+        func report(_ output: SegCtlRunner.Output) throws -> [String: Any] {
+            try #require(try JSONSerialization.jsonObject(with: output.stdout) as? [String: Any], "stderr: \(output.stderr)")
+        }
+        #expect(try report(first)["copied"] as? Int == 4 && report(first)["skipped"] as? Int == 0)
+        #expect(try report(second)["copied"] as? Int == 0 && report(second)["skipped"] as? Int == 4)
+        #expect(try report(third)["copied"] as? Int == 1 && report(third)["skipped"] as? Int == 4)
+
+        // MUT: and back into an empty data directory
+        let back = root.appendingPathComponent("back").path
+        let returned = try SegCtlRunner.run(["store", "copy", "--to", "file", "--data-dir", back], environment: settings)
+
+        // validate: every object byte for byte
+        #expect(returned.status == 0 && returned.stdoutText.contains("copied 5 of 5 object(s) from s3 to file"), "\(returned.stderr)")
+        let restored = try LocalObjectStore(root: URL(fileURLWithPath: back))
+        for key in keys { #expect(try restored.readBlocking(key) == local.readBlocking(key)) }
+        // a missing setting is named
+        var incomplete = settings
+        incomplete["SEG_S3_BUCKET"] = ""
+        let refused = try SegCtlRunner.run(["store", "copy", "--to", "s3", "--data-dir", dataDir], environment: incomplete)
+        #expect(refused.status != 0 && refused.stderr.contains("SEG_S3_BUCKET is required"))
+    }
+}
