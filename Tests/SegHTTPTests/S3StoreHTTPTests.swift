@@ -52,6 +52,40 @@ import Testing
         }
     }
 
+    @Test func workersSegmentFromTheBucketAndExportsAreStoredInIt() async throws {
+        let prefix = "jobs-\(UUID().uuidString.lowercased())"
+        var environment = try Self.environment(prefix: prefix)
+        environment["SEG_WORKERS"] = "1"
+        try await withTestApp(environment: environment, role: .all) { app in
+            // setup
+            let owner = try await app.register()
+            let project = try await app.makeProject(owner: owner)
+            let uploaded = try await app.upload(to: project, as: owner, parts: [.file("spheroid.png", try SpheroidImage.png(seed: 31))])
+            let image = try #require(try uploaded.decode(UploadAnswer.self).items.first).id
+
+            // MUT: segment (the worker reads the original from the bucket), then export (the archive goes into it)
+            let queued = try await app.request(.post, "/api/v1/projects/\(project)/segmentations", as: owner)
+            #expect(queued.status == .accepted)
+            try await app.waitForStatus("segmented", of: image)
+            let started = try await app.request(.post, "/api/v1/projects/\(project)/exports", as: owner, json: ["formats": ["coco", "csv"]])
+            let exportID = try #require(try jsonObject(started)["id"] as? String)
+            try await eventually("the export to finish") {
+                try jsonObject(try await app.request(.get, "/api/v1/exports/\(exportID)", as: owner))["status"] as? String == "done"
+            }
+
+            // validate: polygons stored; the archive is an object in the bucket and downloads whole
+            let segmentation = try jsonObject(try await app.request(.get, "/api/v1/images/\(image)/segmentation", as: owner))
+            #expect((segmentation["polygons"] as? [Any])?.isEmpty == false)
+            let download = try await app.request(.get, "/api/v1/exports/\(exportID)/download", as: owner)
+            #expect(download.status == .ok)
+            let archive = Array(download.body.readableBytesView)
+            #expect(archive.starts(with: [0x50, 0x4B, 0x03, 0x04]))
+            let hex = S3Signer.hex(SHA256.hash(data: archive))
+            let listing = try await S3Client(configuration: try TestS3Store.configuration()).listObjects(prefix: prefix + "/objects/")
+            #expect(listing.objects.contains { $0.key.hasSuffix("/objects/\(hex.prefix(2))/\(hex.dropFirst(2))") && $0.size == Int64(archive.count) })
+        }
+    }
+
     @Test func aStoreThatIsDownRefusesUploadsWith503AndWritesNoRow() async throws {
         var settings = try Self.environment(prefix: "down-\(UUID().uuidString.lowercased())")
         settings["SEG_S3_ENDPOINT"] = "http://127.0.0.1:9"  // discard: nothing listens
