@@ -9,6 +9,7 @@
 # SeaweedFS (scripts/dev/seaweedfs.sh: an S3 gateway checking Signature V4), as SEG_TEST_S3_DIR, for the object store's.
 # Then scripts/checks/eval-real.sh judges the segmenter on real microscopy images against its goals,
 # scripts/checks/e2e.sh runs segserver for real against its own throwaway cluster,
+# scripts/checks/test-cluster.sh runs two API nodes and a worker node on SeaweedFS behind nginx, killing nodes,
 # scripts/attack/attack.sh replays the denial-of-service attacks of issue 15 against another, and
 # scripts/checks/test-web.sh drives the web UI in headless chromium, scripts/checks/schemathesis.sh fuzzes the live API against its OpenAPI document, and
 # scripts/checks/test-deploy.sh deploys, rolls back and redeploys under load through real nginx, and
@@ -74,6 +75,9 @@ bash scripts/checks/eval-real.sh "$(swift build --show-bin-path)/segctl" "$eval_
 
 seg_step "end-to-end: a real segserver on a throwaway PostgreSQL (scripts/checks/e2e.sh)"
 bash scripts/checks/e2e.sh
+
+seg_step "across machines: two API nodes and a worker node on S3 behind nginx (scripts/checks/test-cluster.sh)"
+bash scripts/checks/test-cluster.sh
 
 seg_step "denial-of-service attacks against a real segserver (scripts/attack/attack.sh)"
 bash scripts/attack/attack.sh

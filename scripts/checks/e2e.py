@@ -22,6 +22,7 @@ import math
 import os
 import random
 import socket
+import ssl
 import struct
 import subprocess
 import sys
@@ -33,6 +34,8 @@ import uuid
 import zlib
 
 BASE = sys.argv[1].rstrip("/") if len(sys.argv) > 1 else "http://127.0.0.1:8080"
+# The TLS context of wss:// sockets (None: the default, verifying); scripts/checks/cluster.py trusts its test certificate.
+ssl_context = None
 
 
 def step(message):
@@ -66,7 +69,10 @@ class EventSocket:
 
     def __init__(self, base, origin=None, timeout=30):
         parsed = urllib.parse.urlsplit(base)
-        self.sock = socket.create_connection((parsed.hostname, parsed.port or 80), timeout=timeout)
+        secure = parsed.scheme == "https"
+        self.sock = socket.create_connection((parsed.hostname, parsed.port or (443 if secure else 80)), timeout=timeout)
+        if secure:
+            self.sock = (ssl_context or ssl.create_default_context()).wrap_socket(self.sock, server_hostname=parsed.hostname)
         key = base64.b64encode(os.urandom(16)).decode()
         lines = [
             "GET /api/v1/events HTTP/1.1", f"Host: {parsed.hostname}:{parsed.port}", "Upgrade: websocket",
@@ -82,6 +88,7 @@ class EventSocket:
                 break
             head += chunk
         head, _, self.buffer = head.partition(b"\r\n\r\n")
+        self.head = head
         self.status_line = head.split(b"\r\n", 1)[0].decode(errors="replace")
         self.status = int(self.status_line.split()[1]) if len(self.status_line.split()) > 1 else 0
         self.body = self.buffer

@@ -9,8 +9,10 @@
 #           filer with their gRPC ports, the S3 gRPC port). DIR/s3.env holds the settings segserver takes
 #           (SEG_OBJECT_STORE=s3, SEG_S3_ENDPOINT, SEG_S3_BUCKET, SEG_S3_REGION, SEG_S3_PATH_STYLE, the key pair).
 #           When it already runs from DIR it is left as it is.
-#   stop    SIGINT (weed ignores SIGTERM for a while), then SIGKILL after 15 s; does nothing if it is not running.
+#   stop    SIGINT (weed ignores SIGTERM for a while), then SIGKILL after 15 s, and removes the gRPC sockets weed
+#           left in /tmp; does nothing if it is not running.
 #   status  exit 0 if running, 3 if not.
+# The Iceberg and Lance listeners (fixed ports) are off, so that several can run at once.
 # start and status print the endpoint, http://127.0.0.1:PORT, as the last line of standard output; progress goes to
 # stderr.
 set -euo pipefail
@@ -33,6 +35,11 @@ case "$command" in
         ;;
     stop)
         seg_service_stop "weed server" 15 INT
+        # weed names its gRPC unix sockets in /tmp by port and leaves them after a kill: remove this one's.
+        if [ -f "$dir/port" ]; then
+            first="$(cat "$dir/port")"
+            for p in $(seq "$first" $((first + 7))); do rm -f /tmp/seaweedfs-*-grpc-"$p".sock; done
+        fi
         exit 0
         ;;
 esac
@@ -76,6 +83,7 @@ chmod 600 "$dir/s3.env"
 log "starting SeaweedFS on 127.0.0.1:$port-$((port + 7)) (log in $dir/server.log)"
 setsid "$weed" server -dir="$dir/data" -ip=127.0.0.1 -ip.bind=127.0.0.1 \
     -s3 -s3.port="$port" -s3.port.grpc=$((port + 7)) -s3.config="$dir/s3.json" -s3.localSocket="$dir/s3.sock" \
+    -s3.port.iceberg=0 -s3.port.lance=0 \
     -master.port=$((port + 1)) -master.port.grpc=$((port + 2)) -master.volumeSizeLimitMB=256 \
     -volume.port=$((port + 3)) -volume.port.grpc=$((port + 4)) -volume.max=32 \
     -filer.port=$((port + 5)) -filer.port.grpc=$((port + 6)) -filer.localSocket="$dir/filer.sock" \
