@@ -21,10 +21,11 @@ RUN swift build -c release --static-swift-stdlib --product segserver \
     # The SwiftPM resource bundles (migrations, the OpenAPI document) live beside the binaries.
     && cp -R "$(swift build -c release --show-bin-path)"/*.resources /staging/
 
-# --- runtime: only the runtime libraries, the PostgreSQL client for backups, certificates ---
+# --- runtime: only the runtime libraries (libxml2: FoundationXML, which reads S3 answers), the PostgreSQL client for
+# backups, certificates ---
 FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends \
-        libjpeg62-turbo libpng16-16 libtiff6 postgresql-client ca-certificates tzdata \
+        libjpeg62-turbo libpng16-16 libtiff6 libxml2 postgresql-client ca-certificates tzdata \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --gid 1001 seghub \
     && useradd --uid 1001 --gid 1001 --home-dir /var/lib/seghub --shell /usr/sbin/nologin seghub \

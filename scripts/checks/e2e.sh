@@ -84,28 +84,13 @@ until [ -e "$work/watch-ready" ]; do
     sleep 0.05
 done
 psql_q() { psql "$SEG_DB_URL" -tAc "$1"; }
-deadline=$((SECONDS + 120))
-until [ "$(psql_q "SELECT count(*) FROM jobs WHERE image_id = '$image' AND state = 'running' AND worker LIKE '%:$first_worker/%'")" = 1 ]; do
-    [ $SECONDS -lt $deadline ] || { echo "e2e: the first worker never started the job" >&2; exit 1; }
-    sleep 0.05
-done
+seg_await_job_held "$image" "$first_worker" 120 || exit 1
 seg_stop "$first_worker" KILL || true
 echo "e2e: killed worker $first_worker while it held the job" >&2
 seg_start_segserver "${kill_test[@]}" -- --role worker
 second_worker="$SEG_SERVER_PID"
-deadline=$((SECONDS + 180))
-until [ "$(psql_q "SELECT status FROM images WHERE id = '$image'")" = segmented ]; do
-    [ $SECONDS -lt $deadline ] || { echo "e2e: the job was not finished after the lease" >&2; psql_q "SELECT state, attempt, worker, last_error FROM jobs WHERE image_id = '$image'" >&2; exit 1; }
-    sleep 0.5
-done
-versions="$(psql_q "SELECT count(*) FROM segmentations WHERE image_id = '$image'")"
-job="$(psql_q "SELECT state || ' attempt ' || attempt || ' by ' || worker FROM jobs WHERE image_id = '$image'")"
+job="$(seg_expect_handover "$image" "$second_worker" 180)" || exit 1
 seg_stop "$second_worker" || true
-[ "$versions" = 1 ] || { echo "e2e: expected one result version, found $versions" >&2; exit 1; }
-case "$job" in
-    "succeeded attempt 2 by "*":$second_worker/"*) ;;
-    *) echo "e2e: unexpected job row: $job" >&2; exit 1 ;;
-esac
 echo "e2e: the second worker finished the job after the lease ($job); one result version" >&2
 wait "$watcher" || { echo "e2e: the API process's event socket did not report the result" >&2; exit 1; }
 

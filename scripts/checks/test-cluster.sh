@@ -120,28 +120,11 @@ echo "cluster: through nginx: $two requests/s with two API nodes, $one with one 
 
 seg_step "cluster: the worker node killed mid-job, another started: the job finishes once"
 image="$(python3 scripts/checks/cluster.py "$url" queue-large | awk '{print $1}')"
-psql_q() { psql "$SEG_DB_URL" -tAc "$1"; }
-deadline=$((SECONDS + 120))
-until [ "$(psql_q "SELECT count(*) FROM jobs WHERE image_id = '$image' AND state = 'running' AND worker LIKE '%:$worker_pid/%'")" = 1 ]; do
-    [ $SECONDS -lt $deadline ] || { echo "cluster: the worker never started the job" >&2; exit 1; }
-    sleep 0.05
-done
+seg_await_job_held "$image" "$worker_pid" 120 || exit 1
 seg_stop "$worker_pid" KILL || true
 echo "cluster: killed the worker node (pid $worker_pid) while it held the job" >&2
 node worker-2 worker SEG_WORKERS=2
-second="$node_pid"
-deadline=$((SECONDS + 240))
-until [ "$(psql_q "SELECT status FROM images WHERE id = '$image'")" = segmented ]; do
-    [ $SECONDS -lt $deadline ] || { echo "cluster: the job did not finish" >&2; psql_q "SELECT state, attempt, worker, last_error FROM jobs WHERE image_id = '$image'" >&2; exit 1; }
-    sleep 0.5
-done
-versions="$(psql_q "SELECT count(*) FROM segmentations WHERE image_id = '$image'")"
-job="$(psql_q "SELECT state || ' attempt ' || attempt || ' by ' || worker FROM jobs WHERE image_id = '$image'")"
-[ "$versions" = 1 ] || { echo "cluster: expected one result version, found $versions" >&2; exit 1; }
-case "$job" in
-    "succeeded attempt 2 by "*":$second/"*) ;;
-    *) echo "cluster: unexpected job row: $job" >&2; exit 1 ;;
-esac
+job="$(seg_expect_handover "$image" "$node_pid" 240)" || exit 1
 echo "cluster: the new worker node finished it after the lease ($job); one result version" >&2
 [ -z "$(ls -A "$work/api-b/objects" 2>/dev/null)" ] || { echo "cluster: a node kept objects in its data directory" >&2; exit 1; }
 echo "cluster: all checks passed" >&2

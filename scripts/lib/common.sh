@@ -84,6 +84,38 @@ seg_start_smtp() {
     SEG_SMTP_URL="smtp://seghub:$password@localhost:$port?starttls=required&ca_file=$SEG_SMTP_DIR/cert.pem"
 }
 
+# seg_await_job_held IMAGE WORKER_PID SECONDS: waits until the job of IMAGE runs in process WORKER_PID (its `worker`
+# column names the pid; SEG_DB_URL); fails after SECONDS. For tests that kill a worker while it holds a job.
+seg_await_job_held() {
+    local deadline=$((SECONDS + $3))
+    until [ "$(psql "$SEG_DB_URL" -tAc "SELECT count(*) FROM jobs WHERE image_id = '$1' AND state = 'running' AND worker LIKE '%:$2/%'")" = 1 ]; do
+        [ $SECONDS -lt $deadline ] || { echo "the worker $2 never started the job of image $1" >&2; return 1; }
+        sleep 0.05
+    done
+}
+
+# seg_expect_handover IMAGE SECOND_PID SECONDS: after the worker holding IMAGE's job was killed and another started,
+# waits until IMAGE is segmented, then checks that it has one result version and that its job succeeded on attempt 2
+# in process SECOND_PID; prints the job row. Fails (with the job's row) otherwise or after SECONDS.
+seg_expect_handover() {
+    local deadline=$((SECONDS + $3)) versions job
+    until [ "$(psql "$SEG_DB_URL" -tAc "SELECT status FROM images WHERE id = '$1'")" = segmented ]; do
+        if [ $SECONDS -ge $deadline ]; then
+            echo "the job of image $1 was not finished after the lease:" >&2
+            psql "$SEG_DB_URL" -tAc "SELECT state, attempt, worker, last_error FROM jobs WHERE image_id = '$1'" >&2
+            return 1
+        fi
+        sleep 0.5
+    done
+    versions="$(psql "$SEG_DB_URL" -tAc "SELECT count(*) FROM segmentations WHERE image_id = '$1'")"
+    job="$(psql "$SEG_DB_URL" -tAc "SELECT state || ' attempt ' || attempt || ' by ' || worker FROM jobs WHERE image_id = '$1'")"
+    [ "$versions" = 1 ] || { echo "expected one result version of image $1, found $versions" >&2; return 1; }
+    case "$job" in
+        "succeeded attempt 2 by "*":$2/"*) echo "$job" ;;
+        *) echo "unexpected job row of image $1: $job" >&2; return 1 ;;
+    esac
+}
+
 # seg_start_database DIR: a throwaway cluster (scripts/dev/postgres.sh) in DIR on a free port, with an
 # empty `seghub` database. Sets SEG_DB_PORT and SEG_DB_URL (the URL segserver and segctl take).
 seg_start_database() {
