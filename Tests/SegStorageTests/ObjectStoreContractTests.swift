@@ -111,6 +111,17 @@ import Testing
         #expect(second > first, "\(first) then \(second)")
     }
 
+    @Test func aRangeOfAnObjectIsReadAlone() async throws {
+        let store = try TestS3Store.store()
+        let bytes = Self.bytes(10_000)
+        let key = try await store.put(bytes)
+
+        var received: [UInt8] = []
+        let found = try await store.client.getObject(key: store.bucketKey(key), range: 1000...1999) { received += $0.readableBytesView }
+
+        #expect(found && received == Array(bytes[1000...1999]))
+    }
+
     @Test func aWrongKeyPairIsRefusedWithTheStoresReason() async throws {
         let store = try TestS3Store.store(credentials: S3Credentials(accessKeyID: "SEGHUBWRONGKEY", secretAccessKey: "not the secret"))
 

@@ -196,14 +196,9 @@ struct AuthController {
             let message = try services.mail(
                 "account-exists", to: user.email,
                 ["email": user.email, "link": services.mailLink("/reset-password", token: reset.token), "signin": services.configuration.linkBase])
-            try await database.transaction { tx in
-                guard
-                    try await AccountTokenRepository.issueUnlessRecent(
-                        userID: user.id, purpose: .passwordReset, hash: Data(reset.hash), validFor: PasswordResetController.validity,
-                        throttle: PasswordResetController.throttle, on: tx)
-                else { return }
-                _ = try await MailOutboxRepository.enqueue(message, on: tx)
-            }
+            try await services.mailToken(
+                reset, to: user.id, purpose: .passwordReset, validFor: PasswordResetController.validity,
+                throttle: PasswordResetController.throttle, message: message, on: database)
         } catch {
             logger.error("the sign-up notice to an existing account was not queued", metadata: ["error": "\(error)"])
         }

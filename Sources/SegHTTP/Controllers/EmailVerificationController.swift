@@ -66,13 +66,8 @@ struct EmailVerificationController {
         let message = try services.mail(
             "verify-email", to: user.email,
             ["email": user.email, "link": services.mailLink("/verify-email", token: token.token), "hours": "24"])
-        try await database.transaction { tx in
-            guard
-                try await AccountTokenRepository.issueUnlessRecent(
-                    userID: user.id, purpose: .verifyEmail, hash: Data(token.hash), validFor: Self.validity, throttle: Self.throttle, on: tx)
-            else { return }
-            _ = try await MailOutboxRepository.enqueue(message, on: tx)
-        }
+        try await services.mailToken(
+            token, to: user.id, purpose: .verifyEmail, validFor: Self.validity, throttle: Self.throttle, message: message, on: database)
         return Accepted()
     }
 

@@ -173,13 +173,8 @@ struct MembersController {
     private func memberMails(
         to email: String, role: ProjectRole, projectID: UUID, by identity: Identity, on database: Database
     ) async throws -> (token: (token: String, hash: [UInt8]), invitation: OutgoingMail, added: OutgoingMail) {
-        guard let project = try await ProjectRepository.find(id: projectID, on: database) else { throw Problem.notFound("project") }
-        let inviter = try await UserRepository.get(id: identity.userID, on: database)
+        let values = try await services.sharingValues(to: email, role: role, projectID: projectID, by: identity, on: database)
         let token = RefreshTokens.make()
-        let values = [
-            "email": email, "project": project.name, "role": role.rawValue,
-            "inviter": inviter.name.isEmpty ? inviter.email : "\(inviter.name) (\(inviter.email))",
-        ]
         var invitationValues = values
         invitationValues["link"] = services.mailLink("/invitations", token: token.token)
         invitationValues["days"] = "\(Int(InvitationsController.validity / 86400))"

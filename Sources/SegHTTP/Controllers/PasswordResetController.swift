@@ -51,14 +51,8 @@ struct PasswordResetController {
         let token = RefreshTokens.make()
         let message = try services.mail(
             "password-reset", to: user.email, ["email": user.email, "link": services.mailLink("/reset-password", token: token.token), "hours": "1"])
-        let sent = try await database.transaction { tx -> Bool in
-            guard
-                try await AccountTokenRepository.issueUnlessRecent(
-                    userID: user.id, purpose: .passwordReset, hash: Data(token.hash), validFor: Self.validity, throttle: Self.throttle, on: tx)
-            else { return false }
-            _ = try await MailOutboxRepository.enqueue(message, on: tx)
-            return true
-        }
+        let sent = try await services.mailToken(
+            token, to: user.id, purpose: .passwordReset, validFor: Self.validity, throttle: Self.throttle, message: message, on: database)
         if sent {
             await services.recordAudit(
                 "user.password.reset_requested", actorID: nil, targetType: "user", targetID: user.id, details: [:], logger: context.logger)

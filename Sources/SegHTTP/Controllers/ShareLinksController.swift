@@ -140,18 +140,12 @@ struct ShareLinksController {
     private func shareMail(
         to recipient: String, token: String, role: ProjectRole, hours: Double, projectID: UUID, by identity: Identity, logger: Logger
     ) async throws -> OutgoingMail {
-        let database = services.database(logger)
-        guard let project = try await ProjectRepository.find(id: projectID, on: database) else { throw Problem.notFound("project") }
-        let sender = try await UserRepository.get(id: identity.userID, on: database)
+        var values = try await services.sharingValues(
+            to: recipient, role: role, projectID: projectID, by: identity, on: services.database(logger))
         let days = hours / 24
-        return try services.mail(
-            "share-link", to: recipient,
-            [
-                "email": recipient, "project": project.name, "role": role.rawValue,
-                "inviter": sender.name.isEmpty ? sender.email : "\(sender.name) (\(sender.email))",
-                "link": "\(services.configuration.linkBase)/#/share/\(token)",
-                "validity": days >= 1 && days == days.rounded() ? "\(Int(days)) day(s)" : "\(Int(hours.rounded(.up))) hour(s)",
-            ])
+        values["link"] = "\(services.configuration.linkBase)/#/share/\(token)"
+        values["validity"] = days >= 1 && days == days.rounded() ? "\(Int(days)) day(s)" : "\(Int(hours.rounded(.up))) hour(s)"
+        return try services.mail("share-link", to: recipient, values)
     }
 
     func list(_ request: Request, _ context: AppRequestContext) async throws -> PageBody<LinkBody> {

@@ -78,6 +78,40 @@ extension AppServices {
             messageID: configuration.newMessageID())
     }
 
+    /// Stores `token` (its hash) for `userID` and queues `message`, in one transaction, unless a token of `purpose` was
+    /// issued to the account in the last `throttle` seconds (`AccountTokenRepository.issueUnlessRecent`): the mailed
+    /// links of password reset, address confirmation and the sign-up notice to a taken address.
+    /// - Returns: Whether the message was queued.
+    @discardableResult
+    func mailToken(
+        _ token: (token: String, hash: [UInt8]), to userID: UUID, purpose: AccountTokenPurpose, validFor seconds: Double, throttle: Double,
+        message: OutgoingMail, on database: Database
+    ) async throws -> Bool {
+        try await database.transaction { tx in
+            guard
+                try await AccountTokenRepository.issueUnlessRecent(
+                    userID: userID, purpose: purpose, hash: Data(token.hash), validFor: seconds, throttle: throttle, on: tx)
+            else { return false }
+            _ = try await MailOutboxRepository.enqueue(message, on: tx)
+            return true
+        }
+    }
+
+    /// The values every sharing message names (`email`, `project`, `role`, `inviter`: the caller's name and address):
+    /// invitations, "added" notices and mailed share links.
+    func sharingValues(
+        to email: String, role: ProjectRole, projectID: UUID, by identity: Identity, on database: Database
+    ) async throws
+        -> [String: String]
+    {
+        guard let project = try await ProjectRepository.find(id: projectID, on: database) else { throw Problem.notFound("project") }
+        let sender = try await UserRepository.get(id: identity.userID, on: database)
+        return [
+            "email": email, "project": project.name, "role": role.rawValue,
+            "inviter": sender.name.isEmpty ? sender.email : "\(sender.name) (\(sender.email))",
+        ]
+    }
+
     /// A link into the web UI for mail: `SEG_PUBLIC_URL` (or this server) + `path`, with `token` as its query.
     func mailLink(_ path: String, token: String) -> String {
         "\(configuration.linkBase)\(path)?token=\(token)"

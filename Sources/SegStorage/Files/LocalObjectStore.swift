@@ -104,22 +104,12 @@ public struct LocalObjectStore: ObjectStore {
         defer { unlink(source) }
         let descriptor = open(source, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw Self.failure("putFile: open the file") }
-        var hasher = SHA256()
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        let key: ObjectKey
         do {
             defer { close(descriptor) }
-            while true {
-                let count = chunk.withUnsafeMutableBytes { buffer in Glibc.read(descriptor, buffer.baseAddress, buffer.count) }
-                if count < 0 {
-                    if errno == EINTR { continue }
-                    throw Self.failure("putFile: read the file")
-                }
-                if count == 0 { break }
-                chunk.withUnsafeBytes { hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
-            }
+            key = try Self.hashFile(descriptor).key
             guard fsync(descriptor) == 0 else { throw Self.failure("putFile: fsync the file") }
         }
-        let key = try ObjectKey(digest: hasher.finalize())
         if exists(key) {
             touch(key)
             return key
@@ -355,6 +345,41 @@ public struct LocalObjectStore: ObjectStore {
     }
 
     /// A `StorageError.fileSystem` naming the operation and the current (or given) errno, never a path's contents.
+    /// Reads the open file to its end in chunks: its SHA-256 (the object key), its size, and with `partSize` the SHA-256
+    /// of each part of that size in hex (what an S3 multipart upload signs), all in one pass.
+    static func hashFile(_ descriptor: Int32, partSize: Int64? = nil) throws -> (key: ObjectKey, size: Int64, partDigests: [String]) {
+        var whole = SHA256()
+        var part = SHA256()
+        var inPart: Int64 = 0
+        var size: Int64 = 0
+        var digests: [String] = []
+        let limit = partSize ?? .max
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let wanted = Int(Swift.min(Int64(chunk.count), limit - inPart))
+            let count = chunk.withUnsafeMutableBytes { buffer in Glibc.read(descriptor, buffer.baseAddress, wanted) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw failure("putFile: read the file")
+            }
+            if count == 0 { break }
+            chunk.withUnsafeBytes { bytes in
+                let slice = UnsafeRawBufferPointer(rebasing: bytes[0..<count])
+                whole.update(bufferPointer: slice)
+                if partSize != nil { part.update(bufferPointer: slice) }
+            }
+            size += Int64(count)
+            inPart += Int64(count)
+            if inPart == limit {
+                digests.append(ObjectKey.hex(part.finalize()))
+                part = SHA256()
+                inPart = 0
+            }
+        }
+        if partSize != nil, inPart > 0 || digests.isEmpty { digests.append(ObjectKey.hex(part.finalize())) }
+        return (try ObjectKey(digest: whole.finalize()), size, digests)
+    }
+
     static func failure(_ operation: String, errno code: Int32 = errno) -> StorageError {
         .fileSystem("\(operation) failed: \(String(cString: strerror(code))) (errno \(code))")
     }

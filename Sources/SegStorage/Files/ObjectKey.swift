@@ -1,3 +1,5 @@
+import SegS3
+
 /// The content address of an object in the file store: the SHA-256 of its bytes as 64 lowercase hex digits.
 ///
 /// Only that exact form is accepted, so a key can never name a path outside the store
@@ -16,14 +18,12 @@ public struct ObjectKey: Hashable, Sendable, Comparable, CustomStringConvertible
 
     /// Builds the key for a digest's bytes (must be 32 bytes).
     init<Digest: Sequence>(digest: Digest) throws where Digest.Element == UInt8 {
-        let digits = Array("0123456789abcdef".utf8)
-        var text: [UInt8] = []
-        text.reserveCapacity(64)
-        for byte in digest {
-            text.append(digits[Int(byte >> 4)])
-            text.append(digits[Int(byte & 0x0f)])
-        }
-        try self.init(String(decoding: text, as: UTF8.self))
+        try self.init(Self.hex(digest))
+    }
+
+    /// Lower-case hex of `bytes`.
+    static func hex<Bytes: Sequence>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
+        S3Signer.hex(bytes)
     }
 
     /// Whether `text` is 64 lowercase hex digits.

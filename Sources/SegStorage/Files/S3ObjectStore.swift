@@ -113,35 +113,7 @@ public struct S3ObjectStore: ObjectStore {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw LocalObjectStore.failure("putFile: open the file") }
         defer { close(descriptor) }
-        var whole = SHA256()
-        var part = SHA256()
-        var inPart: Int64 = 0
-        var size: Int64 = 0
-        var digests: [String] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let wanted = Int(min(Int64(chunk.count), partSize - inPart))
-            let count = chunk.withUnsafeMutableBytes { buffer in Glibc.read(descriptor, buffer.baseAddress, wanted) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw LocalObjectStore.failure("putFile: read the file")
-            }
-            if count == 0 { break }
-            chunk.withUnsafeBytes { bytes in
-                let slice = UnsafeRawBufferPointer(rebasing: bytes[0..<count])
-                whole.update(bufferPointer: slice)
-                part.update(bufferPointer: slice)
-            }
-            size += Int64(count)
-            inPart += Int64(count)
-            if inPart == partSize {
-                digests.append(S3Signer.hex(part.finalize()))
-                part = SHA256()
-                inPart = 0
-            }
-        }
-        if inPart > 0 || digests.isEmpty { digests.append(S3Signer.hex(part.finalize())) }
-        return (try ObjectKey(digest: whole.finalize()), size, digests)
+        return try LocalObjectStore.hashFile(descriptor, partSize: partSize)
     }
 
     // MARK: - Reading
