@@ -164,6 +164,20 @@ public struct S3Client: Sendable {
         return true
     }
 
+    /// The whole object in memory (its `Content-Length` reserved at once), or `nil` when there is none.
+    public func getObject(key: String) async throws -> [UInt8]? {
+        let response = try await send("GET", key: key, expecting: [200, 404], streaming: true)
+        guard response.status.code != 404 else { return nil }
+        var bytes: [UInt8] = []
+        if let length = response.headers.first(name: "content-length").flatMap(Int.init), length > 0 {
+            bytes.reserveCapacity(min(length, 1 << 31))
+        }
+        for try await chunk in response.body {
+            bytes.append(contentsOf: chunk.readableBytesView)
+        }
+        return bytes
+    }
+
     /// The object's size and age, or `nil` when there is none.
     public func headObject(key: String) async throws(S3Error) -> S3ObjectInfo? {
         let response = try await send("HEAD", key: key, expecting: [200, 404])

@@ -106,4 +106,40 @@ import Testing
             #expect(try app.temporaryFiles().isEmpty, "the upload's scratch file is removed")
         }
     }
+
+    @Test func anExportWhileTheStoreIsDownRetriesThenFailsWithAReasonAndStoresNothing() async throws {
+        // setup: the bucket's key prefix, then a store nobody answers for (discard port); retries 50 ms apart
+        let prefix = "export-down-\(UUID().uuidString.lowercased())"
+        var settings = try Self.environment(prefix: prefix)
+        settings["SEG_S3_ENDPOINT"] = "http://127.0.0.1:9"
+        settings["SEG_WORKERS"] = "1"
+        let queue = JobQueueConfiguration(retryBaseDelay: .milliseconds(50), retryMaximumDelay: .milliseconds(100))
+        try await withTestApp(environment: settings, role: .all, jobQueue: queue) { app in
+            let owner = try await app.register()
+            let project = try await app.makeProject(owner: owner)
+
+            // MUT
+            let started = try await app.request(.post, "/api/v1/projects/\(project)/exports", as: owner, json: ["formats": ["coco"]])
+            #expect(started.status == .accepted)
+            let exportID = try #require(try jsonObject(started)["id"] as? String)
+            var export: [String: Any] = [:]
+            try await eventually("the export to fail", timeout: .seconds(60)) {
+                export = try jsonObject(try await app.request(.get, "/api/v1/exports/\(exportID)", as: owner))
+                return export["status"] as? String == "failed"
+            }
+
+            // validate: every attempt was made; the owner reads why; the job keeps the store's own words; no object and
+            // no scratch file is left
+            let error = export["error"] as? String ?? ""
+            #expect(error.contains("object store could not be reached on each of its 3 attempts"), "\(error)")
+            let rows = try await app.database.query("SELECT attempt, state::text, coalesce(last_error, '') FROM jobs WHERE kind = 'export'")
+            for try await (attempt, state, lastError) in rows.decode((Int32, String, String).self) {
+                #expect(attempt == 3 && state == "failed")
+                #expect(lastError.contains("object store unavailable") && lastError.contains("failed 4 times"), "\(lastError)")
+            }
+            let listing = try await S3Client(configuration: try TestS3Store.configuration()).listObjects(prefix: prefix + "/")
+            #expect(listing.objects.isEmpty)
+            #expect(try app.temporaryFiles() == [], "the archive's scratch files are removed")
+        }
+    }
 }

@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import SegS3
 import SegTestSupport
+import Synchronization
 import Testing
 
 @testable import SegStorage
@@ -79,6 +80,36 @@ import Testing
             #expect(received == bytes && largest <= 64 << 10, "\(size)")
             let copy = try await store.withLocalFile(key) { try Data(contentsOf: $0) }
             #expect(Array(copy) == bytes)
+        }
+    }
+
+    @Test(arguments: Kind.allCases)
+    func largeBytesInMemoryAreStoredInParts(_ kind: Kind) async throws {
+        // setup: on S3, a client that counts its requests by operation
+        var store = try Self.store(kind)
+        let counts = RequestCounts()
+        if var s3 = store as? S3ObjectStore {
+            var client = s3.client
+            client.observer = { operation, _, _ in
+                if operation == "multipart" { counts.multipart.add(1, ordering: .relaxed) }
+                if operation == "put" { counts.put.add(1, ordering: .relaxed) }
+            }
+            let counted = try S3ObjectStore(client: client, prefix: s3.prefix, scratchDirectory: s3.scratch.directory)
+            s3 = counted
+            s3.singlePutLimit = 5 << 20
+            s3.partSize = 5 << 20
+            store = s3
+        }
+        let bytes = Self.bytes((12 << 20) + 7)
+
+        // MUT
+        let key = try await store.put(bytes)
+
+        // validate: the key is the hash of the whole; the bytes come back; on S3 it went as create, 3 parts, complete
+        #expect(key.hex == Self.hex(bytes))
+        #expect(try await store.read(key) == bytes)
+        if kind == .s3 {
+            #expect(counts.multipart.load(ordering: .relaxed) == 5 && counts.put.load(ordering: .relaxed) == 0)
         }
     }
 
@@ -165,4 +196,10 @@ import Testing
         #expect(try await store.abortStaleUploads(olderThan: -1) == 1)
         #expect(try await store.client.listMultipartUploads(prefix: store.prefix).isEmpty)
     }
+}
+
+/// Requests an S3 client sent, by operation (atomics: see JobQueueTests on ThreadSanitizer and Mutex).
+private final class RequestCounts: Sendable {
+    let multipart = Atomic<Int>(0)
+    let put = Atomic<Int>(0)
 }

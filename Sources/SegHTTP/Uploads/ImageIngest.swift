@@ -75,14 +75,22 @@ enum ImageIngest {
         case .failure(let error): return .rejected(code: error.code, detail: error.description)
         case .success(let made): previews = made
         }
-        let objectKey = try await files.put(bytes)
-        let thumbnailKey = try await files.put(previews.thumbnail)
-        var displayKey: ObjectKey?
-        if let rendition = previews.rendition { displayKey = try await files.put(rendition) }
+        // The objects are written at once (a remote store answers each after a round trip); should one fail, the others
+        // are orphans that `segctl gc` removes, and no row is written.
+        async let original = files.put(bytes)
+        async let thumbnail = files.put(previews.thumbnail)
+        async let display = store(previews.rendition, in: files)
+        let (objectKey, thumbnailKey, displayKey) = try await (original, thumbnail, display)
         return .stored(
             Stored(
                 format: info.format, width: info.width, height: info.height, bytes: bytes.count, pages: info.pages,
                 objectKey: objectKey, thumbnailKey: thumbnailKey, displayKey: displayKey))
+    }
+
+    /// Stores `bytes` when there are any.
+    private static func store(_ bytes: [UInt8]?, in files: some ObjectStore) async throws -> ObjectKey? {
+        guard let bytes else { return nil }
+        return try await files.put(bytes)
     }
 
     /// What the thread pool found in the file: what to store, or why not.

@@ -40,11 +40,21 @@ struct ExportJobHandler: JobHandler {
             let final = error is PermanentJobError || job.attempt >= job.maxAttempts
             services.metrics.recordJob(kind: "export", result: final ? "failed" : "retried", duration: ContinuousClock.now - started)
             if final, !leaseLost, !(error is CancellationError), !Task.isCancelled {
-                let reason = (error as? PermanentJobError)?.message ?? "the export could not be built"
+                let reason = Self.reason(for: error, attempts: job.attempt)
                 _ = try? await ExportRepository.markFailed(id: payload.exportId, error: reason, on: context.database)
             }
             throw error
         }
+    }
+
+    /// Why the export failed, for its owner (the job keeps the technical detail for operators).
+    static func reason(for error: any Error, attempts: Int) -> String {
+        if let error = error as? PermanentJobError { return error.message }
+        if let error = error as? StorageError, case .storeUnavailable = error {
+            let tries = attempts == 1 ? "its one attempt" : "each of its \(attempts) attempts"
+            return "the object store could not be reached on \(tries); nothing was stored. Start the export again once the store is back"
+        }
+        return "the export could not be built"
     }
 
     /// The export with this id, or `nil`.
@@ -132,8 +142,9 @@ struct ExportJobHandler: JobHandler {
         let zipURL = builder.zipURL
         let size = try FileManager.default.attributesOfItem(atPath: zipURL.path)[.size] as? NSNumber
         let bytes = size?.int64Value ?? 0
+        // The builder's own temporary files go whether the archive could be stored or not.
+        defer { builder.discard() }
         let key = try await files.putFile(movingFrom: zipURL)
-        builder.discard()
         let expiresAt = Date().addingTimeInterval(Double(services.configuration.exportRetentionHours) * 3600)
         _ = try await context.complete { transaction in
             try await ExportRepository.markDone(id: exportID, objectKey: key, bytes: bytes, expiresAt: expiresAt, on: transaction)

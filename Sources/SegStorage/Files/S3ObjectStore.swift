@@ -56,10 +56,33 @@ public struct S3ObjectStore: ObjectStore {
 
     @discardableResult
     public func put(_ bytes: [UInt8]) async throws -> ObjectKey {
-        let key = try ObjectKey(digest: SHA256.hash(data: bytes))
-        if try await refreshIfPresent(key) { return key }
-        try await mapped { try await client.putObject(key: bucketKey(key), body: .bytes(ByteBuffer(bytes: bytes), sha256: key.hex)) }
-        return key
+        let size = Int64(bytes.count)
+        let buffer = ByteBuffer(bytes: bytes)
+        guard size > singlePutLimit else {
+            let key = try ObjectKey(digest: SHA256.hash(data: bytes))
+            if try await refreshIfPresent(key) { return key }
+            try await mapped { try await client.putObject(key: bucketKey(key), body: .bytes(buffer, sha256: key.hex)) }
+            return key
+        }
+        // Large: hashed (whole and by part) off the cooperative pool, then stored in parts.
+        let partSize = partSize
+        let plan = try await NIOThreadPool.singleton.runIfActive { () throws -> (key: ObjectKey, partDigests: [String]) in
+            var whole = SHA256()
+            var digests: [String] = []
+            var start = 0
+            while start < bytes.count {
+                let part = bytes[start..<min(bytes.count, start + Int(partSize))]
+                whole.update(data: part)
+                digests.append(S3Signer.hex(SHA256.hash(data: part)))
+                start += part.count
+            }
+            return (try ObjectKey(digest: whole.finalize()), digests)
+        }
+        if try await refreshIfPresent(plan.key) { return plan.key }
+        try await putInParts(bucketKey(plan.key), size: size, partDigests: plan.partDigests) { range in
+            .bytes(buffer.getSlice(at: Int(range.lowerBound), length: range.count) ?? ByteBuffer())
+        }
+        return plan.key
     }
 
     @discardableResult
@@ -76,15 +99,25 @@ public struct S3ObjectStore: ObjectStore {
             try await mapped { try await client.putObject(key: target, body: body) }
             return plan.key
         }
+        try await putInParts(target, size: plan.size, partDigests: plan.partDigests) { range in
+            .stream(FileChunks(path: path, range: range), length: .known(Int64(range.count)))
+        }
+        return plan.key
+    }
+
+    /// Stores `size` bytes at `target` as a multipart upload of parts of `partSize`, `part` making the body of each
+    /// byte range (anew for a retry) and `partDigests` giving their SHA-256s. The object appears whole when the upload
+    /// completes; when a part fails, the upload is aborted (what a killed process leaves, gc aborts).
+    private func putInParts(
+        _ target: String, size: Int64, partDigests: [String], part: @escaping @Sendable (Range<Int64>) -> HTTPClientRequest.Body
+    ) async throws {
         let upload = try await mapped { try await client.createMultipartUpload(key: target) }
         do {
             var parts: [(number: Int, etag: String)] = []
-            for (index, digest) in plan.partDigests.enumerated() {
+            for (index, digest) in partDigests.enumerated() {
                 let start = Int64(index) * partSize
-                let range = start..<min(plan.size, start + partSize)
-                let body = S3Client.Body(length: Int64(range.count), sha256: digest) {
-                    .stream(FileChunks(path: path, range: range), length: .known(Int64(range.count)))
-                }
+                let range = start..<min(size, start + partSize)
+                let body = S3Client.Body(length: Int64(range.count), sha256: digest) { part(range) }
                 let etag = try await mapped { try await client.uploadPart(key: target, uploadID: upload, number: index + 1, body: body) }
                 parts.append((index + 1, etag))
             }
@@ -94,7 +127,6 @@ public struct S3ObjectStore: ObjectStore {
             try? await client.abortMultipartUpload(key: target, uploadID: upload)
             throw error
         }
-        return plan.key
     }
 
     /// When the object is there already, refreshes its age (a copy onto itself) and says so.
@@ -119,27 +151,33 @@ public struct S3ObjectStore: ObjectStore {
     // MARK: - Reading
 
     public func read(_ key: ObjectKey) async throws -> [UInt8] {
-        var bytes: [UInt8] = []
-        try await read(key, chunkSize: 1 << 20) { bytes.append(contentsOf: $0.readableBytesView) }
+        let bytes = try await reading(key) { try await client.getObject(key: bucketKey(key)) }
+        guard let bytes else { throw StorageError.notFound(entity: "object", id: key.hex) }
         return bytes
     }
 
     public func read(_ key: ObjectKey, chunkSize: Int, into consumer: (ByteBuffer) async throws -> Void) async throws {
-        let found: Bool
-        do {
-            found = try await client.getObject(key: bucketKey(key)) { chunk in
+        let found = try await reading(key) {
+            try await client.getObject(key: bucketKey(key)) { chunk in
                 var chunk = chunk
                 while chunk.readableBytes > chunkSize, let piece = chunk.readSlice(length: chunkSize) {
                     try await consumer(piece)
                 }
                 if chunk.readableBytes > 0 { try await consumer(chunk) }
             }
+        }
+        guard found else { throw StorageError.notFound(entity: "object", id: key.hex) }
+    }
+
+    /// Runs a read of `key`, turning S3's errors and a connection that broke mid-answer into `StorageError`s.
+    private func reading<Value>(_ key: ObjectKey, _ body: () async throws -> Value) async throws -> Value {
+        do {
+            return try await body()
         } catch let error as S3Error {
             throw Self.storageError(error)
         } catch let error as HTTPClientError {
             throw StorageError.storeUnavailable("reading \(key.hex): \(error)")
         }
-        guard found else { throw StorageError.notFound(entity: "object", id: key.hex) }
     }
 
     public func object(_ key: ObjectKey) async throws -> StoredObject? {
@@ -278,24 +316,26 @@ struct FileChunks: AsyncSequence, Sendable {
             }
             let count = Int(Swift.min(Int64(1 << 20), end - offset))
             let (fd, at) = (descriptor, offset)
-            let bytes = try await NIOThreadPool.singleton.runIfActive { () throws -> [UInt8] in
-                var buffer = [UInt8](repeating: 0, count: count)
-                var filled = 0
-                while filled < count {
-                    let read = buffer.withUnsafeMutableBytes {
-                        pread(fd, $0.baseAddress?.advanced(by: filled), count - filled, off_t(at) + off_t(filled))
+            let chunk = try await NIOThreadPool.singleton.runIfActive { () throws -> ByteBuffer in
+                // Read straight into the buffer that is sent: no copy.
+                var buffer = ByteBufferAllocator().buffer(capacity: count)
+                while buffer.readableBytes < count {
+                    let filled = buffer.readableBytes
+                    // An interrupted read writes nothing and is tried again.
+                    _ = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count - filled) { space -> Int in
+                        let read = pread(fd, space.baseAddress, count - filled, off_t(at) + off_t(filled))
+                        if read < 0 {
+                            if errno == EINTR { return 0 }
+                            throw LocalObjectStore.failure("read a file to upload")
+                        }
+                        if read == 0 { throw StorageError.fileSystem("read a file to upload: it ended early") }
+                        return read
                     }
-                    if read < 0 {
-                        if errno == EINTR { continue }
-                        throw LocalObjectStore.failure("read a file to upload")
-                    }
-                    if read == 0 { throw StorageError.fileSystem("read a file to upload: it ended early") }
-                    filled += read
                 }
                 return buffer
             }
             offset += Int64(count)
-            return ByteBuffer(bytes: bytes)
+            return chunk
         }
     }
 }
