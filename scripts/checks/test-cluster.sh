@@ -4,8 +4,11 @@
 # template, round robin over both API nodes). Through nginx (scripts/checks/cluster.py): register, upload, segment
 # while event sockets on both API nodes hear the worker's results, read polygons and originals, export and download.
 # Then one API node is killed under load (hey): every request still succeeds through the other; then the worker is
-# killed mid-job and another started: the job finishes once. Prints requests per second through nginx with two API
-# nodes and with one. Everything lives in a temporary folder removed on exit.
+# killed mid-job and another started: the job finishes once. Then the store is stopped during an export (retried, then
+# failed with a reason; nothing stored; a new export once it is back succeeds), and an API node is killed while it
+# stores a large upload in parts (no object shows; segctl gc aborts the upload it left; the same upload through a new
+# node succeeds). Prints requests per second through nginx with two API nodes and with one, and how long each took.
+# Everything lives in a temporary folder removed on exit.
 # Usage: scripts/checks/test-cluster.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -22,7 +25,7 @@ seg_on_exit() {
 }
 
 seg_step "cluster: building segserver (debug)"
-seg_build segserver
+seg_build segserver segctl
 
 seg_step "cluster: PostgreSQL and SeaweedFS"
 seg_start_database "$SEG_PG_DIR"
@@ -33,7 +36,8 @@ s3_settings+=("SEG_S3_PREFIX=cluster")
 
 seg_step "cluster: two API nodes and a worker node, no shared folder"
 common=(SEG_JWT_SECRET="cluster-secret-$(head -c 24 /dev/urandom | base64)" SEG_JOB_LEASE_SECONDS=5 SEG_RATE_API=0 SEG_RATE_AUTH=0
-    SEG_TRUSTED_PROXIES=127.0.0.1/32 "${s3_settings[@]}")
+    SEG_TRUSTED_PROXIES=127.0.0.1/32 SEG_MAX_UPLOAD_BYTES=$((128 << 20)) "${s3_settings[@]}")
+export SEG_S3_ENV="$work/s3/s3.env"
 node() { # node NAME ROLE [SETTING...]: starts a node with its own data directory; sets node_pid and node_url
     local name="$1" role="$2"
     shift 2
@@ -55,8 +59,11 @@ openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=localhost" \
     -keyout "$work/nginx/key.pem" -out "$work/nginx/cert.pem" 2>/dev/null
 # A shared zone, so that every nginx worker process takes the next node in turn. No upstream keepalive, as in
 # production: a WebSocket upgrade must be the first request of its connection to segserver.
-printf 'upstream seghub_api {\n    zone seghub_upstream 64k;\n    server 127.0.0.1:%s;\n    server 127.0.0.1:%s;\n}\n' \
-    "$api_a_port" "$api_b_port" >"$work/nginx/upstream.conf"
+upstream() { # upstream PORT...: nginx's upstream block over the API nodes on PORTs
+    { printf 'upstream seghub_api {\n    zone seghub_upstream 64k;\n'; printf '    server 127.0.0.1:%s;\n' "$@"; printf '}\n'; } \
+        >"$work/nginx/upstream.conf"
+}
+upstream "$api_a_port" "$api_b_port"
 https_port="$(seg_free_port)"
 SEGHUB_NGINX_USER="$(id -un)" SEGHUB_NGINX_PREFIX="$work/nginx" SEGHUB_UPSTREAM_FILE="$work/nginx/upstream.conf" \
     SEGHUB_HTTP_PORT="$(seg_free_port)" SEGHUB_HTTPS_PORT="$https_port" SEGHUB_SERVER_NAME=localhost \
@@ -127,4 +134,39 @@ node worker-2 worker SEG_WORKERS=2
 job="$(seg_expect_handover "$image" "$node_pid" 240)" || exit 1
 echo "cluster: the new worker node finished it after the lease ($job); one result version" >&2
 [ -z "$(ls -A "$work/api-b/objects" 2>/dev/null)" ] || { echo "cluster: a node kept objects in its data directory" >&2; exit 1; }
+
+seg_step "cluster: the store stopped during an export, then started again"
+python3 scripts/checks/cluster.py "$url" objects >"$work/objects-before.txt" || exit 1
+s3_port="$(cat "$work/s3/port")"
+bash scripts/dev/seaweedfs.sh stop "$work/s3" >/dev/null
+echo "cluster: SeaweedFS stopped" >&2
+python3 scripts/checks/cluster.py "$url" export-fails "$token" "$project" || { tail -n 30 "$work/segserver.log" >&2; exit 1; }
+bash scripts/dev/seaweedfs.sh start "$work/s3" "$s3_port" >/dev/null
+echo "cluster: SeaweedFS started again" >&2
+python3 scripts/checks/cluster.py "$url" objects >"$work/objects-after.txt" || exit 1
+cmp -s "$work/objects-before.txt" "$work/objects-after.txt" || {
+    echo "cluster: FAILED: the failed export left objects in the bucket:" >&2
+    diff "$work/objects-before.txt" "$work/objects-after.txt" >&2
+    exit 1
+}
+echo "cluster: the failed export stored nothing" >&2
+python3 scripts/checks/cluster.py "$url" export-done "$token" "$project" || { tail -n 30 "$work/segserver.log" >&2; exit 1; }
+
+seg_step "cluster: an API node killed while it stores an upload in parts; gc aborts what it left"
+read -r seed key < <(python3 scripts/checks/cluster.py "$url" kill-mid-upload "$token" "$project" "$api_b_pid") || true
+[ -n "${key:-}" ] || { echo "cluster: FAILED: the mid-upload kill" >&2; tail -n 30 "$work/segserver.log" >&2; exit 1; }
+node api-c api
+upstream "$SEG_PORT"
+$nginx_run -s reload
+for _ in $(seq 1 100); do
+    [ "$(curl -sk -o /dev/null -w '%{http_code}' "$url/api/health" || true)" = 200 ] && break
+    sleep 0.2
+done
+echo "cluster: API node C took over behind nginx" >&2
+[ "$(python3 scripts/checks/cluster.py "$url" pending-uploads)" = 1 ] || { echo "cluster: FAILED: expected one open multipart upload" >&2; exit 1; }
+mkdir -p "$work/gc"
+env SEG_DATABASE_URL="$SEG_DB_URL" SEG_DATA_DIR="$work/gc" "${s3_settings[@]}" "$SEG_BIN/segctl" gc --delete --min-age-minutes 0 >&2
+[ "$(python3 scripts/checks/cluster.py "$url" pending-uploads)" = 0 ] || { echo "cluster: FAILED: gc left the multipart upload open" >&2; exit 1; }
+echo "cluster: segctl gc aborted the killed node's multipart upload" >&2
+python3 scripts/checks/cluster.py "$url" upload-noise "$token" "$project" "$seed" || { tail -n 30 "$work/segserver.log" >&2; exit 1; }
 echo "cluster: all checks passed" >&2
