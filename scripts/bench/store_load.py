@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """The load of scripts/bench/bench-store.sh against one segserver: uploads every image of a folder (4 requests at a
 time, one file each), downloads every original (4 at a time), segments them all and waits for the last result.
-Prints "UPLOAD_SECONDS DOWNLOAD_SECONDS SEGMENT_SECONDS BYTES".
+Prints one JSON object: the seconds of each phase, the bytes, and the CPU seconds each named process used in each
+phase (from /proc/PID/stat), so that the cost of the store itself shows.
 
-Usage: store_load.py BASE_URL IMAGE_FOLDER
+Usage: store_load.py BASE_URL IMAGE_FOLDER [NAME=PID...]
 """
 import concurrent.futures
 import glob
@@ -15,6 +16,25 @@ import urllib.request
 import uuid
 
 BASE, FOLDER = sys.argv[1].rstrip("/"), sys.argv[2]
+PROCESSES = dict((name, int(pid)) for name, _, pid in (arg.partition("=") for arg in sys.argv[3:]))
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu():
+    """CPU seconds (user + system) of each named process so far."""
+    used = {}
+    for name, pid in PROCESSES.items():
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        used[name] = (int(fields[11]) + int(fields[12])) / TICK
+    return used
+
+
+phases = []
+
+
+def mark():
+    phases.append((time.perf_counter(), cpu()))
 
 
 def call(method, path, body=None, token=None, raw=None, content_type=None):
@@ -57,24 +77,29 @@ def download(image):
 
 
 with concurrent.futures.ThreadPoolExecutor(4) as pool:
-    start = time.perf_counter()
+    mark()
     ids = list(pool.map(upload, files))
-    uploaded = time.perf_counter() - start
-    start = time.perf_counter()
+    mark()
     sizes = list(pool.map(download, ids))
-    downloaded = time.perf_counter() - start
+    mark()
 if sum(sizes) != total:
     sys.exit(f"downloaded {sum(sizes)} bytes of {total}")
 
-start = time.perf_counter()
+mark()
 call("POST", f"/api/v1/projects/{project}/segmentations", {}, token)
 while True:
+    # Polled often: a coarse poll would add up to its interval to a phase of a few seconds.
     _, payload = call("GET", "/api/v1/queue", token=token)
     stats = json.loads(payload)
     if stats["queued"] == 0 and stats["processing"] == 0:
         break
-    time.sleep(0.2)
-segmented = time.perf_counter() - start
+    time.sleep(0.02)
+mark()
 if stats["failed"]:
     sys.exit(f"{stats['failed']} segmentations failed")
-print(f"{uploaded:.3f} {downloaded:.3f} {segmented:.3f} {total}")
+spans = [(phases[0], phases[1]), (phases[1], phases[2]), (phases[3], phases[4])]
+result = {"bytes": total, "images": len(files)}
+for phase, (start, end) in zip(("upload", "download", "segment"), spans):
+    result[phase] = end[0] - start[0]
+    result[phase + "_cpu"] = {name: end[1][name] - start[1][name] for name in PROCESSES}
+print(json.dumps(result))
