@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import Synchronization
 
 /// The request context of SegHub's routes: the caller's identity once authenticated, and the peer address.
 public struct AppRequestContext: RequestContext {
@@ -13,6 +14,10 @@ public struct AppRequestContext: RequestContext {
     public let peerAddress: String?
     /// The client's address: the peer, or the last untrusted hop of `X-Forwarded-For` when the peer is a trusted proxy.
     public var clientAddress: String?
+
+    /// What the access log line names besides the request itself (the caller, once authenticated), shared by every copy
+    /// of this context: the line is written by the outermost middleware, after the inner ones have run.
+    public let logFields = RequestLogFields()
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
@@ -51,5 +56,16 @@ extension AppRequestContext {
     func pathID(_ name: String = "id", naming what: String) throws -> UUID {
         guard let id = parameters.get(name).flatMap(UUID.init(uuidString:)) else { throw Problem.notFound(what) }
         return id
+    }
+}
+
+/// Fields of a request's access log line that inner stages learn (``AppRequestContext/logFields``).
+public final class RequestLogFields: Sendable {
+    private let user = Mutex<UUID?>(nil)
+
+    /// The authenticated caller, if any.
+    public var userID: UUID? {
+        get { user.withLock { $0 } }
+        set { user.withLock { $0 = newValue } }
     }
 }

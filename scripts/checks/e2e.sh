@@ -27,7 +27,8 @@ seg_build segserver segctl
 
 seg_step "e2e: starting PostgreSQL and segserver"
 seg_start_database "$SEG_PG_DIR"
-seg_start_segserver SEG_WORKERS=2
+# Log level info: the access log's lines are checked at the end (check-json-log.py).
+seg_start_segserver SEG_WORKERS=2 SEG_LOG_LEVEL=info
 url="$SEG_URL"
 server_pid="$SEG_SERVER_PID"
 wait_for() { seg_wait_http "$url$1" "$2" "$3" "$server_pid" "$work/segserver.log"; }  # wait_for PATH STATUS SECONDS
@@ -182,4 +183,6 @@ sent() { [ "$(psql_q "SELECT state FROM mail_outbox WHERE id = '$mail_id'")" = s
 await 60 "segctl mail retry sending it" sent
 stored 2 || { echo "e2e: the retried message did not arrive" >&2; exit 1; }
 echo "e2e: segctl mail retry sent it again on request (a second copy, as documented)" >&2
+seg_step "e2e: every line segserver logged is a JSON object (SEG_LOG_FORMAT=json)"
+python3 scripts/checks/check-json-log.py "$work/segserver.log" || exit 1
 echo "e2e: all checks passed" >&2

@@ -257,10 +257,11 @@ seg_cleanup() {
 
 # seg_start_segserver [NAME=VALUE...] [-- SEGSERVER_ARG...]: starts $SEG_BIN/segserver (seg_build) on a
 # free loopback port against SEG_DB_URL (seg_start_database), with its files in $SEG_WORK/data, a random
-# JWT secret, one worker, log level warning and its own URL as SEG_PUBLIC_URL (the links in mail); NAME=VALUE
-# settings add to these or replace them. Its
+# JWT secret, one worker, log level warning in JSON lines and its own URL as SEG_PUBLIC_URL (the links in mail);
+# NAME=VALUE settings add to these or replace them. Its
 # output is appended to $SEG_WORK/segserver.log. Waits up to 60 s for /api/health to answer 200 (the log
-# is printed if it dies first). Sets SEG_SERVER_PID (stopped on exit), SEG_PORT and SEG_URL.
+# is printed if it dies first). Sets SEG_SERVER_PID (stopped on exit), SEG_PORT and SEG_URL. SEG_START_PORT, when
+# set, is the port (to start a server again where a scraper or proxy expects it).
 seg_start_segserver() {
     local settings=()
     while [ $# -gt 0 ] && [ "$1" != "--" ]; do
@@ -268,12 +269,12 @@ seg_start_segserver() {
         shift
     done
     [ $# -gt 0 ] && shift
-    SEG_PORT="$(seg_free_port)"
+    SEG_PORT="${SEG_START_PORT:-$(seg_free_port)}"
     SEG_URL="http://127.0.0.1:$SEG_PORT"
     mkdir -p "$SEG_WORK/data"
     env SEG_DATABASE_URL="$SEG_DB_URL" SEG_DATA_DIR="$SEG_WORK/data" \
         SEG_JWT_SECRET="seghub-test-$(head -c 24 /dev/urandom | base64)" \
-        SEG_HTTP_HOST=127.0.0.1 SEG_HTTP_PORT="$SEG_PORT" SEG_WORKERS=1 SEG_LOG_LEVEL=warning SEG_PUBLIC_URL="$SEG_URL" \
+        SEG_HTTP_HOST=127.0.0.1 SEG_HTTP_PORT="$SEG_PORT" SEG_WORKERS=1 SEG_LOG_LEVEL=warning SEG_LOG_FORMAT=json SEG_PUBLIC_URL="$SEG_URL" \
         "${settings[@]}" "$SEG_BIN/segserver" "$@" >>"$SEG_WORK/segserver.log" 2>&1 &
     SEG_SERVER_PID=$!
     seg_track "$SEG_SERVER_PID"

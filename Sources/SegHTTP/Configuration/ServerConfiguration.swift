@@ -74,6 +74,8 @@ public struct ServerConfiguration: Sendable {
     public var autoMigrate: Bool
     /// Log level (`SEG_LOG_LEVEL`, default info).
     public var logLevel: Logger.Level
+    /// How log lines look (`SEG_LOG_FORMAT`): `text` (default) for people, `json` (one object per line) for log pipelines.
+    public var logFormat: LogFormat = .text
     /// Largest request body (`SEG_MAX_REQUEST_BYTES`, default 1 GiB).
     public var maxRequestBytes: Int
     /// Largest uploaded file (`SEG_MAX_UPLOAD_BYTES`, default 50 MiB).
@@ -102,7 +104,7 @@ public struct ServerConfiguration: Sendable {
     public static let knownKeys: Set<String> = [
         "SEG_DATABASE_URL", "SEG_DATA_DIR", "SEG_JWT_SECRET", "SEG_JWT_KEYS", "SEG_JWT_ACTIVE_KID", "SEG_JWT_ISSUER",
         "SEG_HTTP_HOST", "SEG_HTTP_PORT", "SEG_WORKERS", "SEG_CORS_ORIGINS", "SEG_WS_ALLOWED_ORIGINS", "SEG_AUTO_MIGRATE",
-        "SEG_LOG_LEVEL", "SEG_MAX_REQUEST_BYTES", "SEG_MAX_UPLOAD_BYTES", "SEG_MAX_FILES_PER_REQUEST", "SEG_RATE_AUTH",
+        "SEG_LOG_LEVEL", "SEG_LOG_FORMAT", "SEG_MAX_REQUEST_BYTES", "SEG_MAX_UPLOAD_BYTES", "SEG_MAX_FILES_PER_REQUEST", "SEG_RATE_AUTH",
         "SEG_RATE_API", "SEG_TRUSTED_PROXIES", "SEG_DB_POOL_SIZE", "SEG_EXPORT_RETENTION_HOURS", "SEG_JOB_LEASE_SECONDS",
         "SEG_WORKER_PREFETCH", "SEG_MAX_POLYGON_BODY_BYTES", "SEG_HTTP_IDLE_TIMEOUT", "SEG_HTTP_HEADER_TIMEOUT",
         "SEG_HTTP_MAX_CONNECTIONS",
@@ -178,6 +180,9 @@ public struct ServerConfiguration: Sendable {
             jobLeaseSeconds: reader.integer("SEG_JOB_LEASE_SECONDS", default: 60, in: 3...3600)
         )
         configuration.inferenceTimeoutSeconds = reader.integer("SEG_INFERENCE_TIMEOUT", default: 60, in: 1...3600)
+        configuration.logFormat = reader.optional("SEG_LOG_FORMAT", default: .text) { text in
+            LogFormat(rawValue: text.lowercased()).map { .success($0) } ?? .failure("must be text or json")
+        }
         configuration.workerPrefetch = reader.integer("SEG_WORKER_PREFETCH", default: configuration.workers, in: 0...256)
         configuration.maxPolygonBodyBytes = reader.integer("SEG_MAX_POLYGON_BODY_BYTES", default: 64 << 20, in: 1024...(1 << 30))
         configuration.idleTimeoutSeconds = reader.integer("SEG_HTTP_IDLE_TIMEOUT", default: 60, in: 1...3600)
@@ -401,4 +406,12 @@ extension ServerConfiguration {
             ?? publicURL.flatMap { URLComponents(string: $0)?.host } ?? "seghub.invalid"
         return "<\(UUID().uuidString.lowercased())@\(domain)>"
     }
+}
+
+/// How segserver writes its log lines (`SEG_LOG_FORMAT`).
+public enum LogFormat: String, Sendable, CaseIterable {
+    /// swift-log's text lines, for people reading a terminal.
+    case text
+    /// One JSON object per line (``JSONLogHandler``), for log pipelines.
+    case json
 }

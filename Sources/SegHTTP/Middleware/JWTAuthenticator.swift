@@ -34,6 +34,7 @@ struct JWTAuthenticator: RouterMiddleware {
         var context = context
         context.identity = identity
         context.logger[metadataKey: "user.id"] = "\(identity.userID)"
+        context.logFields.userID = identity.userID
         return context
     }
 }

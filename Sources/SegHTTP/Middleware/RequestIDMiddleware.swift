@@ -6,8 +6,8 @@ import Logging
 /// Gives each request an id (the client's `X-Request-Id` when it is short and plain, else a new one), puts it in
 /// the logger's metadata and echoes it in the response, and writes one structured access-log line per request.
 ///
-/// The log line has method, path (without the query string, which may carry tokens), status, duration, client
-/// address and request id; never headers or bodies.
+/// The log line has method, route, path (without the query string, which may carry tokens), status, duration, client
+/// address, request id and the authenticated user's id; never headers or bodies.
 struct RequestIDMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
 
@@ -35,12 +35,14 @@ struct RequestIDMiddleware: RouterMiddleware {
         defer {
             let elapsed = ContinuousClock.now - started
             let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
-            context.logger.info(
-                "request",
-                metadata: [
-                    "http.method": "\(request.method.rawValue)", "http.path": "\(Self.loggedPath(request.uri.path))", "http.status": "\(status)",
-                    "http.duration_ms": "\(String(format: "%.1f", milliseconds))", "client.address": "\(context.clientAddress ?? "-")",
-                ])
+            var fields: Logger.Metadata = [
+                "http.method": "\(request.method.rawValue)", "http.path": "\(Self.loggedPath(request.uri.path))", "http.status": "\(status)",
+                "http.duration_ms": "\(String(format: "%.1f", milliseconds))", "client.address": "\(context.clientAddress ?? "-")",
+            ]
+            // The route's pattern (set by the router as it matched) and the caller (set by the authenticator).
+            if let route = context.endpointPath { fields["http.route"] = "\(route)" }
+            if let user = context.logFields.userID { fields["user.id"] = "\(user.uuidString.lowercased())" }
+            context.logger.info("request", metadata: fields)
         }
         do {
             var response = try await next(request, context)
