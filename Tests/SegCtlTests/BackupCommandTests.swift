@@ -371,6 +371,114 @@ import Glibc
         }
     }
 
+    @Test func aDrillRestoresTheNewestBackupIntoScratchChecksItAndRecordsTheOutcome() async throws {
+        let root = try SegCtlRunner.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let store = try LocalObjectStore(root: root.appendingPathComponent("data"))
+        let dest = root.appendingPathComponent("backups").path
+        let scratch = root.appendingPathComponent("scratch").path
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+
+        try await withTestDatabaseURL { client, url in
+            // setup: an installation with three images and its backup
+            _ = try await AdminFixtures.seed(client: client, store: store, images: 3)
+            let created = try await AdminFixtures.run([
+                "backup", "create", "--database-url", url, "--data-dir", store.root.path, "--dest", dest, "--json",
+            ])
+            try #require(created.status == 0, "stderr: \(created.stderr)")
+            let name = try #require((try AdminFixtures.json(created) as? [String: Any])?["name"] as? String)
+            let manifest = try #require(
+                try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(dest)/\(name)/manifest.json"))) as? [String: Any])
+            let manifestTables = try #require(manifest["tables"] as? [String: Int])
+            let manifestObjects = try #require(manifest["objects"] as? [[String: Any]])
+
+            // MUT
+            let drilled = try await AdminFixtures.run(["backup", "drill", "--database-url", url, "--dest", dest, "--scratch-dir", scratch, "--json"])
+
+            // validate: every table and object of the manifest was compared; nothing of the drill is left; its row says so
+            #expect(drilled.status == 0, "stderr: \(drilled.stderr)")
+            let report = try #require(try AdminFixtures.json(drilled) as? [String: Any])
+            #expect(report["backup"] as? String == name && report["succeeded"] as? Bool == true && report["problems"] as? [String] == [])
+            #expect(report["tables"] as? Int == manifestTables.count && report["rows"] as? Int == manifestTables.values.reduce(0, +))
+            #expect(report["objects"] as? Int == manifestObjects.count && manifestObjects.count >= 6, "three originals and their thumbnails")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: scratch) == [])
+            #expect(try await Self.count(client, "SELECT count(*)::int8 FROM pg_database WHERE datname LIKE 'seghub_drill_%'") == 0)
+            #expect(try await Self.count(client, "SELECT count(*)::int8 FROM backup_drills WHERE succeeded AND backup_name = '\(name)'") == 1)
+            let last = try await BackupRepository.latestSuccessfulDrillAt(on: Database(client: client, logger: AdminFixtures.logger))
+            #expect(abs(try #require(last).timeIntervalSinceNow) < 120)
+
+            // MUT: one object of the backup damaged
+            let object = try #require(manifestObjects.first?["key"] as? String)
+            let path = "\(dest)/\(name)/objects/\(object.prefix(2))/\(object.dropFirst(2))"
+            var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+            bytes[0] ^= 0xFF
+            try bytes.write(to: URL(fileURLWithPath: path))
+            let failed = try await AdminFixtures.run(["backup", "drill", name, "--database-url", url, "--dest", dest, "--scratch-dir", scratch])
+
+            // validate: exit 1 with the reason; recorded as failed; the last success is still the first drill's
+            #expect(failed.status == 1)
+            #expect(failed.stderr.contains(object) && failed.stderr.contains("FAILED"), "stderr: \(failed.stderr)")
+            #expect(try await Self.count(client, "SELECT count(*)::int8 FROM backup_drills WHERE NOT succeeded AND cardinality(problems) > 0") == 1)
+            #expect(try await BackupRepository.latestSuccessfulDrillAt(on: Database(client: client, logger: AdminFixtures.logger)) == last)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: scratch) == [])
+            #expect(try await Self.count(client, "SELECT count(*)::int8 FROM pg_database WHERE datname LIKE 'seghub_drill_%'") == 0)
+        }
+    }
+
+    static func count(_ client: PostgresClient, _ sql: String) async throws -> Int64 {
+        var found: Int64 = -1
+        for try await value in try await client.query(PostgresQuery(unsafeSQL: sql)).decode(Int64.self) { found = value }
+        return found
+    }
+
+    @Test func pruneKeepsSevenDailiesFourWeekliesAndSixMonthlies() async throws {
+        // setup: a backup at 02:00 UTC every day of 2026 up to Saturday 5 December (folders with a manifest, as the
+        // pruning reads them)
+        let root = try SegCtlRunner.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let dest = root.appendingPathComponent("backups").path
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        var day = try #require(calendar.date(from: DateComponents(year: 2026, month: 1, day: 1, hour: 2)))
+        let last = try #require(calendar.date(from: DateComponents(year: 2026, month: 12, day: 5, hour: 2)))
+        var all: [String] = []
+        while day <= last {
+            let parts = calendar.dateComponents([.year, .month, .day], from: day)
+            let name = String(format: "seghub-%04d%02d%02dT020000Z", parts.year!, parts.month!, parts.day!)
+            let folder = "\(dest)/\(name)"
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            for file in ["manifest.json", "manifest.json.sha256"] {
+                try #require(FileManager.default.createFile(atPath: "\(folder)/\(file)", contents: Data()))
+            }
+            all.append(name)
+            day = day.addingTimeInterval(86_400)
+        }
+
+        try await withTestDatabaseURL { _, url in
+            // MUT
+            let planned = try await AdminFixtures.run([
+                "backup", "prune", "--keep-daily", "7", "--keep-weekly", "4", "--keep-monthly", "6", "--dry-run", "--json",
+                "--database-url", url, "--dest", dest,
+            ])
+
+            // validate, worked out on a calendar: the days 29 November – 5 December; the newest of ISO weeks 49
+            // (30 Nov – 6 Dec: the 5th), 48 (the 29th), 47 (22 Nov) and 46 (15 Nov); the newest of December (the
+            // 5th), November (the 30th), October, September, August and July (their last days)
+            try #require(planned.status == 0, "stderr: \(planned.stderr)")
+            let report = try #require(try AdminFixtures.json(planned) as? [String: Any])
+            let kept = (report["kept"] as? [String] ?? []).map { $0.dropFirst("seghub-".count).prefix(8) }.sorted()
+            #expect(
+                kept == [
+                    "20260731", "20260831", "20260930", "20261031", "20261115", "20261122", "20261129", "20261130", "20261201", "20261202",
+                    "20261203", "20261204", "20261205",
+                ])
+            #expect((report["removed"] as? [String])?.count == all.count - 13)
+            #expect(FileManager.default.fileExists(atPath: "\(dest)/\(all[0])"), "a dry run removes nothing")
+            let none = try await AdminFixtures.run(["backup", "prune", "--dry-run", "--database-url", url, "--dest", dest])
+            #expect(none.status == 64 && none.stderr.contains("--keep-daily"))
+        }
+    }
+
     @Test func pruneKeepsTheNewestAndTheNewestVerified() async throws {
         let root = try SegCtlRunner.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }

@@ -54,6 +54,30 @@ public enum BackupRepository {
         }
     }
 
+    /// Records a restore drill of the backup `drill.backupName` (``BackupDrill``).
+    public static func recordDrill(_ drill: BackupDrill, on database: Database) async throws(StorageError) {
+        try await withStorageErrors {
+            _ = try await database.query(
+                """
+                INSERT INTO backup_drills (backup_name, location, started_at, finished_at, succeeded, problems, tables, rows_checked,
+                    objects, object_bytes)
+                VALUES (\(drill.backupName), \(drill.location), \(drill.startedAt), \(drill.finishedAt), \(drill.succeeded),
+                    \(drill.problems), \(Int32(clamping: drill.tables)), \(drill.rows), \(Int32(clamping: drill.objects)), \(drill.objectBytes))
+                """
+            ).collect()
+        }
+    }
+
+    /// When the last successful restore drill finished, or `nil` when none has
+    /// (`seghub_last_backup_drill_timestamp_seconds`).
+    public static func latestSuccessfulDrillAt(on database: Database) async throws(StorageError) -> Date? {
+        try await withStorageErrors {
+            let rows = try await database.query("SELECT max(finished_at) FROM backup_drills WHERE succeeded")
+            for try await date in rows.decode(Date?.self) { return date }
+            return nil
+        }
+    }
+
     /// Removes the rows of the backup named `name` in `location` (after its folder was pruned).
     /// - Returns: How many rows were removed.
     @discardableResult
@@ -80,5 +104,43 @@ public enum BackupRepository {
                     verifiedAt: verifiedAt))
         }
         return records
+    }
+}
+
+/// One restore drill (`segctl backup drill`): a backup restored into a scratch database and folder and compared with
+/// its manifest.
+public struct BackupDrill: Sendable, Equatable {
+    /// The backup folder's name.
+    public var backupName: String
+    /// The directory it was read from.
+    public var location: String
+    /// When the drill started and finished.
+    public var startedAt: Date
+    public var finishedAt: Date
+    /// Whether every check held.
+    public var succeeded: Bool
+    /// The checks that did not hold.
+    public var problems: [String]
+    /// Tables, rows and objects compared, and the objects' bytes.
+    public var tables: Int
+    public var rows: Int64
+    public var objects: Int
+    public var objectBytes: Int64
+
+    /// A drill as run.
+    public init(
+        backupName: String, location: String, startedAt: Date, finishedAt: Date, succeeded: Bool, problems: [String], tables: Int,
+        rows: Int64, objects: Int, objectBytes: Int64
+    ) {
+        self.backupName = backupName
+        self.location = location
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        self.succeeded = succeeded
+        self.problems = problems
+        self.tables = tables
+        self.rows = rows
+        self.objects = objects
+        self.objectBytes = objectBytes
     }
 }

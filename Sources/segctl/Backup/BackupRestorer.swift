@@ -22,6 +22,8 @@ struct BackupRestorer {
     var preRestoreDirectory: String
     var force: Bool
     var logger: Logger
+    /// Where the objects go; `nil`: the configured store (`SEG_OBJECT_STORE`) of `dataDirectory`.
+    var store: (any ObjectStore)? = nil
 
     struct Result {
         var manifest: BackupManifest
@@ -47,7 +49,7 @@ struct BackupRestorer {
         }
 
         // Into whichever store is configured (SEG_OBJECT_STORE), whichever the backup was made from.
-        let store = try ConfiguredStore.open(dataDirectory: dataDirectory)
+        let store = try self.store ?? ConfiguredStore.open(dataDirectory: dataDirectory)
         let script = store.scratch.newFileURL(prefix: "restore-").path + ".sql"
         defer { try? FileManager.default.removeItem(atPath: script) }
 

@@ -11,17 +11,17 @@ import Darwin
 #endif
 
 extension SegCtl {
-    /// `segctl backup create|list|verify|restore|prune`: consistent backups of the database and the file objects.
+    /// `segctl backup create|list|verify|restore|prune|drill`: consistent backups of the database and the file objects.
     struct Backup: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Create, list, verify, restore and prune backups (database dump + file objects + manifest).",
+            abstract: "Create, list, verify, restore, prune and drill backups (database dump + file objects + manifest).",
             discussion: """
                 A backup is a folder DEST/seghub-YYYYMMDDTHHMMSSZ holding database.dump (pg_dump --format=custom), \
                 objects/ab/cdef… (every file object the dump refers to), manifest.json (versions, row counts, \
                 SHA-256 of every file) and manifest.json.sha256. It is written in a hidden DEST/.tmp-* folder and \
                 renamed when complete. DEST is --dest or SEG_BACKUP_DIR. See docs/administration.md.
                 """,
-            subcommands: [Create.self, List.self, Verify.self, Restore.self, Prune.self]
+            subcommands: [Create.self, List.self, Verify.self, Restore.self, Prune.self, Drill.self, Schedule.self]
         )
     }
 }
@@ -302,24 +302,42 @@ extension SegCtl.Backup {
         }
     }
 
-    /// `segctl backup prune --keep N --keep-days D`.
+    /// `segctl backup prune [--keep N] [--keep-days D] [--keep-daily N] [--keep-weekly N] [--keep-monthly N]`.
     struct Prune: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Remove old backups: keep the newest N and those younger than D days, and always the newest verified one.",
-            discussion: "Hidden .tmp-* folders left by backups that died more than a day ago are removed too.")
+            abstract: "Remove old backups by a retention policy; the newest verified one is always kept.",
+            discussion: """
+                A backup is kept when any rule keeps it: --keep N (the newest N), --keep-days D (younger than D days), \
+                --keep-daily N (the newest of each of the last N days that have a backup), --keep-weekly N (the newest \
+                of each of the last N ISO weeks with one), --keep-monthly N (likewise per month); days, weeks and \
+                months in UTC. The scheduled backups use --keep-daily 7 --keep-weekly 4 --keep-monthly 6 \
+                (deploy/systemd, docker-compose.production.yml). Hidden .tmp-* folders left by backups that died \
+                more than a day ago are removed too.
+                """)
 
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var backups: BackupDirectoryOptions
         @Option(name: .customLong("keep"), help: ArgumentHelp("Keep the newest N backups.", valueName: "n")) var keep: Int?
         @Option(name: .customLong("keep-days"), help: ArgumentHelp("Keep backups younger than D days.", valueName: "d")) var keepDays: Int?
+        @Option(name: .customLong("keep-daily"), help: ArgumentHelp("Keep the newest backup of each of the last N days.", valueName: "n"))
+        var keepDaily: Int?
+        @Option(name: .customLong("keep-weekly"), help: ArgumentHelp("Keep the newest backup of each of the last N weeks.", valueName: "n"))
+        var keepWeekly: Int?
+        @Option(name: .customLong("keep-monthly"), help: ArgumentHelp("Keep the newest backup of each of the last N months.", valueName: "n"))
+        var keepMonthly: Int?
         @Flag(name: .customLong("dry-run"), help: "Only list what would be removed.") var dryRun = false
         @Flag(name: .customLong("json"), help: "Print JSON on stdout instead of text.") var json = false
 
         func validate() throws {
             _ = try backups.required()
-            guard keep != nil || keepDays != nil else { throw ValidationError("give --keep N, --keep-days D or both") }
+            guard policy.hasRule else {
+                throw ValidationError("give at least one of --keep, --keep-days, --keep-daily, --keep-weekly, --keep-monthly")
+            }
             if let keep, keep < 1 { throw ValidationError("--keep must be at least 1") }
             if let keepDays, keepDays < 0 { throw ValidationError("--keep-days must be 0 or more") }
+            for (name, value) in [("--keep-daily", keepDaily), ("--keep-weekly", keepWeekly), ("--keep-monthly", keepMonthly)] {
+                if let value, value < 1 { throw ValidationError("\(name) must be at least 1") }
+            }
         }
 
         struct Report: Encodable {
@@ -348,7 +366,7 @@ extension SegCtl.Backup {
             let stale = Self.staleTemporaryFolders(in: directory, now: Date())
             let (removed, kept) = try await database.withDatabase { postgres in
                 let verifiedNames = Set(try await BackupRepository.list(on: postgres).filter { $0.verified == true }.map(\.name))
-                let plan = Self.plan(names: names, verified: verifiedNames, keep: keep, keepDays: keepDays, now: Date())
+                let plan = Self.plan(names: names, verified: verifiedNames, policy: policy, now: Date())
                 guard !dryRun else { return plan }
                 for name in stale { try? FileManager.default.removeItem(atPath: "\(directory)/\(name)") }
                 var removed: [String] = []
@@ -376,19 +394,76 @@ extension SegCtl.Backup {
             }
         }
 
-        /// Which backups go: those neither among the newest `keep`, nor younger than `keepDays`, nor the newest
-        /// verified one. `names` sort by time (the name holds it).
-        static func plan(names: [String], verified: Set<String>, keep: Int?, keepDays: Int?, now: Date) -> (remove: [String], keep: [String]) {
+        /// The retention rules given.
+        var policy: RetentionPolicy {
+            RetentionPolicy(newest: keep, days: keepDays, daily: keepDaily, weekly: keepWeekly, monthly: keepMonthly)
+        }
+
+        /// Which backups go: those no rule of `policy` keeps and that are not the newest verified one. `names` sort by
+        /// time (the name holds it).
+        static func plan(names: [String], verified: Set<String>, policy: RetentionPolicy, now: Date) -> (remove: [String], keep: [String]) {
             let newestFirst = names.sorted(by: >)
             var keepSet = Set<String>()
-            if let keep { keepSet.formUnion(newestFirst.prefix(keep)) }
-            if let keepDays {
+            if let keep = policy.newest { keepSet.formUnion(newestFirst.prefix(keep)) }
+            if let keepDays = policy.days {
                 let cutoff = now.addingTimeInterval(-Double(keepDays) * 86_400)
                 keepSet.formUnion(newestFirst.filter { (BackupLocation.date(ofName: $0) ?? .distantPast) >= cutoff })
+            }
+            var calendar = Calendar(identifier: .iso8601)
+            calendar.timeZone = TimeZone(identifier: "UTC") ?? calendar.timeZone
+            let periods: [(count: Int?, period: (Date) -> String)] = [
+                (
+                    policy.daily,
+                    { date in
+                        let parts = calendar.dateComponents([.year, .month, .day], from: date)
+                        return "\(parts.year ?? 0)-\(parts.month ?? 0)-\(parts.day ?? 0)"
+                    }
+                ),
+                (
+                    policy.weekly,
+                    { date in
+                        let parts = calendar.dateComponents([.yearForWeekOfYear, .weekOfYear], from: date)
+                        return "\(parts.yearForWeekOfYear ?? 0)-W\(parts.weekOfYear ?? 0)"
+                    }
+                ),
+                (
+                    policy.monthly,
+                    { date in
+                        let parts = calendar.dateComponents([.year, .month], from: date)
+                        return "\(parts.year ?? 0)-\(parts.month ?? 0)"
+                    }
+                ),
+            ]
+            for (count, period) in periods {
+                guard let count else { continue }
+                // The newest backup of each period, newest periods first, until `count` periods are covered.
+                var seen = Set<String>()
+                for name in newestFirst {
+                    guard let date = BackupLocation.date(ofName: name) else { continue }
+                    guard seen.count < count || seen.contains(period(date)) else { break }
+                    if seen.insert(period(date)).inserted { keepSet.insert(name) }
+                }
             }
             if let newestVerified = newestFirst.first(where: verified.contains) { keepSet.insert(newestVerified) }
             let remove = names.filter { !keepSet.contains($0) }
             return (remove, names.filter(keepSet.contains))
         }
     }
+}
+
+/// Which backups `segctl backup prune` keeps: any backup a rule names (a `nil` rule names none).
+struct RetentionPolicy: Equatable {
+    /// The newest N.
+    var newest: Int?
+    /// Those younger than N days.
+    var days: Int?
+    /// The newest of each of the last N days (UTC) that have a backup.
+    var daily: Int?
+    /// The newest of each of the last N ISO weeks that have one.
+    var weekly: Int?
+    /// The newest of each of the last N months that have one.
+    var monthly: Int?
+
+    /// Whether any rule is given.
+    var hasRule: Bool { [newest, days, daily, weekly, monthly].contains { $0 != nil } }
 }

@@ -48,14 +48,28 @@ extension SegCtl {
                 Glibc.exit(1)
             }
 
-            var problems: [String] = []
-            problems += Self.checkWritable(try data.resolved())
+            let (problems, schemaVersion) = await Self.problems(database: try database.configuration(), dataDirectory: try data.resolved())
 
+            if jsonOutput {
+                try Output.json(Report(ok: problems.isEmpty, problems: problems, schemaVersion: schemaVersion))
+            } else if problems.isEmpty {
+                Terminal.output("ok: database reachable and migrated (schema \(schemaVersion ?? 0)), data directory writable\n")
+            } else {
+                for problem in problems { Terminal.warn("segctl check: \(problem)") }
+            }
+            if !problems.isEmpty { throw ExitCode(1) }
+        }
+
+        /// What is wrong with the database at `configuration` and the data directory (nothing when both are fit to
+        /// serve), and the database's schema version when it could be read.
+        static func problems(database configuration: DatabaseConfiguration, dataDirectory: String) async -> (problems: [String], schemaVersion: Int?)
+        {
+            var problems = checkWritable(dataDirectory)
             var logger = Logger(label: "segctl")
             logger.logLevel = .critical
             var schemaVersion: Int?
             do {
-                let status = try await PostgresClient.withRunning(try database.configuration(), logger: logger) { client in
+                let status = try await PostgresClient.withRunning(configuration, logger: logger) { client in
                     try await Migrator(on: Database(client: client, logger: logger)).status()
                 }
                 schemaVersion = status.applied.map(\.version).max()
@@ -69,15 +83,7 @@ extension SegCtl {
             } catch {
                 problems.append("database: \(StorageError(mapping: error))")
             }
-
-            if jsonOutput {
-                try Output.json(Report(ok: problems.isEmpty, problems: problems, schemaVersion: schemaVersion))
-            } else if problems.isEmpty {
-                Terminal.output("ok: database reachable and migrated (schema \(schemaVersion ?? 0)), data directory writable\n")
-            } else {
-                for problem in problems { Terminal.warn("segctl check: \(problem)") }
-            }
-            if !problems.isEmpty { throw ExitCode(1) }
+            return (problems, schemaVersion)
         }
 
         /// Creates, syncs and removes a file in the data directory.
