@@ -10,6 +10,8 @@
 # Then scripts/checks/eval-real.sh judges the segmenter on real microscopy images against its goals,
 # scripts/checks/e2e.sh runs segserver for real against its own throwaway cluster,
 # scripts/checks/test-cluster.sh runs two API nodes and a worker node on SeaweedFS behind nginx, killing nodes,
+# scripts/checks/test-monitoring.sh runs promtool's rule tests and a live Prometheus → Alertmanager chain (killing
+# segserver, stopping PostgreSQL) and the scheduled backup round,
 # scripts/attack/attack.sh replays the denial-of-service attacks of issue 15 against another, and
 # scripts/checks/test-web.sh drives the web UI in headless chromium, scripts/checks/schemathesis.sh fuzzes the live API against its OpenAPI document, and
 # scripts/checks/test-deploy.sh deploys, rolls back and redeploys under load through real nginx, and
@@ -78,6 +80,9 @@ bash scripts/checks/e2e.sh
 
 seg_step "across machines: two API nodes and a worker node on S3 behind nginx (scripts/checks/test-cluster.sh)"
 bash scripts/checks/test-cluster.sh
+
+seg_step "monitoring: promtool tests, live Prometheus and Alertmanager, the scheduled backups (scripts/checks/test-monitoring.sh)"
+bash scripts/checks/test-monitoring.sh
 
 seg_step "denial-of-service attacks against a real segserver (scripts/attack/attack.sh)"
 bash scripts/attack/attack.sh

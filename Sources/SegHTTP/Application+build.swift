@@ -85,7 +85,7 @@ public func buildApplication(
             logger: logger)
     }
     HealthController(services: services, monitor: monitor, workers: workers, version: SegHubRelease.version, events: events).addRoutes(to: routes)
-    MetricsController(services: services, metrics: metrics, applicationName: applicationName).addRoutes(to: routes)
+    MetricsController(services: services, metrics: metrics, monitor: monitor, applicationName: applicationName).addRoutes(to: routes)
     try OpenAPIController().addRoutes(to: routes)
     if role != .worker {
         for controller in apiControllers(services: services) {

@@ -48,6 +48,13 @@ import Testing
                 body: ByteBuffer(string: #"{"email":"a@example.org","password":"whatever pw"}"#))
             #expect(login.status == .serviceUnavailable)
             #expect(login.headers[.retryAfter] != nil)
+            // the scrape still answers, and says the process is not ready because of the database, promptly
+            let started = ContinuousClock.now
+            let scrape = try await client.execute(uri: "/metrics", method: .get)
+            #expect(scrape.status == .ok)
+            let text = String(buffer: scrape.body)
+            #expect(text.contains("seghub_database_up 0") && text.contains("seghub_ready 0") && text.contains("seghub_object_store_up 1"), "\(text)")
+            #expect(ContinuousClock.now - started < .seconds(10))
         }
     }
 
@@ -65,6 +72,7 @@ import Testing
             #expect(text.contains("http_server_request_duration_seconds_bucket"))
             #expect(text.contains(#"seghub_jobs{kind="export",state="queued"} 2"#))
             #expect(text.contains("seghub_data_dir_free_bytes"))
+            #expect(text.contains("seghub_database_up 1") && text.contains("seghub_object_store_up 1") && text.contains("seghub_ready 1"))
             // a path that matched no route is counted as "unmatched", never by its raw path
             #expect(text.contains(#"route="unmatched""#))
             #expect(!text.contains(id))

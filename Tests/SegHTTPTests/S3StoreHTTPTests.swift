@@ -103,6 +103,8 @@ import Testing
             #expect(health.status == .serviceUnavailable)
             let store = (try jsonObject(health)["checks"] as? [String: Any])?["objectStore"] as? [String: Any]
             #expect(store?["status"] as? String == "error")
+            let scrape = String(buffer: try await app.request(.get, "/metrics").body)
+            #expect(scrape.contains("seghub_object_store_up 0") && scrape.contains("seghub_ready 0") && scrape.contains("seghub_database_up 1"))
             #expect(try app.temporaryFiles().isEmpty, "the upload's scratch file is removed")
         }
     }
