@@ -10,7 +10,8 @@
 #      SegHubPostgresDown reach it, and resolve once it is back. How long each took is printed.
 #   3. The scheduled backups: deploy/systemd's units pass `systemd-analyze verify`, and the service's command line
 #      (with systemd's variable expansion) runs a round: a verified backup, the pruning and the drill; then /metrics
-#      shows the backup's and the drill's times.
+#      shows the backup's and the drill's times; the compose service's loop (no --once) runs a round at the next
+#      minute by itself.
 # Everything lives in a temporary folder removed on exit.
 # Usage: scripts/checks/test-monitoring.sh
 set -euo pipefail
@@ -144,4 +145,29 @@ if not (time.time() - 600 < backup <= time.time() + 5 and time.time() - 600 < dr
 print(f"monitoring: /metrics shows the round's backup ({time.time() - backup:.0f} s ago) and drill ({time.time() - drill:.0f} s ago)",
       file=sys.stderr)
 PY
+
+seg_step "monitoring: the compose backup service's loop (segctl backup schedule --at the next minute)"
+# docker-compose.db.yml's `backup` service runs `segctl backup schedule --at HH:MM …` without --once: rounds at that
+# time each day. Started here at the next whole minute, it must make a second backup folder by itself.
+first_backup="$(ls "$work/backups" | grep '^seghub-')"
+next_minute="$(date -u -d '+1 minute' +%H:%M)"
+env $(cat "$work/seghub.env") TMPDIR="$work/scratch" "$SEG_BIN/segctl" backup schedule --at "$next_minute" \
+    --drill-weekday never >"$work/schedule-loop.out" 2>&1 &
+loop_pid=$!
+seg_track "$loop_pid"
+started=$SECONDS
+# A new folder (the round's prune then removes the first: both are of the same day).
+until ls "$work/backups" | grep '^seghub-' | grep -qv "^$first_backup\$"; do
+    [ $((SECONDS - started)) -lt 150 ] && kill -0 "$loop_pid" 2>/dev/null || {
+        echo "monitoring: FAILED: the schedule's loop made no backup at $next_minute UTC" >&2
+        cat "$work/schedule-loop.out" >&2
+        exit 1
+    }
+    sleep 1
+done
+for _ in $(seq 1 60); do grep -q "backup prune .*: ok" "$work/schedule-loop.out" && break; sleep 0.5; done
+seg_stop "$loop_pid" TERM || true
+grep -q "backup create --verify: ok" "$work/schedule-loop.out" && grep -q "backup prune .*: ok" "$work/schedule-loop.out" ||
+    { echo "monitoring: FAILED: the loop's round" >&2; cat "$work/schedule-loop.out" >&2; exit 1; }
+echo "monitoring: the loop ran its round at $next_minute UTC by itself ($((SECONDS - started)) s after it started)" >&2
 echo "monitoring: all checks passed" >&2
