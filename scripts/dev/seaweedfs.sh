@@ -12,7 +12,9 @@
 #   stop    SIGINT (weed ignores SIGTERM for a while), then SIGKILL after 15 s, and removes the gRPC sockets weed
 #           left in /tmp; does nothing if it is not running.
 #   status  exit 0 if running, 3 if not.
-# The Iceberg and Lance listeners (fixed ports) are off, so that several can run at once.
+# The Iceberg and Lance listeners (fixed ports) are off, so that several can run at once. The filer keeps objects of
+# up to 16 MiB (SegHub's single PUTs and parts) in one chunk (-filer.maxMB=16): the default 4 splits each and costs
+# the store CPU on every write (docs/scaling.md).
 # start and status print the endpoint, http://127.0.0.1:PORT, as the last line of standard output; progress goes to
 # stderr.
 set -euo pipefail
@@ -86,7 +88,7 @@ setsid "$weed" server -dir="$dir/data" -ip=127.0.0.1 -ip.bind=127.0.0.1 \
     -s3.port.iceberg=0 -s3.port.lance=0 \
     -master.port=$((port + 1)) -master.port.grpc=$((port + 2)) -master.volumeSizeLimitMB=256 \
     -volume.port=$((port + 3)) -volume.port.grpc=$((port + 4)) -volume.max=32 \
-    -filer.port=$((port + 5)) -filer.port.grpc=$((port + 6)) -filer.localSocket="$dir/filer.sock" \
+    -filer.port=$((port + 5)) -filer.port.grpc=$((port + 6)) -filer.localSocket="$dir/filer.sock" -filer.maxMB=16 \
     </dev/null >>"$dir/server.log" 2>&1 &
 pid=$!
 echo "$pid" >"$dir/server.pid"
