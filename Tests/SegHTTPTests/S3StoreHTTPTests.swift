@@ -134,11 +134,16 @@ import Testing
             // no scratch file is left
             let error = export["error"] as? String ?? ""
             #expect(error.contains("object store could not be reached on each of its 3 attempts"), "\(error)")
-            let rows = try await app.database.query("SELECT attempt, state::text, coalesce(last_error, '') FROM jobs WHERE kind = 'export'")
-            for try await (attempt, state, lastError) in rows.decode((Int32, String, String).self) {
-                #expect(attempt == 3 && state == "failed")
-                #expect(lastError.contains("object store unavailable") && lastError.contains("failed 4 times"), "\(lastError)")
+            // The handler marks the export before it hands its failure to the queue, which then fails the job: wait for both.
+            var job: (attempt: Int32, state: String, lastError: String)?
+            try await eventually("the job to be failed", timeout: .seconds(30)) {
+                let rows = try await app.database.query("SELECT attempt, state::text, coalesce(last_error, '') FROM jobs WHERE kind = 'export'")
+                for try await row in rows.decode((Int32, String, String).self) { job = row }
+                return job?.state == "failed"
             }
+            #expect(job?.attempt == 3)
+            let lastError = job?.lastError ?? ""
+            #expect(lastError.contains("object store unavailable") && lastError.contains("failed 4 times"), "\(lastError)")
             let listing = try await S3Client(configuration: try TestS3Store.configuration()).listObjects(prefix: prefix + "/")
             #expect(listing.objects.isEmpty)
             #expect(try app.temporaryFiles() == [], "the archive's scratch files are removed")
