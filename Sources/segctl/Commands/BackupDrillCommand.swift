@@ -12,8 +12,8 @@ extension SegCtl.Backup {
             discussion: """
                 The backup (NAME, or the newest complete one in DEST) is restored, as `backup restore` would, into a new \
                 database seghub_drill_… on the same server (the role needs CREATEDB) and a scratch folder (--scratch-dir, \
-                default the system's temporary directory). Then every table's row count and every object's SHA-256 and \
-                size are compared with the manifest, the migrations are applied as after a real restore, and `segctl \
+                default the system's temporary directory), every object's SHA-256 checked on the way. Then every table's \
+                row count and every object's presence and size are compared with the manifest, the migrations are applied as after a real restore, and `segctl \
                 check`'s checks run on the result. The scratch database and folder are removed either way. The outcome \
                 is recorded in backup_drills: /metrics exports when the last successful drill finished \
                 (seghub_last_backup_drill_timestamp_seconds) and SegHubBackupDrillTooOld fires when that is more than a \
@@ -153,18 +153,15 @@ extension SegCtl.Backup {
             tables = counted.snapshot.rowCounts.count
             rows = counted.snapshot.rowCounts.values.reduce(0, +)
             problems += counted.problems
+            // The restore checked every object's SHA-256 against the manifest and its key as it copied it in (and the
+            // store hashed it again as it stored it): here each must be in the store with its size.
             for object in manifest.objects {
-                let path = root.appendingPathComponent(BackupLocation.objectPath(object.key)).path
-                do {
-                    let digest = try FileDigest.sha256(of: path)
-                    if digest.hex != object.sha256 || digest.hex != object.key || digest.bytes != object.bytes {
-                        problems.append("object \(object.key): restored as \(digest.bytes) bytes with SHA-256 \(digest.hex)")
-                    }
-                    objects += 1
-                    objectBytes += digest.bytes
-                } catch {
-                    problems.append("object \(object.key): missing after the restore (\(error))")
+                guard let stored = try await store.object(ObjectKey(object.key)), stored.bytes == object.bytes else {
+                    problems.append("object \(object.key): missing from the restored store, or not \(object.bytes) bytes")
+                    continue
                 }
+                objects += 1
+                objectBytes += stored.bytes
             }
             // `segctl check` on the restored installation.
             let checked = await SegCtl.Check.problems(database: database, dataDirectory: root.path)
